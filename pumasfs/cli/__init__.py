@@ -1,0 +1,1 @@
+"""The `pumas` command: thin click commands, one module per command group."""

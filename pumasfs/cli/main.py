@@ -1,0 +1,154 @@
+"""The `pumas` entry point: global options, lazy command loading, error policy.
+
+Commands are imported only when used, so `pumas list` does not pay for
+pyfuse3 or huggingface_hub.  A :class:`PumasError` becomes one line on
+stderr and its exit code; anything else is a bug, shown with a traceback only
+under ``--debug``.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from ..errors import EXIT_BUG, EXIT_ERROR, PumasError
+from ..paths import Layout, resolve_root
+
+# name -> "module:attribute", relative to pumasfs.cli
+COMMANDS: dict[str, str] = {
+    "import": "import_cmd:import_",
+    "identify": "identify_cmd:identify",
+    "list": "library_cmds:list_",
+    "show": "library_cmds:show",
+    "edit": "library_cmds:edit",
+    "rm": "library_cmds:rm",
+    "scan": "library_cmds:scan",
+    "doctor": "doctor_cmd:doctor",
+    "app": "app_cmds:app",
+    "materialize": "sync_cmds:materialize",
+    "sync": "sync_cmds:sync",
+    "relocate": "sync_cmds:relocate",
+    "mount": "mount_cmds:mount",
+    "umount": "mount_cmds:umount",
+    "mounts": "mount_cmds:mounts",
+    "enrich": "hub_cmds:enrich",
+    "download": "hub_cmds:download",
+    "demo": "demo_cmd:demo",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(f"pumasfs.cli.{module}"), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help comes from each command's docstring; loading them all is fine for --help.
+        super().format_commands(ctx, formatter)
+
+
+class State:
+    """What every command receives: the library root and flags."""
+
+    def __init__(self, root: Path, debug: bool) -> None:
+        self.layout = Layout(root)
+        self.debug = debug
+        self._library = None
+
+    @property
+    def library(self):
+        from ..library import Library
+
+        if self._library is None:
+            self.layout.ensure()
+            self._library = Library(self.layout)
+        return self._library
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Library root. Default: $PUMAS_HOME, else $XDG_DATA_HOME/pumas (~/.local/share/pumas).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
+@click.version_option(__version__, prog_name="pumas")
+@click.pass_context
+def cli(ctx: click.Context, root: Path | None, debug: bool) -> None:
+    """Keep one library of AI model files and show it to every app that needs it.
+
+    \b
+    Typical use:
+      pumas import ~/Downloads/*.safetensors     copy models into the library
+      pumas app add comfyui ~/ComfyUI            register an app install
+      pumas materialize comfyui                  link the library into it
+      pumas mount comfyui /tmp/view              or preview it live via FUSE
+      pumas list --json                          everything, for scripts
+
+    Exit codes: 0 ok, 1 error, 2 bad usage, 3 conflict (nothing applied),
+    4 not found, 5 partial failure.
+    """
+    ctx.obj = State(resolve_root(root), debug)
+
+
+def _os_error_line(e: OSError) -> str:
+    where = f": {e.filename}" if e.filename else ""
+    if e.errno == errno.ENOSPC:
+        return f"no space left on device{where}"
+    return f"{e.strerror or e}{where}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="pumas", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.Abort:
+        click.echo("pumas: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except PumasError as e:
+        if debug:
+            raise
+        click.echo(f"pumas: {e.message}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("pumas: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # `pumas list | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except OSError as e:
+        if debug:
+            raise
+        click.echo(f"pumas: {_os_error_line(e)}", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as e:  # a bug: say so plainly
+        if debug:
+            raise
+        click.echo(f"pumas: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
+        sys.exit(EXIT_BUG)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""models.db: a disposable SQLite index of the library, plus its change log.
+
+Nothing here is the truth: every row is rebuilt from metadata.json files by a
+deep scan (``Library.scan``).  The index exists for fast listing, full-text
+search, duplicate detection by hash, and the **change log**: every write to
+the library appends ``(seq, model_id, op)`` in the same transaction, so that
+``pumas sync`` and mounted views can ask "what changed since seq N?" instead
+of walking the library.  Each database gets a random ``epoch``; a consumer
+that sees another epoch (the index was deleted and rebuilt) does a full sync.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .metadata import ModelMetadata, Overrides
+from .plan import ModelRecord
+
+INDEX_SCHEMA = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS models (
+    model_id TEXT PRIMARY KEY,
+    model_type TEXT NOT NULL,
+    subtype TEXT,
+    family TEXT NOT NULL,
+    cleaned_name TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    added_date TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    overrides TEXT,
+    overrides_error TEXT
+);
+CREATE INDEX IF NOT EXISTS models_type ON models(model_type, subtype, family);
+CREATE TABLE IF NOT EXISTS files (
+    model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    basename TEXT NOT NULL,
+    sha256 TEXT,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (model_id, name)
+);
+CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
+CREATE INDEX IF NOT EXISTS files_basename ON files(basename);
+CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(model_id UNINDEXED, body, tokenize='unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    model_id TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('upsert', 'remove')),
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+"""
+
+
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    model_id: str
+    op: str  # "upsert" | "remove"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A WAL-mode connection that waits for other writers instead of failing."""
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def _search_body(meta: ModelMetadata) -> str:
+    parts = [
+        meta.model_id, meta.official_name, meta.cleaned_name, meta.family, meta.model_type,
+        meta.subtype or "", meta.variant or "", meta.precision or "", meta.base_model or "",
+        meta.original_name or "", meta.notes, " ".join(meta.tags), meta.hub_repo or "",
+        " ".join(f.name for f in meta.files),
+    ]
+    return " ".join(p for p in parts if p)
+
+
+def _fts_query(text: str) -> str:
+    # Every word must match as a prefix; quoting keeps user text from being FTS syntax.
+    words = [w for w in text.replace('"', " ").split() if w]
+    return " ".join(f'"{w}"*' for w in words)
+
+
+class Index:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = connect(self.path)
+        self.conn.executescript(_SCHEMA)
+        row = self.conn.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()
+        if row is None:
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('epoch', ?)", (uuid.uuid4().hex,))
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(INDEX_SCHEMA),))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def transaction(self) -> "_Txn":
+        return _Txn(self.conn)
+
+    # -- change log ----------------------------------------------------------
+
+    @property
+    def epoch(self) -> str:
+        return self.conn.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()[0]
+
+    def latest_seq(self) -> int:
+        row = self.conn.execute("SELECT MAX(seq) FROM changes").fetchone()
+        return row[0] or 0
+
+    def changes_since(self, seq: int) -> list[Change]:
+        rows = self.conn.execute(
+            "SELECT seq, model_id, op FROM changes WHERE seq > ? ORDER BY seq", (seq,)
+        ).fetchall()
+        return [Change(*r) for r in rows]
+
+    def _log(self, model_id: str, op: str) -> None:
+        self.conn.execute("INSERT INTO changes (model_id, op) VALUES (?, ?)", (model_id, op))
+
+    # -- writes (call inside a transaction) ---------------------------------
+
+    def upsert(self, record: ModelRecord, *, log: bool = True) -> None:
+        meta = record.meta
+        self._delete_rows(meta.model_id)
+        self.conn.execute(
+            "INSERT INTO models VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                meta.model_id, meta.model_type, meta.subtype, meta.family, meta.cleaned_name,
+                meta.size_bytes, meta.added_date, meta.model_dump_json(),
+                record.overrides.model_dump_json() if record.overrides else None,
+                record.overrides_error,
+            ),
+        )
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
+            [(meta.model_id, f.name, f.name.rsplit("/", 1)[-1], f.sha256, f.size) for f in meta.files],
+        )
+        self.conn.execute("INSERT INTO models_fts VALUES (?, ?)", (meta.model_id, _search_body(meta)))
+        if log:
+            self._log(meta.model_id, "upsert")
+
+    def remove(self, model_id: str, *, log: bool = True) -> None:
+        self._delete_rows(model_id)
+        if log:
+            self._log(model_id, "remove")
+
+    def _delete_rows(self, model_id: str) -> None:
+        self.conn.execute("DELETE FROM files WHERE model_id=?", (model_id,))
+        self.conn.execute("DELETE FROM models_fts WHERE model_id=?", (model_id,))
+        self.conn.execute("DELETE FROM models WHERE model_id=?", (model_id,))
+
+    # -- reads ---------------------------------------------------------------
+
+    @staticmethod
+    def _record(row: tuple) -> ModelRecord:
+        meta_json, ov_json, ov_err = row
+        return ModelRecord(
+            meta=ModelMetadata.model_validate_json(meta_json),
+            overrides=Overrides.model_validate_json(ov_json) if ov_json else None,
+            overrides_error=ov_err,
+        )
+
+    def get(self, model_id: str) -> ModelRecord | None:
+        row = self.conn.execute(
+            "SELECT metadata, overrides, overrides_error FROM models WHERE model_id=?", (model_id,)
+        ).fetchone()
+        return self._record(row) if row else None
+
+    def records(self, model_ids: Iterable[str] | None = None) -> Iterator[ModelRecord]:
+        """All records ordered by model id, or the given ones (missing ids are skipped)."""
+        if model_ids is None:
+            cur = self.conn.execute("SELECT metadata, overrides, overrides_error FROM models ORDER BY model_id")
+            for row in cur:
+                yield self._record(row)
+            return
+        for mid in sorted(set(model_ids)):
+            rec = self.get(mid)
+            if rec is not None:
+                yield rec
+
+    def model_ids(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT model_id FROM models ORDER BY model_id")]
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0]
+
+    def query(
+        self,
+        *,
+        model_type: str | None = None,
+        subtype: str | None = None,
+        family: str | None = None,
+        search: str | None = None,
+    ) -> list[ModelRecord]:
+        sql = "SELECT m.metadata, m.overrides, m.overrides_error FROM models m"
+        where, args = [], []
+        if search and _fts_query(search):
+            sql += " JOIN models_fts f ON f.model_id = m.model_id"
+            where.append("models_fts MATCH ?")
+            args.append(_fts_query(search))
+        for col, val in (("model_type", model_type), ("subtype", subtype), ("family", family)):
+            if val is not None:
+                where.append(f"m.{col} = ?")
+                args.append(val)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY m.model_id"
+        return [self._record(r) for r in self.conn.execute(sql, args)]
+
+    def find_sha256(self, sha256: str) -> list[tuple[str, str]]:
+        """(model_id, file name) of every file with these bytes."""
+        return list(
+            self.conn.execute("SELECT model_id, name FROM files WHERE sha256=? ORDER BY model_id", (sha256,))
+        )
+
+    def models_with_basename(self, basename: str) -> list[str]:
+        """Model ids having a file of this name: the only models a new one can collide with."""
+        rows = self.conn.execute("SELECT DISTINCT model_id FROM files WHERE basename=?", (basename,))
+        return [r[0] for r in rows]
+
+
+class _Txn:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``: one writer at a time, all or nothing."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")

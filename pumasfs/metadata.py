@@ -1,0 +1,221 @@
+"""The file formats a model folder holds: ``metadata.json`` and ``overrides.json``.
+
+``metadata.json`` is the single source of truth for a model; everything else
+(models.db, links, views) is derived from it.  Unknown keys survive a rewrite
+(``extra="allow"``), so a newer pumas or another tool can add fields without
+this version erasing them.  Fields a user set by hand are listed in
+``user_edited`` and automatic enrichment never overwrites them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import atomic
+from .errors import PumasError
+
+SCHEMA_VERSION = 1
+METADATA_FILE = "metadata.json"
+OVERRIDES_FILE = "overrides.json"
+
+# Fields a user may set with `pumas edit`.  Identity fields (model_type, family,
+# cleaned_name) move the model folder; the library handles that.
+EDITABLE_FIELDS = frozenset(
+    {
+        "official_name", "cleaned_name", "family", "model_type", "subtype", "variant",
+        "precision", "tags", "base_model", "preview_image", "release_date", "download_url",
+        "compatible_apps", "notes", "inference_settings", "model_card",
+    }
+)
+LIST_FIELDS = frozenset({"tags", "compatible_apps"})
+DICT_FIELDS = frozenset({"inference_settings", "model_card"})
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+
+class Hashes(_Open):
+    sha256: str | None = None
+    blake3: str | None = None
+
+
+class FileEntry(_Open):
+    """One file of a model, path relative to the model folder (posix)."""
+
+    name: str
+    original_name: str
+    size: int
+    sha256: str | None = None
+    blake3: str | None = None
+    role: str = "weights"  # weights | config | preview | info | other
+
+
+class ModelMetadata(_Open):
+    schema_version: int = SCHEMA_VERSION
+    model_id: str
+    family: str
+    model_type: str
+    subtype: str | None = None
+    official_name: str
+    cleaned_name: str
+    variant: str | None = None
+    precision: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    base_model: str | None = None
+    preview_image: str | None = None
+    release_date: str | None = None
+    download_url: str | None = None
+    model_card: dict[str, Any] = Field(default_factory=dict)
+    inference_settings: dict[str, Any] = Field(default_factory=dict)
+    compatible_apps: list[str] = Field(default_factory=list)
+    hashes: Hashes = Field(default_factory=Hashes)
+    notes: str = ""
+    added_date: str = Field(default_factory=utcnow)
+    updated_date: str = Field(default_factory=utcnow)
+    size_bytes: int = 0
+    approx_weight_size_gb: float = 0.0
+    files: list[FileEntry] = Field(default_factory=list)
+
+    # Beyond the seed's schema.
+    original_name: str | None = None
+    format: str | None = None  # safetensors, gguf, pickle, diffusers-folder, sharded-set, ...
+    layout: str = "file"  # "file": links go to primary_file; "folder": the model folder is one entry
+    primary_file: str | None = None  # the weights file an app loads (relative to the folder)
+    param_count: int | None = None
+    unsafe_format: bool = False
+    identification: dict[str, Any] = Field(default_factory=dict)  # confidence, evidence, warnings
+    match_method: str = "none"  # hash | filename_exact | filename_fuzzy | none
+    match_confidence: float = 0.0
+    hub_repo: str | None = None
+    hub_revision: str | None = None
+    pending_online_lookup: bool = True
+    user_edited: list[str] = Field(default_factory=list)
+
+    @field_validator("tags", "compatible_apps")
+    @classmethod
+    def _dedupe(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v))
+
+    def weight_files(self) -> list[FileEntry]:
+        return [f for f in self.files if f.role == "weights"]
+
+    def apply_enrichment(self, fields: dict[str, Any]) -> list[str]:
+        """Set automatically found fields, skipping the ones a user edited.
+
+        Returns the names of the fields that changed.
+        """
+        changed = []
+        for key, value in fields.items():
+            if key in self.user_edited or value is None:
+                continue
+            if getattr(self, key, None) != value:
+                setattr(self, key, value)
+                changed.append(key)
+        return changed
+
+    def apply_user_edit(self, key: str, value: Any) -> None:
+        if key not in EDITABLE_FIELDS:
+            raise PumasError(f"field {key!r} cannot be edited (editable: {', '.join(sorted(EDITABLE_FIELDS))})")
+        try:
+            setattr(self, key, value)
+        except ValidationError as e:
+            raise PumasError(f"invalid value for {key!r}: {e.errors()[0]['msg']}") from None
+        if key not in self.user_edited:
+            self.user_edited = [*self.user_edited, key]
+
+
+def parse_edit_value(key: str, raw: str) -> Any:
+    """Turn ``--set key=value`` text into the field's type."""
+    if key in LIST_FIELDS:
+        return [t.strip() for t in raw.split(",") if t.strip()]
+    if key in DICT_FIELDS:
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise PumasError(f"{key} must be a JSON object: {e.msg}") from None
+        if not isinstance(value, dict):
+            raise PumasError(f"{key} must be a JSON object")
+        return value
+    return raw if raw != "" else None
+
+
+def load_metadata(model_dir: Path) -> ModelMetadata:
+    path = Path(model_dir) / METADATA_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PumasError(f"{path}: no metadata.json") from None
+    except OSError as e:
+        raise PumasError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        return ModelMetadata.model_validate_json(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise PumasError(f"{path}: invalid metadata at {where}: {err['msg']}") from None
+
+
+def save_metadata(model_dir: Path, meta: ModelMetadata, *, touch: bool = True) -> None:
+    if touch:
+        meta.updated_date = utcnow()
+    data = meta.model_dump_json(indent=2, exclude_none=False) + "\n"
+    atomic.write_bytes(Path(model_dir) / METADATA_FILE, data.encode("utf-8"))
+
+
+class Overrides(_Open):
+    """Per-model app version constraints: ``{"version_ranges": {"comfyui": ">=0.5,<0.7"}}``."""
+
+    version_ranges: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("version_ranges")
+    @classmethod
+    def _valid_specifiers(cls, v: dict[str, str]) -> dict[str, str]:
+        for app, spec in v.items():
+            if spec.strip() in ("", "*"):
+                continue
+            try:
+                SpecifierSet(spec)
+            except InvalidSpecifier:
+                raise ValueError(f"version range for {app!r} is not a PEP 440 specifier: {spec!r}") from None
+        return v
+
+    def allows(self, app_kind: str, app_name: str, version: str | None) -> bool:
+        """True when the model may be linked into this app at this version.
+
+        A range can name the install or its kind; the install's name wins.
+        An app whose version is unknown passes only unconstrained ranges.
+        """
+        spec = self.version_ranges.get(app_name, self.version_ranges.get(app_kind))
+        if spec is None or spec.strip() in ("", "*"):
+            return True
+        if version is None:
+            return False
+        return SpecifierSet(spec).contains(version, prereleases=True)
+
+
+def load_overrides(model_dir: Path) -> tuple[Overrides | None, str | None]:
+    """(overrides, None), (None, None) when absent, or (None, error) when invalid."""
+    path = Path(model_dir) / OVERRIDES_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, None
+    except OSError as e:
+        return None, f"{path}: cannot read: {e.strerror}"
+    try:
+        return Overrides.model_validate_json(raw), None
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        return None, f"{path}: invalid at {where}: {err['msg']}"
