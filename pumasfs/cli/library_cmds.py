@@ -1,40 +1,205 @@
-"""Placeholder: replaced by the module that builds this command."""
+"""Commands over the library itself: list, show, edit, rm, scan."""
+
+from __future__ import annotations
 
 import click
 
 from ..errors import PumasError
+from ..metadata import ModelMetadata, parse_edit_value
+from ..plan import ModelRecord
+from . import hooks
+from .main import State, pass_state
+from .output import echo_json, print_table, warn
 
 
-@click.command("list", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def list_(args):
-    """(not built yet)"""
-    raise PumasError("`pumas list` is not built yet")
+def _badge(meta: ModelMetadata) -> str:
+    from ..hub import trust_badge
+
+    return trust_badge(meta)
 
 
-@click.command("show", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def show(args):
-    """(not built yet)"""
-    raise PumasError("`pumas show` is not built yet")
+def _gib(n: int) -> str:
+    return f"{n / 1024**3:.2f} GiB" if n >= 1024**3 else f"{n / 1024**2:.1f} MiB"
 
 
-@click.command("edit", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def edit(args):
-    """(not built yet)"""
-    raise PumasError("`pumas edit` is not built yet")
+def _record_json(rec: ModelRecord) -> dict:
+    return rec.meta.model_dump(mode="json")
 
 
-@click.command("rm", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def rm(args):
-    """(not built yet)"""
-    raise PumasError("`pumas rm` is not built yet")
+@click.command("list")
+@click.option("--type", "model_type", help="Only this model_type (diffusion, llm, ...).")
+@click.option("--subtype", help="Only this subtype (checkpoints, loras, vae, ...).")
+@click.option("--family", help="Only this family (sd1, sdxl, flux, llama, ...).")
+@click.option("--search", "-s", metavar="TEXT", help="Full-text search over names, tags, files and notes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the model records (metadata.json) as a JSON array.")
+@pass_state
+def list_(state: State, model_type, subtype, family, search, as_json):
+    """List the models in the library.
+
+    \b
+    Examples:
+      pumas list
+      pumas list --subtype loras --family sdxl
+      pumas list --search "juggernaut"
+      pumas list --json | jq '.[].model_id'
+    """
+    records = state.library.index.query(model_type=model_type, subtype=subtype, family=family, search=search)
+    if as_json:
+        echo_json([_record_json(r) for r in records])
+        return
+    if not records:
+        click.echo("no models" + (" match" if any((model_type, subtype, family, search)) else " yet: try `pumas import FILE`"))
+        return
+    rows = [
+        (r.meta.model_id, r.meta.subtype or "-", r.meta.precision or "-", _gib(r.meta.size_bytes), _badge(r.meta))
+        for r in records
+    ]
+    print_table(rows, ["MODEL", "SUBTYPE", "PRECISION", "SIZE", "TRUST"])
 
 
-@click.command("scan", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def scan(args):
-    """(not built yet)"""
-    raise PumasError("`pumas scan` is not built yet")
+@click.command("show")
+@click.argument("model")
+@click.option("--related", is_flag=True, help="Also list the matched hub repo's other files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@pass_state
+def show(state: State, model, related, as_json):
+    """Show one model: its metadata, overrides, links and trust.
+
+    MODEL is a model id (diffusion/sd1/dreamshaper-8) or a unique cleaned name.
+    """
+    lib = state.library
+    rec = lib.record(lib.resolve_id(model))
+    meta = rec.meta
+    links = _links_of(state, meta.model_id)
+    rel = None
+    if related:
+        from ..hub import related_files
+
+        rel = related_files(lib, meta)
+    if as_json:
+        out = meta.model_dump(mode="json")
+        out["trust"] = _badge(meta)
+        out["overrides"] = rec.overrides.model_dump(mode="json") if rec.overrides else None
+        out["overrides_error"] = rec.overrides_error
+        out["excluded_from_mappings"] = rec.overrides_error is not None
+        out["links"] = links
+        if rel is not None:
+            out["related"] = [r.model_dump(mode="json") if hasattr(r, "model_dump") else r for r in rel]
+        echo_json(out)
+        return
+    fields = [
+        ("id", meta.model_id), ("name", meta.official_name), ("type", meta.model_type),
+        ("subtype", meta.subtype), ("family", meta.family), ("variant", meta.variant),
+        ("precision", meta.precision), ("params", f"{meta.param_count:,}" if meta.param_count else None),
+        ("format", meta.format + (" (unsafe: pickle)" if meta.unsafe_format else "") if meta.format else None),
+        ("size", _gib(meta.size_bytes)), ("sha256", meta.hashes.sha256), ("blake3", meta.hashes.blake3),
+        ("trust", f"{_badge(meta)} ({meta.match_method}, {meta.match_confidence:.2f})"),
+        ("hub", f"{meta.hub_repo}@{meta.hub_revision or 'main'}" if meta.hub_repo else None),
+        ("tags", ", ".join(meta.tags) or None), ("added", meta.added_date),
+        ("user-edited", ", ".join(meta.user_edited) or None),
+        ("pending lookup", "yes" if meta.pending_online_lookup else None),
+    ]
+    width = max(len(k) for k, _ in fields)
+    for key, value in fields:
+        if value not in (None, ""):
+            click.echo(f"{key:<{width}}  {value}")
+    if rec.overrides_error:
+        click.echo(f"{'overrides':<{width}}  INVALID, excluded from every app: {rec.overrides_error}")
+    elif rec.overrides and rec.overrides.version_ranges:
+        ranges = ", ".join(f"{k} {v}" for k, v in rec.overrides.version_ranges.items())
+        click.echo(f"{'overrides':<{width}}  {ranges}")
+    click.echo("files:")
+    for f in meta.files:
+        click.echo(f"  {f.name}  {_gib(f.size)}  {f.role}")
+    if links:
+        click.echo("links:")
+        for link in links:
+            click.echo(f"  {link['app']}: {link['path']} ({link['link_type']})")
+    if rel is not None:
+        click.echo("related files on the hub:" if rel else "related files: none found (no matched repo)")
+        for r in rel:
+            d = r.model_dump() if hasattr(r, "model_dump") else dict(r)
+            have = "in library" if d.get("in_library") else ""
+            click.echo(f"  {d.get('path')}  {_gib(d.get('size') or 0)}  {have}".rstrip())
+
+
+def _links_of(state: State, model_id: str) -> list[dict]:
+    if not state.layout.registry_db.exists():
+        return []
+    from materializer.api import links_of_model
+
+    return links_of_model(state.layout, model_id)
+
+
+@click.command("edit")
+@click.argument("model")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", required=True,
+              help="Set a field; repeatable. Lists are comma-separated, dicts are JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new record as JSON.")
+@pass_state
+def edit(state: State, model, sets, as_json):
+    """Edit a model's metadata; edited fields are never overwritten by hub enrichment.
+
+    Changing model_type, family or cleaned_name moves the model folder and
+    relinks it in every app.
+
+    \b
+    Examples:
+      pumas edit dreamshaper-8 --set tags=anime,sd1 --set notes="my favourite"
+      pumas edit diffusion/unknown/foo --set family=sdxl --set subtype=loras
+    """
+    changes = {}
+    for item in sets:
+        key, eq, raw = item.partition("=")
+        if not eq or not key:
+            raise PumasError(f"--set expects FIELD=VALUE, got {item!r}")
+        changes[key.strip()] = parse_edit_value(key.strip(), raw)
+    lib = state.library
+    meta = lib.edit(lib.resolve_id(model), changes)
+    hooks.sync_apps(state)
+    if as_json:
+        echo_json(meta.model_dump(mode="json"))
+    else:
+        click.echo(f"updated {meta.model_id}")
+
+
+@click.command("rm")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
+@pass_state
+def rm(state: State, models, dry_run):
+    """Remove models: their links in every app, their registry rows, then their folder."""
+    lib = state.library
+    ids = [lib.resolve_id(m) for m in models]
+    for model_id in ids:
+        if dry_run:
+            click.echo(f"would remove {model_id} ({len(_links_of(state, model_id))} link(s))")
+            continue
+        n = hooks.unlink_everywhere(state, model_id)
+        lib.remove(model_id)
+        click.echo(f"removed {model_id}" + (f" and {n} link(s)" if n else ""))
+    if not dry_run:
+        hooks.sync_apps(state)
+
+
+@click.command("scan")
+@click.option("--json", "as_json", is_flag=True, help="Print the scan report as JSON.")
+@pass_state
+def scan(state: State, as_json):
+    """Deep scan: rebuild models.db from the metadata.json files alone.
+
+    A broken metadata.json is reported by path and skipped; the rest load.
+    Apps catch up on what changed at the next `pumas sync`.
+    """
+    report = state.library.scan()
+    if as_json:
+        echo_json(report.__dict__)
+    else:
+        click.echo(
+            f"scanned {report.loaded} model(s): {len(report.added)} added, "
+            f"{len(report.changed)} changed, {len(report.removed)} removed from the index"
+        )
+        for err in report.errors:
+            warn(err)
+    if report.errors:
+        raise SystemExit(5 if report.loaded else 1)

@@ -18,7 +18,7 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_BUG, EXIT_ERROR, PumasError
-from ..paths import Layout, resolve_root
+from ..paths import resolve_root
 
 # name -> "module:attribute", relative to pumasfs.cli
 COMMANDS: dict[str, str] = {
@@ -59,25 +59,10 @@ class LazyGroup(click.Group):
         super().format_commands(ctx, formatter)
 
 
-class State:
-    """What every command receives: the library root and flags."""
+# State lives in its own module so that `python -m pumasfs.cli.main` and the
+# command modules share one class (click finds the context object by type).
+from .state import State, pass_state  # noqa: E402
 
-    def __init__(self, root: Path, debug: bool) -> None:
-        self.layout = Layout(root)
-        self.debug = debug
-        self._library = None
-
-    @property
-    def library(self):
-        from ..library import Library
-
-        if self._library is None:
-            self.layout.ensure()
-            self._library = Library(self.layout)
-        return self._library
-
-
-pass_state = click.make_pass_decorator(State)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

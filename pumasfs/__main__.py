@@ -1,0 +1,3 @@
+from pumasfs.cli.main import main
+
+main()
