@@ -162,6 +162,15 @@ class Library:
             if key == "cleaned_name" and value is not None:
                 value = slugify(str(value))
             meta.apply_user_edit(key, value)
+        return self._store(meta, model_id)
+
+    def reidentify(self, model_id: str, fields: dict[str, Any]) -> ModelMetadata:
+        """An automatic correction of type/family/subtype; user-edited fields stay."""
+        meta = self.get(model_id)
+        meta.apply_enrichment(fields)
+        return self._store(meta, model_id)
+
+    def _store(self, meta: ModelMetadata, model_id: str) -> ModelMetadata:
         for key in IDENTITY_FIELDS:
             if getattr(meta, key) in (None, ""):
                 raise PumasError(f"{key} cannot be empty")

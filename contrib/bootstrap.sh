@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Set up pumas on a fresh Debian/Ubuntu machine, then run the demo or the tests.
+#
+#   contrib/bootstrap.sh demo   install everything, then run the end-to-end demo
+#   contrib/bootstrap.sh test   install everything, then run the test suite
+#
+# System packages come from apt when we are root (or via sudo when it works
+# without a password); otherwise the script says what to install and stops.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+what=${1:-demo}
+shift || true
+
+need_pkgs=(python3 python3-venv python3-dev gcc pkg-config fuse3 libfuse3-dev ntfs-3g stow attr util-linux)
+missing=()
+for p in "${need_pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then apt=(apt-get); elif sudo -n true 2>/dev/null; then apt=(sudo apt-get); else
+        echo "pumas: these system packages are needed: ${missing[*]}" >&2
+        echo "pumas: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+    echo "installing system packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" update -qq
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "pumas: Python >= 3.11 is needed; $("$python" --version 2>&1) found (set PYTHON=...)" >&2
+    exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+case "$what" in
+    demo)
+        exec .venv/bin/pumas demo "$@"
+        ;;
+    test)
+        # Exit code 5 (no tests collected) must fail CI, like any other failure.
+        exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+        ;;
+    install)
+        echo "installed: $here/.venv/bin/pumas"
+        ;;
+    *)
+        echo "usage: contrib/bootstrap.sh demo|test|install" >&2
+        exit 2
+        ;;
+esac
