@@ -9,7 +9,7 @@ from ..metadata import ModelMetadata, parse_edit_value
 from ..plan import ModelRecord
 from . import hooks
 from .main import State, pass_state
-from .output import echo_json, print_table, warn
+from .output import echo_json, print_table, progress, warn
 
 
 def _badge(meta: ModelMetadata) -> str:
@@ -191,7 +191,8 @@ def scan(state: State, as_json):
     A broken metadata.json is reported by path and skipped; the rest load.
     Apps catch up on what changed at the next `pumas sync`.
     """
-    report = state.library.scan()
+    with progress("scanning", None, unit="models", quiet=as_json) as bar:
+        report = state.library.scan(progress=bar.advance)
     if as_json:
         echo_json(report.__dict__)
     else:
