@@ -44,7 +44,9 @@ class PlanEntry:
 @dataclass(frozen=True)
 class Exclusion:
     model_id: str
-    reason: str  # "overrides", "overrides-invalid", "no-rule", "excluded-tag", "collision", "unsafe-path"
+    # "overrides", "overrides-invalid", "no-rule", "excluded-tag", "excluded-type",
+    # "no-primary-file", "collision", "unsafe-path"
+    reason: str
     detail: str = ""
 
 

@@ -1,0 +1,426 @@
+"""The planner: library records + a translation map + an install -> a Plan.
+
+Pure: it reads only its arguments (no files, no clock, no app folders), and
+the same arguments give an identical Plan.  The materializer writes the plan
+as links; the FUSE view serves it.
+
+How one model is placed
+-----------------------
+1. ``overrides.json`` invalid -> excluded ("overrides-invalid"); its version
+   range for this app (by install name, else kind) not containing the
+   install's version -> excluded ("overrides").
+2. The map's ``exclude`` guard (e.g. ComfyUI never takes ``model_type`` llm)
+   -> excluded ("excluded-type" / "excluded-tag").
+3. The first rule by priority whose ``match`` holds gives the target folder
+   (placeholders filled from the model's metadata, each value made a safe
+   single path component).  None -> "no-rule"; a rule that matched but for
+   its ``exclude_tags`` -> "excluded-tag".
+4. Entries: a "folder" model (Diffusers) is ONE directory entry
+   ``<target>/<cleaned_name>`` -> ``<model_id>``.  A "file" model gets
+   ``<target>/<primary file name>`` -> ``<model_id>/<primary_file>``, the
+   other shards of a split set, and (unless the rule says
+   ``"companions": false``) the same-stem ``.yaml`` config and the preview
+   images apps read beside a file (``<stem>.preview.png``).  Companion names
+   follow the main file's link name, renamed or not.
+
+Collisions
+----------
+Every entry of a model in its folder is ``<stem><suffix>`` for one *stem*
+(the main link name without extension and shard suffix, or the folder
+model's name).  A model *claims* ``(folder, stem)``; ComfyUI pairs previews
+and configs with weights by stem, so two models sharing a stem would share
+them and must not coexist.  Among the claimants of one stem, the earliest
+``added_date`` (then model id) keeps it; every other one renames all its
+entries to ``<stem>-<short_hash(model_id)><suffix>`` (for ``foo.safetensors``
+that is exactly ``naming.disambiguate``).  A model's place therefore depends
+only on the models that share its stem, which keeps sync O(changed).
+(Should a renamed path still be taken, by a model literally named like the
+renamed one, the later model is excluded with reason "collision".)
+
+Incremental callers
+-------------------
+To plan only changed models and get exactly the matching slice of the full
+plan, plan the changed models *together with every model claiming one of
+their stems*, old and new:
+
+    seeds = [records of the changed models that still exist]
+    old = {naming.stem_of(p.rsplit('/', 1)[-1]) for p in registry paths of changed/removed models}
+    records = related_records(seeds, index_stem_lookup(index), tmap, app, extra_stems=old)
+    plan = build_plan(records, tmap, app, full=False)
+
+then replace, for every model id in ``plan.models``, its entries by the plan's.
+``lookup(stem)`` must return every record having a file whose
+``naming.stem_of`` is ``stem`` or whose ``cleaned_name`` is ``stem``; more is
+harmless.  ``index_stem_lookup`` does that through the index's full-text
+search (a superset: every word of the stem as a phrase).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .apps import AppInstall
+from .maps import Rule, TranslationMap
+from .metadata import FileEntry, ModelMetadata
+from .naming import MAX_NAME_BYTES, safe_filename, short_hash, stem_of
+from .plan import Collision, Exclusion, ModelRecord, Plan, PlanEntry
+
+if TYPE_CHECKING:
+    from .index import Index
+
+CONFIG_EXTS = (".yaml", ".yml")
+PREVIEW_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
+_SHARD = re.compile(r"-(\d{5})-of-(\d{5})(\.[^.]+)$")
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One model's wanted entries in one folder, before collisions."""
+
+    model_id: str
+    order: tuple[str, str]  # (added_date, model_id): who keeps a contested stem
+    folder: str  # "" = the map's base folder itself
+    stem: str
+    items: tuple[tuple[str, str, bool], ...]  # (suffix, source, is_dir); name = stem + suffix
+
+    def paths(self, stem: str | None = None) -> list[str]:
+        s = self.stem if stem is None else stem
+        return [_join(self.folder, s + suffix) for suffix, _, _ in self.items]
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _safe_rel(path: str) -> bool:
+    """A relative posix path that stays where it is put."""
+    if not path or path.startswith("/") or "\x00" in path:
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
+# -- rule matching -----------------------------------------------------------
+
+
+def _primary(meta: ModelMetadata) -> str | None:
+    if meta.primary_file:
+        return meta.primary_file
+    weights = meta.weight_files()
+    return weights[0].name if len(weights) == 1 else None
+
+
+def _match_name(meta: ModelMetadata) -> str:
+    if meta.layout == "folder":
+        return meta.cleaned_name
+    primary = _primary(meta)
+    return posixpath.basename(primary) if primary else (meta.original_name or meta.cleaned_name)
+
+
+def _rule_verdict(rule: Rule, meta: ModelMetadata) -> str | None:
+    """"match", "excluded" (everything held but exclude_tags), or None."""
+    m = rule.match
+    low = lambda v: (v or "").lower()  # noqa: E731
+    if m.model_type and low(meta.model_type) not in m.model_type:
+        return None
+    if m.subtype and low(meta.subtype) not in m.subtype:
+        return None
+    if m.family and low(meta.family) not in m.family:
+        return None
+    if m.base_model and low(meta.base_model) not in m.base_model:
+        return None
+    if m.format and low(meta.format) not in m.format:
+        return None
+    if m.layout and meta.layout not in m.layout:
+        return None
+    tags = {t.lower() for t in meta.tags}
+    if m.tags_any and not tags & set(m.tags_any):
+        return None
+    if m.filename_glob:
+        name = _match_name(meta).lower()
+        if not any(fnmatch.fnmatchcase(name, g.lower()) for g in m.filename_glob):
+            return None
+    if m.min_size is not None and meta.size_bytes < m.min_size:
+        return None
+    if m.max_size is not None and meta.size_bytes > m.max_size:
+        return None
+    if tags & set(m.exclude_tags):
+        return "excluded"
+    return "match"
+
+
+def _placeholders(meta: ModelMetadata) -> dict[str, str]:
+    owner, _, repo = (meta.hub_repo or "").partition("/")
+    values = {
+        "family": meta.family,
+        "cleaned_name": meta.cleaned_name,
+        "publisher": owner if repo else "pumas",
+        "repo": repo if repo else meta.cleaned_name,
+        "model_type": meta.model_type,
+        "subtype": meta.subtype or "",
+    }
+    return {k: safe_filename(v or "", fallback="unknown") for k, v in values.items()}
+
+
+def _target(rule: Rule, meta: ModelMetadata) -> str | None:
+    if rule.target == ".":
+        return ""
+    folder = rule.target.format(**_placeholders(meta))
+    return folder if _safe_rel(folder) else None
+
+
+# -- entries of one model ----------------------------------------------------
+
+
+def _base_stem(name: str) -> str:
+    stem = stem_of(name)
+    if not name.startswith(stem):  # a name stem_of reshaped oddly: fall back to the plain stem
+        stem = name.rpartition(".")[0] or name
+    return stem
+
+
+def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[str, list[tuple[str, str, bool]]]:
+    """(stem, [(suffix, source, is_dir)]) for a "file" model."""
+    mid = meta.model_id
+    lib_dir, _, lib_name = primary.rpartition("/")
+    main = safe_filename(lib_name)
+    stem = _base_stem(main)
+    items = [(main[len(stem):], f"{mid}/{primary}", False)]
+    seen = {main}
+
+    def add(name: str, source_name: str) -> None:
+        if name in seen or not name.startswith(stem) or _utf8_len(name) > MAX_NAME_BYTES:
+            return
+        seen.add(name)
+        items.append((name[len(stem):], f"{mid}/{source_name}", False))
+
+    siblings: list[FileEntry] = sorted(
+        (f for f in meta.files if f.name != primary and f.name.rpartition("/")[0] == lib_dir and _safe_rel(f.name)),
+        key=lambda f: f.name,
+    )
+    shard = _SHARD.search(lib_name)
+    if shard:
+        for f in siblings:
+            other = _SHARD.search(f.name)
+            if f.role == "weights" and other and other.group(2, 3) == shard.group(2, 3) \
+                    and stem_of(f.name) == stem_of(primary):
+                add(safe_filename(f.name.rpartition("/")[2]), f.name)
+    if companions:
+        main_noext = main.rpartition(".")[0] or main
+        lib_noext = lib_name.rpartition(".")[0] or lib_name
+        for f in siblings:
+            base = f.name.rpartition("/")[2]
+            ext = "." + base.rpartition(".")[2].lower() if "." in base else ""
+            if f.role == "weights":
+                continue
+            if ext in CONFIG_EXTS and base.rpartition(".")[0] == lib_noext:
+                add(main_noext + ext, f.name)
+            elif ext in PREVIEW_EXTS and (
+                f.role == "preview" or base == meta.preview_image or base.startswith(lib_noext + ".")
+            ):
+                suffix = base[len(lib_noext):] if base.startswith(lib_noext + ".") else ".preview" + ext
+                add(safe_filename(main_noext + suffix), f.name)
+    return stem, items
+
+
+def _group(
+    record: ModelRecord, tmap: TranslationMap, app: AppInstall, rules: list[Rule] | None = None
+) -> _Group | Exclusion:
+    meta = record.meta
+    mid = meta.model_id
+    if record.overrides_error:
+        return Exclusion(mid, "overrides-invalid", record.overrides_error)
+    if record.overrides is not None and not record.overrides.allows(app.kind, app.name, app.version):
+        spec = record.overrides.version_ranges.get(app.name, record.overrides.version_ranges.get(app.kind))
+        return Exclusion(mid, "overrides", f"overrides.json allows {app.kind} {spec!r}, "
+                                           f"this install is {app.version or 'of unknown version'}")
+    if meta.model_type.lower() in tmap.exclude.model_type:
+        return Exclusion(mid, "excluded-type", f"the map never places model_type {meta.model_type!r}")
+    hit = {t.lower() for t in meta.tags} & set(tmap.exclude.tags)
+    if hit:
+        return Exclusion(mid, "excluded-tag", f"the map excludes tag {sorted(hit)[0]!r}")
+    if not _safe_rel(mid):
+        return Exclusion(mid, "unsafe-path", "the model id is not a plain relative path")
+    rule, blocked = None, None
+    for r in tmap.ordered_rules() if rules is None else rules:
+        verdict = _rule_verdict(r, meta)
+        if verdict == "match":
+            rule = r
+            break
+        if verdict == "excluded" and blocked is None:
+            blocked = r
+    if rule is None:
+        if blocked is not None:
+            return Exclusion(mid, "excluded-tag", f"rule {blocked.name!r} excludes one of its tags")
+        return Exclusion(mid, "no-rule", "no rule of the map matches")
+    folder = _target(rule, meta)
+    if folder is None:
+        return Exclusion(mid, "unsafe-path", f"rule {rule.name!r} gives an unsafe folder for this model")
+    order = (meta.added_date, mid)
+    if meta.layout == "folder":
+        name = safe_filename(meta.cleaned_name)
+        return _Group(mid, order, folder, name, (("", mid, True),))
+    primary = _primary(meta)
+    if primary is None:
+        return Exclusion(mid, "no-primary-file", "a file model without primary_file and not one weights file")
+    if not _safe_rel(primary):
+        return Exclusion(mid, "unsafe-path", f"primary_file {primary!r} leaves the model folder")
+    stem, items = _file_items(meta, primary, rule.companions)
+    return _Group(mid, order, folder, stem, tuple(items))
+
+
+def renamed_stem(stem: str, model_id: str, items: Iterable[tuple[str, str, bool]] = ()) -> str:
+    """``<stem>-<short_hash(model_id)>``, shortened so every entry name still fits."""
+    tag = f"-{short_hash(model_id)}"
+    longest = max((_utf8_len(s) for s, _, _ in items), default=0)
+    room = MAX_NAME_BYTES - _utf8_len(tag) - longest
+    data = stem.encode("utf-8")
+    if len(data) > room:
+        stem = data[: max(room, 1)].decode("utf-8", errors="ignore")
+    return stem + tag
+
+
+# -- the plan ----------------------------------------------------------------
+
+
+def build_plan(
+    records: Iterable[ModelRecord], tmap: TranslationMap, app: AppInstall, *, full: bool = True
+) -> Plan:
+    """The desired tree for ``app``: paths relative to ``maps.plan_root(app, tmap)``."""
+    by_id: dict[str, ModelRecord] = {}
+    for rec in records:
+        by_id[rec.model_id] = rec
+    groups: list[_Group] = []
+    excluded: list[Exclusion] = []
+    rules = tmap.ordered_rules()
+    for mid in sorted(by_id):
+        g = _group(by_id[mid], tmap, app, rules)
+        (excluded if isinstance(g, Exclusion) else groups).append(g)  # type: ignore[arg-type]
+
+    claims: dict[tuple[str, str], list[_Group]] = {}
+    for g in groups:
+        claims.setdefault((g.folder, g.stem), []).append(g)
+
+    # Winners first, then renamed ones, each in claim order: a winner's path
+    # never depends on a loser's.
+    placed: list[tuple[_Group, str]] = []
+    renamed: list[tuple[_Group, str, _Group]] = []  # (loser, new stem, winner)
+    for key in sorted(claims):
+        contenders = sorted(claims[key], key=lambda g: g.order)
+        placed.append((contenders[0], contenders[0].stem))
+        for loser in contenders[1:]:
+            renamed.append((loser, renamed_stem(loser.stem, loser.model_id, loser.items), contenders[0]))
+
+    entries: dict[str, PlanEntry] = {}
+    owner: dict[str, str] = {}
+    collisions: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+
+    def put(g: _Group, stem: str) -> str | None:
+        paths = g.paths(stem)
+        clash = next((p for p in paths if p in owner), None)
+        if clash is not None:
+            return clash
+        for path, (_, source, is_dir) in zip(paths, g.items):
+            entries[path] = PlanEntry(g.model_id, source, is_dir)
+            owner[path] = g.model_id
+        return None
+
+    for g, stem in sorted(placed, key=lambda t: t[0].order):
+        clash = put(g, stem)
+        if clash is not None:
+            excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash]}"))
+    for g, stem, winner in sorted(renamed, key=lambda t: t[0].order):
+        clash = put(g, stem)
+        if clash is not None:
+            excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash]}"))
+            continue
+        # Keyed by the winner's main path: the stem it kept.
+        kept = winner.paths()[0]
+        collisions.setdefault(kept, (winner.model_id, []))[1].append((g.model_id, g.paths(stem)[0]))
+
+    return Plan(
+        app=app.name,
+        entries={p: entries[p] for p in sorted(entries)},
+        excluded=sorted(excluded, key=lambda e: (e.model_id, e.reason)),
+        collisions=[
+            Collision(path=p, winner=w, renamed=tuple(sorted(r))) for p, (w, r) in sorted(collisions.items())
+        ],
+        models=frozenset(by_id),
+        full=full,
+    )
+
+
+# -- helpers for incremental callers -----------------------------------------
+
+
+def claim(record: ModelRecord, tmap: TranslationMap, app: AppInstall) -> tuple[str, str] | None:
+    """``(folder, stem)`` the model claims in this app, or None when it is not placed."""
+    g = _group(record, tmap, app)
+    return None if isinstance(g, Exclusion) else (g.folder, g.stem)
+
+
+def candidate_names(record: ModelRecord, tmap: TranslationMap, app: AppInstall) -> set[str]:
+    """Names another model must share to collide with this one: its stem, its
+    renamed stem, and its entries' natural file names (for
+    ``Index.models_with_basename``)."""
+    g = _group(record, tmap, app)
+    if isinstance(g, Exclusion):
+        return set()
+    names = {g.stem, renamed_stem(g.stem, g.model_id, g.items)}
+    names.update(p.rsplit("/", 1)[-1] for p in g.paths())
+    return names
+
+
+def related_records(
+    seeds: Iterable[ModelRecord],
+    lookup: Callable[[str], Iterable[ModelRecord]],
+    tmap: TranslationMap,
+    app: AppInstall,
+    *,
+    extra_stems: Iterable[str] = (),
+) -> list[ModelRecord]:
+    """``seeds`` plus every record that can share a stem with them, transitively.
+
+    Planning exactly these gives, for each of them, the same entries as a
+    full plan would.  ``extra_stems`` are the stems changed or removed
+    models held before (from the registry), so that a model renamed because
+    of them gets its natural name back.
+    """
+    found: dict[str, ModelRecord] = {r.model_id: r for r in seeds}
+    todo = [*extra_stems]
+    for r in list(found.values()):
+        if (c := claim(r, tmap, app)) is not None:
+            todo += [c[1], renamed_stem(c[1], r.model_id)]
+    asked: set[str] = set()
+    while todo:
+        stem = todo.pop()
+        if stem in asked:
+            continue
+        asked.add(stem)
+        for r in lookup(stem):
+            if r.model_id in found:
+                continue
+            found[r.model_id] = r
+            if (c := claim(r, tmap, app)) is not None:
+                todo.append(c[1])
+    return [found[m] for m in sorted(found)]
+
+
+def index_stem_lookup(index: "Index") -> Callable[[str], list[ModelRecord]]:
+    """A ``lookup`` for ``related_records`` over models.db (full-text search; a superset)."""
+
+    def lookup(stem: str) -> list[ModelRecord]:
+        words = re.sub(r"[^\w]+", " ", stem).strip()
+        if not words:
+            return list(index.records())
+        return index.query(search=words)
+
+    return lookup
