@@ -9,7 +9,6 @@ brings the index back in line.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +122,7 @@ class Library:
         model appears whole or not at all.  Two different models that want
         the same folder get distinct, stable names (a suffix from the hash).
         """
-        index = self.index  # open (and, if it was deleted, rebuild) before the model appears
+        self.index  # open (and, if it was deleted, rebuild) before the model appears
         content = stage.content
         base = meta.cleaned_name
         candidates = [base, f"{base}-{(meta.hashes.sha256 or short_hash(meta.original_name or base, 12))[:8]}"]
@@ -162,15 +161,16 @@ class Library:
             if key == "cleaned_name" and value is not None:
                 value = slugify(str(value))
             meta.apply_user_edit(key, value)
-        return self._store(meta, model_id)
+        return self.store(meta, model_id)
 
     def reidentify(self, model_id: str, fields: dict[str, Any]) -> ModelMetadata:
         """An automatic correction of type/family/subtype; user-edited fields stay."""
         meta = self.get(model_id)
         meta.apply_enrichment(fields)
-        return self._store(meta, model_id)
+        return self.store(meta, model_id)
 
-    def _store(self, meta: ModelMetadata, model_id: str) -> ModelMetadata:
+    def store(self, meta: ModelMetadata, model_id: str) -> ModelMetadata:
+        """Write changed metadata of ``model_id``; moves the folder if its identity changed."""
         for key in IDENTITY_FIELDS:
             if getattr(meta, key) in (None, ""):
                 raise PumasError(f"{key} cannot be empty")

@@ -1,19 +1,161 @@
-"""Placeholder: replaced by the module that builds this command."""
+"""`pumas enrich` and `pumas download`: the Hugging Face side of the library."""
+
+from __future__ import annotations
 
 import click
 
-from ..errors import PumasError
+from ..errors import EXIT_PARTIAL, PumasError
+from .output import echo_json, print_table, progress, warn
+from .state import State, pass_state
 
 
-@click.command("enrich", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def enrich(args):
-    """(not built yet)"""
-    raise PumasError("`pumas enrich` is not built yet")
+def _sync(state: State, changed: list[str], quiet: bool) -> None:
+    if not changed:
+        return
+    try:
+        from . import hooks
+    except ImportError:  # INTEGRATION: hooks/materializer not there yet
+        return
+    try:
+        hooks.sync_apps(state, quiet=quiet)
+    except ImportError:  # INTEGRATION: materializer.api not there yet
+        warn("metadata changed; apps not synced yet (run `pumas sync`)")
 
 
-@click.command("download", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def download(args):
-    """(not built yet)"""
-    raise PumasError("`pumas download` is not built yet")
+@click.command("enrich")
+@click.argument("models", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Look up every model again (refreshes verified ones too).")
+@click.option("--pending", is_flag=True, help="Models imported while the hub was unreachable (the default).")
+@click.option("--budget", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="Most hub requests this run may make; the rest stay pending.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was found as JSON.")
+@click.option("--dry-run", is_flag=True, help="Look up, but change nothing.")
+@pass_state
+def enrich(state: State, models, all_, pending, budget, as_json, dry_run):
+    """Match models with their Hugging Face repo and fill in their metadata.
+
+    Candidates come from a hub search on the model's name (quantisation,
+    precision and version tags stripped); a match is *verified* when the
+    file's sha256 equals the repo's LFS sha256, *probable* when only the name
+    matches, *modified* when the repo has a file of that name with other
+    bytes.  Fields you set with `pumas edit` are never overwritten.
+
+    Without the hub (no network, HF_HUB_OFFLINE=1, rate limits, errors) the
+    models stay pending and this exits 0; run it again later.
+
+    \b
+    Examples:
+      pumas enrich                      every model still pending
+      pumas enrich llm/llama/llama-3-2-1b-instruct-q4-k-m
+      pumas enrich --all --budget 300   refresh the whole library
+      pumas enrich --pending --json
+    """
+    from ..hub.enrich import all_ids, enrich_models, pending_ids
+
+    lib = state.library
+    if models and (all_ or pending):
+        raise PumasError("give model ids, or --all, or --pending, not both")
+    if all_ and pending:
+        raise PumasError("--all already includes --pending")
+    if models:
+        ids = [lib.resolve_id(m) for m in models]
+    elif all_:
+        ids = all_ids(lib)
+    else:
+        ids = pending_ids(lib)
+    summary = enrich_models(lib, ids, budget=budget, dry_run=dry_run)
+    if not dry_run:
+        _sync(state, summary.changed, as_json)
+    if as_json:
+        echo_json(summary.to_json())
+        return
+    if not ids:
+        click.echo("nothing to look up" + ("" if models or all_ else " (no model is pending)"))
+        return
+    rows = [
+        (o.model_id, o.badge, o.match_method, f"{o.confidence:.2f}", f"{o.repo}@{(o.revision or '')[:8]}" if o.repo else "-",
+         ", ".join(o.changed) or "-")
+        for o in summary.looked_up
+    ]
+    if rows:
+        print_table(rows, ["model", "trust", "match", "conf", "repo", "changed" + (" (dry run)" if dry_run else "")])
+    if summary.pending:
+        warn(f"{len(summary.pending)} model(s) still pending: {summary.reason or 'hub unavailable'}")
+    for old, new in summary.renamed.items():
+        click.echo(f"{old} -> {new} (type from the hub)")
+
+
+def _format_size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+@click.command("download")
+@click.argument("repo")
+@click.argument("files", nargs=-1)
+@click.option("--include", "include", multiple=True, metavar="GLOB",
+              help="Files whose path or name matches GLOB (repeatable), e.g. '*Q4_K_M.gguf'.")
+@click.option("--revision", "-r", metavar="R", help="Branch, tag or commit (default: main).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--dry-run", is_flag=True, help="Show what would be downloaded; download nothing.")
+@pass_state
+def download(state: State, repo, files, include, revision, as_json, dry_run):
+    """Download a Hugging Face repo (or some of its files) into the library.
+
+    The files land in the library's staging area, each is checked against
+    the hub's sha256 before anything is imported, and the result is imported
+    as one model (a sharded set or a Diffusers repo is one model), marked
+    verified, and linked into your apps.  An interrupted download resumes
+    when you run the same command again.  Files the library already holds
+    are not downloaded again.  Gated repos need HF_TOKEN.
+
+    \b
+    Examples:
+      pumas download bartowski/Llama-3.2-1B-Instruct-GGUF Llama-3.2-1B-Instruct-Q4_K_M.gguf
+      pumas download bartowski/Llama-3.2-1B-Instruct-GGUF --include '*Q8_0*'
+      pumas download stabilityai/sdxl-vae --revision main
+      pumas download some/diffusers-repo --dry-run
+    """
+    from ..hub.download import download_repo
+
+    lib = state.library
+    bar_holder: list = []
+
+    def start_bar(total: int):
+        if as_json or total <= 0:
+            return None
+        cm = progress(f"{repo}", total)
+        bar = cm.__enter__()
+        bar_holder.append(cm)
+        return bar.advance
+
+    try:
+        result = download_repo(lib, repo, files, include, revision, dry_run=dry_run, progress_total=start_bar)
+    finally:
+        for cm in bar_holder:
+            cm.__exit__(None, None, None)
+    if not dry_run:
+        _sync(state, result.changed, as_json)
+    if as_json:
+        echo_json(result.to_json())
+        return
+    if dry_run:
+        labels = {"download": "download", "resume": "resume", "have": "already fetched", "library": "in library"}
+        rows = [(p.path, _format_size(p.size), labels.get(p.action, p.action)) for p in result.files]
+        print_table(rows, ["file", "size", "action"])
+        todo = sum((p.size or 0) - p.resumed_from for p in result.files if p.action in ("download", "resume"))
+        click.echo(f"{repo}@{result.revision[:12]}: would download {_format_size(todo)}")
+        return
+    if result.status == "present":
+        click.echo(f"already in the library: {', '.join(result.model_ids)} (marked verified from {repo})")
+        return
+    click.echo(f"downloaded {_format_size(result.bytes_downloaded)} from {repo}@{result.revision[:12]}")
+    for mid in result.model_ids:
+        click.echo(f"imported {mid} (verified)")
+    if not result.model_ids:
+        raise PumasError("nothing was imported", exit_code=EXIT_PARTIAL)
