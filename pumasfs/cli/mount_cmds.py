@@ -1,26 +1,109 @@
-"""Placeholder: replaced by the module that builds this command."""
+"""`pumas mount`, `pumas umount`, `pumas mounts`: live FUSE views of an app's models tree."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import click
 
 from ..errors import PumasError
+from .main import pass_state
+from .output import echo_json, print_table
 
 
-@click.command("mount", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def mount(args):
-    """(not built yet)"""
-    raise PumasError("`pumas mount` is not built yet")
+@click.command("mount")
+@click.argument("app")
+@click.argument("mountpoint", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--content", is_flag=True,
+              help="Serve file contents instead of symlinks (for sandboxed apps: Flatpak, Docker).")
+@click.option("--foreground", "-f", is_flag=True, help="Stay in the foreground until Ctrl-C (for systemd).")
+@click.option("--allow-other", is_flag=True,
+              help="Let other users see the view (non-root needs user_allow_other in /etc/fuse.conf).")
+@pass_state
+def mount(state, app: str, mountpoint: Path, content: bool, foreground: bool, allow_other: bool) -> None:
+    """Show APP's models tree at MOUNTPOINT, live, without writing into the app.
+
+    The view holds exactly what `pumas materialize APP` would write, and
+    follows the library: an import, removal or edit shows up within about a
+    second. Nothing can be written through it.
+
+    \b
+    Preview mode (default): every entry is a symlink to the library file,
+    so `ls -l` shows where it comes from and reads never pass through FUSE.
+    Content mode (--content): entries are regular read-only files with the
+    library's bytes, for apps that cannot follow links out of a sandbox;
+    bind-mount the view as the app's models folder.
+
+    \b
+    Examples:
+      pumas mount comfyui ~/views/comfyui
+      pumas mount comfyui /srv/comfy-models --content
+      docker run -v /srv/comfy-models:/app/models:ro ...
+      pumas mounts
+      pumas umount ~/views/comfyui
+    """
+    from ..view.daemon import mount as start_view
+    from ..view.source import AppPlanSource
+
+    if not os.path.exists("/dev/fuse"):
+        raise PumasError("FUSE is not available here (/dev/fuse is missing); use `pumas materialize` instead")
+    state.library.index  # noqa: B018 -- makes sure models.db exists (rebuilt if it was deleted)
+    # The daemon opens its own connection: no SQLite handle may cross the fork.
+    state.library.close()
+    source = AppPlanSource(state.layout, app)
+    mode = "content" if content else "preview"
+
+    def ready() -> None:
+        click.echo(f"view of {source.app} ({mode}) mounted at {os.path.abspath(mountpoint)}; Ctrl-C unmounts",
+                   err=True)
+
+    rec = start_view(state.layout, source, mountpoint, content=content, foreground=foreground,
+                     allow_other=allow_other, on_ready=ready)
+    if rec is not None:
+        click.echo(f"view of {rec.app} ({rec.mode}) mounted at {rec.mountpoint} (pid {rec.pid}); "
+                   f"`pumas umount {rec.mountpoint}` stops it")
 
 
-@click.command("umount", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def umount(args):
-    """(not built yet)"""
-    raise PumasError("`pumas umount` is not built yet")
+@click.command("umount")
+@click.argument("mountpoint", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--lazy", is_flag=True, help="Detach now even if an app still has files open.")
+@pass_state
+def umount(state, mountpoint: Path, lazy: bool) -> None:
+    """Unmount a view made by `pumas mount` (a dead daemon's stale view too).
+
+    \b
+    Examples:
+      pumas umount ~/views/comfyui
+      pumas umount --lazy /srv/comfy-models
+    """
+    from ..view.daemon import umount as stop_view
+
+    click.echo(stop_view(state.layout, mountpoint, lazy=lazy))
 
 
-@click.command("mounts", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def mounts(args):
-    """(not built yet)"""
-    raise PumasError("`pumas mounts` is not built yet")
+@click.command("mounts")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def mounts(state, as_json: bool) -> None:
+    """List mounted views: mountpoint, app, mode, daemon pid and state.
+
+    A "stale" view's daemon died; `pumas umount MOUNTPOINT` cleans it.
+    Views of other library roots show without an app.
+
+    \b
+    Examples:
+      pumas mounts
+      pumas mounts --json | jq -r '.[].mountpoint'
+    """
+    from ..view.daemon import list_views
+
+    views = list_views(state.layout)
+    if as_json:
+        echo_json(views)
+        return
+    if not views:
+        click.echo("no views mounted (see `pumas mount --help`)")
+        return
+    rows = [(v["mountpoint"], v["app"] or "?", v["mode"] or "?", v["pid"] or "?", v["state"]) for v in views]
+    print_table(rows, ["MOUNTPOINT", "APP", "MODE", "PID", "STATE"])

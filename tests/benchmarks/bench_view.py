@@ -1,0 +1,214 @@
+"""Benchmark: the FUSE view against the filesystem under it, in the same run.
+
+1. Sequential read of a 2 GiB library file through the content view, cold
+   (page cache dropped) and warm, against a direct read of the same file.
+   Goals: warm >= 0.9x native, cold >= 0.5x.
+2. ``find -ls`` over a folder of 10,000 entries: the preview view and the
+   content view against the same tree materialized as symlinks on the
+   library's filesystem.  Goal: within 3x.
+
+Run as root (dropping caches needs it):
+
+    python tests/benchmarks/bench_view.py [--size-mib 2048] [--dir /var/tmp]
+    pytest tests/benchmarks/bench_view.py -s
+
+The machine is shared: each figure is the best of a few runs, and the ratios
+are what matters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Self
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from tests.view.planfile import write_plan
+
+CHUNK = 1024 * 1024
+GOALS = {"read_warm": 0.9, "read_cold": 0.5, "find": 1 / 3}
+
+
+def drop_caches() -> None:
+    os.sync()
+    Path("/proc/sys/vm/drop_caches").write_text("3")
+
+
+def read_all(path: Path) -> float:
+    """Seconds to read the whole file sequentially with 1 MiB reads (like `dd bs=1M`)."""
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    t = time.perf_counter()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        while os.readv(fd, [view]):
+            pass
+    finally:
+        os.close(fd)
+    return time.perf_counter() - t
+
+
+def find_ls(path: Path) -> float:
+    t = time.perf_counter()
+    subprocess.run(["find", str(path), "-ls"], stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+
+
+class Served:
+    """A view of a hand-built plan, in its own process (the same ``serve`` as `pumas mount`)."""
+
+    def __init__(self, work: Path, name: str, models: Path, entries: dict, *, content: bool) -> None:
+        self.mp = work / name
+        self.mp.mkdir()
+        plan = work / f"{name}.json"
+        write_plan(plan, "bench", models, entries)
+        args = [sys.executable, "-m", "tests.view.planfile", str(plan), str(self.mp)]
+        if content:
+            args.append("--content")
+        self.proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            self.close()
+            raise SystemExit(f"view {name} did not start")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        subprocess.run(["fusermount3", "-uz", str(self.mp)], check=False, capture_output=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def make_big_file(path: Path, size: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    block = os.urandom(64 * CHUNK)
+    with open(path, "wb") as f:
+        left = size
+        while left > 0:
+            n = min(left, len(block))
+            f.write(block[:n])
+            left -= n
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def best(fn, runs: int) -> float:
+    return min(fn() for _ in range(runs))
+
+
+def bench_read(work: Path, size: int, runs: int) -> dict[str, float]:
+    models = work / "lib"
+    src = models / "diffusion/flux/big/big.safetensors"
+    make_big_file(src, size)
+    entries = {"checkpoints/big.safetensors": ("diffusion/flux/big", "diffusion/flux/big/big.safetensors", False)}
+    out: dict[str, float] = {}
+    with Served(work, "content", models, entries, content=True) as v:
+        viewed = v.mp / "checkpoints/big.safetensors"
+
+        def cold(path: Path) -> float:
+            drop_caches()
+            return read_all(path)
+
+        def warm(path: Path) -> float:
+            # Steady state: the first re-read after a fill still pays for page-state changes.
+            read_all(path)
+            read_all(path)
+            return read_all(path)
+
+        gib = size / 2**30
+        for label, fn in (("cold", cold), ("warm", warm)):
+            # Alternate native and view runs so that machine noise hits both alike.
+            nat, via = [], []
+            for _ in range(runs):
+                nat.append(fn(src))
+                via.append(fn(viewed))
+            out[f"native_{label}"], out[f"view_{label}"] = min(nat), min(via)
+            print(f"read {label:4}: native {gib / min(nat):6.2f} GiB/s   view {gib / min(via):6.2f} GiB/s   "
+                  f"view/native speed {min(nat) / min(via):.2f}x")
+    shutil.rmtree(models)
+    return out
+
+
+def bench_find(work: Path, entries_n: int, runs: int) -> dict[str, float]:
+    models = work / "lib10k"
+    links = work / "links10k" / "loras"
+    links.mkdir(parents=True)
+    entries = {}
+    for i in range(entries_n):
+        mid = f"diffusion/sd1/m{i:05d}"
+        name = f"lora-{i:05d}.safetensors"
+        (models / mid).mkdir(parents=True)
+        (models / mid / name).write_bytes(b"x" * 64)
+        entries[f"loras/{name}"] = (mid, f"{mid}/{name}", False)
+        os.symlink(models.resolve() / mid / name, links / name)
+    out: dict[str, float] = {}
+    with Served(work, "preview10k", models, entries, content=False) as pv, \
+            Served(work, "content10k", models, entries, content=True) as cv:
+        for label in ("cold", "warm"):
+            nat, pre, con = [], [], []
+            for _ in range(runs):
+                for acc, path in ((nat, links.parent), (pre, pv.mp), (con, cv.mp)):
+                    if label == "cold":
+                        drop_caches()
+                    else:
+                        find_ls(path)
+                    acc.append(find_ls(path))
+            out[f"find_native_{label}"], out[f"find_preview_{label}"], out[f"find_content_{label}"] = (
+                min(nat), min(pre), min(con))
+            print(f"find -ls {label:4} ({entries_n} entries): links {min(nat) * 1000:7.1f} ms   "
+                  f"preview view {min(pre) * 1000:7.1f} ms (time {min(pre) / min(nat):.2f}x)   "
+                  f"content view {min(con) * 1000:7.1f} ms (time {min(con) / min(nat):.2f}x)")
+    return out
+
+
+def run(size_mib: int = 2048, base: str = "/var/tmp", runs: int = 3, entries_n: int = 10_000) -> dict[str, float]:
+    if os.geteuid() != 0:
+        raise SystemExit("run as root: the cold figures need `echo 3 > /proc/sys/vm/drop_caches`")
+    work = Path(tempfile.mkdtemp(prefix="pumas-bench-view-", dir=base))
+    try:
+        print(f"work dir {work} ({subprocess.run(['df', '-T', str(work)], check=False, capture_output=True, text=True).stdout.splitlines()[-1].split()[1]})")
+        res = bench_read(work, size_mib * CHUNK, runs)
+        res.update(bench_find(work, entries_n, runs))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ratios = {
+        "read_warm": res["native_warm"] / res["view_warm"],
+        "read_cold": res["native_cold"] / res["view_cold"],
+        "find": min(res[f"find_native_{t}"] / max(res[f"find_preview_{t}"], res[f"find_content_{t}"])
+                    for t in ("cold", "warm")),
+    }
+    print("goals (view speed / native speed): " + "   ".join(
+        f"{k} {v:.2f}x (>= {GOALS[k]:.2f}) {'ok' if v >= GOALS[k] else 'MISSED'}" for k, v in ratios.items()))
+    res.update({f"ratio_{k}": v for k, v in ratios.items()})
+    return res
+
+
+def test_view_benchmark():
+    res = run()
+    for k, goal in GOALS.items():
+        assert res[f"ratio_{k}"] >= goal, (k, res[f"ratio_{k}"])
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size-mib", type=int, default=2048)
+    p.add_argument("--dir", default="/var/tmp", help="where to build the library (its filesystem is measured)")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--entries", type=int, default=10_000)
+    a = p.parse_args()
+    run(a.size_mib, a.dir, a.runs, a.entries)

@@ -1,0 +1,236 @@
+"""End to end: `pumas mount/umount/mounts` over a real library, app, map and planner."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pumasfs.apps import add_app, get_app
+from pumasfs.maps import plan_root, select_map
+from pumasfs.metadata import FileEntry, ModelMetadata
+from pumasfs.planner import build_plan
+from pumasfs.staging import StagingDir
+from tests.conftest import assert_one_line_error
+from tests.view.conftest import is_mounted, wait_for
+
+MAP = {
+    "app": "comfyui",
+    "version_range": "*",
+    "rules": [
+        {"name": "diffusers", "priority": 100, "target": "diffusers", "match": {"layout": ["folder"]}},
+        {"name": "checkpoints", "target": "checkpoints", "match": {"subtype": ["checkpoints"], "layout": ["file"]}},
+        {"name": "loras", "target": "loras/{family}", "match": {"subtype": ["loras"], "layout": ["file"]}},
+    ],
+}
+
+
+def add_model(library, name: str, subtype: str | None, data: bytes, *, family: str = "sd1", folder: bool = False,
+              file_name: str | None = None, added: str | None = None) -> str:
+    with StagingDir(library.layout) as st:
+        c = st.content
+        if folder:
+            (c / "unet").mkdir()
+            (c / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(data)
+            (c / "model_index.json").write_text("{}")
+            files = [FileEntry(name="unet/diffusion_pytorch_model.safetensors", original_name="x", size=len(data)),
+                     FileEntry(name="model_index.json", original_name="model_index.json", size=2, role="config")]
+            primary = None
+        else:
+            fname = file_name or f"{name}.safetensors"
+            (c / fname).write_bytes(data)
+            files = [FileEntry(name=fname, original_name=fname, size=len(data))]
+            primary = fname
+        meta = ModelMetadata(
+            model_id="x", family=family, model_type="diffusion", subtype=subtype, official_name=name,
+            cleaned_name=name, files=files, primary_file=primary, size_bytes=len(data),
+            layout="folder" if folder else "file", format="safetensors",
+        )
+        if added:
+            meta.added_date = added
+        return library.commit_staged(st, meta).model_id
+
+
+@pytest.fixture
+def setup(root, library, tmp_path):
+    """A library with a few models and a registered ComfyUI install with its map."""
+    app_dir = tmp_path / "ComfyUI"
+    for d in ("checkpoints", "loras", "diffusers"):
+        (app_dir / "models" / d).mkdir(parents=True)
+    layout = library.layout
+    layout.maps_dir.mkdir(parents=True, exist_ok=True)
+    (layout.maps_dir / "comfyui.json").write_text(json.dumps(MAP))
+    add_app(layout, "comfyui", app_dir)
+    ids = [
+        add_model(library, "dreamshaper-8", "checkpoints", os.urandom(50_000)),
+        add_model(library, "detail-lora", "loras", os.urandom(3_000), family="sdxl"),
+        add_model(library, "sd-pipe", None, os.urandom(4_000), folder=True),
+        add_model(library, "some-llm", None, b"gguf", family="llama"),  # no rule: not shown
+    ]
+    return library, ids
+
+
+def planned(library) -> dict[str, str]:
+    """What the materializer would write: app path -> library path."""
+    app = get_app(library.layout, "comfyui")
+    tmap = select_map(library.layout, app).map
+    plan = build_plan(list(library.index.records()), tmap, app)
+    models = library.layout.models_dir.resolve()
+    return {p: str(models / e.source) for p, e in plan.entries.items()}
+
+
+def view_links(mp: Path) -> dict[str, str]:
+    out = {}
+    for dirpath, dirs, files in os.walk(mp):
+        for name in dirs + files:
+            p = Path(dirpath) / name
+            if p.is_symlink():
+                out[p.relative_to(mp).as_posix()] = os.readlink(p)
+    return out
+
+
+def test_mount_shows_the_plan_and_follows_the_library(setup, pumas, tmp_path, cli_mounts):
+    library, ids = setup
+    mp = tmp_path / "view"
+    cli_mounts.append(mp)
+    out = pumas("mount", "comfyui", mp)
+    assert "mounted at" in out.stdout
+    assert is_mounted(mp)
+    want = planned(library)
+    assert set(want) == {"checkpoints/dreamshaper-8.safetensors", "loras/sdxl/detail-lora.safetensors", "diffusers/sd-pipe"}
+    assert view_links(mp) == want
+
+    views = pumas("mounts", "--json").json()
+    assert [(v["mountpoint"], v["app"], v["mode"], v["state"]) for v in views] == [(str(mp), "comfyui", "preview", "active")]
+
+    # Live: an import appears, a removal disappears, an edit moves, all without remounting.
+    new = add_model(library, "juggernaut", "checkpoints", os.urandom(1000))
+    wait_for(lambda: (mp / "checkpoints/juggernaut.safetensors").is_symlink(), what="the import")
+    library.remove(ids[1])
+    wait_for(lambda: not (mp / "loras").exists(), what="the removal")
+    # An identity edit moves the model folder: same name in the app, new library path.
+    moved = library.edit(new, {"cleaned_name": "juggernaut-xl"}).model_id
+    link = mp / "checkpoints/juggernaut.safetensors"
+    wait_for(lambda: f"/{moved}/" in os.readlink(link), what="the move")
+    assert link.read_bytes() == (library.layout.models_dir / moved / "juggernaut.safetensors").read_bytes()
+    # A collision: a later model with the same file name gets the disambiguated name.
+    add_model(library, "dreamshaper-copy", "checkpoints", os.urandom(100), file_name="dreamshaper-8.safetensors")
+    wait_for(lambda: len(os.listdir(mp / "checkpoints")) == 3, what="the colliding import")
+    assert view_links(mp) == planned(library)
+    # A model added earlier (older added_date) takes the name: the holder is renamed.
+    older = add_model(library, "dreamshaper-orig", "checkpoints", os.urandom(100),
+                      file_name="dreamshaper-8.safetensors", added="2001-01-01T00:00:00Z")
+    wait_for(lambda: len(os.listdir(mp / "checkpoints")) == 4, what="the older import")
+    assert f"/{older}/" in os.readlink(mp / "checkpoints/dreamshaper-8.safetensors")
+    assert view_links(mp) == planned(library)
+    # The winner goes: its name returns to the next in line.
+    library.remove(older)
+    wait_for(lambda: f"/{ids[0]}/" in os.readlink(mp / "checkpoints/dreamshaper-8.safetensors"), what="the name back")
+    assert view_links(mp) == planned(library)
+    # models.db deleted and rebuilt (a new epoch): the view resyncs in full.
+    library.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{library.layout.index_db}{suffix}").unlink(missing_ok=True)
+    library.scan()
+    library.remove(moved)
+    wait_for(lambda: len(os.listdir(mp / "checkpoints")) == 2, what="the change after a rebuild")
+    assert view_links(mp) == planned(library)
+
+    out = pumas("umount", mp)
+    assert not is_mounted(mp)
+    assert pumas("mounts", "--json").json() == []
+    log = Path(views[0]["log"]).read_text()
+    assert "Traceback" not in log and "ERROR" not in log, log
+
+
+def test_content_view_equals_the_materialized_links(setup, pumas, tmp_path, cli_mounts):
+    library, _ = setup
+    from materializer.api import materialize
+
+    app = get_app(library.layout, "comfyui")
+    materialize(library.layout, library, app)
+    base = plan_root(app, select_map(library.layout, app).map)
+    materialized = {}
+    for dirpath, dirs, files in os.walk(base):
+        for name in dirs + files:
+            p = Path(dirpath) / name
+            if p.is_symlink() or (p.is_file() and p.stat().st_nlink > 1):
+                materialized[p.relative_to(base).as_posix()] = p.resolve()
+    mp = tmp_path / "content-view"
+    cli_mounts.append(mp)
+    pumas("mount", "comfyui", mp, "--content")
+    shown = {}
+    for path in planned(library):
+        p = mp / path
+        assert not p.is_symlink()
+        shown[path] = p
+    assert set(shown) == set(materialized)
+    for path, p in shown.items():
+        lib_path = materialized[path]
+        if lib_path.is_dir():
+            assert sorted(os.listdir(p)) == sorted(os.listdir(lib_path))
+        else:
+            assert p.read_bytes() == lib_path.read_bytes()
+    assert pumas("mounts", "--json").json()[0]["mode"] == "content"
+    pumas("umount", mp)
+    assert not is_mounted(mp)
+
+
+def test_killed_daemon_stale_mount_is_cleaned(setup, pumas, tmp_path, cli_mounts):
+    mp = tmp_path / "view"
+    cli_mounts.append(mp)
+    pumas("mount", "comfyui", mp)
+    pid = pumas("mounts", "--json").json()[0]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not Path(f"/proc/{pid}").exists(), what="the daemon to die")
+    with pytest.raises(OSError):
+        os.listdir(mp)  # transport endpoint is not connected
+    assert pumas("mounts", "--json").json()[0]["state"] == "stale"
+    # A new mount on the same point cleans the stale one first.
+    pumas("mount", "comfyui", mp)
+    assert "checkpoints" in os.listdir(mp)
+    pid = pumas("mounts", "--json").json()[0]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not Path(f"/proc/{pid}").exists(), what="the daemon to die")
+    out = pumas("umount", mp)
+    assert "stale" in out.stdout
+    assert not is_mounted(mp)
+    assert pumas("mounts", "--json").json() == []
+
+
+def test_foreground_mount_ends_cleanly_on_sigterm(setup, root, tmp_path, cli_mounts):
+    mp = tmp_path / "view"
+    cli_mounts.append(mp)
+    proc = subprocess.Popen([sys.executable, "-m", "pumasfs", "--root", str(root), "mount", "comfyui", str(mp),
+                             "--foreground"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: is_mounted(mp) or proc.poll() is not None, what="the mount")
+        assert proc.poll() is None, proc.stderr.read()
+        assert "checkpoints" in os.listdir(mp)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+        assert not is_mounted(mp)
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_user_errors_are_one_line(setup, pumas, tmp_path, cli_mounts):
+    assert_one_line_error(pumas("mount", "nosuchapp", tmp_path / "v", check=False))
+    assert_one_line_error(pumas("umount", tmp_path, check=False))
+    mp = tmp_path / "view"
+    cli_mounts.append(mp)
+    pumas("mount", "comfyui", mp)
+    again = pumas("mount", "comfyui", mp, check=False)
+    assert_one_line_error(again)
+    assert "already a pumas view" in again.stderr
+    inside = pumas("mount", "comfyui", setup[0].layout.models_dir / "x", check=False)
+    assert_one_line_error(inside)
+    pumas("umount", mp)
