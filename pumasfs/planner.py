@@ -415,12 +415,9 @@ def related_records(
 
 
 def index_stem_lookup(index: "Index") -> Callable[[str], list[ModelRecord]]:
-    """A ``lookup`` for ``related_records`` over models.db (full-text search; a superset)."""
+    """A ``lookup`` for ``related_records`` over models.db (indexed prefix scans; a superset)."""
 
     def lookup(stem: str) -> list[ModelRecord]:
-        words = re.sub(r"[^\w]+", " ", stem).strip()
-        if not words:
-            return list(index.records())
-        return index.query(search=words)
+        return list(index.records(index.models_with_stem(stem)))
 
     return lookup
