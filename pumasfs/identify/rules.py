@@ -1,0 +1,803 @@
+"""From a tensor table to (model_type, subtype, family, variant): rules that follow the architecture.
+
+Each rule looks for the keys an architecture cannot exist without (Flux has ``double_blocks`` and
+``img_in``; an SD UNet has ``input_blocks.0.0`` whose input channels say inpaint or not) and
+reads the family from the shapes that define it (the cross-attention context width of a UNet is
+768 for SD1, 1024 for SD2, 2048 for SDXL, 1280 for the refiner). Key facts come from ComfyUI's
+model_detection.py / lora.py, spandrel's detection and InvokeAI's probes; no file-name lists.
+
+Order matters: adapters (LoRA, ControlNet, IP-Adapter) carry pieces of a base model's names, so
+they are recognised before base models; a full checkpoint is recognised by its sub-models.
+
+The result is a ``Verdict``; ``confidence`` is high when the decisive keys were found, lower when
+the header cannot decide (then a warning says what is unknown, and a file-name hint may help).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import vocab as V
+from .tensors import TensorTable
+
+
+@dataclass
+class Verdict:
+    model_type: str = V.UNKNOWN
+    subtype: str | None = None
+    family: str | None = None
+    variant: str | None = None
+    confidence: float = 0.0
+    evidence: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    ambiguous: tuple[str, ...] = ()  # families the header cannot tell apart (a name hint may pick one)
+
+
+def _ev(t: TensorTable, key: str) -> str:
+    s = t.shape(key)
+    return f"{key} {list(s) if s is not None else ''}".strip()
+
+
+# -- context width -> UNet family ------------------------------------------------------------------
+CTX_FAMILY = {768: V.SD1, 1024: V.SD2, 2048: V.SDXL, 1280: V.SDXL_REFINER}
+
+# wrappers pickles (and some trainers) put around a state dict
+WRAPPERS = ("state_dict.", "params_ema.", "params.", "module.", "model_ema.", "net.", "generator.")
+
+
+def unwrap(t: TensorTable) -> TensorTable:
+    """Drop a single wrapper level ({"state_dict": {...}}, {"params_ema": {...}})."""
+    for _ in range(2):
+        first = next(iter(t.t), "")
+        p = first.partition(".")[0] + "."
+        if p not in WRAPPERS or t.count_startswith(p) != len(t):
+            break
+        t = t.strip(p)
+    return t
+
+
+# ==================================================================================================
+# base diffusion models (UNet / DiT) on an un-prefixed table
+
+
+def unet_original(t: TensorTable) -> Verdict | None:
+    """Stability/CompVis UNet (SD1/SD2/SDXL/refiner) with ``input_blocks``/``middle_block`` keys."""
+    k0 = "input_blocks.0.0.weight"
+    s = t.shape(k0)
+    if s is None or len(s) != 4:
+        return None
+    v = Verdict(V.DIFFUSION, V.DIFFUSION_MODELS, confidence=0.9, evidence=[_ev(t, k0)])
+    ctx_key = t.any_endswith(".transformer_blocks.0.attn2.to_k.weight")
+    if ctx_key and ctx_key.startswith(("input_blocks", "middle_block", "output_blocks")):
+        ctx = t.shape(ctx_key)[-1]
+        v.family = CTX_FAMILY.get(ctx)
+        v.evidence.append(_ev(t, ctx_key))
+        if v.family is None:
+            v.warnings.append(f"unknown UNet context width {ctx}")
+            v.confidence = 0.5
+    else:
+        v.warnings.append("UNet without cross-attention: family unknown")
+        v.confidence = 0.4
+    _unet_variant(v, s[1])
+    return v
+
+
+def unet_diffusers(t: TensorTable) -> Verdict | None:
+    s = t.shape("conv_in.weight")
+    if s is None or len(s) != 4 or "time_embedding.linear_1.weight" not in t or not t.any_startswith("down_blocks."):
+        return None
+    v = Verdict(V.DIFFUSION, V.DIFFUSION_MODELS, confidence=0.9, evidence=[_ev(t, "conv_in.weight")])
+    ctx_key = t.any_endswith(".transformer_blocks.0.attn2.to_k.weight")
+    if ctx_key:
+        ctx = t.shape(ctx_key)[-1]
+        v.family = CTX_FAMILY.get(ctx)
+        v.evidence.append(_ev(t, ctx_key))
+        if v.family is None:
+            v.confidence = 0.5
+            v.warnings.append(f"unknown UNet context width {ctx}")
+    else:
+        v.confidence = 0.4
+        v.warnings.append("UNet without cross-attention: family unknown")
+    _unet_variant(v, s[1])
+    return v
+
+
+def _unet_variant(v: Verdict, in_ch: int) -> None:
+    if in_ch == 9:
+        v.variant = V.INPAINT
+    elif in_ch == 5:
+        v.variant = "depth"
+    elif in_ch == 8:
+        v.variant = "instruct-pix2pix"
+    elif in_ch == 7 and v.family != V.SD2:
+        v.variant = "x4-upscaler"
+
+
+def dit(t: TensorTable) -> Verdict | None:
+    """DiT-style base models, one structural signature each (ComfyUI detect_unet_config)."""
+    D, DM = V.DIFFUSION, V.DIFFUSION_MODELS
+    # --- MMDiT (SD3 / SD3.5), original keys
+    k = "joint_blocks.0.context_block.attn.qkv.weight"
+    if k in t:
+        depth = t.count_blocks("joint_blocks.")
+        qk = "joint_blocks.0.context_block.attn.ln_q.weight" in t
+        xattn = t.any_endswith(".x_block.attn2.qkv.weight") is not None
+        fam = V.SD35 if (qk or xattn) else V.SD3
+        var = "large" if depth >= 38 else ("medium" if fam == V.SD35 else None)
+        return Verdict(D, DM, fam, var, 0.95, [_ev(t, k), f"{depth} joint blocks" + (", rms qk-norm" if qk else "")])
+    # --- Flux family (double_blocks + single_blocks)
+    k = "double_blocks.0.img_attn.qkv.weight"
+    if k in t or t.any_startswith("double_blocks.0.img_attn."):
+        k = k if k in t else "double_blocks.0.img_attn.*"
+        if "txt_in.individual_token_refiner.blocks.0.norm1.weight" in t or t.any_startswith("txt_in.individual_token_refiner"):
+            return Verdict(D, DM, V.HUNYUAN_VIDEO, None, 0.9, [_ev(t, k), "txt_in.individual_token_refiner.*"])
+        if "latent_in.weight" in t:
+            return Verdict(D, DM, "hunyuan3d", None, 0.9, [_ev(t, k), _ev(t, "latent_in.weight")])
+        if t.any_startswith("distilled_guidance_layer."):
+            return Verdict(D, DM, V.CHROMA, None, 0.9, [_ev(t, k), "distilled_guidance_layer.*"])
+        v = Verdict(D, DM, V.FLUX, None, 0.95, [_ev(t, k)])
+        s = t.shape("img_in.weight")
+        if s:
+            v.evidence.append(_ev(t, "img_in.weight"))
+            if len(s) == 2 and s[1] in (384, 96 * 4):
+                v.variant = V.FILL
+            elif len(s) == 2 and s[1] == 128:
+                v.variant = "control"  # Flux Depth/Canny dev: 64 image + 64 control-image channels
+        if v.variant is None:
+            if "guidance_in.in_layer.weight" in t:
+                v.variant = V.DEV
+                v.evidence.append("guidance_in.* present (guidance-distilled: dev)")
+            else:
+                v.variant = V.SCHNELL
+                v.evidence.append("no guidance_in.* (schnell)")
+        return v
+    # --- Flux / SD3 in diffusers layout
+    if "x_embedder.weight" in t and t.any_startswith("single_transformer_blocks."):
+        v = Verdict(D, DM, V.FLUX, None, 0.9, [_ev(t, "x_embedder.weight"), "single_transformer_blocks.*"])
+        s = t.shape("x_embedder.weight")
+        if s and len(s) == 2 and s[1] == 384:
+            v.variant = V.FILL
+        elif t.any_startswith("time_text_embed.guidance_embedder."):
+            v.variant = V.DEV
+            v.evidence.append("time_text_embed.guidance_embedder.* present (dev)")
+        else:
+            v.variant = V.SCHNELL
+        return v
+    if "pos_embed.proj.weight" in t and "transformer_blocks.0.attn.add_q_proj.weight" in t and "context_embedder.weight" in t:
+        qk = "transformer_blocks.0.attn.norm_q.weight" in t
+        depth = t.count_blocks("transformer_blocks.")
+        fam = V.SD35 if qk else V.SD3
+        var = "large" if depth >= 38 else ("medium" if fam == V.SD35 else None)
+        return Verdict(D, DM, fam, var, 0.9, ["transformer_blocks.0.attn.add_q_proj.weight", f"{depth} joint blocks"])
+    # --- AuraFlow
+    if "double_layers.0.attn.w1q.weight" in t:
+        return Verdict(D, DM, V.AURAFLOW, None, 0.95, ["double_layers.0.attn.w1q.weight"])
+    # --- Hunyuan DiT
+    if "mlp_t5.0.weight" in t:
+        return Verdict(D, DM, V.HUNYUAN_DIT, None, 0.95, [_ev(t, "mlp_t5.0.weight")])
+    # --- Wan
+    if "head.modulation" in t and "patch_embedding.weight" in t:
+        v = Verdict(D, DM, V.WAN, None, 0.95, [_ev(t, "head.modulation"), _ev(t, "patch_embedding.weight")])
+        if "vace_patch_embedding.weight" in t:
+            v.variant = "vace"
+        elif "img_emb.proj.0.bias" in t:
+            v.variant = "i2v"
+        else:
+            v.variant = "t2v"
+        return v
+    # --- Lumina 2
+    if "cap_embedder.1.weight" in t and t.any_startswith("noise_refiner."):
+        return Verdict(D, DM, V.LUMINA2, None, 0.9, [_ev(t, "cap_embedder.1.weight"), "noise_refiner.*"])
+    # --- Qwen-Image
+    if "txt_norm.weight" in t and "img_in.weight" in t:
+        return Verdict(D, DM, V.QWEN_IMAGE, None, 0.9, [_ev(t, "txt_norm.weight"), _ev(t, "img_in.weight")])
+    # --- Stable Cascade
+    if "clf.1.weight" in t:
+        var = "stage_c" if "clip_txt_mapper.weight" in t else ("stage_b" if t.any_startswith(("clip_mapper.", "effnet_mapper.")) else None)
+        return Verdict(D, DM, V.CASCADE, var, 0.9, [_ev(t, "clf.1.weight")])
+    # --- HiDream
+    if "caption_projection.0.linear.weight" in t or t.any_startswith("double_stream_blocks."):
+        return Verdict(D, DM, V.HIDREAM, None, 0.9, ["caption_projection.* / double_stream_blocks.*"])
+    # --- LTX-Video
+    if "patchify_proj.weight" in t and t.any_startswith("adaln_single."):
+        return Verdict(D, DM, V.LTXV, None, 0.9, [_ev(t, "patchify_proj.weight"), "adaln_single.*"])
+    # --- PixArt (original keys; diffusers PixArt has pos_embed + adaln_single + caption_projection)
+    if "t_block.1.weight" in t and t.any_startswith("blocks.0.cross_attn."):
+        return Verdict(D, DM, V.PIXART, None, 0.9, [_ev(t, "t_block.1.weight"), "blocks.*.cross_attn"])
+    if "adaln_single.linear.weight" in t and "caption_projection.linear_1.weight" in t and "pos_embed.proj.weight" in t:
+        return Verdict(D, DM, V.PIXART, None, 0.8, ["adaln_single.* + caption_projection.* (PixArt, diffusers)"])
+    # --- Mochi / Cosmos (structure only, no variant)
+    if "t5_y_embedder.to_kv.weight" in t or t.any_startswith("blocks.0.mod_x."):
+        return Verdict(D, DM, "mochi", None, 0.85, ["blocks.*.mod_x"])
+    if t.any_startswith("blocks.block0.blocks.0.") or ("blocks.0.mlp.layer1.weight" in t and "x_embedder.proj.1.weight" in t):
+        return Verdict(D, DM, "cosmos", None, 0.85, ["x_embedder.proj.1.weight"])
+    return None
+
+
+def base_model(t: TensorTable) -> Verdict | None:
+    return unet_original(t) or dit(t) or unet_diffusers(t)
+
+
+# ==================================================================================================
+# adapters
+
+_LORA_SUFFIXES = (".lora_down.weight", ".lora_up.weight", ".lora_A.weight", ".lora_B.weight", ".lora.down.weight",
+                  ".lora.up.weight", "_lora.down.weight", "_lora.up.weight", ".hada_w1_a", ".hada_w1_b", ".lokr_w1",
+                  ".lokr_w2", ".lokr_w1_a", ".lokr_w2_a", ".lokr_w2_b", ".oft_blocks", ".oft_diag", ".diff",
+                  ".lora_A.default.weight", ".lora_B.default.weight", ".dora_scale")
+
+
+def lora(t: TensorTable) -> Verdict | None:
+    """LoRA / LyCORIS in kohya, PEFT/diffusers, old diffusers and ComfyUI/ai-toolkit names."""
+    # four substring scans rule out the common case (not an adapter) before 20 suffix checks
+    if not (t.any_contains("lora") or t.any_contains("hada_w") or t.any_contains("lokr_w") or t.any_contains("oft_")):
+        return None
+    sample = t.any_endswith(_LORA_SUFFIXES)
+    if sample is None:
+        return None
+    if sample.endswith(".diff") and t.any_endswith((".lora_down.weight", ".lora_A.weight")) is None:
+        return None  # ".diff" alone is a full-weight diff, rare; only counted alongside LoRA keys
+    v = Verdict(V.DIFFUSION, V.LORAS, confidence=0.9, evidence=[sample])
+    if t.any_endswith(".hada_w1_a"):
+        v.variant = V.LOHA
+    elif t.any_endswith((".lokr_w1", ".lokr_w1_a")):
+        v.variant = V.LOKR
+    else:
+        # LoCon: LoRA on 3x3 convolutions (resnets), not only on attention projections
+        for k, dt, s in t.items():
+            if k.endswith((".lora_down.weight", ".lora_A.weight")) and len(s) == 4 and s[2] > 1:
+                v.variant = V.LOCON
+                v.evidence.append(f"{k} {s} (3x3 conv LoRA)")
+                break
+    fam, why = _lora_family(t)
+    if fam is None:
+        v.confidence = 0.6
+        v.warnings.append("LoRA base model not recognised from its target names")
+    else:
+        v.family = fam
+        v.evidence.append(why)
+    return v
+
+
+def _lora_family(t: TensorTable) -> tuple[str | None, str]:
+    # LLM adapters (PEFT on a causal LM) are not diffusion LoRAs at all: caught by the caller.
+    # Flux: BFL names (double_blocks / single_blocks) in kohya (_) or dotted form, or diffusers names
+    k = t.any_contains("double_blocks") or t.any_contains("single_blocks")
+    if k:
+        return V.FLUX, k.rsplit(".", 2)[0]
+    k = t.any_contains("single_transformer_blocks")
+    if k:
+        return V.FLUX, k.rsplit(".", 2)[0]
+    k = t.any_contains("joint_blocks")
+    if k:
+        return V.SD3, k.rsplit(".", 2)[0]
+    # Wan: blocks.N.self_attn.q / cross_attn.k / ffn.0
+    k = t.any_contains(".self_attn.q.") or t.any_contains("_self_attn_q.") or t.any_contains("cross_attn_k_img")
+    if k and t.any_contains("blocks"):
+        return V.WAN, k.rsplit(".", 2)[0]
+    # diffusers transformer LoRAs with add_q_proj but no single blocks: SD3
+    k = t.any_contains("attn.add_q_proj") or t.any_contains("attn_add_q_proj")
+    if k:
+        return V.SD3, k.rsplit(".", 2)[0]
+    # UNet LoRAs: the cross-attention key projection's input width is the base's context width
+    for k, dt, s in t.items():
+        if ("attn2" in k and ("to_k" in k or "to_v" in k)) and len(s) >= 2:
+            ctx = None
+            if k.endswith((".lora_down.weight", ".lora_A.weight", "_lora.down.weight", ".lora.down.weight",
+                           ".hada_w1_b", ".hada_w2_b")):
+                ctx = s[1]
+            elif k.endswith(".lokr_w2_b") or k.endswith(".lokr_w2"):
+                w1 = t.shape(k.rsplit(".", 1)[0] + ".lokr_w1")
+                if w1 and len(w1) == 2:
+                    ctx = s[1] * w1[1]
+            if ctx in CTX_FAMILY:
+                return CTX_FAMILY[ctx], f"{k} {s} (context width {ctx})"
+    # text-encoder LoRAs: two encoders = SDXL; one = SD1/SD2 by width
+    if t.any_startswith(("lora_te1_", "lora_te2_")) or t.any_startswith("text_encoder_2."):
+        return V.SDXL, "two text encoders (lora_te1_/lora_te2_)"
+    for k, dt, s in t.items():
+        if ("self_attn" in k and "q_proj" in k) and k.endswith((".lora_down.weight", ".lora_A.weight")) and len(s) == 2:
+            w = s[1]
+            if w == 768:
+                return V.SD1, f"{k} {s} (CLIP-L text encoder)"
+            if w == 1024:
+                return V.SD2, f"{k} {s} (OpenCLIP-H text encoder)"
+    # SDXL UNet structure without cross-attention LoRAs: SDXL has transformer stacks of 2 and 10
+    if t.any_startswith(("lora_unet_input_blocks_7_1_transformer_blocks_9", "lora_unet_down_blocks_2_attentions_0_transformer_blocks_9")):
+        return V.SDXL, "10-deep transformer stacks (SDXL)"
+    return None, ""
+
+
+def controlnet(t: TensorTable) -> Verdict | None:
+    D, CN = V.DIFFUSION, V.CONTROLNET
+    sub = None
+    if t.any_startswith("control_model.input_hint_block.") or t.any_startswith("control_model.zero_convs."):
+        sub = t.strip("control_model.")
+    elif "input_hint_block.0.weight" in t and t.any_startswith("zero_convs."):
+        sub = t
+    if sub is not None:
+        v = Verdict(D, CN, confidence=0.9, evidence=["input_hint_block.* / zero_convs.*"])
+        u = unet_original(sub)
+        if u and u.family:
+            v.family = u.family
+            v.evidence += u.evidence[1:]
+        else:
+            v.confidence = 0.6
+            v.warnings.append("ControlNet base not recognised")
+        v.warnings.append("control type (canny, depth, ...) is not in the header")
+        return v
+    if "controlnet_cond_embedding.conv_in.weight" in t:
+        v = Verdict(D, CN, confidence=0.9, evidence=["controlnet_cond_embedding.conv_in.weight"])
+        u = unet_diffusers(t)
+        if u and u.family:
+            v.family = u.family
+            v.evidence += u.evidence[1:]
+        else:
+            v.confidence = 0.6
+        v.warnings.append("control type (canny, depth, ...) is not in the header")
+        return v
+    if t.any_startswith("controlnet_blocks.") or t.any_startswith("controlnet_single_blocks.") or "controlnet_x_embedder.weight" in t:
+        fam = None
+        if t.any_startswith(("single_transformer_blocks.", "controlnet_single_blocks.")) or "controlnet_x_embedder.weight" in t:
+            fam = V.FLUX
+        elif t.any_startswith("transformer_blocks.") and "pos_embed.proj.weight" in t:
+            fam = V.SD3
+        elif "img_in.weight" in t:
+            fam = V.QWEN_IMAGE if "txt_norm.weight" in t else V.FLUX
+        v = Verdict(D, CN, fam, None, 0.85 if fam else 0.5, ["controlnet_blocks.*"])
+        return v
+    # T2I-Adapter (TencentARC / diffusers): conv_in + body of resnet blocks, no attention, no time embedding
+    a = t.strip("adapter.") if t.any_startswith("adapter.conv_in.") else t
+    if "conv_in.weight" in a and (a.any_startswith("body.0.block1") or a.any_startswith("body.0.resnets.")) \
+            and not a.any_contains("attn"):
+        s = a.shape("conv_in.weight")
+        # full_adapter (SD1/SD2): pixel-unshuffle by 8 -> 3*64 = 192 input channels; XL: unshuffle 16 -> 768
+        fam = V.SDXL if s and s[1] == 768 else (V.SD1 if s and s[1] in (192, 64) else None)
+        if a.any_startswith("body.") and a.count_blocks("body.") == 3 and a.count_blocks("body.0.resnets.") == 0:
+            pass
+        v = Verdict(D, CN, fam, "t2i-adapter", 0.8 if fam else 0.5, [_ev(a, "conv_in.weight")])
+        if fam == V.SD1:
+            v.ambiguous = (V.SD1, V.SD2)
+        return v
+    return None
+
+
+def ipadapter(t: TensorTable) -> Verdict | None:
+    if not (t.any_startswith("ip_adapter.") and t.any_startswith("image_proj.")):
+        # XLabs Flux IP-Adapter: double_blocks.N.processor.ip_adapter_double_stream_k_proj
+        k = t.any_contains("ip_adapter_double_stream_k_proj")
+        if k:
+            return Verdict(V.DIFFUSION, V.IPADAPTER, V.FLUX, None, 0.85, [k])
+        return None
+    v = Verdict(V.DIFFUSION, V.IPADAPTER, confidence=0.9, evidence=["image_proj.* + ip_adapter.*"])
+    k = t.any_endswith(".to_k_ip.weight")
+    if k:
+        ctx = t.shape(k)[-1]
+        v.family = {768: V.SD1, 1024: V.SD2, 2048: V.SDXL, 4096: V.FLUX}.get(ctx)
+        v.evidence.append(f"{_ev(t, k)} (context width {ctx})")
+    if "image_proj.latents" in t:
+        v.variant = "plus"
+    if t.any_contains("to_k_lora") or "image_proj.perceiver_resampler.proj_in.weight" in t:
+        v.variant = "faceid"
+    if v.family is None:
+        v.confidence = 0.6
+    return v
+
+
+def embedding(t: TensorTable) -> Verdict | None:
+    keys = set(t.t)
+    if not keys or len(keys) > 8:
+        return None
+    D, E = V.DIFFUSION, V.EMBEDDINGS
+    if keys <= {"clip_l", "clip_g"} and "clip_g" in keys:
+        return Verdict(D, E, V.SDXL, None, 0.95, [_ev(t, "clip_g")])
+    width = None
+    key = None
+    for k in keys:
+        if k == "emb_params" or k.startswith("string_to_param."):
+            key = k
+            s = t.shape(k)
+            width = s[-1] if s else None
+            break
+    if key is None:
+        return None
+    fam = {768: V.SD1, 1024: V.SD2, 1280: V.SDXL}.get(width)
+    return Verdict(D, E, fam, None, 0.9 if fam else 0.5, [_ev(t, key)] + ([f"token width {width}"] if fam else []))
+
+
+# ==================================================================================================
+# VAEs
+
+
+def vae(t: TensorTable) -> Verdict | None:
+    D = V.DIFFUSION
+    if "decoder.conv_in.weight" in t and t.any_startswith(("decoder.up", "decoder.mid")):
+        s = t.shape("decoder.conv_in.weight")
+        if len(s) == 5:  # 3D convs: video VAEs (Hunyuan video, Mochi...)
+            return Verdict(D, V.VAE, None, None, 0.5, [_ev(t, "decoder.conv_in.weight")],
+                           ["video VAE not recognised"])
+        z = s[1]
+        v = Verdict(D, V.VAE, None, None, 0.6, [_ev(t, "decoder.conv_in.weight") + f" ({z} latent channels)"])
+        if z == 4:
+            v.ambiguous = (V.SD1, V.SDXL)
+            v.family = V.SD1
+            v.warnings.append("4-channel VAE: SD1 and SDXL VAEs have the same layout (the header cannot tell them apart)")
+        elif z == 16:
+            v.ambiguous = (V.FLUX, V.SD3)
+            v.family = V.FLUX
+            v.warnings.append("16-channel VAE: Flux and SD3 VAEs have the same layout (the header cannot tell them apart)")
+        elif z == 32:
+            v.family, v.confidence = "flux2", 0.5
+        else:
+            v.confidence = 0.5
+            v.warnings.append(f"VAE with {z} latent channels: family unknown")
+        return v
+    # Wan VAE (causal 3D convs, residual middle blocks)
+    if "decoder.middle.0.residual.0.gamma" in t or ("encoder.conv1.weight" in t and t.any_startswith("decoder.middle.")):
+        k = "conv2.weight" if "conv2.weight" in t else None
+        z = t.dim(k, 1) if k else None
+        var = "2.2" if z == 48 else None
+        return Verdict(D, V.VAE, V.WAN, var, 0.9, ["decoder.middle.* (Wan causal 3D VAE)"] + ([_ev(t, k)] if k else []))
+    # LTXV VAE
+    if "decoder.up_blocks.0.res_blocks.0.conv1.conv.weight" in t:
+        return Verdict(D, V.VAE, V.LTXV, None, 0.85, ["decoder.up_blocks.0.res_blocks.0.conv1.conv.weight"])
+    if "decoder.conv_in.conv.weight" in t:
+        return Verdict(D, V.VAE, V.HUNYUAN_VIDEO, None, 0.6, [_ev(t, "decoder.conv_in.conv.weight")],
+                       ["3D VAE family guessed from its causal convs"])
+    return None
+
+
+def taesd(t: TensorTable) -> Verdict | None:
+    """TAESD (vae_approx): plain Sequential conv stacks, keys "N.weight" / "N.conv.M.weight"."""
+    for pre in ("", "taesd_decoder.", "taesd_encoder.", "decoder.layers.", "encoder.layers."):
+        if pre and not t.any_startswith(pre + "3.conv.0.weight"):
+            continue
+        a = t.strip(pre) if pre else t
+        if "3.conv.0.weight" in a and ("1.weight" in a or "0.weight" in a) and not a.any_contains("attn"):
+            # decoder: 0/1 is Clamp? -> first conv takes the latent channels; encoder: last conv emits them
+            first = a.shape("1.weight") if "1.weight" in a and len(a.shape("1.weight") or []) == 4 else None
+            if first is not None and first[1] in (4, 16, 32, 12):
+                z = first[1]
+                role = "decoder"
+            else:
+                n = a.count_blocks("")
+                last = a.shape(f"{n - 1}.weight")
+                z = last[0] if last else None
+                role = "encoder"
+            v = Verdict(V.DIFFUSION, V.VAE_APPROX, None, None, 0.6, [f"TAESD {role} ({z} latent channels)"])
+            if z == 4:
+                v.family, v.ambiguous = V.SD1, (V.SD1, V.SDXL)
+                v.warnings.append("TAESD for 4-channel latents: SD1 and SDXL variants have the same layout")
+            elif z == 16:
+                v.family, v.ambiguous = V.FLUX, (V.FLUX, V.SD3)
+                v.warnings.append("TAESD for 16-channel latents: Flux and SD3 variants have the same layout")
+            return v
+    return None
+
+
+# ==================================================================================================
+# encoders
+
+
+def clip_text(t: TensorTable) -> Verdict | None:
+    for pre in ("", "transformer.", "text_model.", "cond_stage_model.transformer.", "clip_l.transformer.", "clip_g.transformer."):
+        k = pre + "text_model.encoder.layers.0.self_attn.q_proj.weight"
+        if k in t:
+            w = t.shape(k)[-1]
+            n = t.count_blocks(pre + "text_model.encoder.layers.")
+            fam = {768: V.CLIP_L, 1024: V.CLIP_H, 1280: V.CLIP_G}.get(w)
+            return Verdict(V.DIFFUSION, V.TEXT_ENCODERS, fam, None, 0.95 if fam else 0.5,
+                           [f"{k} {t.shape(k)}", f"{n} layers, width {w}"])
+    # OpenCLIP text layout (resblocks + token_embedding, no "visual.")
+    if "token_embedding.weight" in t and t.any_startswith("transformer.resblocks.") and not t.any_startswith("visual."):
+        w = t.dim("token_embedding.weight", 1)
+        fam = {768: V.CLIP_L, 1024: V.CLIP_H, 1280: V.CLIP_G}.get(w)
+        return Verdict(V.DIFFUSION, V.TEXT_ENCODERS, fam, None, 0.9 if fam else 0.5, [_ev(t, "token_embedding.weight")])
+    return None
+
+
+T5_WIDTH = {512: "small", 768: "base", 1024: "large", 2048: "xl", 4096: "xxl"}
+
+
+def t5(t: TensorTable) -> Verdict | None:
+    for pre in ("", "encoder.", "transformer.", "text_encoders.t5xxl.transformer."):
+        k = pre + "encoder.block.0.layer.0.SelfAttention.q.weight"
+        rb = pre + "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"
+        if k in t or rb in t:
+            k = k if k in t else rb
+            w = t.dim(pre + "encoder.final_layer_norm.weight", 0) or t.shape(k)[-1]
+            umt5 = (pre + "encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight") in t
+            fam = V.UMT5 if umt5 else V.T5
+            ev = [f"{k} {t.shape(k)}"]
+            if umt5:
+                ev.append("relative_attention_bias in every block (UMT5)")
+            return Verdict(V.DIFFUSION, V.TEXT_ENCODERS, fam, T5_WIDTH.get(w), 0.9, ev)
+    # llama.cpp's T5 names (GGUF t5encoder)
+    k = "enc.blk.0.attn_q.weight"
+    if k in t:
+        w = t.shape(k)[-1]
+        umt5 = "enc.blk.1.attn_rel_b.weight" in t
+        return Verdict(V.DIFFUSION, V.TEXT_ENCODERS, V.UMT5 if umt5 else V.T5, T5_WIDTH.get(w), 0.9, [f"{k} {t.shape(k)}"])
+    return None
+
+
+CLIP_VISION_WIDTH = {768: "clip-vit-b", 1024: V.CLIP_VIT_L, 1280: V.CLIP_VIT_H, 1664: V.CLIP_VIT_G}
+
+
+def clip_vision(t: TensorTable) -> Verdict | None:
+    for pre in ("", "vision_model.", "clip_vision."):
+        if pre and not t.any_startswith(pre + "vision_model."):
+            continue
+        a = t.strip(pre) if pre else t
+        k = "vision_model.encoder.layers.0.self_attn.q_proj.weight"
+        if k in a:
+            w = a.shape(k)[-1]
+            if "vision_model.embeddings.class_embedding" in a:
+                fam = CLIP_VISION_WIDTH.get(w)
+                return Verdict(V.DIFFUSION, V.CLIP_VISION, fam, None, 0.9 if fam else 0.5,
+                               [f"{k} {a.shape(k)}", "vision_model.embeddings.class_embedding (CLIP)"])
+            # SigLIP: no class token; patch embeddings + attention-pool head
+            return Verdict(V.DIFFUSION, V.CLIP_VISION, V.SIGLIP, None, 0.85,
+                           [f"{k} {a.shape(k)}", "no class_embedding (SigLIP)"])
+    if "visual.transformer.resblocks.0.attn.in_proj_weight" in t:  # OpenCLIP vision tower
+        w = t.dim("visual.conv1.weight", 0)
+        fam = CLIP_VISION_WIDTH.get(w)
+        return Verdict(V.DIFFUSION, V.CLIP_VISION, fam, None, 0.8, [_ev(t, "visual.conv1.weight")])
+    return None
+
+
+# ==================================================================================================
+# upscalers: signatures from spandrel's architecture detection
+
+
+def _pixelshuffle_scale(t: TensorTable, keys: list[str], out_ch: int = 3) -> int | None:
+    for k in keys:
+        s = t.shape(k)
+        if s and len(s) >= 2:
+            r2 = s[0] / out_ch
+            r = int(round(r2 ** 0.5))
+            if r >= 1 and r * r == r2:
+                return r
+    return None
+
+
+def _count_upsample(t: TensorTable, prefix: str) -> int | None:
+    """BasicSR "pixelshuffle" Upsample: Conv(nf -> 4nf) per 2x step at even indices, or one 9nf conv for 3x."""
+    s0 = t.shape(prefix + "0.weight")
+    if not s0 or len(s0) != 4:
+        return None
+    ratio = s0[0] // max(s0[1], 1)
+    if ratio == 9:
+        return 3
+    if ratio == 4:
+        n = 0
+        while t.shape(f"{prefix}{2 * n}.weight") is not None:
+            n += 1
+        return 2 ** n
+    return None
+
+
+def _esrgan(t: TensorTable) -> Verdict | None:
+    if "model.0.weight" in t and t.any_startswith("model.1.sub.0.RDB1.") or "model.1.sub.0.RDB1.conv1.0.weight" in t:
+        ks = sorted({int(k.split(".")[1]) for k in t.t if k.startswith("model.") and k.endswith(".weight")
+                     and k.split(".")[1].isdigit() and k.count(".") == 2})
+        convs = [i for i in ks if i >= 2]
+        n_up = max(len(convs) - 2, 0)  # HR conv + last conv close the network
+        in_nc = t.dim("model.0.weight", 1) or 3
+        out_nc = t.dim(f"model.{ks[-1]}.weight", 0) or 3
+        scale = 2 ** n_up
+        scale = _unshuffle(scale, in_nc, out_nc)
+        return Verdict(V.UPSCALER, V.UPSCALE_MODELS, "esrgan", f"{scale}x", 0.9,
+                       ["model.1.sub.*.RDB1 (RRDB trunk)", f"{n_up} upsampling convs"])
+    k = "body.0.rdb1.conv1.weight" if "body.0.rdb1.conv1.weight" in t else ("RRDB_trunk.0.RDB1.conv1.weight" if "RRDB_trunk.0.RDB1.conv1.weight" in t else None)
+    if k and "conv_first.weight" in t:
+        n_up = sum(1 for i in (1, 2, 3) if f"conv_up{i}.weight" in t)
+        in_nc = t.dim("conv_first.weight", 1) or 3
+        out_nc = t.dim("conv_last.weight", 0) or 3
+        scale = _unshuffle(2 ** n_up, in_nc, out_nc)
+        return Verdict(V.UPSCALER, V.UPSCALE_MODELS, "esrgan", f"{scale}x", 0.9, [k, f"{n_up} conv_up layers"])
+    return None
+
+
+def _unshuffle(scale: int, in_nc: int, out_nc: int) -> int:
+    # Real-ESRGAN x2/x1 models pixel-unshuffle the input: 4x / 16x the input channels
+    if in_nc == out_nc * 4:
+        return max(scale // 2, 1)
+    if in_nc == out_nc * 16:
+        return max(scale // 4, 1)
+    return scale
+
+
+# (family, keys that must all be present); checked in order, most specific first (spandrel's detect)
+UPSCALER_SIGNATURES: list[tuple[str, tuple[str, ...]]] = [
+    ("hat", ("relative_position_index_SA", "layers.0.residual_group.overlap_attn.relative_position_bias_table")),
+    ("atd", ("relative_position_index_SA", "layers.0.residual_group.layers.0.attn_win.relative_position_bias_table")),
+    ("drct", ("conv_first.weight", "layers.0.swin1.norm1.weight")),
+    ("swin2sr", ("conv_first.weight", "layers.0.residual_group.blocks.0.attn.logit_scale")),
+    ("swinir", ("conv_first.weight", "layers.0.residual_group.blocks.0.attn.relative_position_bias_table")),
+    ("rgt", ("conv_first.weight", "layers.0.blocks.0.attn.get_v.weight", "layers.0.blocks.0.gamma")),
+    ("dat", ("conv_first.weight", "layers.0.blocks.0.attn.attns.0.pos.pos_proj.weight")),
+    ("span", ("conv_1.sk.weight", "block_1.c1_r.sk.weight")),
+    ("omnisr", ("residual_layer.0.residual_layer.0.layer.0.fn.0.weight",)),
+    ("realcugan", ("unet1.conv1.conv.0.weight",)),
+    ("plksr", ("feats.0.weight", "feats.1.lk.conv.weight")),
+    ("safmn", ("to_feat.weight", "to_img.0.weight", "feats.0.norm1.weight")),
+    ("rcan", ("sub_mean.weight", "head.0.weight", "body.0.body.0.body.0.weight")),
+    ("ditn", ("sft.weight", "UFONE.0.ITLs.0.attn.temperature")),
+    ("mosr", ("gblocks.0.weight", "gblocks.1.fc1.weight")),
+    ("gfpgan", ("conv_body_first.weight", "stylegan_decoder.style_mlp.1.weight")),
+    ("codeformer", ("position_emb", "quantize.embedding.weight")),
+    ("restoreformer", ("encoder.conv_in.weight", "quantize.embedding.weight", "decoder.conv_out.weight")),
+]
+FACE_FAMILIES = {"gfpgan", "codeformer", "restoreformer"}
+
+SCALE_KEYS = {  # where each architecture's last pixel-shuffle conv lives
+    "span": ["upsampler.0.weight"], "omnisr": ["up.0.weight"], "safmn": ["to_img.0.weight"],
+    "ditn": ["upsample.0.weight", "UpSample.0.weight"], "mosr": ["upsampler.0.weight", "upsampler.MetaUpsample"],
+}
+
+
+def upscaler(t: TensorTable) -> Verdict | None:
+    v = _esrgan(t)
+    if v:
+        return v
+    # Compact (SRVGGNetCompact): body.0 conv, PReLU weights, last conv emits out_nc * scale^2
+    if "body.0.weight" in t and "body.1.weight" in t and len(t.shape("body.1.weight") or []) == 1 \
+            and len(t.shape("body.0.weight") or []) == 4:
+        n = t.count_blocks("body.")
+        last = t.shape(f"body.{n - 1}.weight")
+        scale = _pixelshuffle_scale(t, [f"body.{n - 1}.weight"], t.dim("body.0.weight", 1) or 3)
+        return Verdict(V.UPSCALER, V.UPSCALE_MODELS, "compact", f"{scale}x" if scale else None, 0.85,
+                       [f"body.{n - 1}.weight {last}", "PReLU body (SRVGGNetCompact)"])
+    for fam, keys in UPSCALER_SIGNATURES:
+        if all(k in t for k in keys):
+            sub = V.FACERESTORE_MODELS if fam in FACE_FAMILIES else V.UPSCALE_MODELS
+            v = Verdict(V.UPSCALER, sub, fam, None, 0.85, list(keys))
+            if sub == V.UPSCALE_MODELS:
+                scale = None
+                if fam in SCALE_KEYS:
+                    scale = _pixelshuffle_scale(t, SCALE_KEYS[fam])
+                elif fam == "plksr":
+                    n = t.count_blocks("feats.")
+                    scale = _pixelshuffle_scale(t, [f"feats.{n - 1}.weight"])
+                elif fam == "rcan":
+                    scale = _count_upsample(t, "tail.0.")
+                elif fam == "realcugan":
+                    scale = 3 if "unet1.conv_bottom.weight" in t and t.dim("unet1.conv_bottom.weight", 0) == 64 and "unet2.conv1.conv.0.weight" not in t else (4 if "conv_final.weight" in t else 2)
+                elif "conv_up1.weight" in t:  # "nearest+conv" upsampler: one conv per 2x
+                    scale = 2 ** sum(1 for i in (1, 2, 3) if f"conv_up{i}.weight" in t)
+                else:  # Swin-style: conv_before_upsample + upsample.N (pixelshuffle) or upsample.0 (direct)
+                    scale = _count_upsample(t, "upsample.") if "conv_before_upsample.0.weight" in t else \
+                        _pixelshuffle_scale(t, ["upsample.0.weight"])
+                    if scale is None and "conv_last.weight" in t and "upsample.0.weight" not in t:
+                        scale = 1
+                v.variant = f"{scale}x" if scale else None
+            return v
+    return None
+
+
+# ==================================================================================================
+# LLMs and other non-image models
+
+
+def llm(t: TensorTable) -> Verdict | None:
+    for pre in ("", "base_model.model.", "language_model."):
+        k = pre + "model.layers.0.self_attn.q_proj.weight"
+        if k in t or (pre + "model.embed_tokens.weight") in t and t.any_startswith(pre + "model.layers."):
+            fam, why = "llama", "model.layers.*.self_attn (llama-style decoder)"
+            if (pre + "model.layers.0.self_attn.q_proj.bias") in t:
+                fam, why = "qwen2", "q_proj bias (qwen2)"
+            if (pre + "model.layers.0.pre_feedforward_layernorm.weight") in t:
+                fam, why = "gemma2", "pre_feedforward_layernorm (gemma2)"
+            if (pre + "model.layers.0.self_attn.q_norm.weight") in t:
+                fam, why = "qwen3", "q_norm (qwen3)"
+            v = Verdict(V.LLM, None, fam, None, 0.6, [k if k in t else pre + "model.embed_tokens.weight", why])
+            if "scaled_fp8" in t:
+                # ComfyUI's own "scaled fp8" repackaging marks LLMs it ships as text encoders
+                # (Qwen2.5-VL for Qwen-Image, Llama for HiDream): only ComfyUI writes this marker.
+                v.model_type, v.subtype, v.confidence = V.DIFFUSION, V.TEXT_ENCODERS, 0.6
+                v.evidence.append("scaled_fp8 marker (ComfyUI-packaged text encoder)")
+                v.warnings.append("LLM-shaped text encoder; a bf16 copy without the marker would be seen as an LLM")
+                return v
+            v.warnings.append("LLM family guessed from its layout; a transformers config.json names it exactly")
+            return v
+        if (pre + "model.layers.0.self_attn.qkv_proj.weight") in t:
+            return Verdict(V.LLM, None, "phi3", None, 0.7, [pre + "model.layers.0.self_attn.qkv_proj.weight"])
+    if "transformer.h.0.attn.c_attn.weight" in t or "h.0.attn.c_attn.weight" in t:
+        return Verdict(V.LLM, None, "gpt2", None, 0.8, ["transformer.h.0.attn.c_attn.weight"])
+    if "lm_head.weight" in t:
+        return Verdict(V.LLM, None, None, None, 0.5, ["lm_head.weight"])
+    return None
+
+
+def other(t: TensorTable) -> Verdict | None:
+    if "redux_up.weight" in t and "redux_down.weight" in t:
+        return Verdict(V.DIFFUSION, V.STYLE_MODELS, V.FLUX, "redux", 0.95, [_ev(t, "redux_up.weight")])
+    if "style_embedding" in t:
+        return Verdict(V.DIFFUSION, V.STYLE_MODELS, V.SD1, None, 0.7, [_ev(t, "style_embedding")])
+    if t.any_startswith("image_encoder.blocks.") and t.any_startswith("mask_decoder."):
+        w = t.dim("image_encoder.patch_embed.proj.weight", 0)
+        var = {768: "vit_b", 1024: "vit_l", 1280: "vit_h"}.get(w)
+        return Verdict(V.VISION, V.SAMS, "sam", var, 0.9, ["image_encoder.* + mask_decoder.*"])
+    if t.any_startswith("position_net.") and t.any_contains("fuser"):
+        return Verdict(V.DIFFUSION, "gligen", V.SD1, None, 0.6, ["position_net.*"])
+    # A1111 hypernetwork: {width: [Linear stacks]} flattened to "768.0.linear.0.weight"
+    if all(k.partition(".")[0].isdigit() for k in t.t) and t.any_contains(".linear.") and t.t:
+        widths = sorted({int(k.partition(".")[0]) for k in t.t})
+        return Verdict(V.DIFFUSION, V.HYPERNETWORKS, V.SD1, None, 0.5, [f"hypernetwork layers for widths {widths}"],
+                       ["hypernetworks carry every width; the base (SD1/SD2) is not in the header"],
+                       ambiguous=(V.SD1, V.SD2))
+    # audio encoders (ComfyUI audio_encoders): wav2vec2 / whisper encoders
+    if t.any_startswith(("feature_extractor.conv_layers.", "encoder.layers.0.attention.")) and t.any_contains("feature_projection"):
+        return Verdict(V.AUDIO, "audio_encoders", "wav2vec2", None, 0.8, ["feature_extractor.conv_layers.*"])
+    return None
+
+
+# ==================================================================================================
+# checkpoints: a base model plus its VAE and/or text encoders under well-known prefixes
+
+DIFF_PREFIXES = ("model.diffusion_model.", "diffusion_model.", "model.")
+VAE_PREFIXES = ("first_stage_model.", "vae.")
+TE_PREFIXES = ("cond_stage_model.", "conditioner.", "text_encoders.", "text_encoder.")
+
+
+def checkpoint(t: TensorTable) -> Verdict | None:
+    dpre = "model.diffusion_model." if t.any_startswith("model.diffusion_model.") else (
+        "diffusion_model." if t.any_startswith("diffusion_model.") else None)
+    if dpre is None:
+        return None
+    core = t.strip(dpre)
+    b = base_model(core)
+    if b is None:
+        return None
+    pre = {p for p in ("first_stage_model", "vae", "cond_stage_model", "conditioner", "text_encoders")
+           if t.any_startswith(p + ".")}
+    has_vae = bool(pre & {"first_stage_model", "vae"})
+    has_te = bool(pre & {"cond_stage_model", "conditioner", "text_encoders"})
+    if has_vae or has_te:
+        b.subtype = V.CHECKPOINTS
+        b.evidence.insert(0, f"{dpre}* + " + " + ".join(sorted(p + ".*" for p in pre & {"first_stage_model", "vae", "cond_stage_model", "conditioner", "text_encoders"})))
+        if not has_vae:
+            b.warnings.append("checkpoint without a VAE")
+    else:
+        b.evidence.insert(0, f"{dpre}* only (a diffusion model saved with its prefix)")
+    return b
+
+
+# ==================================================================================================
+
+
+def classify(t: TensorTable) -> Verdict:
+    """The one entry point: ordered rules, first match wins."""
+    t = unwrap(t)
+    if not len(t):
+        return Verdict(V.UNKNOWN, None, None, None, 0.0, [], ["no tensors in the header"])
+    for rule in (embedding, lora, ipadapter, controlnet, checkpoint, base_model, vae, taesd, clip_text, t5,
+                 clip_vision, upscaler, other, llm):
+        v = rule(t)
+        if v is not None:
+            return v
+    return Verdict(V.UNKNOWN, None, None, None, 0.1, [f"{len(t)} tensors, none of them a known layout"],
+                   ["unrecognised layout"])
+
+
+# ==================================================================================================
+# the low-confidence fallback: a file name may decide what the header cannot
+
+_HINTS: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"(?<![a-z0-9])(sdxl|xl|pony|illustrious|noobai)(?![a-z])|sd_xl|sdxl"), V.SDXL),
+    (re.compile(r"sd3\.5|sd35"), V.SD35),
+    (re.compile(r"(?<![a-z0-9])sd3(?![0-9.])|sd3_"), V.SD3),
+    (re.compile(r"flux|(?<![a-z])ae\.(safetensors|sft)$|taef1"), V.FLUX),
+    (re.compile(r"sd[-_ ]?1[._-]?5|sd15|v1-5|sd-v1|sd1(?![0-9])|taesd(?!xl|3)"), V.SD1),
+    (re.compile(r"sd[-_ ]?2|v2-1|sd21"), V.SD2),
+]
+
+
+def family_from_name(name: str, allowed: tuple[str, ...] | None = None) -> str | None:
+    n = name.lower()
+    for rx, fam in _HINTS:
+        if rx.search(n) and (allowed is None or fam in allowed):
+            return fam
+    return None
