@@ -75,7 +75,10 @@ def show(state: State, model, related, as_json):
     if related:
         from ..hub import related_files
 
-        rel = related_files(lib, meta)
+        try:
+            rel = related_files(lib, meta)
+        except PumasError as e:  # offline with nothing cached: show the rest anyway
+            warn(f"related files unavailable: {e.message}")
     if as_json:
         out = meta.model_dump(mode="json")
         out["trust"] = _badge(meta)
