@@ -20,12 +20,13 @@ from pathlib import Path
 from .metadata import ModelMetadata, Overrides
 from .plan import ModelRecord
 
-INDEX_SCHEMA = 1
+INDEX_SCHEMA = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS models (
-    model_id TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,  -- the full-text row's rowid: stable across VACUUM
+    model_id TEXT NOT NULL UNIQUE,
     model_type TEXT NOT NULL,
     subtype TEXT,
     family TEXT NOT NULL,
@@ -48,7 +49,8 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_basename ON files(basename);
-CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(model_id UNINDEXED, body, tokenize='unicode61 remove_diacritics 2');
+CREATE INDEX IF NOT EXISTS files_size ON files(size);
+CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     model_id TEXT NOT NULL,
@@ -96,11 +98,22 @@ class Index:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = connect(self.path)
-        self.conn.executescript(_SCHEMA)
-        row = self.conn.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()
-        if row is None:
-            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('epoch', ?)", (uuid.uuid4().hex,))
-            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(INDEX_SCHEMA),))
+        self.reset = False  # True when this open found no usable index: the caller must scan
+        self.conn.executescript("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
+        row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is None or row[0] != str(INDEX_SCHEMA):
+            # Another layout (or an empty file): the index is a cache, so start over.
+            for (name,) in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+                "AND name NOT LIKE 'models_fts_%' AND name != 'meta'"
+            ).fetchall():
+                self.conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+            self.conn.executescript(_SCHEMA)
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (uuid.uuid4().hex,))
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(INDEX_SCHEMA),))
+            self.reset = True
+        else:
+            self.conn.executescript(_SCHEMA)
 
     def close(self) -> None:
         self.conn.close()
@@ -132,8 +145,9 @@ class Index:
     def upsert(self, record: ModelRecord, *, log: bool = True) -> None:
         meta = record.meta
         self._delete_rows(meta.model_id)
-        self.conn.execute(
-            "INSERT INTO models VALUES (?,?,?,?,?,?,?,?,?,?)",
+        cur = self.conn.execute(
+            "INSERT INTO models (model_id, model_type, subtype, family, cleaned_name, size_bytes, added_date,"
+            " metadata, overrides, overrides_error) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 meta.model_id, meta.model_type, meta.subtype, meta.family, meta.cleaned_name,
                 meta.size_bytes, meta.added_date, meta.model_dump_json(),
@@ -145,7 +159,7 @@ class Index:
             "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
             [(meta.model_id, f.name, f.name.rsplit("/", 1)[-1], f.sha256, f.size) for f in meta.files],
         )
-        self.conn.execute("INSERT INTO models_fts VALUES (?, ?)", (meta.model_id, _search_body(meta)))
+        self.conn.execute("INSERT INTO models_fts (rowid, body) VALUES (?, ?)", (cur.lastrowid, _search_body(meta)))
         if log:
             self._log(meta.model_id, "upsert")
 
@@ -155,9 +169,12 @@ class Index:
             self._log(model_id, "remove")
 
     def _delete_rows(self, model_id: str) -> None:
+        row = self.conn.execute("SELECT id FROM models WHERE model_id=?", (model_id,)).fetchone()
+        if row is None:
+            return
         self.conn.execute("DELETE FROM files WHERE model_id=?", (model_id,))
-        self.conn.execute("DELETE FROM models_fts WHERE model_id=?", (model_id,))
-        self.conn.execute("DELETE FROM models WHERE model_id=?", (model_id,))
+        self.conn.execute("DELETE FROM models_fts WHERE rowid=?", row)
+        self.conn.execute("DELETE FROM models WHERE id=?", row)
 
     # -- reads ---------------------------------------------------------------
 
@@ -205,7 +222,7 @@ class Index:
         sql = "SELECT m.metadata, m.overrides, m.overrides_error FROM models m"
         where, args = [], []
         if search and _fts_query(search):
-            sql += " JOIN models_fts f ON f.model_id = m.model_id"
+            sql += " JOIN models_fts f ON f.rowid = m.id"
             where.append("models_fts MATCH ?")
             args.append(_fts_query(search))
         for col, val in (("model_type", model_type), ("subtype", subtype), ("family", family)):
@@ -237,6 +254,10 @@ class Index:
             (stem, hi, stem, hi),
         )
         return {r[0] for r in rows}
+
+    def models_with_size(self, size: int) -> list[tuple[str, str, str | None]]:
+        """(model_id, file name, sha256) of every file of exactly this size: cheap duplicate candidates."""
+        return list(self.conn.execute("SELECT model_id, name, sha256 FROM files WHERE size=?", (size,)))
 
     def models_with_basename(self, basename: str) -> list[str]:
         """Model ids having a file of this name: the only models a new one can collide with."""

@@ -58,9 +58,8 @@ class Library:
     def index(self) -> Index:
         if self._index is None:
             self.layout.models_dir.mkdir(parents=True, exist_ok=True)
-            fresh = not self.layout.index_db.exists()
             self._index = Index(self.layout.index_db)
-            if fresh and self._has_any_model_folder():
+            if self._index.reset and self._has_any_model_folder():
                 # models.db is a cache: rebuild it silently when someone deleted it.
                 self.scan()
         return self._index

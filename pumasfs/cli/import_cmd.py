@@ -1,12 +1,127 @@
-"""Placeholder: replaced by the module that builds this command."""
+"""`pumas import`: bring model files into the library."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 
-from ..errors import PumasError
+from ..errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
+from . import hooks
+from .main import State, pass_state
+from .output import echo_json, progress, warn
 
 
-@click.command("import", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def import_(args):
-    """(not built yet)"""
-    raise PumasError("`pumas import` is not built yet")
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    return f"{n / 1024**3:.2f} GiB" if n >= 1024**3 else f"{n / 1024**2:.1f} MiB"
+
+
+def _kind(meta) -> str:
+    return "/".join(x for x in (meta.model_type, meta.subtype or "-", meta.family) if x)
+
+
+def _line(result) -> str:
+    meta = result.meta
+    if result.status == "imported":
+        return f"imported  {result.model_id}  ({_kind(meta)}, {_size(meta.size_bytes)})"
+    if result.status == "duplicate":
+        return f"duplicate {result.source}: {result.message}"
+    if result.status == "dry-run":
+        if meta is None:
+            return f"dry-run   {result.source}: {result.message}"
+        ident = result.identification
+        conf = getattr(ident, "confidence", None)
+        extra = [f"{_kind(meta)}", _size(meta.size_bytes), meta.format or "?"]
+        if meta.precision:
+            extra.append(meta.precision)
+        if conf is not None:
+            extra.append(f"confidence {conf:.2f}")
+        if meta.unsafe_format:
+            extra.append("unsafe format")
+        lines = [f"dry-run   {result.source} -> {meta.model_id}  ({', '.join(extra)}): {result.message}"]
+        lines += [f"          evidence: {e}" for e in getattr(ident, "evidence", None) or []]
+        lines += [f"          warning: {w}" for w in getattr(ident, "warnings", None) or []]
+        return "\n".join(lines)
+    return f"failed    {result.source}: {result.message}"
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--move", is_flag=True, help="Move instead of copy (a rename on the same filesystem; across "
+              "filesystems: copy, verify, then delete the source).")
+@click.option("--name", "name", metavar="NAME", help="The model's name (one model only). Default: the file or folder name.")
+@click.option("--type", "model_type", metavar="TYPE", help="Set model_type (diffusion, llm, audio, vision, upscaler).")
+@click.option("--family", metavar="FAMILY", help="Set the family (sd1, sdxl, flux, llama, ...).")
+@click.option("--subtype", metavar="SUBTYPE", help="Set the subtype, i.e. the app folder key (checkpoints, loras, vae, ...).")
+@click.option("--allow-duplicate", is_flag=True, help="Import even when the same bytes are already in the library.")
+@click.option("--allow-unsafe", is_flag=True, help="Import pickles that reference code beyond tensor rebuilding.")
+@click.option("--dry-run", is_flag=True, help="Show how each model would be identified and named; import nothing.")
+@click.option("--no-lookup", "lookup", flag_value=False, default=True,
+              help="Skip the hub lookup after importing (`pumas enrich` does it later).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as a JSON array.")
+@pass_state
+def import_(state: State, paths, move, name, model_type, family, subtype, allow_duplicate, allow_unsafe,
+            dry_run, lookup, as_json):
+    """Import model files or folders into the library.
+
+    Files are copied (or moved with --move) into the library, hashed on the
+    way (SHA256 and BLAKE3 from one read), and identified from their own
+    headers. A folder holding one model (Diffusers, transformers, PEFT, a
+    sharded set) is imported whole; a folder of unrelated files imports each
+    model on its own. Companion files with the same name (.yaml, previews,
+    .json, .civitai.info) come along. Bytes already in the library are not
+    imported twice.
+
+    \b
+    Examples:
+      pumas import ~/Downloads/juggernautXL_v9.safetensors
+      pumas import ~/Downloads/*.safetensors --subtype loras
+      pumas import ~/hf/stable-diffusion-xl-base-1.0          # a Diffusers folder
+      pumas import big.gguf --move --name "Llama 3.1 8B Q4"
+      pumas import ~/Downloads --dry-run                       # what would happen
+      pumas import model.ckpt --json | jq '.[].model_id'
+
+    After the copy, each model is looked up on the Hugging Face hub for at
+    most a few seconds (offline is fine: it stays pending for `pumas enrich`),
+    then every registered app is synced for the new models only.
+
+    Exit codes: 0 all imported (or already there), 1 all failed, 5 some failed.
+    """
+    from ..importer import ImportOptions, import_paths
+
+    options = ImportOptions(
+        move=move, name=name, model_type=model_type, family=family, subtype=subtype,
+        allow_duplicate=allow_duplicate, allow_unsafe=allow_unsafe, dry_run=dry_run,
+    )
+    quiet = as_json or dry_run or not sys.stdout.isatty()
+    with progress("importing", None, quiet=quiet) as bar:
+        results = import_paths(state.library, list(paths), options, progress=bar, notify=warn)
+
+    if as_json:
+        echo_json([r.to_json() for r in results])
+    elif not (len(results) == 1 and results[0].status == "failed"):  # a lone failure is the error line
+        for r in results:
+            click.echo(_line(r), err=r.status == "failed")
+
+    imported = [r.model_id for r in results if r.status == "imported"]
+    if imported:
+        if lookup:
+            summary = hooks.lookup_after_import(state, imported)
+            if summary.pending and summary.status != "offline" and not as_json:
+                click.echo(f"hub lookup pending for {len(summary.pending)} model(s) ({summary.reason or summary.status}); "
+                           "`pumas enrich` finishes it later", err=True)
+            for old, new in (summary.renamed or {}).items():
+                click.echo(f"renamed   {old} -> {new} (type from the hub)", err=True)
+        hooks.sync_apps(state, quiet=as_json)
+
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        if len(failed) == len(results):
+            raise PumasError(
+                f"{failed[0].source}: {failed[0].message}" if len(failed) == 1 else f"all {len(failed)} imports failed",
+                exit_code=EXIT_ERROR,
+            )
+        raise PumasError(f"{len(failed)} of {len(results)} imports failed", exit_code=EXIT_PARTIAL)
