@@ -41,7 +41,7 @@ def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
     models = lib.layout.models_dir
     on_disk: dict[str, str] = {}
     findings: list[Finding] = []
-    for d in lib._walk_metadata():
+    for d in lib.model_folders():
         model_id = d.relative_to(models).as_posix()
         try:
             meta = load_metadata(d)

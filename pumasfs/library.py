@@ -70,7 +70,7 @@ class Library:
             self._index = None
 
     def _has_any_model_folder(self) -> bool:
-        return any(True for _ in self._walk_metadata(limit=1))
+        return any(True for _ in self.model_folders(limit=1))
 
     # -- reading -------------------------------------------------------------
 
@@ -229,13 +229,13 @@ class Library:
 
     # -- deep scan -----------------------------------------------------------
 
-    def _walk_metadata(self, limit: int | None = None) -> Iterable[Path]:
+    def model_folders(self, limit: int | None = None) -> Iterable[Path]:
         """Model folders under models_dir: every folder holding metadata.json.
 
         Hidden folders (staging, trash) are skipped, and a model folder is not
         descended into: a Diffusers model's subfolders are part of it.
         """
-        root = self.layout.models_dir
+        root = str(self.layout.models_dir)
         found = 0
         stack = [root]
         while stack:
@@ -250,17 +250,16 @@ class Library:
                 if limit is not None and found >= limit:
                     return
                 continue
-            for e in reversed(entries):
-                if e.name.startswith(".") or not e.is_dir(follow_symlinks=False):
-                    continue
-                stack.append(Path(e.path))
+            stack.extend(
+                e.path for e in reversed(entries) if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+            )
 
     def scan(self, progress: Callable[[int], None] | None = None) -> ScanReport:
         """Rebuild the index from metadata.json files alone, logging what changed."""
         report = ScanReport()
         records: dict[str, ModelRecord] = {}
         root = self.layout.models_dir
-        for d in self._walk_metadata():
+        for d in self.model_folders():
             model_id = d.relative_to(root).as_posix()
             try:
                 meta = load_metadata(d)
