@@ -247,11 +247,11 @@ class Index:
         found through two index range scans: the planner's collision check
         costs the same in a library of 100 or 100,000 models.
         """
-        hi = stem + "\U0010ffff"
+        low = stem.lower()  # cleaned names are lowercase slugs
         rows = self.conn.execute(
             "SELECT model_id FROM files WHERE basename >= ? AND basename < ? "
             "UNION SELECT model_id FROM models WHERE cleaned_name >= ? AND cleaned_name < ?",
-            (stem, hi, stem, hi),
+            (stem, stem + "\U0010ffff", low, low + "\U0010ffff"),
         )
         return {r[0] for r in rows}
 

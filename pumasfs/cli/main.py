@@ -61,7 +61,7 @@ class LazyGroup(click.Group):
 
 # State lives in its own module so that `python -m pumasfs.cli.main` and the
 # command modules share one class (click finds the context object by type).
-from .state import State, pass_state  # noqa: E402
+from .state import State, pass_state  # noqa: E402,F401 (commands import pass_state from here)
 
 
 

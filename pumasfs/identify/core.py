@@ -14,7 +14,7 @@ from ..errors import PumasError
 from . import folders as F
 from . import rules
 from . import vocab as V
-from .formats import SHARD_RE, is_weights_file, sniff
+from .formats import SHARD_RE, sniff
 from .gguf import gguf_precision, read_gguf
 from .model import Identification
 from .pickle import read_legacy_pickle, read_zip_pickle

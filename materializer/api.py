@@ -1,0 +1,213 @@
+"""What the CLI and the rest of pumas call.  Every entry point holds the root's link lock.
+
+``app`` arguments are ``pumasfs.apps.AppInstall`` objects; ``uninstall``
+also takes a bare name (the install may already be gone from apps.json).
+The folder plan paths are relative to is ``maps.plan_root(app, map)``; the
+materializer records it per app (``app_state.base_dir``) so that uninstall,
+cascade delete and doctor need no map.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pumasfs.errors import PumasError
+from pumasfs.paths import Layout
+
+from . import doctor as _doctor
+from . import relocate as _relocate
+from .apply import prune_dirs
+from .links import on_disk_matches
+from .registry import Registry, close_shared, shared
+from .report import SyncReport
+from .sync import full_sync, incremental_sync
+
+
+@contextmanager
+def locked_registry(layout: Layout) -> Iterator[Registry]:
+    """The registry, with the root's link lock held: one process changes links at a time."""
+    layout.run_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(layout.run_dir / "links.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield shared(layout.registry_db)
+    finally:
+        os.close(fd)
+
+
+def materialize(layout: Layout, library: Any, app: Any, *, dry_run: bool = False, link_type: str | None = None,
+                allow_conflicts: bool = False) -> SyncReport:
+    """Full sync of one install: make its models folder show the whole plan."""
+    with locked_registry(layout) as reg:
+        return full_sync(reg, layout, library, app, dry_run=dry_run, link_type=link_type,
+                         allow_conflicts=allow_conflicts)
+
+
+def _registered_apps(layout: Layout) -> list[Any]:
+    from pumasfs.apps import load_apps
+
+    return list(load_apps(layout).apps)
+
+
+def sync_pending(layout: Layout, library: Any, apps: Iterable[Any] | None = None, *,
+                 dry_run: bool = False, allow_conflicts: bool = False) -> list[SyncReport]:
+    """Incremental sync of every materialized app (or the given ones).
+
+    With ``apps=None`` only installs that were materialized before are
+    touched: an install someone only views through FUSE gets no links.
+    Given apps that were never materialized get a full sync.  One app's
+    failure (say, its drive is unmounted) is reported and the others go on.
+    """
+    if apps is None:
+        if not layout.registry_db.exists():
+            return []
+        candidates = _registered_apps(layout)
+    else:
+        candidates = list(apps)
+    reports: list[SyncReport] = []
+    with locked_registry(layout) as reg:
+        known = {s.app for s in reg.states()}
+        for app in candidates:
+            if apps is None and app.name not in known:
+                continue
+            try:
+                reports.append(incremental_sync(reg, layout, library, app, dry_run=dry_run,
+                                                allow_conflicts=allow_conflicts))
+            except PumasError as e:
+                r = SyncReport(app=app.name, mode="incremental", dry_run=dry_run)
+                r.errors.append(e.message)
+                reports.append(r)
+    return reports
+
+
+def remove_model_links(layout: Layout, model_id: str) -> int:
+    """Cascade delete, step one: this model's links in every app, then their rows.
+
+    Returns how many links were removed from disk.  Links that someone else
+    changed are left alone (their rows dropped); an app whose folder is not
+    there (an unmounted drive) keeps its rows so that `pumas doctor` can
+    clean up when it is back.
+    """
+    if not layout.registry_db.exists():
+        return 0
+    removed = 0
+    with locked_registry(layout) as reg:
+        for app, rows in reg.apps_of_model(model_id).items():
+            state = reg.state(app)
+            if state is None or not os.path.isdir(state.base_dir):
+                continue
+            base = state.base_dir
+            reg.set_dirty(app, base, state.models_real)
+            done, touched = [], set()
+            for path, spec in rows.items():
+                abs_path = f"{base}/{path}"
+                if on_disk_matches(spec, abs_path):
+                    try:
+                        os.unlink(abs_path)
+                    except FileNotFoundError:
+                        pass
+                    removed += 1
+                    touched.add(path.rpartition("/")[0])
+                done.append(path)
+            with reg.transaction():
+                reg.delete(app, done)
+                reg.add_vacated(app, {p.rpartition("/")[2] for p in done})
+            prune_dirs(reg, app, base, touched)
+            with reg.transaction():
+                reg.conn.execute("UPDATE app_state SET dirty=0 WHERE app=?", (app,))
+    return removed
+
+
+def uninstall(layout: Layout, app: Any, *, dry_run: bool = False) -> SyncReport:
+    """Remove exactly the links we made in an install and the folders we created that are now empty.
+
+    Anything else (the app's placeholder files, a user's own models, a link
+    someone changed) stays as it is.  Afterwards the registry forgets the app.
+    """
+    name = app if isinstance(app, str) else app.name
+    report = SyncReport(app=name, mode="uninstall", dry_run=dry_run)
+    if not layout.registry_db.exists():
+        report.applied = not dry_run
+        return report
+    with locked_registry(layout) as reg:
+        state = reg.state(name)
+        rows = reg.links_of_app(name)
+        if state is None and not rows:
+            report.applied = not dry_run
+            return report
+        base = state.base_dir if state else str(getattr(app, "models_dir", ""))
+        report.base_dir = base
+        if not os.path.isdir(base):
+            report.warnings.append(f"{base} is gone (or its drive is not mounted); forgetting its {len(rows)} link(s)")
+        gone, touched = [], set()
+        for path, spec in sorted(rows.items()):
+            abs_path = f"{base}/{path}"
+            if on_disk_matches(spec, abs_path):
+                if not dry_run:
+                    try:
+                        os.unlink(abs_path)
+                    except OSError as e:
+                        report.errors.append(f"{abs_path}: cannot remove: {e.strerror}")
+                        continue
+                report.removed.append(path)
+                touched.add(path.rpartition("/")[0])
+            elif os.path.lexists(abs_path):
+                report.warnings.append(f"{abs_path}: changed since pumas made it; left alone")
+                report.forgotten.append(path)
+            else:
+                report.forgotten.append(path)
+            gone.append(path)
+        if dry_run:
+            report.folders_removed = sorted(reg.dirs_of_app(name), key=lambda p: (-p.count("/"), p))
+            return report
+        with reg.transaction():
+            reg.delete(app=name, paths=gone)
+        if os.path.isdir(base):
+            report.folders_removed = prune_dirs(reg, name, base, touched, everything=True)
+        if report.errors:
+            return report  # the rows of links we could not remove stay: retry later
+        for d in sorted(reg.dirs_of_app(name)):
+            report.warnings.append(f"{base}/{d}: kept (not empty: something else was put there)")
+        with reg.transaction():
+            reg.forget_app(name)
+        report.applied = True
+    return report
+
+
+def doctor(layout: Layout, library: Any, *, fix: bool = False) -> list[Any]:
+    """Link health over every app: broken, orphaned, vanished or changed links, missing app folders."""
+    apps: list[Any] = []
+    if layout.apps_file.exists():
+        try:
+            apps = _registered_apps(layout)
+        except PumasError:
+            apps = []
+    with locked_registry(layout) as reg:
+        return _doctor.check(reg, layout, apps, fix=fix)
+
+
+def relocate(layout: Layout, old: str | Path, new: str | Path, *, dry_run: bool = False) -> SyncReport:
+    """A drive's mount point moved from OLD to NEW: rewrite absolute links and recorded paths."""
+    with locked_registry(layout) as reg:
+        return _relocate.relocate(reg, layout, Path(old), Path(new), dry_run=dry_run)
+
+
+def close() -> None:
+    """Release this process's registry handles (e.g. before unmounting the drive they live on)."""
+    close_shared()
+
+
+def links_of_model(layout: Layout, model_id: str) -> list[dict]:
+    """Every link of a model (for `pumas show`)."""
+    if not layout.registry_db.exists():
+        return []
+    reg = Registry(layout.registry_db)
+    try:
+        return reg.rows_of_model(model_id)
+    finally:
+        reg.close()

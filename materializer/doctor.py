@@ -1,0 +1,137 @@
+"""Link health: what the registry says against what the app folders hold.
+
+Findings (``pumasfs.health.Finding``; kinds in brackets):
+- a link whose library file is gone [broken-link] or, for a hardlink, was
+  replaced [stale-hardlink]: ours, so --fix removes it;
+- a registry row whose link vanished [vanished-link]: --fix drops the row and
+  the next sync recreates the link;
+- a registry row whose link someone changed [changed-link]: --fix drops the
+  row only; the disk is theirs now;
+- a link into the library the registry does not know [orphaned-link]: not
+  ours, never touched (a sync adopts it if it is exactly what the plan wants);
+- a ``.pumas-tmp`` link left by a killed run [temp-leftover]: --fix removes it;
+- an app whose folder is gone [app-missing]: not fixable here (an unmounted
+  drive looks the same); `pumas app remove NAME` forgets it.
+
+Every fix sets the app's ``dirty`` flag so that the next sync checks it fully.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Any
+
+from pumasfs.health import Finding
+
+from .links import HARDLINK, TMP_SUFFIX, LinkSpec, on_disk_matches
+from .registry import Registry
+
+
+def _source_alive(spec: LinkSpec, abs_path: str, models_real: str) -> bool:
+    if spec.kind == HARDLINK:
+        try:
+            st = os.stat(f"{models_real}/{spec.source}")
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == (spec.dev, spec.ino)
+    return os.path.exists(abs_path)
+
+
+def _in_library(abs_link: str, models_real: str) -> bool:
+    try:
+        target = os.readlink(abs_link)
+    except OSError:
+        return False
+    resolved = os.path.normpath(os.path.join(os.path.realpath(os.path.dirname(abs_link)), target))
+    real = os.path.realpath(abs_link) if os.path.exists(abs_link) else resolved
+    return any(p == models_real or p.startswith(models_real + "/") for p in (resolved, real))
+
+
+def check(reg: Registry, layout: Any, apps: list[Any], *, fix: bool = False) -> list[Finding]:
+    findings: list[Finding] = []
+    models_real = os.path.realpath(layout.models_dir)
+    states = {s.app: s for s in reg.states()}
+    bases: dict[str, str] = {name: s.base_dir for name, s in states.items()}
+    for app in apps:
+        bases.setdefault(app.name, str(getattr(app, "models_dir", None) or getattr(app, "path", "")))
+    for name in sorted(reg.apps_with_links() - bases.keys()):
+        findings.append(Finding(kind="app-missing", path=name, detail="links recorded for an app with no recorded folder"))
+
+    for name, base in sorted(bases.items()):
+        if not os.path.isdir(base):
+            findings.append(Finding(
+                kind="app-missing", path=base,
+                detail=f"{name}: folder is gone or its drive is not mounted; `pumas app remove {name}` forgets it",
+            ))
+            continue
+        state = states.get(name)
+        lib_real = state.models_real if state and state.models_real else models_real
+        rows = reg.links_of_app(name)
+        drop: list[str] = []
+        for path, spec in sorted(rows.items()):
+            abs_path = f"{base}/{path}"
+            if on_disk_matches(spec, abs_path):
+                if _source_alive(spec, abs_path, lib_real):
+                    continue
+                kind = "stale-hardlink" if spec.kind == HARDLINK else "broken-link"
+                f = Finding(kind=kind, path=abs_path, fixable=True,
+                            detail=f"{spec.model_id}: library file {spec.source} is gone"
+                            + (" or was replaced" if spec.kind == HARDLINK else ""))
+                if fix:
+                    try:
+                        os.unlink(abs_path)
+                        f.fixed = True
+                        drop.append(path)
+                    except OSError as e:
+                        f.detail += f" (cannot remove: {e.strerror})"
+                findings.append(f)
+            elif not os.path.lexists(abs_path):
+                findings.append(Finding(kind="vanished-link", path=abs_path, fixable=True, fixed=fix,
+                                        detail=f"{spec.model_id}: registered, but the link is gone"))
+                if fix:
+                    drop.append(path)
+            else:
+                findings.append(Finding(kind="changed-link", path=abs_path, fixable=True, fixed=fix,
+                                        detail=f"{spec.model_id}: someone replaced the link pumas made; "
+                                        "--fix stops tracking it and leaves it alone"))
+                if fix:
+                    drop.append(path)
+        findings += _walk_app(base, rows, models_real, fix)
+        if fix and drop:
+            with reg.transaction():
+                reg.delete(name, drop)
+                reg.conn.execute("UPDATE app_state SET dirty=1 WHERE app=?", (name,))
+    return findings
+
+
+def _walk_app(base: str, rows: dict[str, LinkSpec], models_real: str, fix: bool) -> list[Finding]:
+    """Orphaned links and temp leftovers: one walk of the app folder, links not followed."""
+    out: list[Finding] = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        rel_dir = os.path.relpath(dirpath, base).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            abs_path = os.path.join(dirpath, name)
+            rel = rel_dir + name
+            if rel in rows:
+                continue
+            try:
+                st = os.lstat(abs_path)
+            except OSError:
+                continue
+            if not stat.S_ISLNK(st.st_mode) or not _in_library(abs_path, models_real):
+                continue
+            if name.startswith(".") and name.endswith(TMP_SUFFIX):
+                f = Finding(kind="temp-leftover", path=abs_path, fixable=True,
+                            detail="a temporary link left by an interrupted materialize")
+                if fix:
+                    os.unlink(abs_path)
+                    f.fixed = True
+                out.append(f)
+                continue
+            out.append(Finding(kind="orphaned-link", path=abs_path,
+                               detail="a link into the library that pumas did not record; left alone "
+                               "(`pumas sync` adopts it if it is exactly what the plan wants)"))
+    return out
+

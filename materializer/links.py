@@ -1,0 +1,300 @@
+"""Link strategies behind one interface: relative symlink, absolute symlink, hardlink.
+
+A :class:`LinkSpec` says exactly what we put at one path, so exactly what we
+can later recognise as ours: the text ``readlink`` returns for a symlink, the
+``(st_dev, st_ino)`` of the library file for a hardlink.  :class:`Targets`
+chooses the strategy per app folder from the filesystems involved and turns
+plan entries into specs.
+
+Relative targets are computed from real paths (the HF cache broke users when
+it did not): ``relpath(realpath(models_dir), realpath(link_folder))`` once per
+folder, then the library-relative source is appended.  The library's own
+folders are real directories we created, so no per-file ``realpath`` is
+needed, which keeps a 10,000-link materialize close to a bare symlink loop.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from pumasfs.errors import PumasError
+from pumasfs.metadata import METADATA_FILE, OVERRIDES_FILE
+
+from .fsinfo import Mount, mount_of, mounts
+
+RELATIVE = "relative-symlink"
+ABSOLUTE = "absolute-symlink"
+HARDLINK = "hardlink"
+KINDS = (RELATIVE, ABSOLUTE, HARDLINK)
+AUTO = "auto"
+TMP_SUFFIX = ".pumas-tmp"
+
+
+class LinkSpec(NamedTuple):
+    """One link: where (app-relative), what (library-relative source) and how to recognise it.
+
+    A NamedTuple rather than a dataclass: a 10,000-link plan builds 10,000 of
+    them, and comparing two is one tuple comparison.
+    """
+
+    path: str
+    model_id: str
+    source: str
+    kind: str
+    target: str | None = None  # symlinks: exactly what os.readlink returns
+    dev: int | None = None  # hardlinks: the library file's identity
+    ino: int | None = None
+
+    @property
+    def link_type(self) -> str:
+        return "hardlink" if self.kind == HARDLINK else "symlink"
+
+    @property
+    def is_external(self) -> bool:
+        return self.kind == ABSOLUTE
+
+    def same_as(self, other: LinkSpec) -> bool:
+        """Same link, wherever it is: everything but the path."""
+        return self[1:] == other[1:]
+
+
+class UnsafePath(PumasError):
+    """A plan path that would leave its folder; the entry is refused, the rest goes on."""
+
+
+def check_relpath(p: str, what: str) -> str:
+    """A posix path that stays inside its base: no absolute, empty, '.' or '..' parts."""
+    q = f"/{p}/"  # string tests in C: this runs once per link of a 10,000-link plan
+    if not p or "//" in q or "/./" in q or "/../" in q or "\0" in p:
+        raise UnsafePath(f"unsafe {what} path {p!r} in plan")
+    return p
+
+
+def temp_path(abs_path: str) -> str:
+    d, _, name = abs_path.rpartition("/")
+    return f"{d}/.{name}{TMP_SUFFIX}"
+
+
+# -- what is on disk --------------------------------------------------------------
+
+
+def on_disk_matches(spec: LinkSpec, abs_path: str) -> bool:
+    """True when the disk still holds exactly what ``spec`` says we wrote."""
+    if spec.kind == HARDLINK:
+        try:
+            st = os.lstat(abs_path)
+        except OSError:
+            return False
+        return stat.S_ISREG(st.st_mode) and st.st_dev == spec.dev and st.st_ino == spec.ino
+    try:
+        return os.readlink(abs_path) == spec.target
+    except OSError:
+        return False
+
+
+def describe(abs_path: str) -> str:
+    """What sits at a path, in words, for conflict messages."""
+    try:
+        st = os.lstat(abs_path)
+    except FileNotFoundError:
+        return "nothing"
+    except OSError as e:
+        return f"unreadable ({e.strerror})"
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            return f"a symlink to {os.readlink(abs_path)!r} that pumas did not make"
+        except OSError:
+            return "a symlink pumas did not make"
+    if stat.S_ISDIR(st.st_mode):
+        return "a folder"
+    if stat.S_ISREG(st.st_mode):
+        return "a file" + (" (hardlinked elsewhere)" if st.st_nlink > 1 else "")
+    return "a special file"
+
+
+def make(spec: LinkSpec, abs_path: str, models_real: str) -> None:
+    """Create the link; fails with FileExistsError rather than replace anything."""
+    if spec.kind == HARDLINK:
+        os.link(f"{models_real}/{spec.source}", abs_path, follow_symlinks=False)
+    else:
+        os.symlink(spec.target, abs_path)  # type: ignore[arg-type]
+
+
+def _clear_temp(tmp: str, specs: tuple[LinkSpec, ...]) -> None:
+    """Remove a temp link a killed run left behind; the ``.pumas-tmp`` name is ours, but check anyway."""
+    try:
+        st = os.lstat(tmp)
+    except FileNotFoundError:
+        return
+    ours = stat.S_ISLNK(st.st_mode) or any(
+        s.kind == HARDLINK and (st.st_dev, st.st_ino) == (s.dev, s.ino) for s in specs
+    )
+    if not ours:
+        raise FileExistsError(errno.EEXIST, "a file pumas did not make holds the temporary name", tmp)
+    os.unlink(tmp)
+
+
+def replace(spec: LinkSpec, abs_path: str, models_real: str, old: LinkSpec | None = None) -> None:
+    """Swap in a new link atomically: make it under a temporary name, then rename over."""
+    tmp = temp_path(abs_path)
+    _clear_temp(tmp, (spec,) + ((old,) if old else ()))
+    make(spec, tmp, models_real)
+    try:
+        os.replace(tmp, abs_path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def sweep_temp(abs_path: str, specs: tuple[LinkSpec, ...]) -> bool:
+    """After a crash: drop ``.<name>.pumas-tmp`` next to ``abs_path`` if it is ours."""
+    try:
+        _clear_temp(temp_path(abs_path), specs)
+        return True
+    except OSError:
+        return False
+
+
+# -- choosing the strategy ---------------------------------------------------------
+
+
+def choose_kind(lib: Mount, lib_dev: int, folder: Mount, folder_dev: int, override: str | None,
+                folder_path: str) -> tuple[str, str | None]:
+    """The strategy for links in one folder, and a warning to show, if any."""
+    if not folder.supports_links:
+        raise PumasError(
+            f"cannot link into {folder_path}: {folder.kind} ({folder.mountpoint}) supports neither symlinks "
+            f"nor hardlinks; use `pumas mount` or move the app to another drive"
+        )
+    same = lib_dev == folder_dev
+    if override in (None, "", AUTO):
+        if same:
+            return (HARDLINK if folder.is_ntfs else RELATIVE), None
+        kind = ABSOLUTE
+    elif override in KINDS:
+        kind = override
+        if kind == HARDLINK and not same:
+            raise PumasError(
+                f"--link-type hardlink needs the library and {folder_path} on one filesystem "
+                f"(library: {lib.describe()}; app: {folder.describe()})"
+            )
+    else:
+        raise PumasError(f"unknown link type {override!r} (choose: auto, {', '.join(KINDS)})")
+    warning = None
+    if not same and kind != HARDLINK:
+        warning = (
+            f"{folder_path} is on another filesystem than the library: links point at "
+            f"{lib.source} mounted at {lib.mountpoint}, which must stay mounted for the app to see its models"
+        )
+    return kind, warning
+
+
+@dataclass(frozen=True)
+class Folder:
+    real: str  # the folder's real path (even if it does not exist yet)
+    kind: str
+    prefix: str  # for relative links: path from this folder to the library's models dir
+
+
+class Targets:
+    """Plan entries -> link specs for one app, with the strategy chosen per folder."""
+
+    def __init__(self, models_dir: Path, base: Path, override: str | None = None) -> None:
+        self.models_real = os.path.realpath(models_dir)
+        self.base = str(base)
+        self.override = override
+        self.lib_dev = os.stat(self.models_real).st_dev
+        self._mounts = mounts()
+        self.lib_mount = mount_of(self.models_real, self._mounts)
+        self._folders: dict[str, Folder] = {}
+        self.warnings: list[str] = []
+        self.kinds: set[str] = set()
+        self._warned: set[str] = set()
+
+    def folder(self, rel_dir: str) -> Folder:
+        f = self._folders.get(rel_dir)
+        if f is None:
+            f = self._folders[rel_dir] = self._resolve(rel_dir)
+        return f
+
+    def _resolve(self, rel_dir: str) -> Folder:
+        abs_dir = f"{self.base}/{rel_dir}" if rel_dir else self.base
+        # The nearest existing ancestor decides the filesystem; the rest will be created.
+        probe, rest = abs_dir, []
+        while not os.path.isdir(probe):
+            parent, _, name = probe.rpartition("/")
+            if not parent or parent == probe:
+                break
+            rest.append(name)
+            probe = parent
+        real = os.path.realpath(probe)
+        dev = os.stat(real).st_dev if os.path.isdir(real) else self.lib_dev
+        real = "/".join([real.rstrip("/") or ""] + rest[::-1]) if rest else real
+        if real.startswith(self.models_real + "/") or real == self.models_real:
+            raise PumasError(f"{abs_dir} is inside the library; refusing to link the library into itself")
+        mount = mount_of(real, self._mounts)
+        kind, warning = choose_kind(self.lib_mount, self.lib_dev, mount, dev, self.override, abs_dir)
+        if warning and mount.mountpoint not in self._warned:
+            self._warned.add(mount.mountpoint)
+            self.warnings.append(warning)
+        self.kinds.add(kind)
+        return Folder(real=real, kind=kind, prefix=os.path.relpath(self.models_real, real))
+
+    def variants(self, spec: LinkSpec) -> list[LinkSpec]:
+        """Every symlink we could have written at ``spec.path`` for its source (relative and absolute).
+
+        A run killed while replacing links leaves some in the new form before
+        the registry heard of it; recognising both forms lets the next sync
+        finish the job instead of calling its own links foreign.
+        """
+        if spec.kind == HARDLINK:
+            return []
+        f = self.folder(spec.path.rpartition("/")[0])
+        return [
+            LinkSpec(spec.path, spec.model_id, spec.source, RELATIVE, target=f"{f.prefix}/{spec.source}"),
+            LinkSpec(spec.path, spec.model_id, spec.source, ABSOLUTE, target=f"{self.models_real}/{spec.source}"),
+        ]
+
+    def specs(self, path: str, model_id: str, source: str, is_dir: bool) -> list[LinkSpec]:
+        check_relpath(path, "app")
+        check_relpath(source, "source")
+        rel_dir = path.rpartition("/")[0]
+        f = self.folder(rel_dir)
+        if f.kind == RELATIVE:
+            return [LinkSpec(path, model_id, source, RELATIVE, target=f"{f.prefix}/{source}")]
+        if f.kind == ABSOLUTE:
+            return [LinkSpec(path, model_id, source, ABSOLUTE, target=f"{self.models_real}/{source}")]
+        if not is_dir:
+            st = os.stat(f"{self.models_real}/{source}")
+            return [LinkSpec(path, model_id, source, HARDLINK, dev=st.st_dev, ino=st.st_ino)]
+        return self._hardlink_tree(path, model_id, source)
+
+    def _hardlink_tree(self, path: str, model_id: str, source: str) -> list[LinkSpec]:
+        """A folder cannot be hardlinked: mirror it as real folders of hardlinked files.
+
+        metadata.json and overrides.json are left out: they are replaced on every
+        edit (new inode), so a hardlink to them would go stale at once.
+        """
+        top = f"{self.models_real}/{source}"
+        out: list[LinkSpec] = []
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            rel = os.path.relpath(dirpath, top).replace(os.sep, "/")
+            rel = "" if rel == "." else rel + "/"
+            for name in sorted(filenames):
+                if name.startswith(".") or (not rel and name in (METADATA_FILE, OVERRIDES_FILE)):
+                    continue
+                st = os.lstat(f"{dirpath}/{name}")
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                out.append(LinkSpec(f"{path}/{rel}{name}", model_id, f"{source}/{rel}{name}", HARDLINK,
+                                    dev=st.st_dev, ino=st.st_ino))
+        return out
