@@ -239,8 +239,6 @@ def clip_vision(kind):
 
 @step("unets+checkpoints")
 def gen_unets():
-    import torch
-    from comfy import diffusers_convert, utils
     for fam in ("sd1", "sd2", "sdxl", "sdxl-refiner"):
         mc, unet = comfy_unet(fam)
         dt = "F32" if fam in ("sd1", "sd2") else "F16"
@@ -794,7 +792,6 @@ SPANDREL_BUILDS = [
 @step("upscalers")
 def gen_upscalers():
     import importlib
-    import torch
     from spandrel import ModelLoader
     for arch, cls_name, kw, fname in SPANDREL_BUILDS:
         try:
@@ -887,7 +884,6 @@ def gen_gguf():
     add("gguf-wan-1.3b-Q8_0", E("diffusion_models", "wan", "t2v", precision="Q8_0"), t, kind="gguf",
         file="wan2.1-t2v-1.3b-Q8_0.gguf", kv={"general.architecture": "wan", "general.quantization_version": 2, "general.file_type": 7})
     # T5 encoder GGUF (city96/t5-v1_1-xxl-encoder-gguf): llama.cpp's T5 names, arch "t5encoder"
-    from transformers import T5Config, T5EncoderModel
     arch_enum = gguf.MODEL_ARCH.T5ENCODER
     tmap = gguf.get_tensor_name_map(arch_enum, 24)
     t5 = t5_enc("t5-xxl")
@@ -1002,7 +998,6 @@ def _shard(tensors, n, stem):
 
 @step("pickles")
 def gen_pickles():
-    import torch
     # a real (tiny) RRDBNet saved the BasicSR way: {'params_ema': state_dict}
     from spandrel.architectures.ESRGAN import ESRGAN
     m = ESRGAN(in_nc=3, out_nc=3, num_filters=64, num_blocks=23, scale=4)
