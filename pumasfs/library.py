@@ -28,6 +28,7 @@ from .metadata import (
 from .naming import short_hash, slugify
 from .paths import Layout
 from .plan import ModelRecord
+from .xattrs import tag_model_files
 
 IDENTITY_FIELDS = ("model_type", "family", "cleaned_name")
 
@@ -134,6 +135,7 @@ class Library:
                 continue
             final.parent.mkdir(parents=True, exist_ok=True)
             save_metadata(content, meta, touch=False)
+            tag_model_files(content, meta, final)
             try:
                 os.rename(content, final)
             except OSError as e:
@@ -199,6 +201,7 @@ class Library:
         save_metadata(old_dir, meta)
         os.rename(old_dir, new_dir)
         fsync_dir(new_dir.parent)
+        tag_model_files(new_dir, meta)
         self._prune_empty_parents(old_dir.parent)
         overrides, error = load_overrides(new_dir)
         with self.index.transaction():

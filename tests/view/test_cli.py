@@ -234,3 +234,21 @@ def test_user_errors_are_one_line(setup, pumas, tmp_path, cli_mounts):
     inside = pumas("mount", "comfyui", setup[0].layout.models_dir / "x", check=False)
     assert_one_line_error(inside)
     pumas("umount", mp)
+
+
+def test_preview_entries_show_their_identity_through_getfattr(setup, pumas, tmp_path, cli_mounts):
+    """Symlinks cannot carry user xattrs, so the library file they point to does."""
+    library, ids = setup
+    mp = tmp_path / "view"
+    cli_mounts.append(mp)
+    pumas("mount", "comfyui", mp)
+    entry = mp / "checkpoints/dreamshaper-8.safetensors"
+    assert entry.is_symlink()
+    out = subprocess.run(["getfattr", "-d", str(entry)], check=True, capture_output=True, text=True).stdout
+    assert f'user.pumas.model_id="{ids[0]}"' in out
+    assert f'user.pumas.source="{os.readlink(entry)}"' in out
+    # An identity edit moves the folder: the tags follow.
+    moved = library.edit(ids[0], {"family": "sd2"}).model_id
+    wait_for(lambda: f"/{moved}/" in os.readlink(entry), what="the move")
+    assert os.getxattr(entry, "user.pumas.model_id") == moved.encode()
+    assert os.getxattr(entry, "user.pumas.source") == os.readlink(entry).encode()
