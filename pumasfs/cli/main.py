@@ -107,8 +107,13 @@ def main(argv: list[str] | None = None) -> None:
     except click.Abort:
         click.echo("pumas: aborted", err=True)
         sys.exit(130)
+    except click.UsageError as e:
+        # One line, like every other error; the command's --help has the rest.
+        where = f"pumas {e.ctx.command_path.split(' ', 1)[1]}" if e.ctx and " " in e.ctx.command_path else "pumas"
+        click.echo(f"pumas: {e.format_message()} (see `{where} --help`)", err=True)
+        sys.exit(e.exit_code)
     except click.ClickException as e:
-        e.show()
+        click.echo(f"pumas: {e.format_message()}", err=True)
         sys.exit(e.exit_code)
     except PumasError as e:
         if debug:
