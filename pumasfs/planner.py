@@ -157,23 +157,39 @@ def _rule_verdict(rule: Rule, meta: ModelMetadata) -> str | None:
     return "match"
 
 
-def _placeholders(meta: ModelMetadata) -> dict[str, str]:
-    owner, _, repo = (meta.hub_repo or "").partition("/")
-    values = {
-        "family": meta.family,
-        "cleaned_name": meta.cleaned_name,
-        "publisher": owner if repo else "pumas",
-        "repo": repo if repo else meta.cleaned_name,
-        "model_type": meta.model_type,
-        "subtype": meta.subtype or "",
-    }
-    return {k: safe_filename(v or "", fallback="unknown") for k, v in values.items()}
+class _Placeholders(dict):
+    """A target's ``{name}`` values, each made one safe path component on first use.
+
+    Most targets use none or one of them; computing all six for every model
+    was a third of a full plan's time.
+    """
+
+    def __init__(self, meta: ModelMetadata) -> None:
+        super().__init__()
+        self.meta = meta
+
+    def __missing__(self, key: str) -> str:
+        meta = self.meta
+        owner, _, repo = (meta.hub_repo or "").partition("/")
+        raw = {
+            "family": lambda: meta.family,
+            "cleaned_name": lambda: meta.cleaned_name,
+            "publisher": lambda: owner if repo else "pumas",
+            "repo": lambda: repo if repo else meta.cleaned_name,
+            "model_type": lambda: meta.model_type,
+            "subtype": lambda: meta.subtype or "",
+        }[key]()
+        value = self[key] = safe_filename(raw or "", fallback="unknown")
+        return value
 
 
 def _target(rule: Rule, meta: ModelMetadata) -> str | None:
     if rule.target == ".":
         return ""
-    folder = rule.target.format(**_placeholders(meta))
+    if "{" not in rule.target:
+        folder = rule.target
+    else:
+        folder = rule.target.format_map(_Placeholders(meta))
     return folder if _safe_rel(folder) else None
 
 
