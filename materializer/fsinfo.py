@@ -14,6 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from pumasfs import mountinfo
+
 NTFS_TYPES = frozenset({"ntfs", "ntfs3"})
 FUSE_TYPES = frozenset({"fuse", "fuseblk"})
 # Filesystems on which neither symlinks nor hardlinks work (StabilityMatrix #148, #991).
@@ -48,30 +50,8 @@ class Mount:
         return f"{self.source} mounted at {self.mountpoint} ({self.kind})"
 
 
-def _unescape(field: str) -> str:
-    # mountinfo escapes space, tab, newline and backslash as \ooo octal.
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and i + 3 < len(field) and field[i + 1 : i + 4].isdigit():
-            out.append(chr(int(field[i + 1 : i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
-
-
 def parse_mountinfo(text: str) -> list[Mount]:
-    mounts = []
-    for line in text.splitlines():
-        left, sep, right = line.partition(" - ")
-        if not sep:
-            continue
-        lf, rf = left.split(), right.split()
-        if len(lf) < 5 or len(rf) < 2:
-            continue
-        mounts.append(Mount(mountpoint=_unescape(lf[4]), fstype=rf[0], source=_unescape(rf[1])))
-    return mounts
+    return [Mount(mountpoint=e.mountpoint, fstype=e.fstype, source=e.source) for e in mountinfo.parse(text)]
 
 
 def mounts() -> list[Mount]:

@@ -22,6 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import mountinfo
+from .mountinfo import MountEntry
+
 SSD_CONCURRENCY = 2
 HDD_CONCURRENCY = 1
 
@@ -49,59 +52,19 @@ class Drive:
         return self.kind in ("hdd", "unknown")
 
 
-@dataclass(frozen=True)
-class _Mount:
-    dev: str  # "major:minor"
-    mount_point: str
-    fstype: str
-    source: str
-
-
-def _mounts() -> list[_Mount]:
-    out = []
-    try:
-        text = MOUNTINFO.read_text()
-    except OSError:
-        return out
-    for line in text.splitlines():
-        left, sep, right = line.partition(" - ")
-        if not sep:
-            continue
-        a, b = left.split(), right.split()
-        if len(a) < 5 or len(b) < 2:
-            continue
-        out.append(_Mount(dev=a[2], mount_point=_unescape(a[4]), fstype=b[0], source=_unescape(b[1])))
-    return out
-
-
-def _unescape(field: str) -> str:
-    # mountinfo escapes space, tab, newline and backslash as \ooo octal.
-    if "\\" not in field:
-        return field
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and i + 3 < len(field) + 1 and field[i + 1 : i + 4].isdigit():
-            out.append(chr(int(field[i + 1 : i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
-
-
-def _mount_of(path: Path, dev: int) -> _Mount | None:
+def _mount_of(path: Path, dev: int) -> MountEntry | None:
     """The mount holding ``path``: by device number, else by longest mount-point prefix."""
-    mounts = _mounts()
+    mounts = mountinfo.read(MOUNTINFO)
     key = f"{os.major(dev)}:{os.minor(dev)}"
-    by_dev = [m for m in mounts if m.dev == key]
+    by_dev = [m for m in mounts if m.device == key]
     if by_dev:
         return by_dev[-1]  # the last one mounted is the one visible
     real = os.path.realpath(path)
-    best: _Mount | None = None
+    best: MountEntry | None = None
     for m in mounts:
-        mp = m.mount_point.rstrip("/") or "/"
+        mp = m.mountpoint.rstrip("/") or "/"
         inside = real == mp or real.startswith(mp + "/") or mp == "/"
-        if inside and (best is None or len(mp) >= len(best.mount_point.rstrip("/") or "/")):
+        if inside and (best is None or len(mp) >= len(best.mountpoint.rstrip("/") or "/")):
             best = m
     return best
 

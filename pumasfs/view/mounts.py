@@ -13,15 +13,15 @@ import errno
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from .. import atomic
+from .. import atomic, mountinfo
 from ..errors import PumasError
 from ..metadata import utcnow
+from ..mountinfo import MountEntry
 from ..naming import short_hash
 from ..paths import Layout
 
@@ -89,46 +89,11 @@ def all_records(layout: Layout) -> list[MountRecord]:
 # -- the kernel's view -------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class KernelMount:
-    mountpoint: str
-    device: str  # "major:minor": names the FUSE connection (/sys/fs/fuse/connections, bdi)
-    fstype: str
-    source: str
+def kernel_mounts(path: str = "/proc/self/mountinfo") -> list[MountEntry]:
+    return mountinfo.read(Path(path))
 
 
-def _unescape(field: str) -> str:
-    # mountinfo escapes space, tab, newline and backslash as \ooo.
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and i + 4 <= len(field) and field[i + 1 : i + 4].isdigit():
-            out.append(chr(int(field[i + 1 : i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
-
-
-def kernel_mounts(mountinfo: str = "/proc/self/mountinfo") -> list[KernelMount]:
-    out = []
-    try:
-        text = Path(mountinfo).read_text()
-    except OSError:
-        return out
-    for line in text.splitlines():
-        left, sep, right = line.partition(" - ")
-        if not sep:
-            continue
-        f = left.split()
-        r = right.split()
-        if len(f) < 5 or len(r) < 2:
-            continue
-        out.append(KernelMount(_unescape(f[4]), f[2], r[0], _unescape(r[1])))
-    return out
-
-
-def view_mounts() -> dict[str, KernelMount]:
+def view_mounts() -> dict[str, MountEntry]:
     """pumasfs mounts by mountpoint (the last one wins when stacked)."""
     return {m.mountpoint: m for m in kernel_mounts() if m.fstype == FSTYPE}
 
@@ -169,7 +134,7 @@ def fuse_unmount(mountpoint: str, *, lazy: bool = False) -> None:
         raise PumasError(f"cannot unmount {mountpoint}: {detail}")
 
 
-def state_of(mountpoint: str, rec: MountRecord | None, mounted: dict[str, KernelMount]) -> State:
+def state_of(mountpoint: str, rec: MountRecord | None, mounted: dict[str, MountEntry]) -> State:
     if mountpoint not in mounted:
         return "unmounted"
     if rec is not None and not pid_alive(rec.pid):
