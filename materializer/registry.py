@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import atexit
 import os
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pumasfs.index import connect
+from pumasfs.index import Transaction, connect
 
 from .links import ABSOLUTE, HARDLINK, LinkSpec
 
@@ -152,8 +151,8 @@ class Registry:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def transaction(self) -> _Txn:
-        return _Txn(self.conn)
+    def transaction(self) -> Transaction:
+        return Transaction(self.conn)
 
     # -- links -------------------------------------------------------------------
 
@@ -287,15 +286,3 @@ class Registry:
         self.conn.execute("DELETE FROM dirs WHERE app=?", (app,))
         self.conn.execute("DELETE FROM vacated WHERE app=?", (app,))
         self.conn.execute("DELETE FROM app_state WHERE app=?", (app,))
-
-
-class _Txn:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -118,8 +118,8 @@ class Index:
     def close(self) -> None:
         self.conn.close()
 
-    def transaction(self) -> "_Txn":
-        return _Txn(self.conn)
+    def transaction(self) -> "Transaction":
+        return Transaction(self.conn)
 
     # -- change log ----------------------------------------------------------
 
@@ -265,7 +265,7 @@ class Index:
         return [r[0] for r in rows]
 
 
-class _Txn:
+class Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``: one writer at a time, all or nothing."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
