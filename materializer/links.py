@@ -84,13 +84,17 @@ def temp_path(abs_path: str) -> str:
 
 
 def on_disk_matches(spec: LinkSpec, abs_path: str) -> bool:
-    """True when the disk still holds exactly what ``spec`` says we wrote."""
+    """True when the disk still holds exactly what ``spec`` says we wrote.
+
+    A hardlink whose library side is gone (link count 1) is no longer a link
+    we made: it is the last copy of the bytes, and nothing may delete it.
+    """
     if spec.kind == HARDLINK:
         try:
             st = os.lstat(abs_path)
         except OSError:
             return False
-        return stat.S_ISREG(st.st_mode) and st.st_dev == spec.dev and st.st_ino == spec.ino
+        return stat.S_ISREG(st.st_mode) and st.st_dev == spec.dev and st.st_ino == spec.ino and st.st_nlink > 1
     try:
         return os.readlink(abs_path) == spec.target
     except OSError:

@@ -325,3 +325,21 @@ def test_materialize_replans_when_the_map_changes_even_if_the_library_did_not(li
     r = api.materialize(library.layout, library, app)
     assert r.mode == "full" and r.created == ["ultralytics/segm/Segm.safetensors"], r.summary()
     assert (comfy / "models/ultralytics/segm/Segm.safetensors").read_bytes() == b"Segm" * 8
+
+
+def test_a_hardlink_that_became_the_last_copy_is_never_deleted(library: Library, comfy: Path, pumas):
+    """The library file was deleted by hand: the app's hardlink now holds the only copy."""
+    app = register(library, comfy, link_type="hardlink")
+    a = add_model(library, "Alpha")
+    api.materialize(library.layout, library, app)
+    link = comfy / "models/checkpoints/Alpha.safetensors"
+    assert link.stat().st_nlink == 2
+    (library.layout.models_dir / a.model_id / "Alpha.safetensors").unlink()
+    assert link.stat().st_nlink == 1
+    api.close()
+    pumas("edit", a.model_id, "--set", "notes=touched")  # an incremental sync of this model
+    pumas("sync", app.name, check=False)
+    pumas("rm", a.model_id, check=False)
+    pumas("doctor", "--fix", check=False)
+    pumas("app", "remove", app.name, check=False)
+    assert link.read_bytes() == b"Alpha" * 8
