@@ -38,7 +38,7 @@ from .grouping import ImportUnit, UnitFile, group_paths
 from .ioqueue import executor_for
 from .library import Library, model_id_for
 from .metadata import METADATA_FILE, OVERRIDES_FILE, FileEntry, Hashes, ModelMetadata
-from .naming import MAX_NAME_BYTES, disambiguate, safe_filename, slugify
+from .naming import MAX_NAME_BYTES, disambiguate, safe_filename, slugify, text_of, truncate_utf8
 
 STATUSES = ("imported", "duplicate", "failed", "dry-run")
 COMMIT_LOCK = "import-commit.lock"  # in layout.run_dir, beside the other runtime locks
@@ -153,7 +153,7 @@ def _clean_key(value: str | None) -> str | None:
 
 def draft_metadata(unit: ImportUnit, ident: Any, options: ImportOptions) -> ModelMetadata:
     """Everything but the hashes: identification first, CLI options over it."""
-    official = (options.name or "").strip() or unit.name_hint
+    official = text_of((options.name or "").strip() or unit.name_hint)
     cleaned = slugify(official)
     model_type = _clean_key(options.model_type) or _field(ident, "model_type") or "unknown"
     family = _clean_key(options.family) or _field(ident, "family") or "unknown"
@@ -181,7 +181,7 @@ def draft_metadata(unit: ImportUnit, ident: Any, options: ImportOptions) -> Mode
         cleaned_name=cleaned,
         variant=_field(ident, "variant"),
         precision=_field(ident, "precision"),
-        original_name=unit.source.name,
+        original_name=text_of(unit.source.name),
         format=_field(ident, "format") or FOLDER_FORMATS.get(unit.kind),
         layout=unit.layout,
         param_count=_field(ident, "param_count"),
@@ -195,10 +195,6 @@ def draft_metadata(unit: ImportUnit, ident: Any, options: ImportOptions) -> Mode
 
 
 # -- names inside the model folder -------------------------------------------------
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
 
 
 def destination_names(unit: ImportUnit) -> dict[str, str]:
@@ -235,7 +231,7 @@ def _file_unit_names(unit: ImportUnit) -> dict[str, str]:
         stem, safe_ext = safe, ""
     longest = max([len(safe_ext.encode())] + [len(_safe_suffix(s).encode()) for s in suffixes.values()])
     if len(stem.encode()) + longest > MAX_NAME_BYTES:
-        stem = _truncate(stem, MAX_NAME_BYTES - longest).rstrip(". ") or "model"
+        stem = truncate_utf8(stem, MAX_NAME_BYTES - longest).rstrip(". ") or "model"
     out = {weights.rel: stem + safe_ext}
     for rel, suffix in suffixes.items():
         out[rel] = stem + _safe_suffix(suffix)
@@ -337,7 +333,7 @@ class _Importer:
             _fsync_tree(content)
             meta.files = [
                 FileEntry(
-                    name=names[p.unit_file.rel], original_name=p.unit_file.rel, size=p.digest.size,
+                    name=names[p.unit_file.rel], original_name=text_of(p.unit_file.rel), size=p.digest.size,
                     sha256=p.digest.sha256, blake3=p.digest.blake3, role=p.unit_file.role,
                 )
                 for p in placed
@@ -512,7 +508,7 @@ def _describe_files(unit: ImportUnit, meta: ModelMetadata) -> None:
     """A dry run's files: where each would go, without reading them."""
     names = destination_names(unit)
     meta.files = [
-        FileEntry(name=names[f.rel], original_name=f.rel, size=f.source.stat().st_size, role=f.role)
+        FileEntry(name=names[f.rel], original_name=text_of(f.rel), size=f.source.stat().st_size, role=f.role)
         for f in unit.files
     ]
     meta.primary_file = names[unit.primary]
@@ -577,7 +573,8 @@ def import_paths(
     if not options.dry_run:
         layout.staging_dir.mkdir(parents=True, exist_ok=True)
         staging.sweep(layout)  # what killed imports left behind
-    grouping = group_paths([Path(p) for p in paths])
+    inside, outside = _split_library_paths(layout, [Path(p) for p in paths])
+    grouping = group_paths(outside)
     if options.name and len(grouping.units) > 1:
         raise PumasError(f"--name names one model, but these paths hold {len(grouping.units)}; import them one by one")
     if notify is not None:
@@ -587,7 +584,27 @@ def import_paths(
         progress.update(total=sum(u.size for u in grouping.units))
     results = _Importer(library, options, progress).run_all(grouping.units)
     results += [ImportResult(str(e.source), "failed", None, e.message) for e in _unique_errors(grouping.errors)]
+    results += [
+        ImportResult(str(p), "failed", None, "is already inside the library (use `pumas edit` to rename or refile it)")
+        for p in inside
+    ]
     return results
+
+
+def _split_library_paths(layout, paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Sources inside the library's model folders are refused: importing them (worse,
+    with --move) would take files away from the model that owns them.  The hub's
+    verified downloads under ``.downloads/`` are the one legitimate source in there.
+    """
+    models = os.path.realpath(layout.models_dir)
+    staging_dir = os.path.realpath(layout.staging_dir)
+    inside, outside = [], []
+    for p in paths:
+        real = os.path.realpath(p)
+        in_library = real == models or real.startswith(models + os.sep)
+        in_staging = real.startswith(staging_dir + os.sep)
+        (inside if in_library and not in_staging else outside).append(p)
+    return inside, outside
 
 
 def _unique_errors(errors: list) -> list:

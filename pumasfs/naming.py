@@ -20,7 +20,13 @@ _RESERVED = frozenset(
 _SLUG_DROP = re.compile(r"[^a-z0-9._+-]+")
 
 
-def _truncate_utf8(text: str, limit: int) -> str:
+def text_of(name: str) -> str:
+    """A file name as valid text: bytes that are not UTF-8 (kept by Python as
+    surrogate escapes) become U+FFFD, so the name can be written to JSON."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def truncate_utf8(text: str, limit: int) -> str:
     data = text.encode("utf-8")
     if len(data) <= limit:
         return text
@@ -36,7 +42,7 @@ def safe_filename(name: str, *, fallback: str = "model") -> str:
 
     The extension is kept through truncation so an app still knows the type.
     """
-    name = unicodedata.normalize("NFC", name)
+    name = unicodedata.normalize("NFC", text_of(name))
     name = _FORBIDDEN.sub("_", name)
     name = name.strip().rstrip(". ")
     if name in ("", ".", "..") or set(name) <= {"."}:
@@ -46,15 +52,15 @@ def safe_filename(name: str, *, fallback: str = "model") -> str:
         stem, ext = name, ""
     if stem.split(".")[0].upper() in _RESERVED:
         stem = "_" + stem
-    ext = _truncate_utf8(ext, 32)
+    ext = truncate_utf8(ext, 32)
     suffix = f".{ext}" if ext else ""
-    stem = _truncate_utf8(stem, MAX_NAME_BYTES - len(suffix.encode("utf-8"))).rstrip(". ") or fallback
+    stem = truncate_utf8(stem, MAX_NAME_BYTES - len(suffix.encode("utf-8"))).rstrip(". ") or fallback
     return stem + suffix
 
 
 def slugify(text: str, *, fallback: str = "model", max_bytes: int = 96) -> str:
     """A readable lowercase slug: ``"Juggernaut XL v9 (RunDiffusion)" -> "juggernaut-xl-v9-rundiffusion"``."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    text = unicodedata.normalize("NFKD", text_of(text)).encode("ascii", "ignore").decode("ascii").lower()
     text = re.sub(r"[\s_]+", "-", text)
     text = _SLUG_DROP.sub("-", text)
     text = re.sub(r"-{2,}", "-", text).strip("-.")
@@ -77,5 +83,5 @@ def disambiguate(name: str, key: str) -> str:
     if not dot or not stem:
         stem, ext = name, ""
     suffix = f"-{short_hash(key)}"
-    stem = _truncate_utf8(stem, MAX_NAME_BYTES - len(suffix) - len(ext) - 1)
+    stem = truncate_utf8(stem, MAX_NAME_BYTES - len(suffix) - len(ext) - 1)
     return f"{stem}{suffix}.{ext}" if ext else f"{stem}{suffix}"

@@ -51,7 +51,8 @@ def pumas(root: Path, tmp_path: Path):
     def run(*args: str, check: bool = True, env_extra: dict | None = None, input: str | None = None) -> Run:
         cmd = [sys.executable, "-m", "pumasfs", "--root", str(root), *map(str, args)]
         p = subprocess.run(
-            cmd, capture_output=True, text=True, env={**env, **(env_extra or {})}, input=input, timeout=300
+            cmd, capture_output=True, text=True, errors="replace", env={**env, **(env_extra or {})}, input=input,
+            timeout=300,
         )
         result = Run(p.returncode, p.stdout, p.stderr)
         if check and p.returncode != 0:

@@ -484,3 +484,31 @@ def test_a_duplicate_is_recognised_before_copying(tmp_path: Path):
             _assert_no_leftovers(lib)
         finally:
             lib.close()
+
+
+def test_files_inside_the_library_are_refused(pumas, root, tmp_path):
+    """Re-importing (worse: --move) a library file would take it away from its model."""
+    from pumasfs.samples import write_sample_library
+
+    src = [p for p in write_sample_library(tmp_path / "dl") if p.name == "sdxl_vae.safetensors"][0]
+    pumas("import", src, "--no-lookup")
+    (model,) = pumas("list", "--json").json()
+    inside = root / "shared-resources/models" / model["model_id"] / model["primary_file"]
+    before = inside.read_bytes()
+    r = pumas("import", "--move", "--allow-duplicate", inside, check=False)
+    assert r.returncode == 1 and "already inside the library" in r.stderr and "Traceback" not in r.stderr
+    assert inside.read_bytes() == before
+    assert [m["model_id"] for m in pumas("list", "--json").json()] == [model["model_id"]]
+
+
+def test_a_file_name_that_is_not_utf8_imports(pumas, tmp_path):
+    from pumasfs.samples import write_sample_library
+
+    src = [p for p in write_sample_library(tmp_path / "dl") if p.name == "sdxl_vae.safetensors"][0]
+    odd = os.fsdecode(bytes(tmp_path) + b"/we\xffird.safetensors")
+    os.link(src, odd)
+    assert "dry-run" in pumas("import", "--dry-run", odd).stdout
+    pumas("import", odd, "--no-lookup")
+    (m,) = pumas("list", "--json").json()
+    assert m["original_name"] == "we\ufffdird.safetensors"
+    assert m["files"][0]["name"].encode("utf-8")
