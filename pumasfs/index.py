@@ -11,6 +11,7 @@ that sees another epoch (the index was deleted and rebuilt) does a full sync.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
@@ -97,10 +98,18 @@ class Index:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = connect(self.path)
         self.reset = False  # True when this open found no usable index: the caller must scan
-        self.conn.executescript("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
-        row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        try:
+            self.conn = connect(self.path)
+            self.conn.executescript("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.DatabaseError:
+            # Not a database any more (a crash on a bad disk, a stray write): it is only a
+            # cache, so set it aside and start over; the caller rescans the library.
+            self._set_aside()
+            self.conn = connect(self.path)
+            self.conn.executescript("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
+            row = None
         if row is None or row[0] != str(INDEX_SCHEMA):
             # Another layout (or an empty file): the index is a cache, so start over.
             for (name,) in self.conn.execute(
@@ -117,6 +126,16 @@ class Index:
 
     def close(self) -> None:
         self.conn.close()
+
+    def _set_aside(self) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            conn.close()
+        stamp = uuid.uuid4().hex[:8]
+        for suffix in ("", "-wal", "-shm"):
+            p = self.path.with_name(self.path.name + suffix)
+            if p.exists():
+                os.replace(p, self.path.with_name(f"{self.path.name}.corrupt-{stamp}{suffix}"))
 
     def transaction(self) -> "Transaction":
         return Transaction(self.conn)

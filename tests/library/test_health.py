@@ -73,3 +73,15 @@ def test_root_on_missing_drive_is_refused(pumas, tmp_path):
     assert_one_line_error(r)
     assert "mounted" in r.stderr
     assert not (tmp_path / "unmounted").exists()
+
+
+def test_a_corrupt_index_is_set_aside_and_rebuilt(library: Library, pumas):
+    add_model(library, "a")
+    library.close()
+    db = library.layout.index_db
+    for suffix in ("-wal", "-shm"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
+    db.write_bytes(b"this is not a database" * 100)
+    listed = pumas("list", "--json").json()
+    assert [m["model_id"] for m in listed] == ["diffusion/sd1/a"]
+    assert list(db.parent.glob("models.db.corrupt-*"))
