@@ -8,6 +8,7 @@ file is never deleted.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +56,12 @@ def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
             ))
         meta.model_id = model_id
         on_disk[model_id] = meta.model_dump_json()
+        missing = [f.name for f in meta.files if not os.path.lexists(d / f.name)]
+        if missing:
+            findings.append(Finding(
+                kind="missing-file", path=str(d), detail=f"listed in metadata.json but gone: {', '.join(missing[:5])}"
+                + (f" and {len(missing) - 5} more" if len(missing) > 5 else "") + "; re-import the model",
+            ))
         _, error = load_overrides(d)
         if error:
             findings.append(Finding(kind="invalid-overrides", path=str(d), detail=f"{error}; excluded from every app"))

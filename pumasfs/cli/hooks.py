@@ -24,7 +24,7 @@ def sync_apps(state: Any, *, quiet: bool = False) -> list[Any]:
         return []
     if not quiet:
         for report in reports:
-            for line in getattr(report, "warnings", []) or []:
+            for line in (getattr(report, "warnings", []) or []) + (getattr(report, "errors", []) or []):
                 warn(line)
             conflicts = getattr(report, "conflicts", []) or []
             if conflicts:

@@ -23,6 +23,7 @@ def test_index_drift_found_and_fixed(library: Library):
     c_dir.mkdir()
     meta = library.get(a.model_id).model_copy(update={"model_id": "diffusion/sd1/c", "cleaned_name": "c"})
     (c_dir / "metadata.json").write_text(meta.model_dump_json())
+    (c_dir / "a.safetensors").write_bytes(b"x" * 64)
     # ...a folder deleted behind our back, and a metadata.json edited by hand.
     os.rename(library.layout.models_dir / b.model_id, library.layout.staging_dir / "import-1-x")
     raw = json.loads((library.layout.models_dir / a.model_id / "metadata.json").read_text())
@@ -85,3 +86,10 @@ def test_a_corrupt_index_is_set_aside_and_rebuilt(library: Library, pumas):
     listed = pumas("list", "--json").json()
     assert [m["model_id"] for m in listed] == ["diffusion/sd1/a"]
     assert list(db.parent.glob("models.db.corrupt-*"))
+
+
+def test_a_model_whose_weights_are_gone_is_reported(library: Library):
+    a = add_model(library, "a")
+    (library.layout.models_dir / a.model_id / "a.safetensors").unlink()
+    found = [f for f in health.check_index(library, True) if f.kind == "missing-file"]
+    assert len(found) == 1 and "a.safetensors" in found[0].detail and not found[0].fixed
