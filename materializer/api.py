@@ -181,14 +181,18 @@ def uninstall(layout: Layout, app: Any, *, dry_run: bool = False) -> SyncReport:
 
 def doctor(layout: Layout, library: Any, *, fix: bool = False) -> list[Any]:
     """Link health over every app: broken, orphaned, vanished or changed links, missing app folders."""
+    from pumasfs.health import Finding
+
     apps: list[Any] = []
+    broken: list[Any] = []
     if layout.apps_file.exists():
         try:
             apps = _registered_apps(layout)
-        except PumasError:
-            apps = []
+        except PumasError as e:
+            # Without the list of installs no app can be checked: say so, never "healthy".
+            broken.append(Finding(kind="broken-apps-file", path=str(layout.apps_file), detail=e.message))
     with locked_registry(layout) as reg:
-        return _doctor.check(reg, layout, apps, fix=fix)
+        return broken + _doctor.check(reg, layout, apps, fix=fix)
 
 
 def relocate(layout: Layout, old: str | Path, new: str | Path, *, dry_run: bool = False) -> SyncReport:

@@ -35,6 +35,9 @@ def relocate(reg: Registry, layout: Any, old: Path, new: Path, *, dry_run: bool 
     new_s = os.path.abspath(new)
     if not os.path.isdir(new_s):
         raise PumasError(f"{new_s} does not exist (mount the drive there first)")
+    from pumasfs.apps import load_apps
+
+    load_apps(layout)  # a broken apps.json stops us before the registry changes, not after
     report = SyncReport(app="*", mode="relocate", base_dir=f"{old_s} -> {new_s}", dry_run=dry_run)
     for state in reg.states():
         base = _moved(state.base_dir, old_s, new_s) or state.base_dir
@@ -90,21 +93,13 @@ def relocate(reg: Registry, layout: Any, old: Path, new: Path, *, dry_run: bool 
 
 def _relocate_apps_file(layout: Any, old: str, new: str) -> list[str]:
     """Install paths in apps.json follow the drive too."""
-    try:
-        from pumasfs.apps import load_apps, save_apps
-    except ImportError:
-        return []
-    apps = load_apps(layout)
+    from pumasfs.apps import load_apps, update_app
+
     changed = []
-    for app in apps.apps:
+    for app in load_apps(layout).apps:
         path = _moved(str(app.path), old, new)
         models = _moved(str(app.models_dir), old, new) if app.models_dir else None
         if path or models:
-            if path:
-                app.path = Path(path)
-            if models:
-                app.models_dir = Path(models)
+            update_app(layout, app.name, path=Path(path or app.path), models_dir=Path(models or app.models_dir))
             changed.append(app.name)
-    if changed:
-        save_apps(layout, apps)
     return [f"{name}: install path now under {new}" for name in changed]

@@ -175,7 +175,15 @@ def full_sync(reg: Registry, layout: Any, library: Any, app: Any, *, dry_run: bo
 
 def plan_fingerprint(layout: Any, app: Any, tmap: Any, base: Path, epoch: str, seq: int,
                      override: str | None) -> str:
-    """Everything a full plan and its link specs depend on, hashed."""
+    """Everything a full plan and its link specs depend on: ``<config hash>:<epoch>:<seq>``.
+
+    The config part (map, install, filesystems) lets an incremental sync see
+    that something other than the library changed and fall back to a full one.
+    """
+    return f"{config_fingerprint(layout, app, tmap, base, override)}:{epoch}:{seq}"
+
+
+def config_fingerprint(layout: Any, app: Any, tmap: Any, base: Path, override: str | None) -> str:
     from pumasfs import __version__
 
     def dev(p: Any) -> int:
@@ -195,7 +203,7 @@ def plan_fingerprint(layout: Any, app: Any, tmap: Any, base: Path, epoch: str, s
 
     app_json = app.model_dump_json(exclude={"added_date"}) if hasattr(app, "model_dump_json") else repr(app)
     parts = [
-        __version__, tmap.model_dump_json(), app_json, epoch, str(seq), str(base),
+        __version__, tmap.model_dump_json(), app_json, str(base),
         os.path.realpath(layout.models_dir), str(override), str(dev(base)), str(dev(layout.models_dir)),
         redirected(),
     ]
@@ -211,8 +219,11 @@ def incremental_sync(reg: Registry, layout: Any, library: Any, app: Any, *, dry_
     state = reg.state(app.name)
     tmap, base = _plan_inputs(layout, app)
     models_real = os.path.realpath(layout.models_dir)
+    override = _override(app, None)
+    config = config_fingerprint(layout, app, tmap, base, override)
     if (state is None or state.dirty or state.epoch != index.epoch or state.base_dir != str(base)
-            or state.models_real != models_real):
+            or state.models_real != models_real or not (state.fingerprint or "").startswith(config + ":")):
+        # Never synced, interrupted, index rebuilt, moved, or the map/install changed: replan everything.
         return full_sync(reg, layout, library, app, dry_run=dry_run, allow_conflicts=allow_conflicts)
     changes = index.changes_since(state.last_seq)
     if not changes:
@@ -223,9 +234,10 @@ def incremental_sync(reg: Registry, layout: Any, library: Any, app: Any, *, dry_
     records = affected_records(reg, index, app, tmap, changed)
     plan = build_plan(records, tmap, app, full=False)
     owners = frozenset(changed | set(plan.models))
-    report = apply_plan(reg, layout.models_dir, plan, base, app=app.name, link_type=_override(app, None),
+    report = apply_plan(reg, layout.models_dir, plan, base, app=app.name, link_type=override,
                         dry_run=dry_run, allow_conflicts=allow_conflicts, owners=owners,
-                        epoch=index.epoch, seq=seq, mode="incremental", mark_dirty=False)
+                        epoch=index.epoch, seq=seq, mode="incremental", mark_dirty=False,
+                        fingerprint=f"{config}:{index.epoch}:{seq}")
     if vacated and report.applied and not report.errors and not report.conflicts:
         with reg.transaction():
             reg.clear_vacated(app.name, vacated)

@@ -142,6 +142,18 @@ def _locked(layout: Layout) -> Iterator[None]:
         os.close(fd)
 
 
+def update_app(layout: Layout, name: str, **changes: object) -> AppInstall:
+    """Change fields of one install in apps.json (read-modify-write under the lock)."""
+    with _locked(layout):
+        apps = load_apps(layout)
+        for i, app in enumerate(apps.apps):
+            if app.name == name:
+                apps.apps[i] = app.model_copy(update=changes)
+                save_apps(layout, apps)
+                return apps.apps[i]
+    raise NotFound(f"no app install named {name!r} (see `pumas app list`)")
+
+
 def get_app(layout: Layout, name: str) -> AppInstall:
     for app in load_apps(layout).apps:
         if app.name == name:

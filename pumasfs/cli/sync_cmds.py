@@ -53,8 +53,8 @@ def _finish(reports, as_json: bool, dry_run: bool) -> None:
 @click.option("--dry-run", "-n", is_flag=True, help="Print the plan (what would be created, retargeted, removed) "
               "and change nothing.")
 @click.option("--link-type", type=click.Choice(LINK_TYPES), default=None,
-              help="Override the link type for this run (default: the install's setting, normally auto: "
-              "relative symlinks on one filesystem, hardlinks on NTFS, absolute symlinks across drives).")
+              help="Set the install's link type; later syncs keep it (default: the install's setting, normally "
+              "auto: relative symlinks on one filesystem, hardlinks on NTFS, absolute symlinks across drives).")
 @click.option("--skip-conflicts", is_flag=True, help="Apply everything except the conflicting paths "
               "(default: with any conflict, apply nothing).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report(s) as JSON.")
@@ -75,11 +75,14 @@ def materialize(state: State, app, dry_run, link_type, skip_conflicts, as_json):
     """
     from materializer.api import materialize as do_materialize
 
-    from ..apps import resolve_apps
+    from ..apps import resolve_apps, update_app
 
     lib = state.library
     reports = []
     for install in resolve_apps(state.layout, app):
+        if link_type and not dry_run and install.link_type != link_type:
+            # A one-run override would be undone by the next automatic sync: remember it.
+            install = update_app(state.layout, install.name, link_type=link_type)
         reports.append(do_materialize(state.layout, lib, install, dry_run=dry_run, link_type=link_type,
                                       allow_conflicts=skip_conflicts))
     _finish(reports, as_json, dry_run)

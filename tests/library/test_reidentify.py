@@ -62,3 +62,11 @@ def test_doctor_leaves_user_edited_fields_alone(pumas, root, tmp_path):
 def test_doctor_fix_on_an_empty_library_is_healthy(pumas):
     assert "healthy" in pumas("doctor", "--fix").stdout
     assert_one_line_error(pumas("doctor", "--bogus", check=False))
+
+
+def test_doctor_is_not_healthy_with_a_broken_apps_file(pumas, root):
+    apps = root / "launcher-data/config/apps.json"
+    apps.parent.mkdir(parents=True, exist_ok=True)
+    apps.write_text("{broken")
+    r = pumas("doctor", "--json", check=False)
+    assert r.returncode == 1 and [f["kind"] for f in r.json()] == ["broken-apps-file"]

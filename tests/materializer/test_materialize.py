@@ -343,3 +343,23 @@ def test_a_hardlink_that_became_the_last_copy_is_never_deleted(library: Library,
     pumas("doctor", "--fix", check=False)
     pumas("app", "remove", app.name, check=False)
     assert link.read_bytes() == b"Alpha" * 8
+
+
+def test_sync_follows_a_changed_map_and_a_changed_link_type(library: Library, app, comfy: Path, pumas):
+    add_model(library, "Alpha")
+    api.materialize(library.layout, library, app)
+    assert (comfy / "models/checkpoints/Alpha.safetensors").is_symlink()
+    # The user edits the map (here: a per-install override) with no library change at all.
+    add_rule(library, app, "loras", ["checkpoints"])
+    reports = api.sync_pending(library.layout, library)
+    assert [r.mode for r in reports] == ["full"]
+    assert (comfy / "models/loras/Alpha.safetensors").is_symlink()
+    assert not (comfy / "models/checkpoints/Alpha.safetensors").exists()
+    api.close()
+    # --link-type is remembered: a later automatic sync does not undo it.
+    pumas("materialize", app.name, "--link-type", "absolute-symlink")
+    assert os.readlink(comfy / "models/loras/Alpha.safetensors").startswith("/")
+    add_model(library, "Beta")
+    pumas("sync")
+    assert os.readlink(comfy / "models/loras/Alpha.safetensors").startswith("/")
+    assert os.readlink(comfy / "models/loras/Beta.safetensors").startswith("/")
