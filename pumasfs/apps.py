@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import atomic
 from .errors import Conflict, NotFound, PumasError
-from .metadata import utcnow
+from .metadata import utcnow, validation_error_line
 from .paths import Layout
 
 APPS_SCHEMA = 1
@@ -119,9 +119,7 @@ def load_apps(layout: Layout) -> AppsFile:
     try:
         return AppsFile.model_validate_json(raw)
     except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise PumasError(f"{path}: invalid at {where}: {err['msg']}") from None
+        raise PumasError(f"{path}: invalid: {validation_error_line(e)}") from None
 
 
 def save_apps(layout: Layout, apps: AppsFile) -> None:

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import atomic
 from .apps import AppInstall, discover_model_folders
 from .errors import NotFound, PumasError
+from .metadata import validation_error_line
 from .paths import Layout
 
 MAP_SCHEMA = 1
@@ -185,31 +186,13 @@ class TranslationMap(_Strict):
 # -- loading -----------------------------------------------------------------
 
 
-def _loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _error_line(name: str, e: ValidationError) -> str:
-    err = e.errors()[0]
-    loc = _loc(tuple(err["loc"]))
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field (a typo? see contrib/maps/README.md for the fields a map may have)"
-    else:
-        msg = err["msg"].removeprefix("Value error, ")
-    return f"{name}: {loc}: {msg}"
-
-
 def parse_map(data: bytes | str, name: str) -> TranslationMap:
     """Validate map text; errors name ``name`` and the field (``rules[3].target``)."""
     try:
         return TranslationMap.model_validate_json(data)
     except ValidationError as e:
-        if e.errors()[0]["type"] == "json_invalid":
-            raise PumasError(f"{name}: not valid JSON: {e.errors()[0]['msg']}") from None
-        raise PumasError(_error_line(name, e)) from None
+        hint = "unknown field (a typo? see contrib/maps/README.md for the fields a map may have)"
+        raise PumasError(f"{name}: {validation_error_line(e, unknown_field=hint)}") from None
 
 
 def load_map(path: str | os.PathLike[str]) -> TranslationMap:

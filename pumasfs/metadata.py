@@ -37,6 +37,18 @@ LIST_FIELDS = frozenset({"tags", "compatible_apps"})
 DICT_FIELDS = frozenset({"inference_settings", "model_card"})
 
 
+def validation_error_line(e: ValidationError, *, unknown_field: str = "unknown field") -> str:
+    """The first problem pydantic found, as ``rules[3].target: message`` for one error line."""
+    err = e.errors()[0]
+    if err["type"] == "json_invalid":
+        return f"not valid JSON: {err['msg']}"
+    where = ""
+    for part in err["loc"]:
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+    msg = unknown_field if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+    return f"{where or '(top level)'}: {msg}"
+
+
 def utcnow() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -161,9 +173,7 @@ def load_metadata(model_dir: Path) -> ModelMetadata:
     try:
         return ModelMetadata.model_validate_json(raw)
     except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise PumasError(f"{path}: invalid metadata at {where}: {err['msg']}") from None
+        raise PumasError(f"{path}: invalid metadata: {validation_error_line(e)}") from None
 
 
 def save_metadata(model_dir: Path, meta: ModelMetadata, *, touch: bool = True) -> None:
@@ -216,6 +226,4 @@ def load_overrides(model_dir: Path) -> tuple[Overrides | None, str | None]:
     try:
         return Overrides.model_validate_json(raw), None
     except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        return None, f"{path}: invalid at {where}: {err['msg']}"
+        return None, f"{path}: invalid: {validation_error_line(e)}"
