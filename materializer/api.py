@@ -9,13 +9,13 @@ cascade delete and doctor need no map.
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pumasfs import locks
 from pumasfs.errors import PumasError
 from pumasfs.paths import Layout
 
@@ -31,13 +31,8 @@ from .sync import full_sync, incremental_sync
 @contextmanager
 def locked_registry(layout: Layout) -> Iterator[Registry]:
     """The registry, with the root's link lock held: one process changes links at a time."""
-    layout.run_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(layout.run_dir / "links.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with locks.exclusive(layout.run_dir / "links.lock"):
         yield shared(layout.registry_db)
-    finally:
-        os.close(fd)
 
 
 def materialize(layout: Layout, library: Any, app: Any, *, dry_run: bool = False, link_type: str | None = None,

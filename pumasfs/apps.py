@@ -16,7 +16,6 @@ which only takes names.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import tomllib
@@ -28,7 +27,7 @@ from typing import Literal
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import atomic
+from . import atomic, locks
 from .errors import Conflict, NotFound, PumasError
 from .metadata import utcnow, validation_error_line
 from .paths import Layout
@@ -131,13 +130,8 @@ def save_apps(layout: Layout, apps: AppsFile) -> None:
 @contextmanager
 def _locked(layout: Layout) -> Iterator[None]:
     """Serialize read-modify-write of apps.json between processes."""
-    layout.config_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(layout.config_dir / ".apps.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with locks.exclusive(layout.config_dir / ".apps.lock"):
         yield
-    finally:
-        os.close(fd)
 
 
 def update_app(layout: Layout, name: str, **changes: object) -> AppInstall:

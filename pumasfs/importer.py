@@ -20,7 +20,6 @@ The user's files are never put at risk:
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import sqlite3
 import threading
@@ -32,7 +31,7 @@ from typing import Any, Protocol
 
 import blake3
 
-from . import hashing, staging
+from . import hashing, locks, staging
 from .errors import PumasError
 from .grouping import ImportUnit, UnitFile, group_paths
 from .ioqueue import executor_for
@@ -386,14 +385,8 @@ class _Importer:
     @contextmanager
     def _commit_lock(self) -> Iterator[None]:
         """One duplicate check + commit at a time, across threads and processes."""
-        with self._lock:
-            self.layout.run_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.layout.run_dir / COMMIT_LOCK, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(fd)
+        with self._lock, locks.exclusive(self.layout.run_dir / COMMIT_LOCK):
+            yield
 
     def _duplicate_of(self, sha256s: list[str]) -> tuple[str, str] | None:
         """(model id, file) already holding these bytes, when every weights file is already there."""
