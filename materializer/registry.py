@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import atexit
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,10 +209,6 @@ class Registry:
         self.conn.executemany(
             "DELETE FROM links WHERE app=? AND target_app_path=?", [(app, p) for p in paths]
         )
-
-    def iter_all(self) -> Iterator[tuple[str, LinkSpec]]:
-        for r in self.conn.execute(f"SELECT app, {_COLS} FROM links ORDER BY app, target_app_path"):
-            yield r[0], _spec(r[1:])
 
     # -- names given up by a cascade delete ---------------------------------------------
 

@@ -89,9 +89,6 @@ class ImportUnit:
         """What the identifier should look at: the folder for folder models, else the weights file."""
         return self.source if self.kind in ("diffusers", "transformers", "peft") else self.primary_source
 
-    def weight_sources(self) -> list[Path]:
-        return [f.source for f in self.files if f.role == "weights"]
-
 
 @dataclass(frozen=True)
 class UnitError:

@@ -278,11 +278,6 @@ class Index:
         """(model_id, file name, sha256) of every file of exactly this size: cheap duplicate candidates."""
         return list(self.conn.execute("SELECT model_id, name, sha256 FROM files WHERE size=?", (size,)))
 
-    def models_with_basename(self, basename: str) -> list[str]:
-        """Model ids having a file of this name: the only models a new one can collide with."""
-        rows = self.conn.execute("SELECT DISTINCT model_id FROM files WHERE basename=?", (basename,))
-        return [r[0] for r in rows]
-
 
 class Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``: one writer at a time, all or nothing."""

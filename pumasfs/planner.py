@@ -51,8 +51,8 @@ their stems*, old and new:
 then replace, for every model id in ``plan.models``, its entries by the plan's.
 ``lookup(stem)`` must return every record having a file whose
 ``naming.stem_of`` is ``stem`` or whose ``cleaned_name`` is ``stem``; more is
-harmless.  ``index_stem_lookup`` does that through the index's full-text
-search (a superset: every word of the stem as a phrase).
+harmless.  ``index_stem_lookup`` does that through two indexed range scans
+of models.db (file names and cleaned names starting with the stem).
 """
 
 from __future__ import annotations
@@ -381,18 +381,6 @@ def claim(record: ModelRecord, tmap: TranslationMap, app: AppInstall) -> tuple[s
     """``(folder, stem)`` the model claims in this app, or None when it is not placed."""
     g = _group(record, tmap, app)
     return None if isinstance(g, Exclusion) else (g.folder, g.stem)
-
-
-def candidate_names(record: ModelRecord, tmap: TranslationMap, app: AppInstall) -> set[str]:
-    """Names another model must share to collide with this one: its stem, its
-    renamed stem, and its entries' natural file names (for
-    ``Index.models_with_basename``)."""
-    g = _group(record, tmap, app)
-    if isinstance(g, Exclusion):
-        return set()
-    names = {g.stem, renamed_stem(g.stem, g.model_id, g.items)}
-    names.update(p.rsplit("/", 1)[-1] for p in g.paths())
-    return names
 
 
 def related_records(
