@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from . import staging
+from .atomic import TMP_SUFFIX
 from .errors import PumasError
 from .library import Library
 from .metadata import METADATA_FILE, load_metadata, load_overrides, save_metadata
@@ -56,6 +57,13 @@ def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
             ))
         meta.model_id = model_id
         on_disk[model_id] = meta.model_dump_json()
+        for leftover in _temp_leftovers(d):
+            f = Finding(kind="stale-temp", path=str(leftover), detail="half-written by an interrupted update",
+                        fixable=True)
+            if fix:
+                leftover.unlink(missing_ok=True)
+                f.fixed = True
+            findings.append(f)
         missing = [f.name for f in meta.files if not os.path.lexists(d / f.name)]
         if missing:
             findings.append(Finding(
@@ -84,6 +92,12 @@ def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
         for f in findings:
             f.fixed = f.fixable
     yield from findings
+
+
+def _temp_leftovers(model_dir: Path) -> list[Path]:
+    """Temporary files of ``atomic.write_bytes`` that a killed process left (``.<name>.<pid>.<hex>.tmp``)."""
+    with os.scandir(model_dir) as it:
+        return [Path(e.path) for e in it if e.name.startswith(".") and e.name.endswith(TMP_SUFFIX) and e.is_file()]
 
 
 def check_identity(lib: Library, fix: bool) -> Iterator[Finding]:

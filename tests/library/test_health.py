@@ -93,3 +93,15 @@ def test_a_model_whose_weights_are_gone_is_reported(library: Library):
     (library.layout.models_dir / a.model_id / "a.safetensors").unlink()
     found = [f for f in health.check_index(library, True) if f.kind == "missing-file"]
     assert len(found) == 1 and "a.safetensors" in found[0].detail and not found[0].fixed
+
+
+def test_half_written_metadata_is_swept(library: Library):
+    from pumasfs.atomic import temp_name
+
+    a = add_model(library, "a")
+    d = library.layout.models_dir / a.model_id
+    leftover = temp_name(d / "metadata.json")
+    leftover.write_text("{half")
+    found = [f for f in health.check_index(library, True) if f.kind == "stale-temp"]
+    assert [f.fixed for f in found] == [True] and not leftover.exists()
+    assert (d / "metadata.json").is_file()
