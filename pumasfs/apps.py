@@ -154,7 +154,12 @@ def get_app(layout: Layout, name: str) -> AppInstall:
 
 
 def resolve_apps(layout: Layout, selector: str) -> list[AppInstall]:
-    """A kind selects every install of that kind; otherwise an install's name."""
+    """A kind selects every install of that kind; otherwise an install's name.
+
+    ComfyUI installs under ``<root>/comfyui-versions/`` count as registered from
+    the moment they exist, whichever command names them first.
+    """
+    autodiscover_comfyui(layout)
     apps = load_apps(layout).apps
     of_kind = [a for a in apps if a.kind == selector]
     if of_kind:

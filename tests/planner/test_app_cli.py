@@ -93,3 +93,13 @@ def test_remove_forgets_the_install(pumas, root, tmp_path):
     assert pumas("app", "list", "--json").json() == []
     assert (tree / "models" / "checkpoints" / "put_checkpoints_here").is_file()
     assert_one_line_error(pumas("app", "remove", "gone", check=False))
+
+
+def test_installs_under_comfyui_versions_need_no_registration(pumas, root):
+    from pumasfs.demo import make_comfyui_tree
+
+    make_comfyui_tree(root / "comfyui-versions" / "0.3.10", "0.3.10")
+    out = pumas("materialize", "comfyui", "--dry-run").stdout
+    assert "comfyui" in out
+    (app,) = pumas("app", "list", "--json").json()
+    assert app["name"] == "comfyui" and app["version"] == "0.3.10"
