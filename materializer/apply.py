@@ -48,6 +48,7 @@ class Actions:
     forget: list[LinkSpec] = field(default_factory=list)  # row only: the link vanished
     disown: list[LinkSpec] = field(default_factory=list)  # row only: someone else changed the link
     mkdirs: list[str] = field(default_factory=list)  # shallow first
+    clear_trees: list[str] = field(default_factory=list)  # our emptied folders a new link replaces
     conflicts: list[ConflictInfo] = field(default_factory=list)
     unchanged: int = 0
 
@@ -167,6 +168,10 @@ def diff(
                 acts.create.append(want)
             elif on_disk_matches(want, abs_path):
                 acts.adopt.append(want)
+            elif _our_tree_going_away(base, path, rows, desired):
+                # A folder model linked file by file (hardlinks) becoming one link.
+                acts.clear_trees.append(path)
+                acts.create.append(want)
             else:
                 acts.conflicts.append(ConflictInfo(abs_path, "exists", f"found {describe(abs_path)}"))
             continue
@@ -203,6 +208,22 @@ def diff(
     acts.mkdirs = folders.mkdirs
     acts.conflicts[:0] = folders.conflicts
     return acts
+
+
+def _our_tree_going_away(base: str, path: str, rows: dict[str, LinkSpec], desired: dict[str, LinkSpec]) -> bool:
+    """True when the real folder at ``path`` holds only links of ours that this plan removes."""
+    abs_path = f"{base}/{path}"
+    if os.path.islink(abs_path) or not os.path.isdir(abs_path):
+        return False
+    owned = {p for p in rows if p.startswith(path + "/")}
+    if not owned or any(p in desired for p in owned):
+        return False
+    for dirpath, _, filenames in os.walk(abs_path):
+        for name in filenames:
+            rel = os.path.relpath(os.path.join(dirpath, name), base)
+            if rel not in owned or not on_disk_matches(rows[rel], f"{base}/{rel}"):
+                return False
+    return True
 
 
 def fill_report(report: SyncReport, acts: Actions) -> None:
@@ -243,6 +264,8 @@ def execute(reg: Registry, app: str, base: str, models_real: str, acts: Actions,
     if dropped:
         with reg.transaction():
             reg.delete(app, dropped)
+    for tree in acts.clear_trees:
+        prune_dirs(reg, app, base, set(), under=tree)
 
     if acts.mkdirs:
         with reg.transaction():
@@ -306,11 +329,17 @@ def _link_error(abs_path: str, e: OSError) -> str:
     return f"{abs_path}: cannot link: {e.strerror}"
 
 
-def prune_dirs(reg: Registry, app: str, base: str, folders: set[str], *, everything: bool = False) -> list[str]:
-    """Remove folders we created that are now empty, deepest first; never anyone else's."""
+def prune_dirs(reg: Registry, app: str, base: str, folders: set[str], *, everything: bool = False,
+               under: str | None = None) -> list[str]:
+    """Remove folders we created that are now empty, deepest first; never anyone else's.
+
+    ``under``: only that folder and the ones inside it (and not its parents).
+    """
     ours = reg.dirs_of_app(app)
     if everything:
         candidates = set(ours)
+    elif under is not None:
+        candidates = {d for d in ours if d == under or d.startswith(under + "/")}
     else:
         candidates = set()
         for f in folders:

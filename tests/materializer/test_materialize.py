@@ -363,3 +363,22 @@ def test_sync_follows_a_changed_map_and_a_changed_link_type(library: Library, ap
     pumas("sync")
     assert os.readlink(comfy / "models/loras/Alpha.safetensors").startswith("/")
     assert os.readlink(comfy / "models/loras/Beta.safetensors").startswith("/")
+
+
+def test_a_folder_model_switches_from_a_hardlink_tree_to_one_symlink(library: Library, comfy: Path, pumas):
+    app = register(library, comfy, link_type="hardlink")
+    add_model(library, "FluxDev", family="flux", subtype="diffusers", folder=True)
+    api.materialize(library.layout, library, app)
+    tree = comfy / "models/diffusers/fluxdev"
+    assert tree.is_dir() and not tree.is_symlink()
+    (comfy / "models/diffusers/user-notes.txt").write_text("mine")
+    api.close()
+    pumas("materialize", app.name, "--link-type", "relative-symlink")
+    assert tree.is_symlink() and (tree / "unet/diffusion_pytorch_model.safetensors").is_file()
+    assert (comfy / "models/diffusers/user-notes.txt").read_text() == "mine"
+    # A user's file inside the tree makes it theirs too: back to hardlinks is then a conflict, and nothing moves.
+    pumas("materialize", app.name, "--link-type", "hardlink")
+    assert tree.is_dir() and not tree.is_symlink()
+    (tree / "my-lora-notes.txt").write_text("mine")
+    r = pumas("materialize", app.name, "--link-type", "relative-symlink", check=False)
+    assert r.returncode == 3 and tree.is_dir() and (tree / "my-lora-notes.txt").read_text() == "mine"
