@@ -15,11 +15,13 @@ shift || true
 
 need_pkgs=(python3 python3-venv python3-dev gcc pkg-config fuse3 libfuse3-dev ntfs-3g stow attr util-linux)
 missing=()
+apt=()
+if [ "$(id -u)" = 0 ]; then apt=(apt-get); elif sudo -n true 2>/dev/null; then apt=(sudo apt-get); fi
 for p in "${need_pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ]; then apt=(apt-get); elif sudo -n true 2>/dev/null; then apt=(sudo apt-get); else
+    if [ ${#apt[@]} -eq 0 ]; then
         echo "pumas: these system packages are needed: ${missing[*]}" >&2
         echo "pumas: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
         exit 1
@@ -29,9 +31,21 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null
 fi
 
-python=${PYTHON:-python3}
-if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-    echo "pumas: Python >= 3.11 is needed; $("$python" --version 2>&1) found (set PYTHON=...)" >&2
+new_enough() { command -v "$1" >/dev/null 2>&1 && "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+    for candidate in python3 python3.13 python3.12 python3.11; do
+        if new_enough "$candidate"; then python=$candidate; break; fi
+    done
+fi
+if [ -z "$python" ] && [ ${#apt[@]} -gt 0 ]; then
+    # An older release (Ubuntu 22.04 ships 3.10): its python3.11 packages will do.
+    echo "installing Python 3.11 (the system python3 is older)"
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq python3.11 python3.11-venv python3.11-dev >/dev/null \
+        && python=python3.11
+fi
+if [ -z "$python" ] || ! new_enough "$python"; then
+    echo "pumas: Python >= 3.11 is needed; $(python3 --version 2>&1) found (install python3.11, or set PYTHON=...)" >&2
     exit 1
 fi
 if [ ! -x .venv/bin/python ]; then
