@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import EXIT_PARTIAL, PumasError
-from .output import echo_json, print_table, progress, warn
+from .output import echo_json, print_table, progress, size_text, warn
 from .state import State, pass_state
 
 
@@ -85,16 +85,6 @@ def enrich(state: State, models, all_, pending, budget, as_json, dry_run):
         click.echo(f"{old} -> {new} (type from the hub)")
 
 
-def _format_size(n: int | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
-
-
 @click.command("download")
 @click.argument("repo")
 @click.argument("files", nargs=-1)
@@ -146,15 +136,15 @@ def download(state: State, repo, files, include, revision, as_json, dry_run):
         return
     if dry_run:
         labels = {"download": "download", "resume": "resume", "have": "already fetched", "library": "in library"}
-        rows = [(p.path, _format_size(p.size), labels.get(p.action, p.action)) for p in result.files]
+        rows = [(p.path, size_text(p.size), labels.get(p.action, p.action)) for p in result.files]
         print_table(rows, ["file", "size", "action"])
         todo = sum((p.size or 0) - p.resumed_from for p in result.files if p.action in ("download", "resume"))
-        click.echo(f"{repo}@{result.revision[:12]}: would download {_format_size(todo)}")
+        click.echo(f"{repo}@{result.revision[:12]}: would download {size_text(todo)}")
         return
     if result.status == "present":
         click.echo(f"already in the library: {', '.join(result.model_ids)} (marked verified from {repo})")
         return
-    click.echo(f"downloaded {_format_size(result.bytes_downloaded)} from {repo}@{result.revision[:12]}")
+    click.echo(f"downloaded {size_text(result.bytes_downloaded)} from {repo}@{result.revision[:12]}")
     for mid in result.model_ids:
         click.echo(f"imported {mid} (verified)")
     if not result.model_ids:

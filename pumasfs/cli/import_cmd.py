@@ -10,13 +10,7 @@ import click
 from ..errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
 from . import hooks
 from .main import State, pass_state
-from .output import echo_json, progress, warn
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "?"
-    return f"{n / 1024**3:.2f} GiB" if n >= 1024**3 else f"{n / 1024**2:.1f} MiB"
+from .output import echo_json, progress, size_text, warn
 
 
 def _kind(meta) -> str:
@@ -26,7 +20,7 @@ def _kind(meta) -> str:
 def _line(result) -> str:
     meta = result.meta
     if result.status == "imported":
-        return f"imported  {result.model_id}  ({_kind(meta)}, {_size(meta.size_bytes)})"
+        return f"imported  {result.model_id}  ({_kind(meta)}, {size_text(meta.size_bytes)})"
     if result.status == "duplicate":
         return f"duplicate {result.source}: {result.message}"
     if result.status == "dry-run":
@@ -34,7 +28,7 @@ def _line(result) -> str:
             return f"dry-run   {result.source}: {result.message}"
         ident = result.identification
         conf = getattr(ident, "confidence", None)
-        extra = [f"{_kind(meta)}", _size(meta.size_bytes), meta.format or "?"]
+        extra = [f"{_kind(meta)}", size_text(meta.size_bytes), meta.format or "?"]
         if meta.precision:
             extra.append(meta.precision)
         if conf is not None:

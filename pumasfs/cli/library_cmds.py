@@ -9,17 +9,13 @@ from ..metadata import ModelMetadata, parse_edit_value
 from ..plan import ModelRecord
 from . import hooks
 from .main import State, pass_state
-from .output import echo_json, print_table, progress, warn
+from .output import echo_json, print_table, progress, size_text, warn
 
 
 def _badge(meta: ModelMetadata) -> str:
     from ..hub import trust_badge
 
     return trust_badge(meta)
-
-
-def _gib(n: int) -> str:
-    return f"{n / 1024**3:.2f} GiB" if n >= 1024**3 else f"{n / 1024**2:.1f} MiB"
 
 
 def _record_json(rec: ModelRecord) -> dict:
@@ -51,7 +47,7 @@ def list_(state: State, model_type, subtype, family, search, as_json):
         click.echo("no models" + (" match" if any((model_type, subtype, family, search)) else " yet: try `pumas import FILE`"))
         return
     rows = [
-        (r.meta.model_id, r.meta.subtype or "-", r.meta.precision or "-", _gib(r.meta.size_bytes), _badge(r.meta))
+        (r.meta.model_id, r.meta.subtype or "-", r.meta.precision or "-", size_text(r.meta.size_bytes), _badge(r.meta))
         for r in records
     ]
     print_table(rows, ["MODEL", "SUBTYPE", "PRECISION", "SIZE", "TRUST"])
@@ -95,7 +91,7 @@ def show(state: State, model, related, as_json):
         ("subtype", meta.subtype), ("family", meta.family), ("variant", meta.variant),
         ("precision", meta.precision), ("params", f"{meta.param_count:,}" if meta.param_count else None),
         ("format", meta.format + (" (unsafe: pickle)" if meta.unsafe_format else "") if meta.format else None),
-        ("size", _gib(meta.size_bytes)), ("sha256", meta.hashes.sha256), ("blake3", meta.hashes.blake3),
+        ("size", size_text(meta.size_bytes)), ("sha256", meta.hashes.sha256), ("blake3", meta.hashes.blake3),
         ("trust", f"{_badge(meta)} ({meta.match_method}, {meta.match_confidence:.2f})"),
         ("hub", f"{meta.hub_repo}@{meta.hub_revision or 'main'}" if meta.hub_repo else None),
         ("tags", ", ".join(meta.tags) or None), ("added", meta.added_date),
@@ -113,7 +109,7 @@ def show(state: State, model, related, as_json):
         click.echo(f"{'overrides':<{width}}  {ranges}")
     click.echo("files:")
     for f in meta.files:
-        click.echo(f"  {f.name}  {_gib(f.size)}  {f.role}")
+        click.echo(f"  {f.name}  {size_text(f.size)}  {f.role}")
     if links:
         click.echo("links:")
         for link in links:
@@ -123,7 +119,7 @@ def show(state: State, model, related, as_json):
         for r in rel:
             d = r.model_dump() if hasattr(r, "model_dump") else dict(r)
             have = "in library" if d.get("in_library") else ""
-            click.echo(f"  {d.get('path')}  {_gib(d.get('size') or 0)}  {have}".rstrip())
+            click.echo(f"  {d.get('path')}  {size_text(d.get('size') or 0)}  {have}".rstrip())
 
 
 def _links_of(state: State, model_id: str) -> list[dict]:

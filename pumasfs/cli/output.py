@@ -15,6 +15,17 @@ def echo_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
 
 
+def size_text(n: int | float | None) -> str:
+    """Bytes for people: ``512 B``, ``12.3 KiB``, ``4.2 GiB``."""
+    if n is None:
+        return "?"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
 def warn(message: str) -> None:
     click.echo(f"pumas: warning: {message}", err=True)
 
