@@ -7,6 +7,8 @@ shows a traceback only with ``--debug``.
 
 from __future__ import annotations
 
+import errno
+
 # Exit codes scripts can rely on.
 EXIT_OK = 0
 EXIT_ERROR = 1  # a user-caused error (bad input, refused operation)
@@ -38,3 +40,12 @@ class NotFound(PumasError):
 
 class Conflict(PumasError):
     exit_code = EXIT_CONFLICT
+
+
+def os_error_text(e: OSError) -> str:
+    """An OSError's reason in words, with a full disk or quota said plainly."""
+    if e.errno == errno.ENOSPC:
+        return "no space left on device"
+    if e.errno == errno.EDQUOT:
+        return "disk quota exceeded"
+    return e.strerror or str(e)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import errno
 import fcntl
 import hashlib
 import mmap
@@ -42,7 +41,7 @@ from pathlib import Path
 
 import blake3
 
-from .errors import PumasError
+from .errors import PumasError, os_error_text
 
 CHUNK = 8 * 1024 * 1024
 BUFFERS = 6  # enough slack for the hashers to lag the reader by a few chunks
@@ -109,14 +108,6 @@ def _open_source(path: Path) -> int:
         except PermissionError:
             pass
     return os.open(path, flags)
-
-
-def _describe(e: OSError) -> str:
-    if e.errno == errno.ENOSPC:
-        return "no space left on device"
-    if e.errno == errno.EDQUOT:
-        return "disk quota exceeded"
-    return e.strerror or str(e)
 
 
 # -- the pipeline ---------------------------------------------------------------
@@ -269,7 +260,7 @@ def _read_all(
     except FileNotFoundError:
         raise PumasError(f"{src}: no such file (was it moved or deleted?)") from None
     except OSError as e:
-        raise PumasError(f"{src}: cannot open: {_describe(e)}") from None
+        raise PumasError(f"{src}: cannot open: {os_error_text(e)}") from None
     try:
         before = SourceStamp.of(os.fstat(fd))
         if expect is not None and before != expect:
@@ -312,7 +303,7 @@ def copy_and_hash(
     try:
         out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
     except OSError as e:
-        raise PumasError(f"{dst}: cannot create: {_describe(e)}") from None
+        raise PumasError(f"{dst}: cannot create: {os_error_text(e)}") from None
     sha, b3 = hashlib.sha256(), blake3.blake3()
     ok = False
     try:
@@ -327,9 +318,9 @@ def copy_and_hash(
             os.fsync(out)
         except _ReadOrWriteError as e:
             # A failing writer is the common case (a full disk); name the file being imported.
-            raise PumasError(f"{src}: import failed: {_describe(e.error)}") from None
+            raise PumasError(f"{src}: import failed: {os_error_text(e.error)}") from None
         except OSError as e:
-            raise PumasError(f"{src}: import failed: {_describe(e)}") from None
+            raise PumasError(f"{src}: import failed: {os_error_text(e)}") from None
         ok = True
     finally:
         os.close(out)
@@ -353,7 +344,7 @@ def hash_file(
     try:
         size, stamp = _read_all(Path(path), consumers, progress)
     except _ReadOrWriteError as e:
-        raise PumasError(f"{path}: cannot read: {_describe(e.error)}") from None
+        raise PumasError(f"{path}: cannot read: {os_error_text(e.error)}") from None
     return Digest(size, sha.hexdigest(), b3.hexdigest() if b3 is not None else ""), stamp
 
 

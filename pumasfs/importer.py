@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import blake3
 
 from . import hashing, locks, staging
-from .errors import PumasError
+from .errors import PumasError, os_error_text
 from .grouping import ImportUnit, UnitFile, group_paths
 from .ioqueue import executor_for
 from .library import Library, model_id_for
@@ -540,10 +540,7 @@ def _remove_empty_dirs(root: Path) -> None:
 
 
 def _os_message(e: OSError) -> str:
-    where = f"{e.filename}: " if e.filename else ""
-    if e.errno == errno.ENOSPC:
-        return f"{where}no space left on device"
-    return f"{where}{e.strerror or e}"
+    return (f"{e.filename}: " if e.filename else "") + os_error_text(e)
 
 
 # -- entry point ---------------------------------------------------------------------

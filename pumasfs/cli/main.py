@@ -8,7 +8,6 @@ under ``--debug``.
 
 from __future__ import annotations
 
-import errno
 import importlib
 import os
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from ..errors import EXIT_BUG, EXIT_ERROR, PumasError
+from ..errors import EXIT_BUG, EXIT_ERROR, PumasError, os_error_text
 from ..paths import resolve_root
 
 # name -> "module:attribute", relative to pumasfs.cli
@@ -92,10 +91,7 @@ def cli(ctx: click.Context, root: Path | None, debug: bool) -> None:
 
 
 def _os_error_line(e: OSError) -> str:
-    where = f": {e.filename}" if e.filename else ""
-    if e.errno == errno.ENOSPC:
-        return f"no space left on device{where}"
-    return f"{e.strerror or e}{where}"
+    return os_error_text(e) + (f": {e.filename}" if e.filename else "")
 
 
 def main(argv: list[str] | None = None) -> None:
