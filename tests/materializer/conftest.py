@@ -12,15 +12,11 @@ import pytest
 from materializer.registry import close_shared
 from pumasfs.library import Library
 from pumasfs.metadata import FileEntry, Hashes, ModelMetadata
+from pumasfs.demo import COMFYUI_FOLDERS
 from pumasfs.staging import StagingDir
 
 # Every folder a fresh ComfyUI checkout ships under models/, each with its placeholder file.
-COMFY_FOLDERS = [
-    "checkpoints", "configs", "loras", "vae", "text_encoders", "clip", "diffusion_models", "unet",
-    "clip_vision", "style_models", "embeddings", "diffusers", "vae_approx", "controlnet", "t2i_adapter",
-    "gligen", "upscale_models", "hypernetworks", "photomaker", "model_patches", "audio_encoders",
-    "classifiers", "latent_upscale_models",
-]
+COMFY_FOLDERS = list(COMFYUI_FOLDERS)
 
 
 def make_comfyui(root: Path, version: str = "0.3.64") -> Path:

@@ -7,16 +7,12 @@ from pathlib import Path
 import pytest
 
 from pumasfs.apps import AppInstall
+from pumasfs.demo import COMFYUI_FOLDERS
 from pumasfs.metadata import FileEntry, ModelMetadata, Overrides
 from pumasfs.plan import ModelRecord
 
 # What a fresh ComfyUI checkout ships under models/, each with a put_*_here file.
-COMFYUI_STANDARD = [
-    "audio_encoders", "checkpoints", "clip", "clip_vision", "configs", "controlnet", "diffusers",
-    "diffusion_models", "embeddings", "gligen", "hypernetworks", "latent_upscale_models", "loras",
-    "model_patches", "photomaker", "style_models", "text_encoders", "unet", "upscale_models", "vae",
-    "vae_approx",
-]
+COMFYUI_STANDARD = sorted(COMFYUI_FOLDERS)
 
 
 def make_comfyui(base: Path, version: str | None = "0.3.64", *, custom: tuple[str, ...] = ()) -> Path:
