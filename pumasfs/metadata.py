@@ -10,6 +10,7 @@ this version erasing them.  Fields a user set by hand are listed in
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -162,10 +163,12 @@ def parse_edit_value(key: str, raw: str) -> Any:
     return raw if raw != "" else None
 
 
-def load_metadata(model_dir: Path) -> ModelMetadata:
-    path = Path(model_dir) / METADATA_FILE
+def load_metadata(model_dir: Path | str) -> ModelMetadata:
+    # A plain string join: a deep scan calls this for every model folder.
+    path = os.path.join(model_dir, METADATA_FILE)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read()
     except FileNotFoundError:
         raise PumasError(f"{path}: no metadata.json") from None
     except OSError as e:
@@ -214,11 +217,12 @@ class Overrides(_Open):
         return SpecifierSet(spec).contains(version, prereleases=True)
 
 
-def load_overrides(model_dir: Path) -> tuple[Overrides | None, str | None]:
+def load_overrides(model_dir: Path | str) -> tuple[Overrides | None, str | None]:
     """(overrides, None), (None, None) when absent, or (None, error) when invalid."""
-    path = Path(model_dir) / OVERRIDES_FILE
+    path = os.path.join(model_dir, OVERRIDES_FILE)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read()
     except FileNotFoundError:
         return None, None
     except OSError as e:
