@@ -246,6 +246,12 @@ class Index:
     def count(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0]
 
+    def distinct(self, column: str) -> set[str]:
+        """Every value one classification column holds (model_type, subtype or family)."""
+        if column not in ("model_type", "subtype", "family"):
+            raise ValueError(column)
+        return {r[0] for r in self.conn.execute(f"SELECT DISTINCT {column} FROM models") if r[0]}
+
     def query(
         self,
         *,
