@@ -14,6 +14,8 @@ what=${1:-demo}
 shift || true
 
 need_pkgs=(python3 python3-venv python3-dev gcc pkg-config fuse3 libfuse3-dev ntfs-3g stow attr util-linux)
+# The web UI's tests drive a real browser: Debian's Chromium, through Playwright (which cannot fetch its own).
+if [ "$what" = test ]; then need_pkgs+=(chromium); fi
 missing=()
 apt=()
 if [ "$(id -u)" = 0 ]; then apt=(apt-get); elif sudo -n true 2>/dev/null; then apt=(sudo apt-get); fi

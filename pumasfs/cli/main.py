@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "enrich": "hub_cmds:enrich",
     "download": "hub_cmds:download",
     "demo": "demo_cmd:demo",
+    "ui": "ui_cmd:ui",
 }
 
 

@@ -1,0 +1,392 @@
+"""The `pumas ui` web application: routes that call use cases and render pages.
+
+Every handler does three things only: read the request, call one use case
+(``pumasfs.usecases``), render the result.  Security lives in
+:mod:`.security` around the whole app; long operations run as jobs in
+:mod:`.activity`; dropped files stream through :mod:`.uploads`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from ..errors import NotFound, PumasError
+from ..usecases import ui_support
+from ..usecases.browse import SORTS, TRUSTS, BrowseQuery, browse_models
+from ..usecases.workspace import Workspace
+from . import present
+from .activity import Activity, Job, JobReporter
+from .allowlist import Allowlist
+from .security import Guard, SecurityMiddleware
+from .uploads import CHUNK, FileWriter, Uploads
+
+HERE = Path(__file__).parent
+EDIT_FIELDS = ("official_name", "tags", "notes", "family", "subtype", "base_model")
+
+
+@dataclass
+class UiConfig:
+    root: Path
+    guard: Guard
+    allowed: list[Path]
+    lookup_after_import: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Ui:
+    """The state of one server run: settings, jobs, open upload batches."""
+
+    def __init__(self, config: UiConfig) -> None:
+        self.config = config
+        self.root = config.root
+        ws = Workspace(config.root)
+        self.layout = ws.layout
+        ws.library  # create the root's folders (and check it) before serving
+        ws.close()
+        self.activity = Activity()
+        self.uploads = Uploads(self.layout)
+        self.allowlist = Allowlist(config.allowed, config.root)
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        env = self.templates.env
+        env.filters.update(size=present.human_size, params=present.param_text, when=present.when, hue=present.hue)
+        env.globals.update(csrf=config.guard.csrf, triggers=present.trigger_words, initials=present.initials,
+                           query_url=present.query_url)
+
+    @contextlib.contextmanager
+    def workspace(self) -> Iterator[Workspace]:
+        # One per request or job: each gets its own SQLite connections.
+        ws = Workspace(self.root)
+        try:
+            yield ws
+        finally:
+            ws.close()
+
+    def close(self) -> None:
+        self.activity.close()
+        self.uploads.close_all()
+
+
+def _status(e: PumasError) -> int:
+    return 404 if isinstance(e, NotFound) else 409 if e.exit_code == 3 else 400
+
+
+def _error(e: PumasError) -> Response:
+    # The same one line the CLI prints, without its "pumas: " prefix.
+    return Response(e.message, status_code=_status(e), media_type="text/plain; charset=utf-8")
+
+
+def _query(request: Request) -> tuple[BrowseQuery, dict[str, str]]:
+    p = request.query_params
+    raw = {k: p.get(k, "") for k in ("q", "type", "subtype", "family", "base", "tag", "trust", "app", "sort", "view")}
+    try:
+        page = max(1, int(p.get("page", "1")))
+    except ValueError:
+        page = 1
+    sort = raw["sort"] if raw["sort"] in SORTS else "name"
+    q = BrowseQuery(
+        search=raw["q"] or None, model_type=raw["type"] or None, subtype=raw["subtype"] or None,
+        family=raw["family"] or None, base_model=raw["base"] or None, tag=raw["tag"] or None,
+        trust=raw["trust"] if raw["trust"] in TRUSTS else None, app=raw["app"] or None, sort=sort, page=page,
+        page_size=48 if raw["view"] != "list" else 100,
+    )
+    state = {k: v for k, v in raw.items() if v}
+    return q, state
+
+
+def build_app(config: UiConfig) -> Starlette:
+    ui = Ui(config)
+    T = ui.templates
+
+    def page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
+        active = sum(1 for j in ui.activity.jobs.values() if j.active)
+        return T.TemplateResponse(request, name, {"active_jobs": active, **ctx}, status_code=status)
+
+    # -- library --
+
+    def library(request: Request) -> Response:
+        q, state = _query(request)
+        with ui.workspace() as ws:
+            result = browse_models(ws, q, facets="HX-Request" not in request.headers or
+                                   request.headers.get("HX-Target") != "results")
+        filtered = any(state.get(k) for k in ("q", "type", "subtype", "family", "base", "tag", "trust", "app"))
+        ctx = {"result": result, "state": state, "view": state.get("view", "grid"), "filtered": filtered}
+        if request.headers.get("HX-Target") == "results":
+            return page(request, "_results.html", ctx)
+        return page(request, "library.html", ctx)
+
+    def api_models(request: Request) -> Response:
+        q, _ = _query(request)
+        with ui.workspace() as ws:
+            result = browse_models(ws, q, facets=False)
+        return JSONResponse({
+            "total": result.total, "page": result.page, "pages": result.pages,
+            "items": [{"model_id": c.meta.model_id, "name": c.meta.official_name, "trust": c.trust,
+                       "apps": c.app_count, "size_bytes": c.meta.size_bytes} for c in result.items],
+        })
+
+    # -- one model --
+
+    def model_page(request: Request) -> Response:
+        ref = request.path_params["model_id"]
+        try:
+            with ui.workspace() as ws:
+                lib = ws.library
+                model_id = lib.resolve_id(ref)
+                rec = lib.record(model_id)
+                from materializer.api import links_of_model
+                from ..hub import trust_badge
+
+                links = links_of_model(ws.layout, model_id)
+        except PumasError as e:
+            return page(request, "error.html", {"message": e.message}, status=_status(e))
+        meta = rec.meta
+        ctx = {
+            "meta": meta, "rec": rec, "links": links, "trust": trust_badge(meta),
+            "rows": present.field_rows(meta), "evidence": (meta.identification or {}).get("evidence") or [],
+            "ident_warnings": (meta.identification or {}).get("warnings") or [],
+            "hub_match": (meta.model_extra or {}).get("hub_match"),
+            "pins": (meta.model_extra or {}).get("pins") or [],
+        }
+        return page(request, "model.html", ctx)
+
+    def related(request: Request) -> Response:
+        with ui.workspace() as ws:
+            lib = ws.library
+            try:
+                meta = lib.get(lib.resolve_id(request.path_params["model_id"]))
+                from ..hub import related_files
+
+                files = related_files(lib, meta)
+                error = None
+            except PumasError as e:
+                files, error = [], e.message
+        return page(request, "_related.html", {"files": files, "error": error, "meta": meta})
+
+    def preview(request: Request) -> Response:
+        with ui.workspace() as ws:
+            lib = ws.library
+            try:
+                model_id = lib.resolve_id(request.path_params["model_id"])
+                meta = lib.get(model_id)
+                folder = lib.model_dir(model_id)
+            except PumasError:
+                return Response(status_code=404)
+        if not meta.preview_image:
+            return Response(status_code=404)
+        path = (folder / meta.preview_image).resolve()
+        if folder not in path.parents or not path.is_file():
+            return Response(status_code=404)
+        return FileResponse(path, headers={"cache-control": "private, max-age=300"})
+
+    async def edit(request: Request) -> Response:
+        form = await request.form()
+        ref = request.path_params["model_id"]
+
+        def run() -> Response:
+            with ui.workspace() as ws:
+                lib = ws.library
+                current = lib.get(lib.resolve_id(ref))
+                changes: dict[str, Any] = {}
+                for key in EDIT_FIELDS:
+                    if key not in form:
+                        continue
+                    raw = str(form[key]).strip()
+                    value: Any = [t.strip() for t in raw.split(",") if t.strip()] if key == "tags" else (raw or None)
+                    if key == "notes":
+                        value = raw
+                    # Only what the user changed becomes user-owned; the rest stays open to enrichment.
+                    if value != getattr(current, key):
+                        changes[key] = value
+                if not changes:
+                    return Response("nothing changed", headers={"HX-Refresh": "true"})
+                meta, outcome = ui_support.edit_model(ws, current.model_id, changes)
+            headers = {"HX-Redirect": f"/model/{meta.model_id}"}
+            return Response("saved" + "".join(f"\n{w}" for w in outcome.warnings), headers=headers)
+
+        try:
+            return await anyio.to_thread.run_sync(run)
+        except PumasError as e:
+            return _error(e)
+
+    def delete(request: Request) -> Response:
+        ref = request.path_params["model_id"]
+        try:
+            with ui.workspace() as ws:
+                ids = ui_support.remove_models(ws, [ref])
+        except PumasError as e:
+            return _error(e)
+        return Response(f"removed {', '.join(ids)}", headers={"HX-Redirect": "/?removed=" + ids[0]})
+
+    # -- import --
+
+    def import_page(request: Request) -> Response:
+        return page(request, "import.html", {"roots": ui.allowlist.roots})
+
+    def browse_dir(request: Request) -> Response:
+        raw = request.query_params.get("path") or None
+        try:
+            folder, entries = ui.allowlist.listing(raw)
+        except PumasError as e:
+            return page(request, "_folder.html", {"error": e.message, "folder": None, "entries": [], "parent": None})
+        parent = ui.allowlist.parent_of(folder) if folder else None
+        return page(request, "_folder.html", {"error": None, "folder": folder, "entries": entries, "parent": parent})
+
+    def _import_job(title: str, paths: list[Path], move: bool, on_finish: Any = None) -> Job:
+        def run(reporter: JobReporter) -> list[dict[str, Any]]:
+            with ui.workspace() as ws:
+                results = ui_support.import_models(ws, paths, move=move, lookup=config.lookup_after_import,
+                                                   reporter=reporter)
+            return [r.to_json() for r in results]
+
+        return ui.activity.submit("import", title, run, on_finish=on_finish)
+
+    async def import_path(request: Request) -> Response:
+        form = await request.form()
+        try:
+            path = ui.allowlist.check(str(form.get("path", "")).strip())
+        except PumasError as e:
+            return _error(e)
+        move = form.get("mode") == "move"
+        job = _import_job(f"{'Move' if move else 'Copy'} {path}", [path], move)
+        return JSONResponse({"job": job.id})
+
+    def open_batch(request: Request) -> Response:
+        batch = ui.uploads.open()
+        return JSONResponse({"batch": batch.id})
+
+    async def upload_file(request: Request) -> Response:
+        try:
+            batch = ui.uploads.get(request.path_params["batch"])
+            writer = await anyio.to_thread.run_sync(FileWriter, batch, request.query_params.get("name", ""))
+        except PumasError as e:
+            return _error(e)
+        try:
+            async for chunk in request.stream():
+                if len(writer._buf) + len(chunk) >= CHUNK:
+                    await anyio.to_thread.run_sync(writer.feed, chunk)
+                else:
+                    writer.feed(chunk)  # a memory append: no disk work on the event loop
+            done = await anyio.to_thread.run_sync(writer.finish)
+        except (ClientDisconnect, OSError, anyio.get_cancelled_exc_class()) as e:
+            await anyio.to_thread.run_sync(writer.abort)
+            if isinstance(e, OSError):
+                from ..errors import os_error_text
+
+                return Response(f"upload failed: {os_error_text(e)}", status_code=507)
+            raise
+        return JSONResponse({"name": done.name, "size": done.size, "sha256": done.sha256})
+
+    def import_batch(request: Request) -> Response:
+        try:
+            batch = ui.uploads.get(request.path_params["batch"])
+        except PumasError as e:
+            return _error(e)
+        if not batch.files:
+            ui.uploads.close(batch.id)
+            return Response("nothing was uploaded", status_code=400)
+        batch.importing = True
+        names = ", ".join(f.name for f in batch.files[:3]) + (f" and {len(batch.files) - 3} more" if len(batch.files) > 3 else "")
+        uploaded = {f.name: f.sha256 for f in batch.files}
+
+        def finish(job: Job) -> None:
+            ui.uploads.close(batch.id)  # whatever the importer did not take goes: a failed import leaves nothing
+            if isinstance(job.result, list):
+                job.result = {"results": job.result, "uploaded": uploaded}
+
+        job = _import_job(f"Import {names}", batch.top_level(), True, on_finish=finish)
+        job.kind = "upload"
+        return JSONResponse({"job": job.id})
+
+    def discard_batch(request: Request) -> Response:
+        ui.uploads.close(request.path_params["batch"])
+        return Response(status_code=204)
+
+    # -- downloads and activity --
+
+    async def queue_download(request: Request) -> Response:
+        form = await request.form()
+        repo = str(form.get("repo", "")).strip()
+        files = [f for f in str(form.get("files", "")).split() if f]
+        revision = str(form.get("revision", "")).strip() or None
+        if repo.count("/") != 1:
+            return Response(f"{repo!r} is not a hub repo id (expected owner/name)", status_code=400)
+
+        def run(reporter: JobReporter) -> dict[str, Any]:
+            with ui.workspace() as ws:
+                result = ui_support.download(ws, repo, files, revision=revision, reporter=reporter,
+                                             cancelled=lambda: job.cancel_event.is_set())
+            out: dict[str, Any] = result.to_json() if hasattr(result, "to_json") else {}
+            return out
+
+        title = f"Download {repo}" + (f": {', '.join(files)}" if files else "")
+        job = ui.activity.submit("download", title, run, cancellable=True)
+        return JSONResponse({"job": job.id})
+
+    def activity_page(request: Request) -> Response:
+        return page(request, "activity.html", {"jobs": ui.activity.listing()})
+
+    def jobs_json(request: Request) -> Response:
+        return JSONResponse([j.to_json() for j in ui.activity.listing()])
+
+    def cancel_job(request: Request) -> Response:
+        job = ui.activity.cancel(request.path_params["job_id"])
+        if job is None:
+            return Response("no such job", status_code=404)
+        return JSONResponse(job.to_json())
+
+    async def events(request: Request) -> Response:
+        async def stream() -> AsyncIterator[str]:
+            async for chunk in ui.activity.events():
+                if await request.is_disconnected():
+                    break
+                yield chunk
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+
+    routes = [
+        Route("/", library),
+        Route("/api/models", api_models),
+        Route("/model/{model_id:path}/related", related),
+        Route("/model/{model_id:path}/edit", edit, methods=["POST"]),
+        Route("/model/{model_id:path}/delete", delete, methods=["POST"]),
+        Route("/model/{model_id:path}", model_page),
+        Route("/preview/{model_id:path}", preview),
+        Route("/import", import_page),
+        Route("/import/browse", browse_dir),
+        Route("/import/path", import_path, methods=["POST"]),
+        Route("/uploads", open_batch, methods=["POST"]),
+        Route("/uploads/{batch}/file", upload_file, methods=["PUT"]),
+        Route("/uploads/{batch}/import", import_batch, methods=["POST"]),
+        Route("/uploads/{batch}", discard_batch, methods=["DELETE"]),
+        Route("/downloads", queue_download, methods=["POST"]),
+        Route("/activity", activity_page),
+        Route("/api/jobs", jobs_json),
+        Route("/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
+        Route("/events", events),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(ui.close)
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.ui = ui
+    app.add_middleware(SecurityMiddleware, guard=config.guard)
+    return app
