@@ -71,5 +71,8 @@ def ui(state: State, port: int, host: str, no_browser: bool, allowed: tuple[Path
         threading.Timer(0.8, lambda: webbrowser.open(guard.url)).start()
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                            lifespan="on", timeout_graceful_shutdown=3))
-    server.run()  # Ctrl-C: uvicorn stops accepting, finishes the lifespan (jobs cancelled, uploads removed)
+    try:
+        server.run()  # Ctrl-C: uvicorn stops accepting, finishes the lifespan (jobs cancelled, uploads removed)
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled; stopping is what the user asked for
     click.echo("pumas ui: stopped")

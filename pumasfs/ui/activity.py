@@ -129,8 +129,8 @@ class Activity:
             self.jobs[job.id] = job
             self._prune()
         pool = self._downloads if kind == "download" else self._work
+        self.publish(job)  # "queued" first, before a worker can pick it up
         pool.submit(self._run, job, fn, on_finish)
-        self.publish(job)
         return job
 
     def _run(self, job: Job, fn: Callable[[JobReporter], Any], on_finish: Callable[[Job], None] | None) -> None:

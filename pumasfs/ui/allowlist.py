@@ -56,6 +56,8 @@ class Allowlist:
 
     def listing(self, raw: str | None) -> tuple[Path | None, list[Entry]]:
         """A folder's entries for the folder browser (the allowed roots when ``raw`` is empty)."""
+        if not raw and len(self.roots) == 1:
+            raw = str(self.roots[0])  # one allowed folder: start inside it
         if not raw:
             return None, [Entry(str(r), str(r), True, None) for r in self.roots]
         folder = self.check(raw)

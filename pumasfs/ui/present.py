@@ -78,6 +78,10 @@ def field_rows(meta: ModelMetadata) -> list[tuple[str, str, str]]:
             text = f"{size_text(v)} ({v:,} bytes)"
         elif k == "param_count":
             text = f"{param_text(v)} ({v:,})"
+        elif isinstance(v, bool):
+            text = "yes" if v else "no"
+        elif isinstance(v, float):
+            text = f"{v:.3g}"
         elif isinstance(v, list) and all(isinstance(x, str) for x in v):
             text = ", ".join(v)
         elif isinstance(v, (dict, list)):

@@ -241,7 +241,8 @@ def build_app(config: UiConfig) -> Starlette:
         except PumasError as e:
             return page(request, "_folder.html", {"error": e.message, "folder": None, "entries": [], "parent": None})
         parent = ui.allowlist.parent_of(folder) if folder else None
-        return page(request, "_folder.html", {"error": None, "folder": folder, "entries": entries, "parent": parent})
+        return page(request, "_folder.html", {"error": None, "folder": folder, "entries": entries, "parent": parent,
+                                             "multiple_roots": len(ui.allowlist.roots) > 1})
 
     def _import_job(title: str, paths: list[Path], move: bool, on_finish: Any = None) -> Job:
         def run(reporter: JobReporter) -> list[dict[str, Any]]:
@@ -376,6 +377,7 @@ def build_app(config: UiConfig) -> Starlette:
         Route("/api/jobs", jobs_json),
         Route("/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
         Route("/events", events),
+        Route("/favicon.ico", lambda request: FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
 

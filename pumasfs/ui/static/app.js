@@ -119,7 +119,12 @@
     return base + ": " + r.status + ": " + r.message;
   }
 
+  const eventLog = [];  // the last events, for a look from the developer tools (and the tests)
+  window.pumasEventLog = eventLog;
+
   function onJob(job) {
+    eventLog.push(job);
+    if (eventLog.length > 1000) eventLog.shift();
     const before = jobs.get(job.id);
     if (!seenFirst.has(job.id)) seenFirst.set(job.id, job.state);
     jobs.set(job.id, job);
