@@ -31,6 +31,7 @@ class Job:
     kind: str  # import | upload | download | remove
     title: str
     cancellable: bool = False
+    detail: str = ""  # where it comes from (a path, a repo): shown under the title
     state: str = "queued"  # queued | running | done | failed | cancelled
     phase: str = ""
     item: str = ""
@@ -56,7 +57,7 @@ class Job:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "kind": self.kind, "title": self.title, "state": self.state, "phase": self.phase,
+            "id": self.id, "kind": self.kind, "title": self.title, "detail": self.detail, "state": self.state, "phase": self.phase,
             "item": self.item, "done": self.done, "total": self.total, "unit": self.unit,
             "percent": self.percent, "messages": self.messages[-20:], "error": self.error,
             "cancellable": self.cancellable and self.active, "result": self.result,
@@ -121,11 +122,11 @@ class Activity:
 
     def submit(
         self, kind: str, title: str, fn: Callable[[JobReporter], Any], *, cancellable: bool = False,
-        on_finish: Callable[[Job], None] | None = None,
+        on_finish: Callable[[Job], None] | None = None, detail: str = "",
     ) -> Job:
         """Queue ``fn(reporter)``; its return value (JSON-able) becomes the job's result."""
         with self._lock:
-            job = Job(id=f"j{next(self._ids)}", kind=kind, title=title, cancellable=cancellable)
+            job = Job(id=f"j{next(self._ids)}", kind=kind, title=title, cancellable=cancellable, detail=detail)
             self.jobs[job.id] = job
             self._prune()
         pool = self._downloads if kind == "download" else self._work

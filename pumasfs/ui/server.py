@@ -244,14 +244,14 @@ def build_app(config: UiConfig) -> Starlette:
         return page(request, "_folder.html", {"error": None, "folder": folder, "entries": entries, "parent": parent,
                                              "multiple_roots": len(ui.allowlist.roots) > 1})
 
-    def _import_job(title: str, paths: list[Path], move: bool, on_finish: Any = None) -> Job:
+    def _import_job(title: str, paths: list[Path], move: bool, on_finish: Any = None, detail: str = "") -> Job:
         def run(reporter: JobReporter) -> list[dict[str, Any]]:
             with ui.workspace() as ws:
                 results = ui_support.import_models(ws, paths, move=move, lookup=config.lookup_after_import,
                                                    reporter=reporter)
             return [r.to_json() for r in results]
 
-        return ui.activity.submit("import", title, run, on_finish=on_finish)
+        return ui.activity.submit("import", title, run, on_finish=on_finish, detail=detail)
 
     async def import_path(request: Request) -> Response:
         form = await request.form()
@@ -260,7 +260,7 @@ def build_app(config: UiConfig) -> Starlette:
         except PumasError as e:
             return _error(e)
         move = form.get("mode") == "move"
-        job = _import_job(f"{'Move' if move else 'Copy'} {path}", [path], move)
+        job = _import_job(f"Import {path.name}" + (" (move)" if move else ""), [path], move, detail=str(path))
         return JSONResponse({"job": job.id})
 
     def open_batch(request: Request) -> Response:
@@ -306,7 +306,7 @@ def build_app(config: UiConfig) -> Starlette:
             if isinstance(job.result, list):
                 job.result = {"results": job.result, "uploaded": uploaded}
 
-        job = _import_job(f"Import {names}", batch.top_level(), True, on_finish=finish)
+        job = _import_job(f"Import {names}", batch.top_level(), True, on_finish=finish, detail="dropped in the browser")
         job.kind = "upload"
         return JSONResponse({"job": job.id})
 
@@ -332,7 +332,7 @@ def build_app(config: UiConfig) -> Starlette:
             return out
 
         title = f"Download {repo}" + (f": {', '.join(files)}" if files else "")
-        job = ui.activity.submit("download", title, run, cancellable=True)
+        job = ui.activity.submit("download", title, run, cancellable=True, detail=f"{repo}@{revision or 'main'}")
         return JSONResponse({"job": job.id})
 
     def activity_page(request: Request) -> Response:

@@ -35,10 +35,9 @@ def safe_relpath(name: str) -> PurePosixPath:
         raise PumasError("upload refused: empty file name or NUL in it")
     if "\\" in name:
         raise PumasError(f"upload refused: {name!r}: backslashes are not allowed in names")
-    p = PurePosixPath(name)
-    if p.is_absolute() or name.startswith("/"):
+    if name.startswith("/"):
         raise PumasError(f"upload refused: {name!r} is an absolute path")
-    parts = p.parts
+    parts = name.split("/")  # the raw parts: PurePosixPath would quietly drop "." and "//"
     if not parts or len(parts) > MAX_DEPTH:
         raise PumasError(f"upload refused: {name!r}: too deep")
     for part in parts:
@@ -48,7 +47,7 @@ def safe_relpath(name: str) -> PurePosixPath:
             raise PumasError(f"upload refused: {name!r}: a name is longer than {MAX_NAME_BYTES} bytes")
         if any(ord(c) < 32 for c in part):
             raise PumasError(f"upload refused: {name!r}: control characters in the name")
-    return p
+    return PurePosixPath(*parts)
 
 
 @dataclass

@@ -80,13 +80,14 @@
     li.className = "job state-" + job.state;
     $(".badge.kind", li).textContent = job.kind;
     $(".job-title", li).textContent = job.title;
+    $(".job-detail", li).textContent = job.detail || "";
     $(".job-state", li).textContent = job.state;
     $(".job-cancel", li).hidden = !job.cancellable;
     const bar = $(".job-progress", li);
     if (job.state === "done") bar.value = 100;
     else if (job.percent === null || job.percent === undefined) bar.removeAttribute("value");
     else bar.value = job.percent;
-    $(".job-phase", li).textContent = job.phase || "";
+    $(".job-phase", li).textContent = job.state === "done" ? "finished" : job.state === "cancelled" ? "cancelled" : (job.phase || "");
     $(".job-item", li).textContent = job.item || "";
     const err = $(".job-error", li);
     err.hidden = !job.error;
