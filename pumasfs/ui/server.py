@@ -23,6 +23,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from ..errors import NotFound, PumasError
+from ..usecases import hub as hub_uc
+from ..usecases import imports as imports_uc
+from ..usecases import library as library_uc
 from ..usecases import ui_support
 from ..usecases.browse import SORTS, TRUSTS, BrowseQuery, browse_models
 from ..usecases.workspace import Workspace
@@ -87,6 +90,15 @@ def _error(e: PumasError) -> Response:
     return Response(e.message, status_code=_status(e), media_type="text/plain; charset=utf-8")
 
 
+def _vocabulary(ws: Workspace) -> dict[str, list[str]]:
+    """Values the edit form suggests: what pumas knows, plus what the library already holds."""
+    from ..metadata import known_vocabulary
+
+    known = known_vocabulary()
+    index = ws.library.index
+    return {key: sorted(set(known.get(key, set())) | set(index.distinct(key))) for key in ("model_type", "subtype", "family")}
+
+
 def _query(request: Request) -> tuple[BrowseQuery, dict[str, str]]:
     p = request.query_params
     raw = {k: p.get(k, "") for k in ("q", "type", "subtype", "family", "base", "tag", "trust", "app", "sort", "view")}
@@ -142,18 +154,15 @@ def build_app(config: UiConfig) -> Starlette:
         ref = request.path_params["model_id"]
         try:
             with ui.workspace() as ws:
-                lib = ws.library
-                model_id = lib.resolve_id(ref)
-                rec = lib.record(model_id)
-                from materializer.api import links_of_model
-                from ..hub import trust_badge
-
-                links = links_of_model(ws.layout, model_id)
+                details = library_uc.show_model(ws, ref)
+                vocabulary = _vocabulary(ws)
         except PumasError as e:
             return page(request, "error.html", {"message": e.message}, status=_status(e))
-        meta = rec.meta
+        from ..hub import trust_badge
+
+        rec, meta = details.record, details.meta
         ctx = {
-            "meta": meta, "rec": rec, "links": links, "trust": trust_badge(meta),
+            "meta": meta, "rec": rec, "links": details.links, "trust": trust_badge(meta), "vocabulary": vocabulary,
             "rows": present.field_rows(meta), "evidence": (meta.identification or {}).get("evidence") or [],
             "ident_warnings": (meta.identification or {}).get("warnings") or [],
             "hub_match": (meta.model_extra or {}).get("hub_match"),
@@ -162,17 +171,13 @@ def build_app(config: UiConfig) -> Starlette:
         return page(request, "model.html", ctx)
 
     def related(request: Request) -> Response:
-        with ui.workspace() as ws:
-            lib = ws.library
-            try:
-                meta = lib.get(lib.resolve_id(request.path_params["model_id"]))
-                from ..hub import related_files
-
-                files = related_files(lib, meta)
-                error = None
-            except PumasError as e:
-                files, error = [], e.message
-        return page(request, "_related.html", {"files": files, "error": error, "meta": meta})
+        try:
+            with ui.workspace() as ws:
+                details = library_uc.show_model(ws, request.path_params["model_id"], related=True)
+        except PumasError as e:
+            return _error(e)
+        return page(request, "_related.html", {"files": details.related or [], "error": details.related_error,
+                                               "meta": details.meta})
 
     def preview(request: Request) -> Response:
         with ui.workspace() as ws:
@@ -211,9 +216,9 @@ def build_app(config: UiConfig) -> Starlette:
                         changes[key] = value
                 if not changes:
                     return Response("nothing changed", headers={"HX-Refresh": "true"})
-                meta, outcome = ui_support.edit_model(ws, current.model_id, changes)
-            headers = {"HX-Redirect": f"/model/{meta.model_id}"}
-            return Response("saved" + "".join(f"\n{w}" for w in outcome.warnings), headers=headers)
+                result = library_uc.edit_model(ws, current.model_id, changes, force=form.get("force") == "on")
+            headers = {"HX-Redirect": f"/model/{result.meta.model_id}"}
+            return Response("saved", headers=headers)
 
         try:
             return await anyio.to_thread.run_sync(run)
@@ -246,10 +251,12 @@ def build_app(config: UiConfig) -> Starlette:
 
     def _import_job(title: str, paths: list[Path], move: bool, on_finish: Any = None, detail: str = "") -> Job:
         def run(reporter: JobReporter) -> list[dict[str, Any]]:
+            from ..importer import ImportOptions
+
             with ui.workspace() as ws:
-                results = ui_support.import_models(ws, paths, move=move, lookup=config.lookup_after_import,
-                                                   reporter=reporter)
-            return [r.to_json() for r in results]
+                report = imports_uc.import_models(ws, paths, ImportOptions(move=move),
+                                                  lookup=config.lookup_after_import, reporter=reporter)
+            return [r.to_json() for r in report.results]
 
         return ui.activity.submit("import", title, run, on_finish=on_finish, detail=detail)
 
@@ -325,10 +332,10 @@ def build_app(config: UiConfig) -> Starlette:
             return Response(f"{repo!r} is not a hub repo id (expected owner/name)", status_code=400)
 
         def run(reporter: JobReporter) -> dict[str, Any]:
+            # Cancel: the JobReporter raises Cancelled from the download's next progress call.
             with ui.workspace() as ws:
-                result = ui_support.download(ws, repo, files, revision=revision, reporter=reporter,
-                                             cancelled=lambda: job.cancel_event.is_set())
-            out: dict[str, Any] = result.to_json() if hasattr(result, "to_json") else {}
+                report = hub_uc.download(ws, repo, files, revision=revision, reporter=reporter)
+            out: dict[str, Any] = report.result.to_json()
             return out
 
         title = f"Download {repo}" + (f": {', '.join(files)}" if files else "")

@@ -108,6 +108,12 @@ def test_edit_family_moves_the_model_and_a_bad_edit_shows_the_cli_message(page: 
     expect(dialog.locator(".notice.warn")).to_contain_text("moves the model")
     dialog.locator('input[name="family"]').fill("pony")
     dialog.get_by_role("button", name="Save").click()
+    # A family pumas does not know is refused with `pumas edit`'s own message, until forced.
+    expect(page.locator(".toast.error")).to_contain_text("unknown family 'pony'")
+    cli_error = cli("edit", "diffusion/sdxl/sdxl-detail-tweaker", "--set", "family=pony", check=False).stderr
+    assert "unknown family 'pony'" in cli_error
+    dialog.locator('input[name="force"]').check()
+    dialog.get_by_role("button", name="Save").click()
     expect(page).to_have_url(server.base + "/model/diffusion/pony/sdxl-detail-tweaker")
     ids = [m["model_id"] for m in listed(cli)]
     assert "diffusion/pony/sdxl-detail-tweaker" in ids and "diffusion/sdxl/sdxl-detail-tweaker" not in ids
@@ -116,6 +122,7 @@ def test_edit_family_moves_the_model_and_a_bad_edit_shows_the_cli_message(page: 
     cli("edit", "diffusion/sd1/easynegative", "--set", "cleaned_name=sdxl-detail-tweaker")
     page.get_by_role("button", name="Edit").click()
     page.locator('#edit-dialog input[name="family"]').fill("sd1")
+    page.locator('#edit-dialog input[name="force"]').check()
     page.locator("#edit-dialog").get_by_role("button", name="Save").click()
     expect(page.locator(".toast.error")).to_contain_text("already exists")
     assert "diffusion/pony/sdxl-detail-tweaker" in [m["model_id"] for m in listed(cli)]
