@@ -146,7 +146,8 @@ class Activity:
             except Cancelled:
                 job.state = "cancelled"
             except PumasError as e:
-                job.state, job.error = "failed", e.message
+                # A transfer cut short because the user cancelled it is a cancel, not a failure.
+                job.state, job.error = ("cancelled", None) if job.cancel_event.is_set() else ("failed", e.message)
             except OSError as e:
                 job.state, job.error = "failed", os_error_text(e) + (f": {e.filename}" if e.filename else "")
             except Exception as e:  # a bug: show it plainly rather than hang the job

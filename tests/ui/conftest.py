@@ -34,9 +34,10 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def run_pumas(root: Path, home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_pumas(root: Path, home: Path, *args: str, check: bool = True,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     p = subprocess.run([sys.executable, "-m", "pumasfs", "--root", str(root), *map(str, args)],
-                       capture_output=True, text=True, env=_env(home), timeout=300)
+                       capture_output=True, text=True, env={**_env(home), **(env or {})}, timeout=300)
     if check and p.returncode != 0:
         raise AssertionError(f"pumas {' '.join(map(str, args))} exited {p.returncode}:\n{p.stderr}{p.stdout}")
     return p
@@ -69,9 +70,11 @@ def lib_root(seeded_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cli(lib_root: Path, home: Path):
+def cli(lib_root: Path, home: Path, server_env: dict[str, str]):
+    """The real CLI on the same library, with the same environment as the server."""
+
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return run_pumas(lib_root, home, *args, check=check)
+        return run_pumas(lib_root, home, *args, check=check, env=server_env)
 
     return run
 
@@ -92,11 +95,11 @@ class Server:
         return f"pumas_ui_{self.port}={self.token}"
 
 
-def start_server(root: Path, home: Path, allowed: Path, *extra: str) -> Server:
+def start_server(root: Path, home: Path, allowed: Path, *extra: str, env: dict[str, str] | None = None) -> Server:
     proc = subprocess.Popen(
         [sys.executable, "-m", "pumasfs", "--root", str(root), "ui", "--port", "0", "--no-browser",
          "--allow", str(allowed), "--no-lookup", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(home),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**_env(home), **(env or {})},
     )
     lines: list[str] = []
     assert proc.stdout is not None
@@ -151,8 +154,14 @@ def stop_server(server: Server) -> int:
 
 
 @pytest.fixture
-def server(lib_root: Path, home: Path) -> Iterator[Server]:
-    s = start_server(lib_root, home, home / "Downloads")
+def server_env() -> dict[str, str]:
+    """Extra environment for the server process (a test's fake hub, say)."""
+    return {}
+
+
+@pytest.fixture
+def server(lib_root: Path, home: Path, server_env: dict[str, str]) -> Iterator[Server]:
+    s = start_server(lib_root, home, home / "Downloads", env=server_env)
     yield s
     code = stop_server(s)
     assert code == 0, "".join(s.lines)
