@@ -11,10 +11,26 @@ from pathlib import Path
 import click
 
 from ..errors import PumasError
-from .main import State, pass_state
 from .output import warn
+from .state import State, pass_state
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+URL_FILE = "ui-url"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Atomically, mode 0600 from the start: the file holds the token."""
+    import os
+
+    from ..atomic import write_bytes
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = os.umask(0o077)
+    try:
+        write_bytes(path, text.encode())
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
 
 
 def _free_port(host: str, port: int) -> int:
@@ -67,6 +83,8 @@ def ui(state: State, port: int, host: str, no_browser: bool, allowed: tuple[Path
     click.echo(f"pumas ui: serving {state.layout.root}")
     click.echo(f"open {guard.url}")
     sys.stdout.flush()
+    url_file = state.layout.run_dir / URL_FILE
+    _write_private(url_file, guard.url + "\n")  # for a service: the address to open, readable by this user only
     if not no_browser:
         threading.Timer(0.8, lambda: webbrowser.open(guard.url)).start()
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
@@ -75,4 +93,6 @@ def ui(state: State, port: int, host: str, no_browser: bool, allowed: tuple[Path
         server.run()  # Ctrl-C: uvicorn stops accepting, finishes the lifespan (jobs cancelled, uploads removed)
     except KeyboardInterrupt:
         pass  # uvicorn re-raises the Ctrl-C it handled; stopping is what the user asked for
+    finally:
+        url_file.unlink(missing_ok=True)
     click.echo("pumas ui: stopped")

@@ -67,7 +67,7 @@ class Job:
 class JobReporter:
     """A use case's :class:`~pumasfs.usecases.progress.Reporter`, feeding one job."""
 
-    def __init__(self, activity: "Activity", job: Job) -> None:
+    def __init__(self, activity: Activity, job: Job) -> None:
         self.activity, self.job = activity, job
         self._last = 0.0
 
@@ -150,13 +150,13 @@ class Activity:
                 job.state, job.error = ("cancelled", None) if job.cancel_event.is_set() else ("failed", e.message)
             except OSError as e:
                 job.state, job.error = "failed", os_error_text(e) + (f": {e.filename}" if e.filename else "")
-            except Exception as e:  # a bug: show it plainly rather than hang the job
+            except Exception as e:  # noqa: BLE001  (a bug: show it plainly rather than hang the job)
                 job.state, job.error = "failed", f"internal error: {type(e).__name__}: {e}"
         job.finished = time.time()
         if on_finish is not None:
             try:
                 on_finish(job)
-            except Exception as e:  # cleanup must not hide the job's outcome
+            except Exception as e:  # noqa: BLE001  (cleanup must not hide the job's outcome)
                 job.messages.append(f"cleanup failed: {e}")
         self.publish(job)
 

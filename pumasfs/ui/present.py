@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,7 +26,7 @@ FIELD_LABELS: dict[str, str] = {
 SKIP_FIELDS = {"files", "hashes", "identification"}
 
 
-def human_size(n: int | float | None) -> str:
+def human_size(n: float | None) -> str:
     return size_text(n)
 
 
@@ -44,10 +44,10 @@ def when(iso: str | None) -> str:
     if not iso:
         return ""
     try:
-        dt = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(iso)
     except ValueError:
         return iso
-    return dt.astimezone(timezone.utc).strftime("%-d %b %Y")
+    return dt.astimezone(UTC).strftime("%-d %b %Y")
 
 
 def trigger_words(meta: ModelMetadata) -> list[str]:

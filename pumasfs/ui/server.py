@@ -17,7 +17,12 @@ from typing import Any
 import anyio
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -56,7 +61,7 @@ class Ui:
         self.root = config.root
         ws = Workspace(config.root)
         self.layout = ws.layout
-        ws.library  # create the root's folders (and check it) before serving
+        _ = ws.library  # create the root's folders (and check it) before serving
         ws.close()
         self.activity = Activity()
         self.uploads = Uploads(self.layout)
@@ -342,6 +347,23 @@ def build_app(config: UiConfig) -> Starlette:
         job = ui.activity.submit("download", title, run, cancellable=True, detail=f"{repo}@{revision or 'main'}")
         return JSONResponse({"job": job.id})
 
+    def sync_job(request: Request) -> Response:
+        def run(reporter: JobReporter) -> list[str]:
+            from ..usecases.sync import sync_apps
+
+            reporter.start("syncing apps", None, unit="apps")
+            with ui.workspace() as ws:
+                reports = sync_apps(ws)
+            for r in reports:
+                for line in r.warnings + r.errors:
+                    reporter.warn(f"{r.app}: {line}")
+                if r.conflicts:
+                    reporter.warn(f"{r.app}: {len(r.conflicts)} conflict(s) left untouched")
+            return [r.summary() for r in reports] or ["no app is materialized yet"]
+
+        job = ui.activity.submit("sync", "Sync every app", run, detail="pumas sync")
+        return JSONResponse({"job": job.id})
+
     def activity_page(request: Request) -> Response:
         return page(request, "activity.html", {"jobs": ui.activity.listing()})
 
@@ -381,6 +403,7 @@ def build_app(config: UiConfig) -> Starlette:
         Route("/uploads/{batch}", discard_batch, methods=["DELETE"]),
         Route("/downloads", queue_download, methods=["POST"]),
         Route("/activity", activity_page),
+        Route("/sync", sync_job, methods=["POST"]),
         Route("/api/jobs", jobs_json),
         Route("/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
         Route("/events", events),

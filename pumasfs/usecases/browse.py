@@ -92,7 +92,7 @@ class BrowsePage:
 
 
 def _connect(ws: Workspace) -> sqlite3.Connection:
-    ws.library.index  # creates (or rebuilds) the index if it is missing
+    _ = ws.library.index  # creates (or rebuilds) the index if it is missing
     uri = f"file:{ws.layout.index_db}?mode=ro"
     conn = sqlite3.connect(uri, uri=True, timeout=30.0, check_same_thread=False)
     conn.execute("PRAGMA query_only=1")

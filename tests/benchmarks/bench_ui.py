@@ -177,7 +177,7 @@ def bench_pages(root: Path, n: int, repeat: int) -> bool:
         ):
             headers_only = label.startswith("results only")
 
-            def once() -> None:
+            def once(path: str = path, headers_only: bool = headers_only) -> None:
                 if headers_only:
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
                     conn.request("GET", path, headers={"Host": f"127.0.0.1:{port}", "Cookie": f"pumas_ui_{port}={token}",

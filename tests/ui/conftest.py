@@ -37,7 +37,7 @@ def _env(home: Path) -> dict[str, str]:
 def run_pumas(root: Path, home: Path, *args: str, check: bool = True,
               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     p = subprocess.run([sys.executable, "-m", "pumasfs", "--root", str(root), *map(str, args)],
-                       capture_output=True, text=True, env={**_env(home), **(env or {})}, timeout=300)
+                       capture_output=True, text=True, env={**_env(home), **(env or {})}, timeout=300, check=False)
     if check and p.returncode != 0:
         raise AssertionError(f"pumas {' '.join(map(str, args))} exited {p.returncode}:\n{p.stderr}{p.stdout}")
     return p
@@ -91,6 +91,10 @@ class Server:
     lines: list[str] = field(default_factory=list)
 
     @property
+    def address(self) -> str:
+        return self.base.removeprefix("http://").rsplit(":", 1)[0]
+
+    @property
     def cookie(self) -> str:
         return f"pumas_ui_{self.port}={self.token}"
 
@@ -113,11 +117,10 @@ def start_server(root: Path, home: Path, allowed: Path, *extra: str, env: dict[s
         raise AssertionError("pumas ui did not print its address:\n" + "".join(lines))
 
     def drain() -> None:  # keep reading so the server never blocks on a full pipe
-        for line in proc.stdout:  # type: ignore[union-attr]
-            lines.append(line)
+        lines.extend(proc.stdout)  # type: ignore[arg-type]
 
     threading.Thread(target=drain, daemon=True).start()
-    server = Server(proc, url, f"http://127.0.0.1:{port}", port, token, root, allowed, lines)
+    server = Server(proc, url, url.split("/?", 1)[0], port, token, root, allowed, lines)
     _wait_ready(server)
     return server
 

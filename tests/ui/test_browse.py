@@ -13,7 +13,7 @@ from pumasfs.usecases.library import list_models
 from pumasfs.usecases.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from bench_ui import build, record  # noqa: E402  (the benchmark's library, at a test's size)
+from bench_ui import build, record
 
 
 def test_pages_cover_the_library_once_in_order_and_facets_count_right(tmp_path: Path) -> None:

@@ -19,8 +19,8 @@ MODEL = "diffusion/sd1/easynegative"
 
 def request(server: Server, method: str, path: str, *, headers: dict[str, str] | None = None,
             body: bytes | None = None, cookie: bool = True, host: str | None = None) -> tuple[int, str, dict[str, str]]:
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    h = {"Host": host if host is not None else f"127.0.0.1:{server.port}"}
+    conn = http.client.HTTPConnection(server.address, server.port, timeout=30)
+    h = {"Host": host if host is not None else f"{server.address}:{server.port}"}
     if cookie:
         h["Cookie"] = server.cookie
     h.update(headers or {})
@@ -128,7 +128,7 @@ def test_upload_names_cannot_escape_staging(server: Server, name: str) -> None:
 class _Attacker(http.server.BaseHTTPRequestHandler):
     page = b""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.end_headers()
@@ -182,6 +182,28 @@ def test_a_page_on_another_origin_cannot_list_import_or_delete(page: Page, serve
     assert out["upload"].startswith("blocked"), out  # PUT is not allowed without CORS at all
     assert model_exists(server), out
     assert batches(server) == []
-    status, text, _ = request(server, "GET", "/api/models")
+    _, text, _ = request(server, "GET", "/api/models")
     assert json.loads(text)["total"] == 12
     evil.close()
+
+
+def test_another_address_needs_the_flag_and_warns(lib_root: Path, home: Path) -> None:
+    from .conftest import start_server, stop_server
+
+    s = start_server(lib_root, home, home / "Downloads", "--host", "127.0.0.2")
+    try:
+        out = "".join(s.lines)
+        assert "warning: listening on 127.0.0.2" in out
+        assert "open http://127.0.0.2:" in out
+        url_file = lib_root / "launcher-data" / "run" / "ui-url"
+        assert url_file.read_text().strip().endswith(s.token)
+        assert url_file.stat().st_mode & 0o777 == 0o600  # it holds the token
+        conn = http.client.HTTPConnection("127.0.0.2", s.port, timeout=10)
+        conn.request("GET", "/api/models", headers={"Cookie": s.cookie})
+        assert conn.getresponse().status == 200
+        # The bound name only: 127.0.0.1 is another address now.
+        status, _, _ = request(s, "GET", "/api/models", host=f"127.0.0.1:{s.port}")
+    finally:
+        assert stop_server(s) == 0
+    assert status == 403
+    assert not url_file.exists()

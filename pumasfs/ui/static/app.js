@@ -108,12 +108,16 @@
 
   function resultsOf(job) {
     if (!job.result) return [];
+    if (Array.isArray(job.result) && job.result.every((r) => typeof r === "string")) {
+      return job.result.map((text) => ({ status: "summary", text }));
+    }
     if (Array.isArray(job.result)) return job.result;
     if (Array.isArray(job.result.results)) return job.result.results;
     return [];
   }
 
   function resultText(r) {
+    if (r.status === "summary") return r.text;
     const base = (r.source || "").split("/").pop();
     if (r.status === "imported") return base + " → " + r.model_id + " (" + [r.subtype, r.family].filter(Boolean).join(", ") + ")";
     if (r.status === "duplicate") return base + ": " + r.message;
