@@ -85,3 +85,27 @@ def test_a_download_error_shows_the_cli_message(page: Page, server: Server, hub:
     p = cli("download", "acme/Missing-Model", "nothing.safetensors", check=False)
     assert p.returncode != 0
     expect(job.locator(".job-error")).to_have_text(p.stderr.strip().removeprefix("pumas: "))
+
+
+def test_related_files_on_the_model_page_download_with_one_click(page: Page, server: Server, hub: FakeHub, cli,
+                                                                  shots: Path) -> None:
+    repo = hub.repo("acme/Family-Model", pipeline_tag="text-to-image")
+    repo.add("family-model-fp16.safetensors", safetensors_bytes("fp16", 4096))
+    repo.add("family-model-fp32.safetensors", safetensors_bytes("fp32", 8192))
+    cli("download", "acme/Family-Model", "family-model-fp16.safetensors")
+    (model_id,) = [m["model_id"] for m in json.loads(cli("list", "--json").stdout) if "family-model" in m["model_id"]]
+
+    page.goto(server.base + "/model/" + model_id)
+    expect(page.locator(".badge.trust-verified").first).to_be_visible()
+    page.get_by_role("button", name="Look up").click()
+    row = page.locator("#related tr", has_text="family-model-fp32.safetensors")
+    expect(row).to_be_visible(timeout=30_000)
+    expect(page.locator("#related")).not_to_contain_text("family-model-fp16.safetensors")  # its own file
+    page.screenshot(path=str(shots / "model-related.png"), full_page=True)
+    row.get_by_role("button", name="Download").click()
+    expect(page.locator(".toast.ok").last).to_contain_text("Started")
+    page.goto(server.base + "/activity")
+    job = page.locator(".job", has_text="family-model-fp32.safetensors")
+    expect(job.locator(".job-state")).to_have_text("done", timeout=60_000)
+    ids = [m["model_id"] for m in json.loads(cli("list", "--json").stdout) if "family-model" in m["model_id"]]
+    assert len(ids) == 2, ids
