@@ -207,3 +207,44 @@ def test_another_address_needs_the_flag_and_warns(lib_root: Path, home: Path) ->
         assert stop_server(s) == 0
     assert status == 403
     assert not url_file.exists()
+
+
+def test_a_large_upload_streams_to_staging_in_constant_memory(server: Server) -> None:
+    import hashlib
+    import os
+    import time
+
+    import psutil
+
+    csrf = csrf_of(server)
+    headers = {"Origin": server.base, "X-CSRF-Token": csrf, "Cookie": server.cookie,
+               "Host": f"{server.address}:{server.port}"}
+    conn = http.client.HTTPConnection(server.address, server.port, timeout=300)
+    conn.request("POST", "/uploads", headers=headers)
+    batch = json.loads(conn.getresponse().read())["batch"]
+    proc = psutil.Process(server.proc.pid)
+    base = proc.memory_info().rss
+    size, block = 384 << 20, os.urandom(1 << 20)
+    sha = hashlib.sha256()
+    peak = base
+
+    def body():  # type: ignore[no-untyped-def]
+        nonlocal peak
+        for _ in range(size // len(block)):
+            sha.update(block)
+            peak = max(peak, proc.memory_info().rss)
+            yield block
+
+    t = time.monotonic()
+    conn.request("PUT", f"/uploads/{batch}/file?name=big/one.safetensors", body=body(),
+                 headers={**headers, "Content-Length": str(size)})
+    answer = json.loads(conn.getresponse().read())
+    assert answer == {"name": "big/one.safetensors", "size": size, "sha256": sha.hexdigest()}
+    (folder,) = batches(server)
+    assert (folder / "files" / "big" / "one.safetensors").stat().st_size == size
+    grew = peak - base
+    assert grew < 48 << 20, f"the server grew by {grew >> 20} MiB for a {size >> 20} MiB upload"
+    assert time.monotonic() - t < 120
+    conn.request("DELETE", f"/uploads/{batch}", headers=headers)
+    assert conn.getresponse().status == 204
+    assert batches(server) == []
