@@ -326,6 +326,95 @@ def build_app(config: UiConfig) -> Starlette:
         ui.uploads.close(request.path_params["batch"])
         return Response(status_code=204)
 
+    # -- apps --
+
+    def apps_page(request: Request) -> Response:
+        from ..usecases import apps as apps_uc
+
+        with ui.workspace() as ws:
+            listing = apps_uc.list_apps(ws)
+            rows = [(a, ui_support.app_links(ws, a.name)) for a in listing.apps]
+        found = ui_support.find_installs(ui.allowlist.roots, [a.path for a in listing.apps])
+        return page(request, "apps.html", {"rows": rows, "found": found, "roots": ui.allowlist.roots})
+
+    async def add_app(request: Request) -> Response:
+        from ..usecases import apps as apps_uc
+
+        form = await request.form()
+
+        def run() -> Response:
+            path = ui.allowlist.check(str(form.get("path", "")).strip())
+            kind = str(form.get("kind", "comfyui")).strip() or "comfyui"
+            name = str(form.get("name", "")).strip() or None
+            with ui.workspace() as ws:
+                added = apps_uc.add_app(ws, kind, path, name=name)
+            return Response("\n".join([f"added {added.install.name}", *added.warnings]),
+                            headers={"HX-Redirect": f"/apps/{added.install.name}"})
+
+        try:
+            return await anyio.to_thread.run_sync(run)
+        except PumasError as e:
+            return _error(e)
+
+    def app_page(request: Request) -> Response:
+        from ..usecases import apps as apps_uc
+
+        name = request.path_params["name"]
+        try:
+            with ui.workspace() as ws:
+                details = apps_uc.show_app(ws, name)
+                links = ui_support.app_links(ws, name)
+                try:
+                    preview, plan_error = ui_support.preview_plan(ws, name), None
+                except PumasError as e:
+                    preview, plan_error = None, e.message
+        except PumasError as e:
+            return page(request, "error.html", {"message": e.message}, status=_status(e))
+        planned = {f: len(v) for f, v in preview.folders.items()} if preview else {}
+        folders = sorted(set(details.discovered_folders) | set(planned) | set(links.per_folder))
+        return page(request, "app.html", {"d": details, "links": links, "preview": preview, "plan_error": plan_error,
+                                          "planned": planned, "folders": folders})
+
+    def app_materialize(request: Request) -> Response:
+        from ..usecases import sync as sync_uc
+
+        name = request.path_params["name"]
+        dry_run = request.query_params.get("dry_run") == "1"
+        try:
+            with ui.workspace() as ws:
+                reports = sync_uc.materialize(ws, name, dry_run=dry_run)
+        except PumasError as e:
+            return _error(e)
+        return page(request, "_sync_report.html", {"reports": reports, "dry_run": dry_run, "name": name})
+
+    def app_sync(request: Request) -> Response:
+        name = request.path_params["name"]
+
+        def run(reporter: JobReporter) -> list[str]:
+            from ..usecases.sync import sync_apps
+
+            reporter.start(f"syncing {name}", None, unit="apps")
+            with ui.workspace() as ws:
+                reports = sync_apps(ws, name)
+            for r in reports:
+                for line in r.warnings + r.errors:
+                    reporter.warn(f"{r.app}: {line}")
+            return [r.summary() for r in reports]
+
+        job = ui.activity.submit("sync", f"Sync {name}", run, detail=f"pumas sync {name}")
+        return JSONResponse({"job": job.id})
+
+    def app_remove(request: Request) -> Response:
+        from ..usecases import apps as apps_uc
+
+        name = request.path_params["name"]
+        try:
+            with ui.workspace() as ws:
+                removed = apps_uc.remove_app(ws, name)
+        except PumasError as e:
+            return _error(e)
+        return Response(removed.report.summary(), headers={"HX-Redirect": "/apps"})
+
     # -- downloads and activity --
 
     async def queue_download(request: Request) -> Response:
@@ -402,6 +491,12 @@ def build_app(config: UiConfig) -> Starlette:
         Route("/uploads/{batch}/import", import_batch, methods=["POST"]),
         Route("/uploads/{batch}", discard_batch, methods=["DELETE"]),
         Route("/downloads", queue_download, methods=["POST"]),
+        Route("/apps", apps_page),
+        Route("/apps/add", add_app, methods=["POST"]),
+        Route("/apps/{name}", app_page),
+        Route("/apps/{name}/materialize", app_materialize, methods=["POST"]),
+        Route("/apps/{name}/sync", app_sync, methods=["POST"]),
+        Route("/apps/{name}/remove", app_remove, methods=["POST"]),
         Route("/activity", activity_page),
         Route("/sync", sync_job, methods=["POST"]),
         Route("/api/jobs", jobs_json),

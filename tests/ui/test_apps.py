@@ -1,0 +1,81 @@
+"""The apps pages (issue 14, first part): add an install, its page, the plan preview, materialize, remove."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from pumasfs.demo import make_comfyui_tree
+
+from .conftest import Server
+
+
+def test_add_a_found_install_and_see_exactly_the_plan_materialize_would_apply(
+    page: Page, server: Server, cli, home: Path, shots: Path
+) -> None:
+    comfy = make_comfyui_tree(home / "Downloads" / "ComfyUI", version="0.3.64")
+    page.goto(server.base + "/apps")
+    expect(page.locator(".empty")).to_contain_text("No app yet")
+    found = page.locator(".found li", has_text=str(comfy))
+    expect(found).to_contain_text("0.3.64")
+    page.screenshot(path=str(shots / "apps.png"))
+    found.get_by_role("button", name="Add").click()
+    expect(page).to_have_url(server.base + "/apps/comfyui")
+    expect(page.locator(".kv")).to_contain_text("comfyui")  # the map in use and why
+
+    # The plan preview is the Plan: the same paths `materialize --dry-run --json` would create.
+    dry = json.loads(cli("materialize", "comfyui", "--dry-run", "--json").stdout)[0]
+    shown = sorted(page.locator("#plan li[data-path]").evaluate_all("els => els.map(e => e.dataset.path)"))
+    assert shown == sorted(dry["created"]) and shown
+    lora = page.locator('#plan .tree-folder[data-folder="loras"]')
+    lora.locator("summary").click()
+    expect(lora).to_contain_text("diffusion/sdxl/sdxl-detail-tweaker")
+    # LLMs are left out of ComfyUI, with the planner's reason.
+    expect(page.locator('#excluded tr[data-model="llm/llama/tiny-llama-q8-0"]')).to_contain_text("excluded-type")
+    page.screenshot(path=str(shots / "app-page.png"), full_page=True)
+
+    page.get_by_role("button", name="Preview materialize").click()
+    report = page.locator("#sync-report .report")
+    expect(report).to_contain_text(f"would create {len(dry['created'])}")
+    assert not (comfy / "models" / "loras" / "sdxl_detail_tweaker.safetensors").exists()  # a dry run
+    page.screenshot(path=str(shots / "app-dry-run.png"))
+    report.get_by_role("button", name="Apply").click()
+    expect(page.locator("#sync-report .report h2")).to_contain_text("Materialized comfyui")
+    assert (comfy / "models" / "loras" / "sdxl_detail_tweaker.safetensors").is_symlink()
+    page.reload()
+    expect(page.locator("#link-total")).to_have_text(str(len(dry["created"])))
+    expect(page.locator('#folder-counts tr[data-folder="loras"] td').nth(1)).to_have_text("1")
+
+
+def test_conflicts_are_shown_and_nothing_is_applied_then_remove_asks_first(
+    page: Page, server: Server, cli, tmp_path: Path, shots: Path
+) -> None:
+    comfy = make_comfyui_tree(tmp_path / "ComfyUI")
+    cli("app", "add", "comfyui", comfy)
+    mine = comfy / "models" / "loras" / "sdxl_detail_tweaker.safetensors"
+    mine.write_bytes(b"the user's own file")
+    page.goto(server.base + "/apps/comfyui")
+    page.get_by_role("button", name="Preview materialize").click()
+    report = page.locator("#sync-report .report")
+    expect(report.locator(".conflicts")).to_contain_text(str(mine))
+    report.get_by_role("button", name="Apply").click()
+    expect(page.locator("#sync-report .not-applied")).to_contain_text("Nothing was applied")
+    page.screenshot(path=str(shots / "app-conflicts.png"))
+    assert mine.read_bytes() == b"the user's own file"
+    assert not any(p.is_symlink() for p in (comfy / "models").rglob("*"))  # nothing applied anywhere
+
+    mine.unlink()
+    cli("materialize", "comfyui")
+    page.reload()
+    page.get_by_role("button", name="Remove…").click()
+    page.locator("#remove-dialog").get_by_role("button", name="Cancel").click()
+    assert any(p.is_symlink() for p in (comfy / "models").rglob("*"))
+    page.get_by_role("button", name="Remove…").click()
+    page.locator("#remove-dialog").get_by_role("button", name="Remove").click()
+    expect(page).to_have_url(server.base + "/apps")
+    expect(page.locator(".empty")).to_contain_text("No app yet")
+    assert not any(p.is_symlink() for p in (comfy / "models").rglob("*"))
+    assert (comfy / "models" / "loras" / "put_loras_here").exists()  # the app's own files stay
+    assert json.loads(cli("app", "list", "--json").stdout) == []
