@@ -66,6 +66,10 @@ class Ui:
         self.activity = Activity()
         self.uploads = Uploads(self.layout)
         self.allowlist = Allowlist(config.allowed, config.root)
+        # The mapping editor's drafts, per install: an undo stack (last = current) and the open proposal.
+        self.drafts: dict[str, list[Any]] = {}
+        self.proposals: dict[str, Any] = {}
+        self.saved_notes: dict[str, str] = {}
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.filters.update(size=present.human_size, params=present.param_text, when=present.when, hue=present.hue)
@@ -415,6 +419,131 @@ def build_app(config: UiConfig) -> Starlette:
             return _error(e)
         return Response(removed.report.summary(), headers={"HX-Redirect": "/apps"})
 
+    # -- the mapping editor --
+
+    def editor_ctx(ws: Workspace, name: str) -> dict[str, Any]:
+        from ..apps import discover_model_folders, get_app
+        from ..maps import select_map
+        from ..usecases import map_editing as me
+
+        install = get_app(ws.layout, name)
+        saved = select_map(ws.layout, install)
+        stack = ui.drafts.setdefault(name, [saved.map])
+        draft = stack[-1]
+        old_plan, new_plan = me.plan_for(ws, install, saved.map), me.plan_for(ws, install, draft)
+        tree: dict[str, int] = {}
+        for path in new_plan.entries:
+            folder = path.rsplit("/", 1)[0] if "/" in path else "."
+            tree[folder] = tree.get(folder, 0) + 1
+        return {
+            "install": install, "saved": saved, "draft": draft, "rules": draft.ordered_rules(),
+            "diff": me.diff_plans(old_plan, new_plan), "plan": new_plan, "tree": dict(sorted(tree.items())),
+            "targets": discover_model_folders(install), "proposal": ui.proposals.get(name),
+            "can_undo": len(stack) > 1, "changed": len(stack) > 1, "note": ui.saved_notes.pop(name, None),
+        }
+
+    def map_page(request: Request) -> Response:
+        name = request.path_params["name"]
+        q, state = _query(request)
+        try:
+            with ui.workspace() as ws:
+                ctx = editor_ctx(ws, name)
+                models = browse_models(ws, BrowseQuery(search=q.search, subtype=q.subtype, family=q.family,
+                                                       page_size=100), facets=True)
+        except PumasError as e:
+            return page(request, "error.html", {"message": e.message}, status=_status(e))
+        return page(request, "map.html", {**ctx, "models": models, "state": state})
+
+    def map_models(request: Request) -> Response:
+        q, state = _query(request)
+        with ui.workspace() as ws:
+            models = browse_models(ws, BrowseQuery(search=q.search, subtype=q.subtype, family=q.family,
+                                                   page_size=100), facets=False)
+        return page(request, "_map_models.html", {"models": models, "state": state})
+
+    async def map_action(request: Request) -> Response:
+        from ..apps import get_app
+        from ..usecases import map_editing as me
+
+        name, action = request.path_params["name"], request.path_params["action"]
+        form = await request.form()
+
+        def run() -> Response:
+            with ui.workspace() as ws:
+                install = get_app(ws.layout, name)
+                if name not in ui.drafts:
+                    editor_ctx(ws, name)
+                stack = ui.drafts[name]
+                draft = stack[-1]
+                new = None
+                if action == "propose":
+                    ids = [i for i in str(form.get("model_ids", "")).split("\n") if i]
+                    records = list(ws.library.index.records())
+                    ui.proposals[name] = me.propose_rule(records, ids, str(form.get("target", "")),
+                                                         priority=me.top_priority(draft))
+                elif action == "accept":
+                    proposal = ui.proposals.get(name)
+                    if proposal is None:
+                        raise PumasError("no rule proposed: drag models onto a folder first")
+                    keys = [k for k in form.getlist("crit") if k in proposal.criteria]
+                    rule = me.make_rule(str(form.get("rule_name") or proposal.rule.name),
+                                        str(form.get("target") or proposal.target),
+                                        {k: proposal.criteria[k] for k in keys}, me.top_priority(draft))
+                    new = me.with_rule(draft, rule)
+                    ui.proposals.pop(name, None)
+                elif action == "narrow":  # the user ticked criteria: show what the narrower rule catches
+                    proposal = ui.proposals.get(name)
+                    if proposal is not None:
+                        keys = [k for k in form.getlist("crit") if k in proposal.criteria]
+                        proposal.chosen = keys
+                        proposal.target = str(form.get("target") or proposal.target)
+                        proposal.rule = me.make_rule(proposal.rule.name, proposal.target,
+                                                     {k: proposal.criteria[k] for k in keys}, proposal.rule.priority)
+                        proposal.catches = me.catches(proposal.rule, list(ws.library.index.records()),
+                                                      exclude=set(proposal.selection))
+                elif action == "drop-proposal":
+                    ui.proposals.pop(name, None)
+                elif action in ("up", "down", "remove", "edit"):
+                    i = int(str(form.get("index", "-1")))
+                    if action == "up":
+                        new = me.reorder(draft, i, -1)
+                    elif action == "down":
+                        new = me.reorder(draft, i, +1)
+                    elif action == "remove":
+                        new = me.remove_rule(draft, i)
+                    else:
+                        try:
+                            priority = int(str(form.get("priority", "0")))
+                        except ValueError:
+                            raise PumasError("priority must be a whole number") from None
+                        new = me.edit_rule(draft, i, target=str(form.get("target", "")), priority=priority)
+                elif action == "undo":
+                    if len(stack) > 1:
+                        stack.pop()
+                elif action == "revert":
+                    new = me.default_map_for(ws, install).model_copy(update={"install": draft.install})
+                elif action == "discard":
+                    ui.drafts.pop(name, None)
+                elif action == "save":
+                    variant = str(form.get("variant", "")).strip() if form.get("mode") == "variant" else None
+                    if form.get("mode") == "variant" and not variant:
+                        raise PumasError("name the variant to save as")
+                    path = me.save_map(ws, install, draft, as_variant=variant,
+                                       version_range=str(form.get("version_range", "*")).strip() or "*")
+                    ui.drafts.pop(name, None)
+                    ui.saved_notes[name] = f"saved {path}; `pumas materialize {name}` applies it"
+                else:
+                    return Response("unknown action", status_code=404)
+                if new is not None:
+                    stack.append(new)
+                ctx = editor_ctx(ws, name)
+            return page(request, "_editor.html", ctx)
+
+        try:
+            return await anyio.to_thread.run_sync(run)
+        except PumasError as e:
+            return _error(e)
+
     # -- downloads and activity --
 
     async def queue_download(request: Request) -> Response:
@@ -495,6 +624,9 @@ def build_app(config: UiConfig) -> Starlette:
         Route("/apps/add", add_app, methods=["POST"]),
         Route("/apps/{name}", app_page),
         Route("/apps/{name}/materialize", app_materialize, methods=["POST"]),
+        Route("/apps/{name}/map", map_page),
+        Route("/apps/{name}/map/models", map_models),
+        Route("/apps/{name}/map/{action}", map_action, methods=["POST"]),
         Route("/apps/{name}/sync", app_sync, methods=["POST"]),
         Route("/apps/{name}/remove", app_remove, methods=["POST"]),
         Route("/activity", activity_page),

@@ -157,6 +157,39 @@
   listen();
   window.pumasJobs = jobs;
 
+  // -- the mapping editor: drag models onto an app folder ------------------------
+  const MODELS_TYPE = "application/x-pumas-models";
+  document.addEventListener("change", (e) => {
+    if (e.target.matches(".pick-box")) e.target.closest(".pick").classList.toggle("selected", e.target.checked);
+  });
+  document.addEventListener("dragstart", (e) => {
+    const pick = e.target.closest && e.target.closest(".pick");
+    if (!pick) return;
+    const chosen = [...document.querySelectorAll(".pick.selected")].map((p) => p.dataset.model);
+    const ids = pick.classList.contains("selected") ? chosen : [pick.dataset.model];
+    e.dataTransfer.setData(MODELS_TYPE, ids.join("\n"));
+    e.dataTransfer.setData("text/plain", ids.join("\n"));
+    e.dataTransfer.effectAllowed = "copy";
+  });
+  const isModels = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes(MODELS_TYPE);
+  document.addEventListener("dragover", (e) => {
+    const t = e.target.closest && e.target.closest(".drop-target");
+    if (t && isModels(e)) { e.preventDefault(); t.classList.add("over"); }
+  });
+  document.addEventListener("dragleave", (e) => {
+    const t = e.target.closest && e.target.closest(".drop-target");
+    if (t) t.classList.remove("over");
+  });
+  document.addEventListener("drop", (e) => {
+    const t = e.target.closest && e.target.closest(".drop-target");
+    if (!t || !isModels(e)) return;
+    e.preventDefault();
+    t.classList.remove("over");
+    const app = document.querySelector(".editor").dataset.app;
+    htmx.ajax("POST", "/apps/" + encodeURIComponent(app) + "/map/propose",
+      { target: "#editor", values: { model_ids: e.dataTransfer.getData(MODELS_TYPE), target: t.dataset.folder } });
+  });
+
   // -- drag and drop, file chooser, uploads ------------------------------------
   const overlay = $("#drop-overlay");
   let depth = 0;
