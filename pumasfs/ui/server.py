@@ -485,7 +485,7 @@ def build_app(config: UiConfig) -> Starlette:
                     proposal = ui.proposals.get(name)
                     if proposal is None:
                         raise PumasError("no rule proposed: drag models onto a folder first")
-                    keys = [k for k in form.getlist("crit") if k in proposal.criteria]
+                    keys = [str(k) for k in form.getlist("crit") if str(k) in proposal.criteria]
                     rule = me.make_rule(str(form.get("rule_name") or proposal.rule.name),
                                         str(form.get("target") or proposal.target),
                                         {k: proposal.criteria[k] for k in keys}, me.top_priority(draft))
@@ -494,7 +494,7 @@ def build_app(config: UiConfig) -> Starlette:
                 elif action == "narrow":  # the user ticked criteria: show what the narrower rule catches
                     proposal = ui.proposals.get(name)
                     if proposal is not None:
-                        keys = [k for k in form.getlist("crit") if k in proposal.criteria]
+                        keys = [str(k) for k in form.getlist("crit") if str(k) in proposal.criteria]
                         proposal.chosen = keys
                         proposal.target = str(form.get("target") or proposal.target)
                         proposal.rule = me.make_rule(proposal.rule.name, proposal.target,

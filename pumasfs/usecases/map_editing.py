@@ -22,7 +22,15 @@ from pydantic import ValidationError
 from .. import atomic
 from ..apps import AppInstall, discover_model_folders, update_app
 from ..errors import PumasError
-from ..maps import Match, Rule, TranslationMap, builtin_maps, default_comfyui_map, map_json, parse_map
+from ..maps import (
+    Match,
+    Rule,
+    TranslationMap,
+    builtin_maps,
+    default_comfyui_map,
+    map_json,
+    parse_map,
+)
 from ..metadata import validation_error_line
 from ..plan import ModelRecord, Plan
 from ..planner import _match_name, _rule_verdict, build_plan
@@ -46,7 +54,7 @@ class Proposal:
 def make_rule(name: str, target: str, criteria: dict[str, list[str]], priority: int) -> Rule:
     """A rule from criteria, validated like a map file's rule (one clear message if not)."""
     try:
-        return Rule(name=name, target=target, priority=priority, match=Match(**criteria))
+        return Rule(name=name, target=target, priority=priority, match=Match.model_validate(criteria))
     except ValidationError as e:
         raise PumasError(f"rule {name!r}: {validation_error_line(e)}") from None
 
@@ -78,7 +86,9 @@ def propose_rule(records: list[ModelRecord], selected: list[str], target: str, *
         criteria["filename_glob"] = [prefix + "*"]
     # Propose on what describes the kind of model (subtype, family), not on names and tags;
     # those stay offered for narrowing.
-    chosen = [k for k in ("subtype", "family", "model_type", "format") if k in criteria][:2] or list(criteria)[:1]
+    kinds: tuple[str, ...] = ("subtype", "family", "model_type", "format")
+    chosen = [k for k in kinds if k in criteria][:2]
+    chosen = chosen or list(criteria)[:1]
     rule = make_rule(f"{target} (from {len(metas)} model{'s' if len(metas) > 1 else ''})", target,
                      {k: criteria[k] for k in chosen}, priority)
     proposal = Proposal(target=target, selection=[r.model_id for r in chosen_records], criteria=criteria,
