@@ -234,6 +234,26 @@ def build_app(config: UiConfig) -> Starlette:
         except PumasError as e:
             return _error(e)
 
+    async def overrides(request: Request) -> Response:
+        from ..usecases import map_editing as me
+
+        form = await request.form()
+        ref = request.path_params["model_id"]
+        apps_ = [str(a) for a in form.getlist("app")]
+        specs = [str(v) for v in form.getlist("range")]
+        ranges = {a: r for a, r in zip(apps_, specs, strict=False) if a.strip() and r.strip()}
+
+        def run() -> Response:
+            with ui.workspace() as ws:
+                me.set_version_ranges(ws, ref, ranges)
+                model_id = ws.library.resolve_id(ref)
+            return Response("saved", headers={"HX-Redirect": f"/model/{model_id}"})
+
+        try:
+            return await anyio.to_thread.run_sync(run)
+        except PumasError as e:
+            return _error(e)
+
     def delete(request: Request) -> Response:
         ref = request.path_params["model_id"]
         try:
@@ -610,6 +630,7 @@ def build_app(config: UiConfig) -> Starlette:
         Route("/model/{model_id:path}/related", related),
         Route("/model/{model_id:path}/edit", edit, methods=["POST"]),
         Route("/model/{model_id:path}/delete", delete, methods=["POST"]),
+        Route("/model/{model_id:path}/overrides", overrides, methods=["POST"]),
         Route("/model/{model_id:path}", model_page),
         Route("/preview/{model_id:path}", preview),
         Route("/import", import_page),

@@ -31,7 +31,7 @@ from ..maps import (
     map_json,
     parse_map,
 )
-from ..metadata import validation_error_line
+from ..metadata import OVERRIDES_FILE, Overrides, validation_error_line
 from ..plan import ModelRecord, Plan
 from ..planner import _match_name, _rule_verdict, build_plan
 from .workspace import Workspace
@@ -210,3 +210,29 @@ def save_map(ws: Workspace, install: AppInstall, tmap: TranslationMap, *, as_var
     if as_variant and install.variant != as_variant:
         update_app(layout, install.name, variant=as_variant)
     return path
+
+
+def set_version_ranges(ws: Workspace, ref: str, ranges: dict[str, str]) -> Overrides:
+    """Write a model's overrides.json (PEP 440 ranges per app kind or install), then the apps catch up.
+
+    Validated by the same pydantic model the planner reads, so a range pumas
+    would refuse is never written; an empty mapping removes the file.
+    """
+    from .after_change import catch_up_apps
+
+    lib = ws.library
+    model_id = lib.resolve_id(ref)
+    folder = lib.model_dir(model_id)
+    clean = {k.strip(): v.strip() for k, v in ranges.items() if k.strip()}
+    try:
+        overrides = Overrides(version_ranges=clean)
+    except ValidationError as e:
+        raise PumasError(f"overrides for {model_id}: {validation_error_line(e)}") from None
+    path = folder / OVERRIDES_FILE
+    if clean:
+        atomic.write_bytes(path, (overrides.model_dump_json(indent=2) + "\n").encode("utf-8"))
+    else:
+        path.unlink(missing_ok=True)
+    lib.save(lib.get(model_id))  # re-index the record with its overrides (the planner reads them from the index)
+    catch_up_apps(ws)
+    return overrides

@@ -79,3 +79,26 @@ def test_conflicts_are_shown_and_nothing_is_applied_then_remove_asks_first(
     assert not any(p.is_symlink() for p in (comfy / "models").rglob("*"))
     assert (comfy / "models" / "loras" / "put_loras_here").exists()  # the app's own files stay
     assert json.loads(cli("app", "list", "--json").stdout) == []
+
+
+def test_version_constraints_are_validated_and_leave_the_model_out_of_other_versions(
+    page: Page, server: Server, cli, tmp_path: Path, allowed_errors: list[str]
+) -> None:
+    allowed_errors += ["status of 400", "Error Code 400"]
+    comfy = make_comfyui_tree(tmp_path / "ComfyUI", version="0.3.64")
+    cli("app", "add", "comfyui", comfy)
+    page.goto(server.base + "/model/diffusion/sdxl/sdxl-detail-tweaker")
+    form = page.locator("form.overrides")
+    form.locator('input[name="app"]').first.fill("comfyui")
+    form.locator('input[name="range"]').first.fill(">=0.4 and sane")
+    form.get_by_role("button", name="Save constraints").click()
+    expect(page.locator(".toast.error")).to_contain_text("not a PEP 440 specifier")
+    folder = tmp_path / "pumas-root" / "shared-resources" / "models" / "diffusion" / "sdxl" / "sdxl-detail-tweaker"
+    assert not (folder / "overrides.json").exists()
+    form.locator('input[name="range"]').first.fill(">=0.4")
+    with page.expect_navigation():  # saved, then the page reloads from the server
+        form.get_by_role("button", name="Save constraints").click()
+    expect(page.locator('form.overrides input[name="range"]').first).to_have_value(">=0.4")
+    assert json.loads((folder / "overrides.json").read_text())["version_ranges"] == {"comfyui": ">=0.4"}
+    page.goto(server.base + "/apps/comfyui")
+    expect(page.locator('#excluded tr[data-model="diffusion/sdxl/sdxl-detail-tweaker"]')).to_contain_text("overrides")
