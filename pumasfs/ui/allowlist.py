@@ -54,6 +54,16 @@ class Allowlist:
             raise NotFound(f"{raw}: no such file or folder")
         return real
 
+    def check_target(self, raw: str) -> Path:
+        """A folder to create or use (a mountpoint): its parent must be inside an allowed folder."""
+        if not raw or "\0" in raw:
+            raise PumasError("no path given")
+        p = Path(os.path.expanduser(raw))
+        if not p.is_absolute():
+            raise PumasError(f"{raw}: give an absolute path")
+        parent = self.check(str(p.parent))
+        return parent / p.name
+
     def listing(self, raw: str | None) -> tuple[Path | None, list[Entry]]:
         """A folder's entries for the folder browser (the allowed roots when ``raw`` is empty)."""
         if not raw and len(self.roots) == 1:

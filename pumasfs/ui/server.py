@@ -396,8 +396,10 @@ def build_app(config: UiConfig) -> Starlette:
             return page(request, "error.html", {"message": e.message}, status=_status(e))
         planned = {f: len(v) for f, v in preview.folders.items()} if preview else {}
         folders = sorted(set(details.discovered_folders) | set(planned) | set(links.per_folder))
+        views = [v for v in _views() if v.get("app") == name]
         return page(request, "app.html", {"d": details, "links": links, "preview": preview, "plan_error": plan_error,
-                                          "planned": planned, "folders": folders})
+                                          "planned": planned, "folders": folders, "views": views,
+                                          "roots": ui.allowlist.roots})
 
     def app_materialize(request: Request) -> Response:
         from ..usecases import sync as sync_uc
@@ -427,6 +429,45 @@ def build_app(config: UiConfig) -> Starlette:
 
         job = ui.activity.submit("sync", f"Sync {name}", run, detail=f"pumas sync {name}")
         return JSONResponse({"job": job.id})
+
+    async def app_mount(request: Request) -> Response:
+        """Start a view daemon with `pumas mount` in its own process: it forks, which a threaded server must not."""
+        import subprocess
+        import sys
+
+        name = request.path_params["name"]
+        form = await request.form()
+        try:
+            mountpoint = ui.allowlist.check_target(str(form.get("mountpoint", "")).strip())
+        except PumasError as e:
+            return _error(e)
+        args = [sys.executable, "-m", "pumasfs", "--root", str(ui.root), "mount", name, str(mountpoint)]
+        if form.get("content") == "on":
+            args.append("--content")
+        proc = await anyio.run_process(args, check=False, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            return Response((lines[-1] if lines else "mount failed").removeprefix("pumas: "), status_code=400)
+        return Response(proc.stdout.decode().strip(), headers={"HX-Refresh": "true"})
+
+    async def app_umount(request: Request) -> Response:
+        from ..view.daemon import umount as stop_view
+
+        form = await request.form()
+        mountpoint = str(form.get("mountpoint", ""))
+        known = {v["mountpoint"] for v in await anyio.to_thread.run_sync(_views)}
+        if mountpoint not in known:  # only views of this library, never an arbitrary path from the browser
+            return Response(f"{mountpoint} is not a view of this library", status_code=400)
+        try:
+            text = await anyio.to_thread.run_sync(lambda: stop_view(ui.layout, mountpoint))
+        except PumasError as e:
+            return _error(e)
+        return Response(text, headers={"HX-Refresh": "true"})
+
+    def _views() -> list[dict[str, Any]]:
+        from ..view.daemon import list_views
+
+        return list_views(ui.layout)
 
     def app_remove(request: Request) -> Response:
         from ..usecases import apps as apps_uc
@@ -649,6 +690,8 @@ def build_app(config: UiConfig) -> Starlette:
         Route("/apps/{name}/map/models", map_models),
         Route("/apps/{name}/map/{action}", map_action, methods=["POST"]),
         Route("/apps/{name}/sync", app_sync, methods=["POST"]),
+        Route("/apps/{name}/mount", app_mount, methods=["POST"]),
+        Route("/apps/{name}/umount", app_umount, methods=["POST"]),
         Route("/apps/{name}/remove", app_remove, methods=["POST"]),
         Route("/activity", activity_page),
         Route("/sync", sync_job, methods=["POST"]),

@@ -102,3 +102,36 @@ def test_version_constraints_are_validated_and_leave_the_model_out_of_other_vers
     assert json.loads((folder / "overrides.json").read_text())["version_ranges"] == {"comfyui": ">=0.4"}
     page.goto(server.base + "/apps/comfyui")
     expect(page.locator('#excluded tr[data-model="diffusion/sdxl/sdxl-detail-tweaker"]')).to_contain_text("overrides")
+
+
+def test_mount_and_unmount_a_view_from_the_app_page(page: Page, server: Server, cli, home: Path,
+                                                    allowed_errors: list[str]) -> None:
+    import os
+    import subprocess
+
+    if not os.path.exists("/dev/fuse"):
+        import pytest
+
+        pytest.skip("no /dev/fuse on this machine: FUSE views cannot be mounted")
+    allowed_errors += ["status of 400", "Error Code 400"]
+    comfy = make_comfyui_tree(home / "Downloads" / "ComfyUI")
+    cli("app", "add", "comfyui", comfy)
+    mp = home / "Downloads" / "comfy-view"
+    page.goto(server.base + "/apps/comfyui")
+    page.fill('#views input[name="mountpoint"]', "/tmp/outside-allowed-view")
+    page.get_by_role("button", name="Mount view").click()
+    expect(page.locator(".toast.error")).to_contain_text("outside the folders allowed")
+    page.fill('#views input[name="mountpoint"]', str(mp))
+    try:
+        with page.expect_navigation():
+            page.get_by_role("button", name="Mount view").click()
+        expect(page.locator(f'#views tr[data-mountpoint="{mp}"]')).to_contain_text("active")
+        assert (mp / "loras" / "sdxl_detail_tweaker.safetensors").is_symlink()  # the plan, live
+        assert not (comfy / "models" / "loras" / "sdxl_detail_tweaker.safetensors").exists()  # nothing in the app
+        with page.expect_navigation():
+            page.locator(f'#views tr[data-mountpoint="{mp}"]').get_by_role("button", name="Unmount").click()
+        expect(page.locator(f'#views tr[data-mountpoint="{mp}"]')).to_have_count(0)
+        assert not os.path.ismount(mp)
+    finally:
+        if os.path.ismount(mp):
+            subprocess.run(["fusermount3", "-uz", str(mp)], check=False)
