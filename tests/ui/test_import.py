@@ -161,3 +161,21 @@ def test_paths_outside_the_allowed_folders_are_refused(page: Page, server: Serve
         page.locator("#path-form").get_by_role("button", name="Import").click()
         expect(page.locator(".toast.error").last).to_contain_text("outside the folders allowed for import")
     assert outside.exists()
+
+
+def test_a_chosen_folder_uploads_as_one_drop_and_each_model_in_it_is_imported(
+    page: Page, server: Server, cli, tmp_path: Path, lib_root: Path
+) -> None:
+    folder = tmp_path / "my-loras"
+    lora(folder / "first_style.safetensors", seed=11)
+    lora(folder / "sub" / "second_style.safetensors", seed=12)
+    page.goto(server.base + "/import")
+    page.locator("#folder-input").set_input_files(str(folder))
+    row = page.locator(".tray-item", has_text="my-loras")
+    expect(row).to_have_count(1)  # one drop: the folder
+    expect(row).to_have_class("tray-item ok", timeout=30_000)
+    expect(row.locator(".tray-status")).to_contain_text("first_style.safetensors →")
+    expect(row.locator(".tray-status")).to_contain_text("second_style.safetensors →")
+    got = ids(cli)
+    assert any(i.endswith("/first-style") for i in got) and any(i.endswith("/second-style") for i in got)
+    assert staging_batches(lib_root) == []

@@ -204,8 +204,16 @@
     overlay.hidden = true;
     uploadAll(await collect(e.dataTransfer));
   });
-  const input = $("#file-input");
-  if (input) input.addEventListener("change", () => { uploadAll([...input.files].map((f) => ({ file: f, path: f.name }))); input.value = ""; });
+  for (const input of [$("#file-input"), $("#folder-input")]) {
+    if (!input) continue;
+    // A chosen folder's files carry their path inside it (webkitRelativePath): the folder stays one drop.
+    input.addEventListener("change", () => {
+      uploadAll([...input.files].map((f) => ({ file: f, path: f.webkitRelativePath || f.name })));
+      input.value = "";
+    });
+  }
+  const folderPick = $("#folder-pick");
+  if (folderPick) folderPick.addEventListener("click", (e) => { e.preventDefault(); e.stopPropagation(); $("#folder-input").click(); });
 
   function readAll(reader) {
     return new Promise((resolve, reject) => {
