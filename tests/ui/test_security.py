@@ -248,3 +248,10 @@ def test_a_large_upload_streams_to_staging_in_constant_memory(server: Server) ->
     conn.request("DELETE", f"/uploads/{batch}", headers=headers)
     assert conn.getresponse().status == 204
     assert batches(server) == []
+
+
+def test_a_busy_port_is_one_clear_line(server: Server, cli) -> None:
+    p = cli("ui", "--port", str(server.port), "--no-browser", check=False)
+    assert p.returncode == 1
+    assert p.stderr.strip() == f"pumas: cannot listen on 127.0.0.1:{server.port}: Address already in use (try --port N)"
+    assert "Traceback" not in p.stderr
