@@ -388,6 +388,8 @@ def build_app(config: UiConfig) -> Starlette:
             with ui.workspace() as ws:
                 details = apps_uc.show_app(ws, name)
                 links = ui_support.app_links(ws, name)
+                fs = ui_support.filesystems(ws, details.install)
+                unmanaged = ui_support.unmanaged_files(ws, details.install)
                 try:
                     preview, plan_error = ui_support.preview_plan(ws, name), None
                 except PumasError as e:
@@ -398,7 +400,7 @@ def build_app(config: UiConfig) -> Starlette:
         folders = sorted(set(details.discovered_folders) | set(planned) | set(links.per_folder))
         views = [v for v in _views() if v.get("app") == name]
         return page(request, "app.html", {"d": details, "links": links, "preview": preview, "plan_error": plan_error,
-                                          "planned": planned, "folders": folders, "views": views,
+                                          "planned": planned, "folders": folders, "views": views, "fs": fs, "unmanaged": unmanaged,
                                           "roots": ui.allowlist.roots})
 
     def app_materialize(request: Request) -> Response:

@@ -141,3 +141,56 @@ def find_installs(roots: list[Path], registered: list[Path], *, depth: int = 3) 
             continue
         stack += [(Path(c), level + 1) for c in reversed(children)]
     return found
+
+
+@dataclass
+class Filesystems:
+    """Where the install's models folder and the library live, and whether links can join them."""
+
+    app: str
+    library: str
+    same: bool
+    links_possible: bool
+
+
+def filesystems(ws: Workspace, install: AppInstall) -> Filesystems | None:
+    from materializer.fsinfo import mount_of
+
+    try:
+        app_fs, lib_fs = mount_of(install.models_path), mount_of(ws.layout.models_dir)
+    except OSError:
+        return None
+    return Filesystems(app=app_fs.describe(), library=lib_fs.describe(), same=app_fs.mountpoint == lib_fs.mountpoint,
+                       links_possible=app_fs.supports_links)
+
+
+MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".onnx", ".sft")
+
+
+def unmanaged_files(ws: Workspace, install: AppInstall, *, limit: int = 200) -> list[tuple[str, int]]:
+    """Model files in the install's folders that pumas did not put there (``pumas adopt`` brings them in)."""
+    base = install.models_path
+    ours: set[str] = set()
+    if ws.layout.registry_db.exists():
+        conn = sqlite3.connect(f"file:{ws.layout.registry_db}?mode=ro", uri=True, timeout=30.0)
+        try:
+            ours = {r[0] for r in conn.execute("SELECT target_app_path FROM links WHERE app=?", (install.name,))}
+        finally:
+            conn.close()
+    out: list[tuple[str, int]] = []
+    for d, dirs, files in os.walk(base):
+        dirs[:] = sorted(x for x in dirs if not x.startswith("."))
+        for f in sorted(files):
+            p = Path(d) / f
+            if not f.lower().endswith(MODEL_SUFFIXES) or p.is_symlink():
+                continue
+            rel = p.relative_to(base).as_posix()
+            if rel in ours:
+                continue  # a hardlink pumas made
+            try:
+                out.append((rel, p.stat().st_size))
+            except OSError:
+                continue
+            if len(out) >= limit:
+                return out
+    return out

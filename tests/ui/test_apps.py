@@ -23,7 +23,7 @@ def test_add_a_found_install_and_see_exactly_the_plan_materialize_would_apply(
     page.screenshot(path=str(shots / "apps.png"))
     found.get_by_role("button", name="Add").click()
     expect(page).to_have_url(server.base + "/apps/comfyui")
-    expect(page.locator(".kv")).to_contain_text("comfyui")  # the map in use and why
+    expect(page.locator(".kv").first).to_contain_text("comfyui")  # the map in use and why
 
     # The plan preview is the Plan: the same paths `materialize --dry-run --json` would create.
     dry = json.loads(cli("materialize", "comfyui", "--dry-run", "--json").stdout)[0]
@@ -57,6 +57,8 @@ def test_conflicts_are_shown_and_nothing_is_applied_then_remove_asks_first(
     mine = comfy / "models" / "loras" / "sdxl_detail_tweaker.safetensors"
     mine.write_bytes(b"the user's own file")
     page.goto(server.base + "/apps/comfyui")
+    expect(page.locator("#unmanaged")).to_contain_text("loras/sdxl_detail_tweaker.safetensors")
+    expect(page.locator("#fs-app")).to_be_visible()
     page.get_by_role("button", name="Preview materialize").click()
     report = page.locator("#sync-report .report")
     expect(report.locator(".conflicts")).to_contain_text(str(mine))

@@ -78,3 +78,30 @@ def test_drag_a_selection_accept_the_rule_reorder_undo_and_save(
     page.get_by_role("button", name="Revert to the default map").click()
     expect(diff).to_contain_text("2 moved")
     expect(diff.locator(".diff-list")).to_contain_text("clip/clip_l.safetensors ⇒ text_encoders/clip_l.safetensors")
+
+
+def test_save_as_a_variant_for_a_version_range_and_a_bad_range_is_refused(
+    page: Page, server: Server, cli, tmp_path: Path, allowed_errors: list[str]
+) -> None:
+    allowed_errors += ["status of 400", "Error Code 400"]
+    comfy = make_comfyui_tree(tmp_path / "ComfyUI", version="0.3.64")
+    cli("app", "add", "comfyui", comfy)
+    page.goto(server.base + "/apps/comfyui/map")
+    page.locator('.pick[data-model="diffusion/flux/flux1-dev-fp8"]').drag_to(page.locator('.drop-target[data-folder="unet"]'))
+    page.locator(".proposal").get_by_role("button", name="Add rule").click()
+    expect(page.locator(".diff")).to_contain_text("diffusion_models/flux1-dev-fp8.safetensors ⇒ unet/flux1-dev-fp8.safetensors")
+    save = page.locator("form", has=page.get_by_role("button", name="Save map"))
+    save.locator('input[value="variant"]').check()
+    save.locator('input[name="variant"]').fill("unet-layout")
+    save.locator('input[name="version_range"]').fill(">=0.3 and <0.4")
+    save.get_by_role("button", name="Save map").click()
+    expect(page.locator(".toast.error")).to_contain_text("not a PEP 440 version range")
+    maps_dir = tmp_path / "pumas-root" / "launcher-data" / "config" / "model-library-translation"
+    assert not (maps_dir / "comfyui-unet-layout.json").exists()  # refused: nothing written
+    save = page.locator("form", has=page.get_by_role("button", name="Save map"))
+    save.locator('input[name="version_range"]').fill(">=0.3,<0.4")
+    save.get_by_role("button", name="Save map").click()
+    expect(page.locator(".saved-note")).to_contain_text("comfyui-unet-layout.json")
+    shown = json.loads(cli("app", "show", "comfyui", "--json").stdout)
+    assert shown["variant"] == "unet-layout" and shown["map"]["variant"] == "unet-layout"
+    assert "unet/flux1-dev-fp8.safetensors" in json.loads(cli("materialize", "comfyui", "--dry-run", "--json").stdout)[0]["created"]
