@@ -70,6 +70,8 @@ def sync_pending(layout: Layout, library: Any, apps: Iterable[Any] | None = None
         for app in candidates:
             if apps is None and app.name not in known:
                 continue
+            if getattr(app, "mode", "links") == "view":
+                continue  # a live view follows the library by itself: nothing to link
             try:
                 reports.append(incremental_sync(reg, layout, library, app, dry_run=dry_run,
                                                 allow_conflicts=allow_conflicts))

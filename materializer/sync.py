@@ -138,6 +138,11 @@ def apply_plan(
 def _plan_inputs(layout: Any, app: Any) -> tuple[Any, Path]:
     from pumasfs.maps import plan_root, select_map
 
+    if getattr(app, "mode", "links") == "view":
+        # Its tree is a FUSE view's mount point: links written there would
+        # hide under (or fail against) the view.
+        raise PumasError(f"{app.name} is shown through a live view (mode view) at {app.tree_dir}: pumas writes no "
+                         f"links for it (`pumas app set {app.name} --mode yaml` builds a tree of links instead)")
     selected = select_map(layout, app)
     return selected.map, Path(plan_root(app, selected.map))
 

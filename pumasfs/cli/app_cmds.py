@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..apps import (
+    INSTALL_MODES,
     LINK_TYPES,
     AppInstall,
     add_app,
@@ -85,8 +86,14 @@ def app() -> None:
     "--link-type", type=click.Choice(LINK_TYPES), default="auto", show_default=True,
     help="How files appear in the app: auto picks per filesystem.",
 )
+@click.option(
+    "--mode", "mode", type=click.Choice(INSTALL_MODES), default="links", show_default=True,
+    help="links: into models/ on `pumas materialize`; yaml: a tree under the library root named by "
+    "extra_model_paths.yaml, built now; view: a FUSE content view on that tree (see `pumas app set --help`).",
+)
 @pass_state
-def add(state: State, kind: str, path: Path, name: str | None, version: str | None, link_type: str) -> None:
+def add(state: State, kind: str, path: Path, name: str | None, version: str | None, link_type: str,
+        mode: str = "links") -> None:
     """Register an app install found at PATH (its folder holding models/).
 
     KIND is comfyui, or any kind that has a translation map (built in:
@@ -100,6 +107,7 @@ def add(state: State, kind: str, path: Path, name: str | None, version: str | No
     Examples:
       pumas app add comfyui ~/ComfyUI
       pumas app add forge ~/stable-diffusion-webui-forge --version 2.0
+      pumas app add comfyui ~/ComfyUI --mode yaml    # write nothing into models/
     """
     from ..maps import ensure_default_map, known_kinds, select_map
 
@@ -119,6 +127,12 @@ def add(state: State, kind: str, path: Path, name: str | None, version: str | No
     if installed.version is None:
         warn(f"could not read {installed.name}'s version; maps or overrides with a version range will not "
              f"match it (set it with `pumas app add ... --version V`)")
+    if mode != "links":
+        from ..usecases.install_mode import set_mode
+        from .app_mode_cmds import print_mode_result
+
+        print_mode_result(set_mode(state, installed.name, mode), as_json=False)
+        return
     for line in detect_sandbox(installed, library_root=layout.root):
         warn(line)
     click.echo(f"next: pumas materialize {installed.name}   (or preview: pumas mount {installed.name} DIR)")
@@ -175,7 +189,33 @@ def _show_data(layout: Layout, install: AppInstall) -> dict[str, Any]:
         data["base_dir"] = str(plan_root(install, selected.map))
         data["unmapped_folders"] = _unmapped(install, folders, selected.map)
     data["sandbox_warnings"] = detect_sandbox(install, library_root=layout.root)
+    data["mode_details"] = _mode_details(install)
     return data
+
+
+def _mode_details(install: AppInstall) -> dict[str, Any]:
+    """Where a yaml/view install's tree is, and whether its yaml still points there (issue 18)."""
+    from .. import extra_paths
+    from ..usecases.install_mode import yaml_file_of
+
+    out: dict[str, Any] = {"mode": install.mode, "tree_dir": str(install.tree_dir) if install.tree_dir else None,
+                           "yaml_file": None, "yaml_section": None}
+    if install.mode == "links" and install.extra_paths is None:
+        return out
+    path = yaml_file_of(install)
+    out["yaml_file"] = str(path)
+    try:
+        section = extra_paths.check_file(path)
+    except PumasError as e:
+        out["yaml_section"] = f"unreadable: {e.message}"
+    else:
+        if section is None:
+            out["yaml_section"] = "missing"
+        elif install.tree_dir is not None and section.base_path == str(install.tree_dir):
+            out["yaml_section"] = "points at the tree"
+        else:
+            out["yaml_section"] = f"points at {section.base_path} (run `pumas doctor --fix`)"
+    return out
 
 
 @app.command("show")
@@ -202,6 +242,15 @@ def show(state: State, name: str, as_json: bool) -> None:
     click.echo(f"path:       {data['path']}")
     click.echo(f"models dir: {data['models_dir']}")
     click.echo(f"link type:  {data['link_type']}")
+    md = data["mode_details"]
+    click.echo(f"mode:       {md['mode']}" + {"links": " (links in the models dir)",
+                                              "yaml": " (links in a tree named by extra_model_paths.yaml)",
+                                              "view": " (a FUSE content view named by extra_model_paths.yaml)"}
+               .get(md["mode"], ""))
+    if md["tree_dir"]:
+        click.echo(f"tree:       {md['tree_dir']}")
+    if md["yaml_file"]:
+        click.echo(f"yaml:       {md['yaml_file']}: pumas section {md['yaml_section']}")
     if data["map"]:
         m = data["map"]
         click.echo(f"map:        {m['source']} ({m['rules']} rules; paths relative to {data['base_dir']})")
@@ -236,6 +285,10 @@ def remove(state: State, name: str, dry_run: bool) -> None:
     """
     layout = _layout(state)
     install = get_app(layout, name)
+    from ..usecases.install_mode import forget_tree, leave_mode
+
+    for step in leave_mode(state, name, dry_run=dry_run).steps:  # our yaml section and view first (issue 18)
+        click.echo(step)
     try:
         from materializer.api import uninstall
     except ImportError as e:
@@ -255,4 +308,10 @@ def remove(state: State, name: str, dry_run: bool) -> None:
     if getattr(report, "errors", None):
         raise PumasError(f"{name} is still registered: some links could not be removed (see above)")
     remove_app_record(layout, name)
+    forget_tree(state, install)
     click.echo(f"removed {install.label()}; the library is untouched")
+
+
+from .app_mode_cmds import set_  # noqa: E402 -- `pumas app set` lives in its own file (issue 18)
+
+app.add_command(set_)

@@ -27,6 +27,9 @@ def doctor(state: State, fix: bool, as_json: bool):
       orphaned links     links into the library that the registry does not know
       changed links      registry rows whose link vanished or was changed by someone else
       missing apps       registered apps whose folder is gone
+      yaml / view mode   extra_model_paths.yaml no longer naming the tree (a user
+                         edited it), an incomplete tree, an unmounted view (--fix
+                         restores pumas's section only, rebuilds, remounts)
     Exit code 0 when healthy (or everything found was fixed), 1 otherwise.
     """
     lib = state.library
@@ -37,6 +40,9 @@ def doctor(state: State, fix: bool, as_json: bool):
         from materializer.api import doctor as links_doctor
 
         findings += links_doctor(state.layout, lib, fix=fix)
+        from ..usecases.install_mode import check_installs
+
+        findings += check_installs(state, fix=fix)  # yaml/view installs: their section, tree and view
     if fix and any(getattr(f, "fixed", False) for f in findings):
         from . import hooks
 
