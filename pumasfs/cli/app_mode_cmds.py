@@ -28,7 +28,7 @@ def print_mode_result(result: ModeResult, *, as_json: bool) -> None:
         if report is not None:
             for c in report.conflicts:
                 click.echo(f"  conflict {c.path}: {c.detail}")
-        for w in result.warnings + (list(report.warnings) + list(report.errors) if report is not None else []):
+        for w in dict.fromkeys(result.warnings + (list(report.warnings) + list(report.errors) if report else [])):
             warn(w)
     report = result.report
     if report is not None and report.conflicts and not report.applied and not result.dry_run:
