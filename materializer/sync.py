@@ -206,7 +206,9 @@ def config_fingerprint(layout: Any, app: Any, tmap: Any, base: Path, override: s
         except OSError:
             return ""
 
-    app_json = app.model_dump_json(exclude={"added_date"}) if hasattr(app, "model_dump_json") else repr(app)
+    # What pumas wrote into the app's yaml (extra_paths) does not change the plan or its links.
+    app_json = (app.model_dump_json(exclude={"added_date", "extra_paths"}) if hasattr(app, "model_dump_json")
+                else repr(app))
     parts = [
         __version__, tmap.model_dump_json(), app_json, str(base),
         os.path.realpath(layout.models_dir), str(override), str(dev(base)), str(dev(layout.models_dir)),

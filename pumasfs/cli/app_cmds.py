@@ -112,6 +112,10 @@ def add(state: State, kind: str, path: Path, name: str | None, version: str | No
     from ..maps import ensure_default_map, known_kinds, select_map
 
     layout = _layout(state)
+    if mode != "links":
+        from ..usecases.install_mode import precheck
+
+        precheck(kind, path, mode)  # an invalid yaml is refused before the install is recorded
     installed = add_app(layout, kind, path, name=name, version=version, link_type=link_type,
                         known_kinds=known_kinds(layout))
     written = ensure_default_map(layout, installed)

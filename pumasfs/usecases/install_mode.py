@@ -201,6 +201,18 @@ def _build(ws: Workspace, install: AppInstall, result: ModeResult, dry_run: bool
         result.steps.append(f"linked the plan into {report.base_dir}: {report.summary()}")
 
 
+def precheck(kind: str, path: Path, mode: str) -> None:
+    """Before `app add --mode`: refuse a kind without the yaml, or an invalid yaml, before anything is recorded."""
+    if mode == "links":
+        return
+    if kind.strip().lower() not in YAML_KINDS:
+        raise PumasError(f"{mode} mode works through ComfyUI's extra_model_paths.yaml: only comfyui installs have it")
+    target = extra_paths.real_path(Path(os.path.abspath(path.expanduser())) / extra_paths.FILE_NAME)
+    text, _ = extra_paths.read(target)
+    if text is not None:
+        extra_paths.our_section(extra_paths.parse(text, target), target)
+
+
 def set_mode(ws: Workspace, name: str, mode: str, *, dry_run: bool = False, mount_view: bool = True,
              allow_conflicts: bool = False, verify: bool = False, reporter: Reporter = NULL_REPORTER
              ) -> ModeResult:
