@@ -48,7 +48,10 @@ FILE_NAME = "extra_model_paths.yaml"
 
 # A top-level key line: `key:`, `"key":` or `'key':`, the colon followed by a
 # space or the end of the line (what YAML itself requires of a block key).
-_KEY_LINE = re.compile(r"""^(?:"(?P<dq>[^"\\]*)"|'(?P<sq>[^']*)'|(?P<plain>[^\s#'"?\-\[\]{}&*!|>%@`,][^#]*?))[ \t]*:(?:[ \t\r]|$)""")
+_KEY_LINE = re.compile(
+    r"""^(?:"(?P<dq>[^"\\]*)"|'(?P<sq>[^']*)'|(?P<plain>[^\s#'"?\-\[\]{}&*!|>%@`,][^#]*?))"""
+    r"""[ \t]*:(?:[ \t\r]|$)"""
+)
 _SAFE_PLAIN = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./+-]*$")
 
 
