@@ -38,6 +38,14 @@ def locked_registry(layout: Layout) -> Iterator[Registry]:
 def materialize(layout: Layout, library: Any, app: Any, *, dry_run: bool = False, link_type: str | None = None,
                 allow_conflicts: bool = False) -> SyncReport:
     """Full sync of one install: make its models folder show the whole plan."""
+    if getattr(app, "mode", "links") == "view":
+        # A kind selector (`pumas materialize comfyui`) may name an install shown through a live view.
+        report = SyncReport(app=app.name, mode="full", base_dir=str(app.tree_dir), dry_run=dry_run,
+                            applied=not dry_run)
+        report.warnings.append(f"{app.name} is shown through a live view (mode view) at {app.tree_dir}: pumas "
+                               f"writes no links for it (`pumas app set {app.name} --mode yaml` builds a tree "
+                               "of links instead)")
+        return report
     with locked_registry(layout) as reg:
         return full_sync(reg, layout, library, app, dry_run=dry_run, link_type=link_type,
                          allow_conflicts=allow_conflicts)

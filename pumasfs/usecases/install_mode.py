@@ -115,7 +115,7 @@ def _write_section(ws: Workspace, install: AppInstall, result: ModeResult, dry_r
     if edit.changed:
         result.steps.append(f"{'created' if edit.created else 'wrote our section in'} {edit.path} "
                             f"({len(folders)} folder keys -> {install.tree_dir})")
-    if not dry_run and edit.changed:
+    if not dry_run and (edit.changed or install.extra_paths is None):
         old = install.extra_paths
         if old is not None and old.file == path and not edit.created and not edit.joiner:
             rec = old  # replaced in place: what we created or added first still stands

@@ -217,9 +217,9 @@ def test_view_mode_mounts_a_content_view_on_the_tree(world: World) -> None:
         assert not os.path.islink(tree / "checkpoints" / "v1-5-pruned-emaonly.safetensors")  # real files
         assert comfy_loader.listing(world.yaml, KEYS, NODES) == comfy_loader.listing(world.links, KEYS, NODES)
         assert models_snapshot(world.yaml) == before
-        r = world.pumas("materialize", NAME, check=False)
-        assert_one_line_error(r)
-        assert "live view" in r.stderr
+        r = world.pumas("materialize", "comfyui")  # a kind: the links install, and a word about the view
+        assert "live view" in r.stderr and "comfy-links" in r.stdout
+        assert world.pumas("mounts", "--json").json()[0]["state"] == "active"
         assert _doctor(world) == (0, [])
 
         world.pumas("app", "set", NAME, "--mode", "yaml")
