@@ -247,3 +247,60 @@ def test_only_comfyui_has_the_yaml_modes(world: World, tmp_path: Path) -> None:
     r = world.pumas("app", "set", "a1111", "--mode", "view", check=False)
     assert_one_line_error(r)
     assert json.loads(world.pumas("app", "show", "a1111", "--json").stdout)["mode"] == "links"
+
+
+@pytest.mark.parametrize("step", ["old-uninstalled", "mode-recorded", "tree-built"])
+def test_a_switch_killed_at_any_step_is_finished_by_the_next_run(world: World, step: str) -> None:
+    _yaml(world).write_bytes(USER_YAML.encode())
+    before = models_snapshot(world.yaml)
+    world.pumas("app", "add", "comfyui", world.yaml, "--name", NAME)
+    world.pumas("materialize", NAME)
+    r = world.pumas("app", "set", NAME, "--mode", "yaml", check=False, env_extra={"PUMAS_TEST_KILL_AT": step})
+    assert r.returncode == -9  # SIGKILL, at exactly that step
+    assert _yaml(world).read_bytes() == USER_YAML.encode()  # the section is written last
+    if step != "old-uninstalled":
+        # Recorded as yaml but unfinished: doctor says so, and --fix finishes it.
+        rc, found = _doctor(world)
+        assert rc == 1 and "yaml-section-missing" in {f["kind"] for f in found}
+        assert _doctor(world, "--fix")[0] == 0
+    else:
+        world.pumas("app", "set", NAME, "--mode", "yaml")
+    assert models_snapshot(world.yaml) == before
+    assert _yaml(world).read_bytes().startswith(USER_YAML.encode())
+    assert comfy_loader.listing(world.yaml, KEYS, NODES) == comfy_loader.listing(world.links, KEYS, NODES)
+    assert _doctor(world) == (0, [])
+
+    # And back: killed after our section went, the next run removes the tree and links models/.
+    r = world.pumas("app", "set", NAME, "--mode", "links", check=False,
+                    env_extra={"PUMAS_TEST_KILL_AT": "section-dropped"})
+    assert r.returncode == -9 and _yaml(world).read_bytes() == USER_YAML.encode()
+    world.pumas("app", "set", NAME, "--mode", "links")
+    assert not world.tree(NAME).exists()
+    assert comfy_loader.listing(world.yaml, KEYS, NODES) == comfy_loader.listing(world.links, KEYS, NODES)
+
+
+def test_after_the_drive_moves_doctor_points_the_yaml_at_the_moved_tree(world: World, tmp_path: Path) -> None:
+    import sys
+
+    world.pumas("app", "add", "comfyui", world.yaml, "--name", NAME, "--mode", "yaml")
+    moved = tmp_path.with_name(tmp_path.name + "-moved")
+    os.rename(tmp_path, moved)
+    try:
+        root, install = moved / world.root.name, moved / world.yaml.name
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+            return subprocess.run([sys.executable, "-m", "pumasfs", "--root", str(root), *args],
+                                  capture_output=True, text=True, env=env, timeout=300)
+
+        assert run("relocate", str(tmp_path), str(moved)).returncode == 0
+        r = run("doctor", "--json")
+        assert r.returncode == 1 and [f["kind"] for f in json.loads(r.stdout)] == ["yaml-section-changed"]
+        assert run("doctor", "--fix").returncode == 0
+        section = yaml.safe_load((install / "extra_model_paths.yaml").read_text())["pumas"]
+        assert section["base_path"] == str(root / "launcher-data" / "trees" / NAME)
+        assert comfy_loader.listing(install, KEYS, NODES) == \
+            comfy_loader.listing(moved / world.links.name, KEYS, NODES)
+        assert "v1-5-pruned-emaonly.safetensors" in comfy_loader.listing(install, KEYS, NODES)["checkpoints"]
+    finally:
+        os.rename(moved, tmp_path)
