@@ -378,8 +378,12 @@ def check_installs(ws: Workspace, *, fix: bool = False) -> list[Finding]:
 
     if not ws.layout.apps_file.exists():
         return []
+    try:
+        installs = load_apps(ws.layout).apps
+    except PumasError:
+        return []  # the links doctor reports the broken apps file; one finding is enough
     findings: list[Finding] = []
-    for install in load_apps(ws.layout).apps:
+    for install in installs:
         try:
             found = check_install(ws, install)
         except PumasError as e:
