@@ -18,8 +18,10 @@ def print_mode_result(result: ModeResult, *, as_json: bool) -> None:
     else:
         verb = "would switch" if result.dry_run else "switched"
         if result.old_mode == result.mode:
-            verb = "would check" if result.dry_run else "checked"
-        click.echo(f"{verb} {result.app}: {result.old_mode} -> {result.mode}")
+            verb = "would repair" if result.dry_run else "checked"
+        click.echo(f"{verb} {result.app}: {result.old_mode} -> {result.mode}"
+                   + (" (dry run: nothing changed; steps it would take:)" if result.dry_run
+                      else ", steps taken:" if result.steps else ", nothing to do"))
         for step in result.steps:
             click.echo(f"  {step}")
         if result.tree_dir:

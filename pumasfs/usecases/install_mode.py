@@ -66,6 +66,11 @@ class ModeResult:
         return d
 
 
+def _say(result: ModeResult, step: str) -> None:
+    """A step, said the same way whether done or planned (the printed header says which)."""
+    result.steps.append(step)
+
+
 def yaml_file_of(install: AppInstall) -> Path:
     """The yaml ComfyUI reads: ``extra_model_paths.yaml`` beside its main.py (main.apply_custom_paths)."""
     if install.extra_paths is not None:
@@ -104,7 +109,7 @@ def _drop_section(ws: Workspace, install: AppInstall, result: ModeResult, dry_ru
     result.yaml_file = str(edit.path)
     result.yaml_changed, result.yaml_deleted = edit.changed, edit.deleted
     if edit.changed:
-        result.steps.append(f"{'deleted' if edit.deleted else 'removed our section from'} {edit.path}")
+        _say(result, f"{'delete' if edit.deleted else 'remove our section from'} {edit.path}")
     if not dry_run and rec is not None:
         install = update_app(ws.layout, install.name, extra_paths=None)
     return install
@@ -120,7 +125,7 @@ def _write_section(ws: Workspace, install: AppInstall, result: ModeResult, dry_r
     result.yaml_file = str(edit.path)
     result.yaml_changed, result.yaml_created = edit.changed, edit.created
     if edit.changed:
-        result.steps.append(f"{'created' if edit.created else 'wrote our section in'} {edit.path} "
+        _say(result, f"{'create' if edit.created else 'write our section in'} {edit.path} "
                             f"({len(folders)} folder keys -> {install.tree_dir})")
     if not dry_run and (edit.changed or install.extra_paths is None):
         old = install.extra_paths
@@ -145,7 +150,7 @@ def _unmount(ws: Workspace, install: AppInstall, result: ModeResult, dry_run: bo
         return
     if _view_state(ws, install.tree_dir) == "unmounted":
         return
-    result.steps.append(f"unmount the view at {install.tree_dir}")
+    _say(result, f"unmount the view at {install.tree_dir}")
     if not dry_run:
         from ..view.daemon import umount
 
@@ -166,7 +171,7 @@ def _mount(ws: Workspace, install: AppInstall, result: ModeResult) -> None:
     ws.close()  # no SQLite handle may cross the daemon's fork
     rec = mount(ws.layout, AppPlanSource(ws.layout, install.name), install.tree_dir, content=True)
     result.mounted = rec.mountpoint if rec is not None else str(install.tree_dir)
-    result.steps.append(f"mounted a content view at {result.mounted}")
+    _say(result, f"mount a content view at {result.mounted}")
 
 
 def _uninstall(ws: Workspace, install: AppInstall, result: ModeResult, dry_run: bool) -> None:
@@ -177,7 +182,7 @@ def _uninstall(ws: Workspace, install: AppInstall, result: ModeResult, dry_run: 
     result.warnings += report.warnings
     if report.removed:
         where = report.base_dir or "the install"
-        result.steps.append(f"removed {len(report.removed)} link(s) pumas made in {where}")
+        _say(result, f"remove {len(report.removed)} link(s) pumas made in {where}")
     if report.errors:
         result.warnings += report.errors
         raise PumasError(f"{install.name}: some links could not be removed, so the mode stays "
@@ -190,7 +195,7 @@ def _remove_tree_dir(tree: Path | None, result: ModeResult, dry_run: bool) -> No
         return
     try:
         tree.rmdir()
-        result.steps.append(f"removed the empty tree folder {tree}")
+        _say(result, f"remove the empty tree folder {tree}")
     except OSError:
         result.warnings.append(f"{tree}: kept (not empty: something else was put there)")
 
@@ -205,7 +210,7 @@ def _build(ws: Workspace, install: AppInstall, result: ModeResult, dry_run: bool
                            allow_conflicts=allow_conflicts)
     result.report = report
     if report.created or report.retargeted or report.removed:
-        result.steps.append(f"linked the plan into {report.base_dir}: {report.summary()}")
+        _say(result, f"link the plan into {report.base_dir}: {report.summary()}")
 
 
 def precheck(kind: str, path: Path, mode: str) -> None:
@@ -275,13 +280,13 @@ def set_mode(ws: Workspace, name: str, mode: str, *, dry_run: bool = False, moun
         tree.mkdir(parents=True, exist_ok=True)
     if mode == "yaml":
         if dry_run and not tree.is_dir():
-            result.steps.append(f"create the tree {tree} and link the plan into it")
+            _say(result, f"create the tree {tree} and link the plan into it")
         else:
             _build(ws, install, result, dry_run, verify=verify, allow_conflicts=allow_conflicts)
     elif mount_view and not dry_run:
         _mount(ws, install, result)
     elif dry_run:
-        result.steps.append(f"mount a content view at {tree}")
+        _say(result, f"mount a content view at {tree}")
     _step("tree-built")
     install = _write_section(ws, install, result, dry_run)
     reporter.advance()
