@@ -47,8 +47,22 @@ def materialize(layout: Layout, library: Any, app: Any, *, dry_run: bool = False
                                "of links instead)")
         return report
     with locked_registry(layout) as reg:
-        return full_sync(reg, layout, library, app, dry_run=dry_run, link_type=link_type,
-                         allow_conflicts=allow_conflicts)
+        report = full_sync(reg, layout, library, app, dry_run=dry_run, link_type=link_type,
+                           allow_conflicts=allow_conflicts)
+    _refresh_yaml(layout, library, app, report)
+    return report
+
+
+def _refresh_yaml(layout: Layout, library: Any, app: Any, report: SyncReport) -> None:
+    """A yaml-mode install's tree may have gained a folder its extra_model_paths.yaml must name."""
+    if getattr(app, "mode", "links") != "yaml" or report.dry_run or report.mode == "incremental" \
+            or not report.applied:
+        return
+    from pumasfs.usecases.install_mode import refresh_section
+
+    warning = refresh_section(layout, app)
+    if warning:
+        report.warnings.append(warning)
 
 
 def _registered_apps(layout: Layout) -> list[Any]:
@@ -81,12 +95,17 @@ def sync_pending(layout: Layout, library: Any, apps: Iterable[Any] | None = None
             if getattr(app, "mode", "links") == "view":
                 continue  # a live view follows the library by itself: nothing to link
             try:
-                reports.append(incremental_sync(reg, layout, library, app, dry_run=dry_run,
-                                                allow_conflicts=allow_conflicts))
+                report = incremental_sync(reg, layout, library, app, dry_run=dry_run,
+                                          allow_conflicts=allow_conflicts)
+                reports.append(report)
             except PumasError as e:
                 r = SyncReport(app=app.name, mode="incremental", dry_run=dry_run)
                 r.errors.append(e.message)
                 reports.append(r)
+    for app in candidates:
+        for report in reports:
+            if report.app == app.name:
+                _refresh_yaml(layout, library, app, report)
     return reports
 
 

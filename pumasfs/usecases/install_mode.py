@@ -79,13 +79,50 @@ def yaml_file_of(install: AppInstall) -> Path:
 
 
 def yaml_folders(ws: Workspace, install: AppInstall) -> dict[str, list[str]]:
-    """ComfyUI key -> tree folders, from the install's map and its full plan (the same the tree is built from)."""
-    from ..maps import select_map
-    from ..planner import build_plan
+    """ComfyUI key -> tree folders: the install's map's targets, and the folders its tree holds."""
+    return folders_for(ws.layout, install)
 
-    tmap = select_map(ws.layout, install).map
-    plan = build_plan(list(ws.library.index.records()), tmap, install, full=True)
-    return comfyui_yaml_folders(plan_folders((r.target for r in tmap.rules), plan.entries))
+
+def folders_for(layout: Any, install: AppInstall) -> dict[str, list[str]]:
+    """The tree's top folders stand for the plan's (the tree *is* the plan, built); cheap: one scandir.
+
+    Reading the tree rather than planning again keeps this cheap enough to
+    run after every full sync, and gives doctor and sync the same answer.
+    """
+    from ..maps import select_map
+
+    tmap = select_map(layout, install).map
+    on_disk: list[str] = []
+    if install.tree_dir is not None:
+        try:
+            with os.scandir(install.tree_dir) as it:
+                on_disk = [f"{e.name}/" for e in it if e.is_dir() and not e.name.startswith(".")]
+        except OSError:
+            pass
+    return comfyui_yaml_folders(plan_folders((r.target for r in tmap.rules), on_disk))
+
+
+def refresh_section(layout: Any, install: AppInstall) -> str | None:
+    """After a full sync of a yaml/view install: name any new tree folder in our section.
+
+    A full sync follows a change of the map or the install (a rule for a new
+    custom-node folder): the tree gains a folder the yaml must name.  Our
+    section only is rewritten, and only when it differs; a yaml that cannot be
+    edited is a warning here (the sync itself succeeded), for doctor to report.
+    """
+    if install.mode == "links" or install.tree_dir is None:
+        return None
+    try:
+        path = yaml_file_of(install)
+        with locks.exclusive(layout.run_dir / "extra-paths.lock"):
+            edit = extra_paths.write_section(path, install.tree_dir, folders_for(layout, install),
+                                             note=section_note(install.name))
+        if edit.changed and install.extra_paths is None:
+            update_app(layout, install.name, extra_paths=ExtraPathsRecord(file=path, created=edit.created,
+                                                                          joiner=edit.joiner))
+    except PumasError as e:
+        return f"{install.name}: its extra_model_paths.yaml was not updated: {e.message}"
+    return None
 
 
 def _lock(ws: Workspace) -> Any:

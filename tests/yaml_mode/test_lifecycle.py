@@ -304,3 +304,25 @@ def test_after_the_drive_moves_doctor_points_the_yaml_at_the_moved_tree(world: W
         assert "v1-5-pruned-emaonly.safetensors" in comfy_loader.listing(install, KEYS, NODES)["checkpoints"]
     finally:
         os.rename(moved, tmp_path)
+
+
+def test_a_new_folder_in_the_map_is_named_in_the_yaml_by_the_next_sync(world: World) -> None:
+    from pumasfs.apps import get_app
+    from tests.materializer.conftest import add_rule
+
+    _yaml(world).write_bytes(USER_YAML.encode())
+    world.pumas("app", "add", "comfyui", world.yaml, "--name", NAME, "--mode", "yaml")
+    lib = Library(Layout(world.root))
+    try:
+        add_model(lib, "sam_vit_b_01ec64", family="sam", model_type="segmentation", subtype="sams",
+                  file_name="sam_vit_b_01ec64.pth")
+        add_rule(lib, get_app(lib.layout, NAME), "sams", ["sams"])  # the user's per-install map
+    finally:
+        lib.close()
+    reports = {r["app"]: r for r in world.pumas("sync", "--json").json()}
+    assert reports[NAME]["mode"] == "full"  # the map changed: a full sync
+    text = _yaml(world).read_text()
+    assert text.startswith(USER_YAML)
+    assert yaml.safe_load(text)["pumas"]["sams"] == "sams"
+    assert comfy_loader.listing(world.yaml, KEYS + ["sams"], NODES)["sams"] == ["sam_vit_b_01ec64.pth"]
+    assert _doctor(world) == (0, [])
