@@ -37,8 +37,10 @@ def test_yaml_mode_lists_what_links_mode_lists(world: World) -> None:
     assert links["ultralytics"] == ["bbox/face_yolov8m.pt"]
     # Companions made it into the tree as they do into models/.
     tree = world.tree()
-    assert (tree / "loras" / "sdxl_detail_tweaker.preview.png").exists()
-    assert (world.links / "models" / "loras" / "sdxl_detail_tweaker.preview.png").exists()
+    previews = sorted(p.name for p in (tree / "loras").glob("sdxl_detail_tweaker*.preview.png"))
+    assert len(previews) == 1 and (tree / "loras" / previews[0]).exists()  # beside its own LoRA's name
+    assert (tree / "loras" / previews[0].replace(".preview.png", ".safetensors")).exists()
+    assert previews == sorted(p.name for p in (world.links / "models" / "loras").glob("*.preview.png"))
     section = yaml.safe_load((world.yaml / "extra_model_paths.yaml").read_text())["pumas"]
     assert section["base_path"] == str(tree)
     assert section["text_encoders"] == "text_encoders"
