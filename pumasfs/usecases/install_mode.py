@@ -268,7 +268,7 @@ def set_mode(ws: Workspace, name: str, mode: str, *, dry_run: bool = False, moun
     """Put install ``name`` in ``mode``: undo the old one cleanly, build the new one (idempotent)."""
     if mode not in INSTALL_MODES:
         raise PumasError(f"mode must be one of {', '.join(INSTALL_MODES)}, not {mode!r}")
-    layout = ws.layout
+    layout = ws.writable_layout()
     install = get_app(layout, name)
     if mode != "links" and install.kind not in YAML_KINDS:
         raise PumasError(f"{name} is a {install.kind} install: {mode} mode works through ComfyUI's "
@@ -328,6 +328,36 @@ def set_mode(ws: Workspace, name: str, mode: str, *, dry_run: bool = False, moun
     install = _write_section(ws, install, result, dry_run)
     reporter.advance()
     return result
+
+
+_MODE_WHAT = {
+    "links": "links in the models dir",
+    "yaml": "links in a tree named by extra_model_paths.yaml",
+    "view": "a FUSE content view named by extra_model_paths.yaml",
+}
+
+
+def mode_details(install: AppInstall) -> dict[str, Any]:
+    """For `app show`: the mode, where the tree is, and whether the yaml still points at it."""
+    out: dict[str, Any] = {"mode": install.mode, "what": _MODE_WHAT.get(install.mode, ""),
+                           "tree_dir": str(install.tree_dir) if install.tree_dir else None,
+                           "yaml_file": None, "yaml_section": None}
+    if install.mode == "links" and install.extra_paths is None:
+        return out
+    path = yaml_file_of(install)
+    out["yaml_file"] = str(path)
+    try:
+        section = extra_paths.check_file(path)
+    except PumasError as e:
+        out["yaml_section"] = f"unreadable: {e.message}"
+    else:
+        if section is None:
+            out["yaml_section"] = "missing (run `pumas doctor --fix`)"
+        elif install.tree_dir is not None and section.base_path == str(install.tree_dir):
+            out["yaml_section"] = "points at the tree"
+        else:
+            out["yaml_section"] = f"points at {section.base_path} (run `pumas doctor --fix`)"
+    return out
 
 
 def leave_mode(ws: Workspace, name: str, *, dry_run: bool = False) -> ModeResult:
