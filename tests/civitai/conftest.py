@@ -52,11 +52,23 @@ def png_bytes(seed: str) -> bytes:
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
+def lora_bytes(seed: str, ctx: int = 2048, rank: int = 4) -> bytes:
+    """A UNet LoRA whose cross-attention key width says its base (768 SD1, 2048 SDXL) in its header."""
+    import json as _json
+    import struct
+
+    key = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight"
+    n = rank * ctx
+    header = _json.dumps({key: {"dtype": "F32", "shape": [rank, ctx], "data_offsets": [0, 4 * n]}}).encode()
+    header += b" " * (-len(header) % 8)
+    return struct.pack("<Q", len(header)) + header + weights(seed, 4 * n)
+
+
 def lora_on_civitai(civ: FakeCivitai, seed: str = "lora", *, name: str = "Detail Tweaker", file_name: str | None = None,
                     images: list[FakeImage] | None = None, words: list[str] | None = None,
-                    base_model: str = "SDXL 1.0", **model_kw):
+                    base_model: str = "SDXL 1.0", ctx: int = 2048, **model_kw):
     """A LoRA model with one version holding a real safetensors file."""
-    data = safetensors_bytes(seed, 1024, name="lora_unet_down_blocks_0.lora_down.weight")
+    data = lora_bytes(seed, ctx)
     model = civ.add_model(name, type="LORA", tags=["detail", "tool"], creator="alice", **model_kw)
     f = FakeFile(file_name or f"{seed}.safetensors", data)
     v = civ.add_version(model, "v1.0", [f], base_model=base_model,
