@@ -131,3 +131,54 @@ def config_set(state: State, key, value, dry_run):
     """Change one setting."""
     v = uc.set_config(state, key, value, dry_run=dry_run)
     click.echo(f"{'would set' if dry_run else 'set'} {v.key} = {v.value}")
+
+
+class _Bar(_Warn):
+    """Progress on a terminal (stderr), quiet otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._cm = None
+        self._bar = None
+
+    def start(self, label: str, total: int | None = None, *, unit: str = "bytes") -> None:
+        from .output import progress
+
+        if self.quiet:
+            return
+        self._cm = progress(label, total, unit=unit)
+        self._bar = self._cm.__enter__()
+
+    def advance(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.advance(n)
+
+    def close(self) -> None:
+        if self._cm is not None:
+            self._cm.__exit__(None, None, None)
+            self._cm = self._bar = None
+
+
+def download_civitai(state: State, ref: str, file: str | None, as_json: bool, dry_run: bool) -> None:
+    """`pumas download civitai:...` (called from the download command)."""
+    bar = _Bar(as_json)
+    try:
+        result = uc.download(state, ref, file=file, dry_run=dry_run, reporter=bar)
+    finally:
+        bar.close()
+    if result.changed and not dry_run:
+        hooks.sync_apps(state, quiet=as_json)
+    if as_json:
+        echo_json(result.to_json())
+        return
+    if dry_run:
+        what = {"library": "already in the library", "resume": f"resume from {size_text(result.resumed_from)}"}
+        click.echo(f"civitai:{result.version_id} {result.name}: {result.file_name} ({size_text(result.size_bytes)}), "
+                   f"{what.get(result.action, 'download')}")
+        return
+    if result.status == "present":
+        click.echo(f"already in the library: {', '.join(result.model_ids)} (marked as {result.name} on CivitAI)")
+        return
+    click.echo(f"downloaded {size_text(result.bytes_downloaded)} from CivitAI ({result.name}, {result.file_name})")
+    for mid in result.model_ids:
+        click.echo(f"imported {mid} (SHA256 verified against CivitAI)")

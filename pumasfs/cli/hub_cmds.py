@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from ..errors import EXIT_PARTIAL, PumasError
@@ -95,7 +97,11 @@ def enrich(state: State, models, all_, pending, budget, as_json, dry_run):
 @click.option("--dry-run", is_flag=True, help="Show what would be downloaded; download nothing.")
 @pass_state
 def download(state: State, repo, files, include, revision, as_json, dry_run):
-    """Download a Hugging Face repo (or some of its files) into the library.
+    """Download a Hugging Face repo (or some of its files), or a CivitAI file, into the library.
+
+    A CivitAI REPO (civitai:VERSION_ID, a civitai.com model or version URL,
+    or an AIR) fetches that version's primary file (FILE names another one),
+    checked against CivitAI's SHA256; gated files need CIVITAI_API_TOKEN.
 
     The files land in the library's staging area, each is checked against
     the hub's sha256 before anything is imported, and the result is imported
@@ -110,7 +116,14 @@ def download(state: State, repo, files, include, revision, as_json, dry_run):
       pumas download bartowski/Llama-3.2-1B-Instruct-GGUF --include '*Q8_0*'
       pumas download stabilityai/sdxl-vae --revision main
       pumas download some/diffusers-repo --dry-run
+      pumas download civitai:130072                     a CivitAI version (also a civitai.com URL or an AIR)
     """
+    from ..hub.civitai.refs import looks_like_ref
+
+    if looks_like_ref(repo, os.environ.get("CIVITAI_ENDPOINT", "")):
+        from .civitai_cmds import download_civitai  # issue 12: civitai:ID, civitai.com URLs, AIRs
+
+        return download_civitai(state, repo, files[0] if files else None, as_json, dry_run)
     from ..hub.download import download_repo
 
     lib = state.library

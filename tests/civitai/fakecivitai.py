@@ -150,6 +150,7 @@ class FakeCivitai:
         self.delay_s = 0.0
         self.stall_after: dict[int, int] = {}  # file id -> bytes sent before hanging
         self.stalled = threading.Event()
+        self.json_401 = True  # False: a gated file redirects every client to the HTML login page
         self._lock = threading.Lock()
         self._next_id = 1000
         self._signed: dict[str, FakeFile] = {}
@@ -303,7 +304,8 @@ class FakeCivitai:
         key = hashlib.sha256(f"{f.id}:{time.time()}".encode()).hexdigest()[:24]
         with self._lock:
             self._signed[key] = f
-        return f"{self.url}/storage/{f.id}/{f.name}?sig={key}&exp=3600"
+        # Another host name, as the real storage CDN is: the token must not follow the redirect there.
+        return f"{self.url.replace('127.0.0.1', 'localhost')}/storage/{f.id}/{f.name}?sig={key}&exp=3600"
 
     def signed(self, key: str) -> FakeFile | None:
         with self._lock:
@@ -440,7 +442,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json({"error": "File not found"}, 404)
         token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or (query.get("token") or [""])[0]
         if chosen.gated and token != fake.token:
-            if "application/json" in (self.headers.get("Accept") or ""):
+            if fake.json_401 and "application/json" in (self.headers.get("Accept") or ""):
                 return self._json({"error": "Unauthorized"}, 401)
             return self._send(302, b"", {"Location": f"{fake.url}/login?returnUrl=/api/download/models/{version_id}"},
                               ctype="text/plain")
