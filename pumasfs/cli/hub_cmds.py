@@ -66,13 +66,21 @@ def enrich(state: State, models, all_, pending, budget, as_json, dry_run):
     else:
         ids = pending_ids(lib)
     summary = enrich_models(lib, ids, budget=budget, dry_run=dry_run)
+    # CivitAI (issue 12): the same models by SHA256; by default the ones CivitAI has not answered about.
+    from ..usecases import civitai as civitai_uc
+
+    civ = civitai_uc.enrich(state, [summary.renamed.get(i, i) for i in ids] if models else None,
+                            pending=not all_, dry_run=dry_run)
+    summary.civitai = civ
     if not dry_run:
-        _sync(state, summary.changed, as_json)
+        _sync(state, summary.changed + civ.changed, as_json)
     if as_json:
         echo_json(summary.to_json())
         return
+    _civitai_rows(civ, dry_run)
     if not ids:
-        click.echo("nothing to look up" + ("" if models or all_ else " (no model is pending)"))
+        if not civ.looked_up:
+            click.echo("nothing to look up" + ("" if models or all_ else " (no model is pending)"))
         return
     rows = [
         (o.model_id, o.badge, o.match_method, f"{o.confidence:.2f}", f"{o.repo}@{(o.revision or '')[:8]}" if o.repo else "-",
@@ -85,6 +93,15 @@ def enrich(state: State, models, all_, pending, budget, as_json, dry_run):
         warn(f"{len(summary.pending)} model(s) still pending: {summary.reason or 'hub unavailable'}")
     for old, new in summary.renamed.items():
         click.echo(f"{old} -> {new} (type from the hub)")
+
+
+def _civitai_rows(civ, dry_run: bool) -> None:
+    rows = [(o.model_id, o.status, f"{o.name or '-'} (civitai:{o.version_id})" if o.version_id else "-",
+             ", ".join(o.changed) or "-") for o in civ.looked_up]
+    if rows:
+        print_table(rows, ["model", "civitai", "version", "changed" + (" (dry run)" if dry_run else "")])
+    if civ.pending and civ.status != "offline":
+        warn(f"{len(civ.pending)} model(s) still pending on CivitAI: {civ.reason or 'CivitAI unavailable'}")
 
 
 @click.command("download")
