@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ..usecases import civitai as uc
@@ -35,7 +37,7 @@ class _Warn:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--dry-run", is_flag=True, help="Fetch the version and say what would change; change nothing.")
 @pass_state
-def link(state: State, model, ref, nsfw, as_json, dry_run):
+def link(state: State, model: str, ref: str, nsfw: str | None, as_json: bool, dry_run: bool) -> None:
     """Say which CivitAI version a model is, for files CivitAI does not know by hash.
 
     REF is civitai:VERSION_ID, a civitai.com model or version URL, or an AIR
@@ -66,7 +68,7 @@ def link(state: State, model, ref, nsfw, as_json, dry_run):
 @click.command("outdated")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @pass_state
-def outdated(state: State, as_json):
+def outdated(state: State, as_json: bool) -> None:
     """List models with a newer version upstream.
 
     CivitAI models whose CivitAI model has a newer version, and Hugging Face
@@ -111,7 +113,7 @@ def config() -> None:
 @click.argument("key", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 @pass_state
-def config_get(state: State, key, as_json):
+def config_get(state: State, key: str | None, as_json: bool) -> None:
     """Print one setting's value, or every setting."""
     values = uc.get_config(state, key)
     if as_json:
@@ -127,7 +129,7 @@ def config_get(state: State, key, as_json):
 @click.argument("value")
 @click.option("--dry-run", is_flag=True, help="Check the value; write nothing.")
 @pass_state
-def config_set(state: State, key, value, dry_run):
+def config_set(state: State, key: str, value: str, dry_run: bool) -> None:
     """Change one setting."""
     v = uc.set_config(state, key, value, dry_run=dry_run)
     click.echo(f"{'would set' if dry_run else 'set'} {v.key} = {v.value}")
@@ -138,8 +140,8 @@ class _Bar(_Warn):
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
-        self._cm = None
-        self._bar = None
+        self._cm: Any = None
+        self._bar: Any = None
 
     def start(self, label: str, total: int | None = None, *, unit: str = "bytes") -> None:
         from .output import progress

@@ -28,7 +28,7 @@ class ConfigValue:
     source: str  # config | environment | default
 
 
-def _settings(ws: Workspace, nsfw: str | None = None) -> "CivitaiSettings":
+def _settings(ws: Workspace, nsfw: str | None = None) -> CivitaiSettings:
     from ..hub.civitai.config import NSFW_SETTINGS
     from ..hub.civitai.settings import CivitaiSettings
 
@@ -106,7 +106,7 @@ def set_config(ws: Workspace, key: str, value: str, *, dry_run: bool = False) ->
 def link_model(
     ws: Workspace, model: str, ref: str, *, nsfw: str | None = None, dry_run: bool = False,
     reporter: Reporter = NULL_REPORTER,
-) -> "CivitaiOutcome":
+) -> CivitaiOutcome:
     """Mark ``model`` as the CivitAI version ``ref`` names ("linked by user")."""
     from ..hub.civitai.link import link_model as link
     from ..hub.civitai.refs import parse_ref
@@ -119,7 +119,7 @@ def link_model(
     return link(lib, model_id, civ_ref, settings, dry_run=dry_run)
 
 
-def outdated(ws: Workspace, *, reporter: Reporter = NULL_REPORTER) -> "OutdatedReport":
+def outdated(ws: Workspace, *, reporter: Reporter = NULL_REPORTER) -> OutdatedReport:
     from ..hub.civitai.outdated import find_outdated
 
     report = find_outdated(ws.library, _settings(ws))
@@ -131,7 +131,7 @@ def outdated(ws: Workspace, *, reporter: Reporter = NULL_REPORTER) -> "OutdatedR
 def enrich(
     ws: Workspace, model_ids: list[str] | None = None, *, pending: bool = True, dry_run: bool = False,
     nsfw: str | None = None,
-) -> "CivitaiSummary":
+) -> CivitaiSummary:
     """CivitAI lookups for these models (None: every model, or only pending ones)."""
     from ..hub.civitai.enrich import enrich_civitai, pending_ids
 
@@ -144,7 +144,7 @@ def enrich(
 def download(
     ws: Workspace, ref: str, *, file: str | None = None, nsfw: str | None = None, dry_run: bool = False,
     reporter: Reporter = NULL_REPORTER,
-) -> "CivitaiDownloadResult":
+) -> CivitaiDownloadResult:
     """Fetch a CivitAI file (resumable, SHA256-checked) and import it."""
     from ..hub.civitai.download import download_version
     from ..hub.civitai.refs import parse_ref

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.hub.conftest import add_model, closed_port, safetensors_bytes, weights  # noqa: F401 (re-exported)
+from tests.hub.conftest import (  # noqa: F401 (re-exported)  # noqa: F401 (fixtures for the tests that use both services)
+    add_model,
+    closed_port,
+    hub,
+    hub_env,
+    safetensors_bytes,
+    weights,
+)
 
 from .fakecivitai import FakeCivitai, FakeFile, FakeImage
 

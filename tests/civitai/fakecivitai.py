@@ -103,7 +103,7 @@ class FakeVersion:
     early_access_deadline: str | None = None
     published_at: str = "2024-05-01T10:00:00.000Z"
     nsfw_level: int = 1
-    model: "FakeModel | None" = None
+    model: FakeModel | None = None
 
 
 @dataclass
@@ -168,7 +168,7 @@ class FakeCivitai:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeCivitai":
+    def start(self) -> FakeCivitai:
         self._thread.start()
         return self
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from pumasfs.errors import PumasError
 from pumasfs.hub.civitai.client import CivitaiClient, backoff_s
 from pumasfs.hub.civitai.refs import CivRef, parse_ref
 from pumasfs.hub.civitai.settings import CivitaiSettings
 from pumasfs.hub.errors import HubUnavailable
-from pumasfs.errors import PumasError
 
 from .conftest import SECRET, closed_port, lora_on_civitai
 

@@ -13,8 +13,8 @@ import pytest
 
 from tests.conftest import assert_one_line_error
 
-from .conftest import SECRET, TOKEN, lora_bytes, lora_on_civitai, png_bytes
-from .fakecivitai import FakeFile, FakeImage
+from .conftest import SECRET, TOKEN, lora_bytes, lora_on_civitai
+from .fakecivitai import FakeFile
 
 MIB = 1 << 20
 
@@ -95,7 +95,7 @@ def test_download_resumes_after_sigkill(civ, civ_env, pumas, root) -> None:
 
 
 def test_bytes_that_do_not_match_the_sha256_leave_nothing_behind(civ, civ_env, pumas, library, root) -> None:
-    model, v, f = lora_on_civitai(civ, "tampered")
+    _model, v, f = lora_on_civitai(civ, "tampered")
     f.served = lora_bytes("other")  # same size, other bytes
     run = pumas("download", f"civitai:{v.id}", check=False, env_extra=civ_env)
     assert_one_line_error(run)
@@ -104,7 +104,7 @@ def test_bytes_that_do_not_match_the_sha256_leave_nothing_behind(civ, civ_env, p
 
 
 def test_gated_file_needs_a_token_and_the_token_is_never_printed(civ, civ_env, pumas, library, root) -> None:
-    model, v, f = lora_on_civitai(civ, "gated")
+    _model, v, f = lora_on_civitai(civ, "gated")
     f.gated = True
     # a JSON client gets 401
     run = pumas("download", f"civitai:{v.id}", check=False, env_extra={**civ_env, "CIVITAI_API_TOKEN": SECRET})
@@ -146,14 +146,14 @@ def test_early_access_is_explained(civ, civ_env, pumas, root) -> None:
 
 
 def test_archived_model_has_nothing_to_download(civ, civ_env, pumas) -> None:
-    model, v, f = lora_on_civitai(civ, "archived", archived=True)
+    _model, v, _f = lora_on_civitai(civ, "archived", archived=True)
     run = pumas("download", f"civitai:{v.id}", check=False, env_extra=civ_env)
     assert_one_line_error(run)
     assert "archived" in run.stderr and run.returncode == 4
 
 
 def test_rate_limits_are_backed_off(civ, civ_env, pumas) -> None:
-    model, v, f = lora_on_civitai(civ, "limited")
+    _model, v, _f = lora_on_civitai(civ, "limited")
     civ.fail(r"^GET /api/download/models/", 429, count=2)
     t0 = time.monotonic()
     out = pumas("download", f"civitai:{v.id}", "--json", env_extra=civ_env).json()

@@ -33,7 +33,7 @@ def test_by_hash_accepts_every_kind_of_hash_in_any_case(civ) -> None:
 
 
 def test_archived_models_have_no_files(civ) -> None:
-    model, v, f = lora_on_civitai(civ, archived=True)
+    _model, v, f = lora_on_civitai(civ, archived=True)
     status, body, _ = _get(f"{civ.url}/api/v1/model-versions/by-hash/{f.sha256}")
     assert (status, json.loads(body)) == (404, {"error": "Missing model file"})
     got = json.loads(_get(f"{civ.url}/api/v1/model-versions/{v.id}")[1])
@@ -41,7 +41,7 @@ def test_archived_models_have_no_files(civ) -> None:
 
 
 def test_gated_download_redirects_a_browser_to_a_login_page(civ) -> None:
-    model, v, f = lora_on_civitai(civ)
+    _model, v, f = lora_on_civitai(civ)
     f.gated = True
     status, body, headers = _get(f"{civ.url}/api/download/models/{v.id}")
     assert status == 200 and headers["Content-Type"].startswith("text/html")  # urllib followed the 302

@@ -22,7 +22,7 @@ def _file(tmp_path: Path, name: str, data: bytes) -> Path:
 
 @pytest.mark.parametrize("form", ["prefix", "url", "air"])
 def test_manual_link_is_kept_through_enrichment(civ, civ_env, pumas, tmp_path, form) -> None:
-    model, v, f = lora_on_civitai(civ, "pruned-orig", words=["prunedword"])
+    model, v, _f = lora_on_civitai(civ, "pruned-orig", words=["prunedword"])
     # our copy is pruned: other bytes, CivitAI does not know them
     pumas("import", _file(tmp_path, "pruned.safetensors", lora_bytes("pruned-copy")), env_extra=civ_env)
     [rec] = pumas("list", "--json", env_extra=civ_env).json()
@@ -59,8 +59,8 @@ def test_link_errors_are_one_line(civ, civ_env, pumas, tmp_path) -> None:
 
 
 def test_user_edits_are_never_overwritten(civ, civ_env, pumas, tmp_path) -> None:
-    model, v, f = lora_on_civitai(civ, "edited", words=["civword"])
-    model2, v2, f2 = lora_on_civitai(civ, "edited2", words=["civword2"])
+    _model, v, f = lora_on_civitai(civ, "edited", words=["civword"])
+    _model2, v2, _f2 = lora_on_civitai(civ, "edited2", words=["civword2"])
     pumas("import", _file(tmp_path, "edited.safetensors", f.data), "--no-lookup", env_extra=civ_env)
     mid = pumas("list", "--json", env_extra=civ_env).json()[0]["model_id"]
     pumas("edit", mid, "--set", "trigger_words=mine,also mine", "--set", "tags=keep", "--set", "description=my notes",
@@ -80,7 +80,7 @@ def test_user_edits_are_never_overwritten(civ, civ_env, pumas, tmp_path) -> None
 
 def test_header_decides_placement_and_show_says_both(civ, civ_env, pumas, tmp_path) -> None:
     # The header says SD1 (768-wide cross-attention); CivitAI's page says Pony (an SDXL base).
-    model, v, f = lora_on_civitai(civ, "mislabeled", base_model="Pony", ctx=768)
+    _model, _v, f = lora_on_civitai(civ, "mislabeled", base_model="Pony", ctx=768)
     pumas("import", _file(tmp_path, "mislabeled.safetensors", f.data), env_extra=civ_env)
     [rec] = pumas("list", "--json", env_extra=civ_env).json()
     assert rec["family"] == "sd1" and rec["model_id"].split("/")[1] == "sd1"  # placed by the header
@@ -94,7 +94,7 @@ def test_header_decides_placement_and_show_says_both(civ, civ_env, pumas, tmp_pa
 
 
 def test_offline_import_is_not_delayed_and_enrich_catches_up(civ, civ_env, pumas, tmp_path) -> None:
-    model, v, f = lora_on_civitai(civ, "later")
+    _model, v, f = lora_on_civitai(civ, "later")
     src = _file(tmp_path, "later.safetensors", f.data)
     # CivitAI switched off: no request at all, the import returns at once, the model is pending
     t0 = time.monotonic()
@@ -113,7 +113,7 @@ def test_offline_import_is_not_delayed_and_enrich_catches_up(civ, civ_env, pumas
 
 
 def test_a_stalled_civitai_costs_the_import_one_deadline(civ, civ_env, pumas, tmp_path) -> None:
-    model, v, f = lora_on_civitai(civ, "slow")
+    _model, v, f = lora_on_civitai(civ, "slow")
     civ.delay_s = 30  # answers far too late
     t0 = time.monotonic()
     run = pumas("import", _file(tmp_path, "slow.safetensors", f.data), env_extra=civ_env)

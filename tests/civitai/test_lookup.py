@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
-from .conftest import SECRET, add_model, lora_on_civitai, png_bytes, safetensors_bytes
-from .fakecivitai import FakeFile, FakeImage
+from .conftest import lora_on_civitai
 
 
 def _write(d: Path, name: str, data: bytes) -> Path:

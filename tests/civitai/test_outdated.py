@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-from tests.hub.conftest import hub, hub_env, safetensors_bytes  # noqa: F401 (fixtures)
+from tests.hub.conftest import safetensors_bytes
 
 from .conftest import lora_bytes, lora_on_civitai
 from .fakecivitai import FakeFile
@@ -18,13 +17,13 @@ def _both(civ_env: dict, hub_env: dict) -> dict:
 def test_outdated_lists_newer_civitai_versions_and_hub_revisions(civ, civ_env, hub, hub_env, pumas, tmp_path) -> None:
     env = _both(civ_env, hub_env)
     # CivitAI: v1 imported by hash, then v2 published
-    model, v1, f1 = lora_on_civitai(civ, "evolving")
+    model, _v1, f1 = lora_on_civitai(civ, "evolving")
     src = tmp_path / "dl" / "evolving.safetensors"
     src.parent.mkdir()
     src.write_bytes(f1.data)
     pumas("import", src, env_extra=env)
     # a model that is current
-    model_b, vb, fb = lora_on_civitai(civ, "current")
+    _model_b, _vb, fb = lora_on_civitai(civ, "current")
     (tmp_path / "dl" / "current.safetensors").write_bytes(fb.data)
     pumas("import", tmp_path / "dl" / "current.safetensors", env_extra=env)
     v2_data = lora_bytes("evolving-v2", rank=8)
@@ -54,7 +53,7 @@ def test_outdated_lists_newer_civitai_versions_and_hub_revisions(civ, civ_env, h
 
 def test_import_waits_for_one_deadline_for_hub_and_civitai_together(civ, civ_env, hub, hub_env, pumas, tmp_path) -> None:
     env = _both(civ_env, hub_env)
-    model, v, f = lora_on_civitai(civ, "both-slow")
+    _model, _v, f = lora_on_civitai(civ, "both-slow")
     civ.delay_s = 30
     hub.delay_s = 30
     src = tmp_path / "both-slow.safetensors"

@@ -31,7 +31,7 @@ def comfyui_previews(filepath: str) -> list[str]:
 
 
 def test_sidecars_are_linked_into_every_app_and_comfyui_finds_the_preview(civ, civ_env, pumas, tmp_path, root) -> None:
-    model, v, f = lora_on_civitai(civ, "inapps")
+    _model, v, f = lora_on_civitai(civ, "inapps")
     comfy = make_comfyui_tree(tmp_path / "ComfyUI")
     comfy2 = make_comfyui_tree(tmp_path / "ComfyUI-2")
     webui = tmp_path / "webui"
@@ -67,7 +67,7 @@ def test_sidecars_are_linked_into_every_app_and_comfyui_finds_the_preview(civ, c
 
 
 def test_previews_and_info_that_came_with_the_model_are_kept(civ, civ_env, pumas, tmp_path, root) -> None:
-    model, v, f = lora_on_civitai(civ, "ownprev")
+    _model, v, f = lora_on_civitai(civ, "ownprev")
     d = tmp_path / "dl"
     d.mkdir()
     (d / "ownprev.safetensors").write_bytes(f.data)
@@ -88,8 +88,8 @@ def test_previews_and_info_that_came_with_the_model_are_kept(civ, civ_env, pumas
 
 def test_preview_follows_the_nsfw_setting(civ, civ_env, pumas, tmp_path, root) -> None:
     images = [FakeImage(png_bytes("r-rated"), nsfw_level=4, ext="png"), FakeImage(png_bytes("x-rated"), nsfw_level=8, ext="png")]
-    model, v, f = lora_on_civitai(civ, "spicy", images=images)
-    model2, v2, f2 = lora_on_civitai(civ, "spicy2", images=list(images))
+    _model, v, f = lora_on_civitai(civ, "spicy", images=images)
+    _model2, v2, f2 = lora_on_civitai(civ, "spicy2", images=list(images))
     d = tmp_path / "dl"
     d.mkdir()
     (d / "spicy.safetensors").write_bytes(f.data)

@@ -76,12 +76,12 @@ def backoff_s(attempt: int, retry_after: float | None = None) -> float:
     """1 s, 2 s, 4 s ... capped at 30 s; a server's Retry-After wins (also capped)."""
     if retry_after is not None:
         return min(max(retry_after, 0.0), BACKOFF_MAX_S)
-    return min(BACKOFF_FIRST_S * 2 ** (attempt - 1), BACKOFF_MAX_S)
+    return float(min(BACKOFF_FIRST_S * 2 ** (attempt - 1), BACKOFF_MAX_S))
 
 
 def retry_after_of(headers: Message | None) -> float | None:
-    value = ((headers.get("Retry-After") if headers is not None else None) or "").strip()
-    return float(value) if value.isdigit() else None
+    value = str((headers.get("Retry-After") if headers is not None else None) or "").strip()
+    return float(value) if value.isdigit() else None  # CivitAI's edge rarely sends one
 
 
 def error_text(body: bytes) -> str | None:
@@ -90,8 +90,10 @@ def error_text(body: bytes) -> str | None:
         obj = json.loads(body or b"null")
     except ValueError:
         return None
-    if isinstance(obj, dict) and isinstance(obj.get("error"), str):
-        return obj["error"]
+    if isinstance(obj, dict):
+        error = obj.get("error")
+        if isinstance(error, str):
+            return error
     return None
 
 
@@ -148,7 +150,7 @@ class CivitaiClient:
             self.budget.take()
             self.requests += 1
 
-            def fn() -> Answer:
+            def fn(timeout: float = timeout) -> Answer:
                 resp = open_url(url, method=method, body=body, headers=headers, token=token, timeout=timeout)
                 with resp:
                     data = resp.read(max_bytes + 1)

@@ -31,11 +31,17 @@ from ...library import Library
 from ...naming import safe_filename
 from ...usecases.progress import NULL_REPORTER, Reporter
 from ..cache import HubFile
-from ..download import WorkDir, _Hasher, _hash_prefix, sweep_stale
+from ..download import WorkDir, _hash_prefix, _Hasher, sweep_stale
 from ..errors import HubRefused, HubUnavailable
 from .api import CivFile, CivVersion
 from .cache import CivitaiCache
-from .client import USER_AGENT, CivitaiClient, backoff_s, error_text, open_url, retry_after_of
+from .client import (
+    CivitaiClient,
+    backoff_s,
+    error_text,
+    open_url,
+    retry_after_of,
+)
 from .enrich import Found, apply_found, fetch_preview
 from .link import resolve_version
 from .refs import CivRef
@@ -81,9 +87,9 @@ def choose_file(v: CivVersion, file_name: str | None) -> CivFile:
                 return f
         raise NotFound(f"CivitAI version {v.id} has no file {file_name!r} "
                        f"(files: {', '.join(f.name for f in v.files)})")
-    f = v.primary_file()
-    assert f is not None
-    return f
+    primary = v.primary_file()
+    assert primary is not None  # files is not empty
+    return primary
 
 
 def _refusal(status: int, body: bytes, v: CivVersion) -> PumasError | None:
@@ -138,12 +144,11 @@ def _transfer(url: str, settings: CivitaiSettings, part: Path, hasher: _Hasher, 
     attempt = 0
     while True:
         have = part.stat().st_size
+        err: OSError | None = None
         try:
             resp = _open_following(url, settings, have, v)
         except OSError as e:
             resp, err = None, e
-        else:
-            err = None
         if resp is not None:
             status = resp.status if hasattr(resp, "status") else resp.code
             ctype = (resp.headers.get("Content-Type") or "").lower()

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ...errors import PumasError
 from ...library import Library
@@ -43,7 +43,7 @@ class Wanted:
     preview: bool  # no preview yet: fetch one
 
     @classmethod
-    def of(cls, meta: ModelMetadata) -> "Wanted | None":
+    def of(cls, meta: ModelMetadata) -> Wanted | None:
         sha = primary_sha256(meta)
         if sha is None or (meta.civitai is not None and meta.civitai.trust == "user"):
             return None
@@ -163,7 +163,7 @@ def lookup(
 
 def apply_found(
     library: Library, model_id: str, found: Found, settings: CivitaiSettings, *, dry_run: bool = False,
-    trust: str = "hash",
+    trust: Literal["hash", "user"] = "hash",
 ) -> CivitaiOutcome:
     meta = library.get(model_id)
     if trust == "hash" and meta.civitai is not None and meta.civitai.trust == "user":
@@ -218,7 +218,7 @@ class Running:
 
     @classmethod
     def start(cls, library: Library, model_ids: Iterable[str], settings: CivitaiSettings, deadline: float | None,
-              *, budget: int = 200, threaded: bool = True) -> "Running":
+              *, budget: int = 200, threaded: bool = True) -> Running:
         from ..client import Budget
 
         wanted, skipped = [], []
@@ -244,7 +244,7 @@ class Running:
             lookup(self.client, self.cache, self.wanted, self.settings, self.results, self.lock)
         except HubUnavailable as e:
             self.error = e.message
-        except Exception as e:  # a lookup must never break an import
+        except Exception as e:  # noqa: BLE001 - a lookup must never break an import
             self.error = f"{type(e).__name__}: {self.settings.redact(str(e))}"
 
     def finish(self, library: Library, *, dry_run: bool = False, renamed: dict[str, str] | None = None) -> CivitaiSummary:

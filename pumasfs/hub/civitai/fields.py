@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from ...metadata import CivitaiInfo, ModelMetadata, utcnow
 from .api import CivFile, CivModel, CivVersion
@@ -50,7 +50,7 @@ def base_model_disagrees(meta: ModelMetadata) -> bool:
 
 
 class _Text(HTMLParser):
-    _BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre", "blockquote"}
+    _BLOCK: ClassVar[set[str]] = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre", "blockquote"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -85,7 +85,7 @@ def plain_text(markup: str | None, limit: int = DESCRIPTION_MAX) -> str | None:
         parser.feed(markup)
         parser.close()
         text = "".join(parser.out)
-    except Exception:  # malformed markup: fall back to dropping tags
+    except Exception:  # noqa: BLE001 - malformed markup of any kind: fall back to dropping tags
         text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
     lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.splitlines()]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
@@ -106,7 +106,8 @@ def trigger_words(v: CivVersion) -> list[str]:
 
 
 def civitai_info(
-    v: CivVersion, model: CivModel | None, settings: CivitaiSettings, *, trust: str, file: CivFile | None
+    v: CivVersion, model: CivModel | None, settings: CivitaiSettings, *, trust: Literal["hash", "user"],
+    file: CivFile | None,
 ) -> CivitaiInfo:
     model_id = v.modelId if v.modelId is not None else (model.id if model else 0)
     return CivitaiInfo(
@@ -137,8 +138,8 @@ def enrichment_fields(meta: ModelMetadata, info: CivitaiInfo, v: CivVersion, mod
 
 
 def apply_version(
-    meta: ModelMetadata, v: CivVersion, model: CivModel | None, settings: CivitaiSettings, *, trust: str,
-    file: CivFile | None,
+    meta: ModelMetadata, v: CivVersion, model: CivModel | None, settings: CivitaiSettings, *,
+    trust: Literal["hash", "user"], file: CivFile | None,
 ) -> list[str]:
     """Set what this version tells about ``meta``; returns the names of changed fields."""
     info = civitai_info(v, model, settings, trust=trust, file=file)

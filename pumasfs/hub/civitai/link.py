@@ -8,9 +8,9 @@ does).
 
 from __future__ import annotations
 
+from ...errors import NotFound, PumasError
 from ...library import Library
 from ..errors import HubNotFound, HubUnavailable
-from ...errors import NotFound, PumasError
 from .api import CivModel, CivVersion
 from .cache import CivitaiCache
 from .client import CivitaiClient

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 from ...errors import PumasError
 
 _HOSTS = {"civitai.com", "www.civitai.com", "civitai.green", "www.civitai.green"}
-_AIR = re.compile(r"^urn:air:[^:]+:[^:]+:civitai:(\d+)(?:@(\d+))?(?:\.[a-z0-9]+)?$", re.I)
-_PREFIX = re.compile(r"^civitai:(?:(\d+)@)?(\d+)$", re.I)
+_AIR = re.compile(r"^urn:air:[^:]+:[^:]+:civitai:(\d+)(?:@(\d+))?(?:\.[a-z0-9]+)?$", re.IGNORECASE)
+_PREFIX = re.compile(r"^civitai:(?:(\d+)@)?(\d+)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def parse_ref(text: str, endpoint: str = "") -> CivRef:
     if looks_like_ref(t, endpoint) and t.startswith(("http://", "https://")):
         parts = urlsplit(t)
         query = parse_qs(parts.query)
-        version = (query.get("modelVersionId") or [None])[0]
+        version = (query.get("modelVersionId") or [""])[0]
         path = parts.path.rstrip("/")
         if m := re.match(r"^/api/download/models/(\d+)$", path):
             return CivRef(None, int(m.group(1)))

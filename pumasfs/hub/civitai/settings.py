@@ -37,7 +37,7 @@ class CivitaiSettings:
     previews: bool = True
 
     @classmethod
-    def from_env(cls, layout: Layout | None = None, environ: Mapping[str, str] | None = None) -> "CivitaiSettings":
+    def from_env(cls, layout: Layout | None = None, environ: Mapping[str, str] | None = None) -> CivitaiSettings:
         env = os.environ if environ is None else environ
         config = load_config(layout) if layout is not None else None
         explicit = (env.get("CIVITAI_ENDPOINT") or "").strip()

@@ -103,8 +103,8 @@ def _put(layout: Layout, meta: ModelMetadata, name: str, data: bytes, role: str)
             if f.sha256 == sha and path.is_file():
                 return False
     atomic.write_bytes(path, data)
-    entry = FileEntry(name=name, original_name=PurePosixPath(name).name, size=len(data), sha256=sha, role=role,
-                      origin=ORIGIN)
+    entry = FileEntry.model_validate({"name": name, "original_name": PurePosixPath(name).name, "size": len(data),
+                                      "sha256": sha, "role": role, "origin": ORIGIN})
     meta.files = [f for f in meta.files if f.name != name] + [entry]
     return True
 
