@@ -111,7 +111,7 @@ def show(state: State, model, related, as_json):
         ("precision", meta.precision), ("params", f"{meta.param_count:,}" if meta.param_count else None),
         ("format", meta.format + (" (unsafe: pickle)" if meta.unsafe_format else "") if meta.format else None),
         ("size", size_text(meta.size_bytes)), ("sha256", meta.hashes.sha256), ("blake3", meta.hashes.blake3),
-        ("trust", f"{_badge(meta)} ({meta.match_method}, {meta.match_confidence:.2f})"),
+        ("trust", f"{_badge(meta)} ({meta.match_method}, {meta.match_confidence:.2f})" + _civitai_trust(meta)),
         ("hub", f"{meta.hub_repo}@{meta.hub_revision or 'main'}" if meta.hub_repo else None),
         ("tags", ", ".join(meta.tags) or None), ("added", meta.added_date),
         ("user-edited", ", ".join(meta.user_edited) or None),
@@ -142,13 +142,20 @@ def show(state: State, model, related, as_json):
             click.echo(f"  {d.get('path')}  {size_text(d.get('size') or 0)}  {have}".rstrip())
 
 
+def _civitai_trust(meta: ModelMetadata) -> str:
+    """The CivitAI badge beside the Hugging Face one (issue 12)."""
+    from ..hub.badge import badge_label, civitai_badge
+
+    badge = civitai_badge(meta)
+    return f" + {badge_label(badge)}" if badge else ""
+
+
 def _civitai_fields(meta: ModelMetadata) -> list[tuple[str, str | None]]:
     """CivitAI's lines for `show` (issue 12): names, page, base model (both when they disagree), words."""
-    from ..hub.badge import trust_text
     from ..hub.civitai.fields import base_model_disagrees
 
     civ = meta.civitai
-    out: list[tuple[str, str | None]] = [("trust (all)", trust_text(meta, long=True))]
+    out: list[tuple[str, str | None]] = []
     if civ is not None:
         base = civ.base_model
         if base and base_model_disagrees(meta):

@@ -28,6 +28,11 @@ _LABELS = {
 }
 
 
+def badge_label(badge: str) -> str:
+    """A badge in words, for `show`."""
+    return _LABELS.get(badge, badge)
+
+
 def civitai_badge(meta: ModelMetadata) -> str | None:
     civ = getattr(meta, "civitai", None)
     if civ is None:
