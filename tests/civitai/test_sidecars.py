@@ -108,3 +108,56 @@ def test_preview_follows_the_nsfw_setting(civ, civ_env, pumas, tmp_path, root) -
     [prev] = [x for x in rec2["files"] if x["role"] == "preview"]
     mdir = root / "shared-resources" / "models" / rec2["model_id"]
     assert (mdir / prev["name"]).read_bytes() == png_bytes("r-rated")  # R is within "mature"; X is not
+
+
+def test_same_names_with_other_bytes_each_keep_their_own_preview(civ, civ_env, pumas, tmp_path, root) -> None:
+    """Two different LoRAs both called detail.safetensors: ComfyUI sees two stems, each with its own preview."""
+    comfy = make_comfyui_tree(tmp_path / "ComfyUI")
+    pumas("app", "add", "comfyui", comfy)
+    pumas("materialize", "comfyui")
+    sources = []
+    for who in ("alice", "bob"):
+        _, v, f = lora_on_civitai(civ, f"same-{who}", images=[FakeImage(png_bytes(f"face-{who}"), ext="png")])
+        src = tmp_path / who / "detail.safetensors"
+        src.parent.mkdir()
+        src.write_bytes(f.data)
+        sources.append((src, v))
+
+    pumas("import", *(s for s, _ in sources), env_extra=civ_env)
+
+    links = sorted((comfy / "models" / "loras").rglob("*.safetensors"))
+    assert len(links) == 2 and links[0].name != links[1].name
+    seen = set()
+    for link in links:
+        [preview] = comfyui_previews(str(link))
+        info = json.loads(Path(str(link)[: -len(".safetensors")] + ".civitai.info").read_text())
+        # the preview beside each link is the one of the version whose bytes the link points at
+        want = png_bytes("face-alice") if info["id"] == sources[0][1].id else png_bytes("face-bob")
+        assert Path(preview).read_bytes() == want
+        assert info["files"][0]["hashes"]["SHA256"].lower() == __import__("hashlib").sha256(link.read_bytes()).hexdigest()
+        seen.add(info["id"])
+    assert seen == {v.id for _, v in sources}
+
+
+def test_use_cases_run_without_the_cli(civ, civ_env, root, library, tmp_path) -> None:
+    """The CivitAI use cases are plain functions on a Workspace (what a web UI will call)."""
+    from pumasfs.usecases import civitai as uc
+    from pumasfs.usecases.workspace import Workspace
+
+    from .conftest import add_model, lora_bytes
+
+    _, v, f = lora_on_civitai(civ, "uc")
+    meta = add_model(library, "uc.safetensors", lora_bytes("uc-pruned"), model_type="diffusion", family="sdxl",
+                     subtype="loras")
+    ws = Workspace(root)
+    try:
+        assert [c.value for c in uc.get_config(ws)] == ["not set", "safe", "true"]
+        uc.set_config(ws, "civitai.preview_nsfw", "soft")
+        assert uc.get_config(ws, "civitai.preview_nsfw")[0].value == "soft"
+        out = uc.link_model(ws, meta.model_id, f"civitai:{v.id}")
+        assert out.status == "matched" and out.version_id == v.id
+        assert ws.library.get(meta.model_id).civitai.trust == "user"
+        report = uc.outdated(ws)
+        assert report.items == [] and report.checked == 1
+    finally:
+        ws.close()

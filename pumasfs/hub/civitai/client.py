@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ... import __version__
 from ..client import Budget, _run_bounded
 from ..errors import HubNotFound, HubRefused, HubUnavailable
 from .api import CivModel, CivVersion
@@ -38,7 +39,7 @@ BACKOFF_MAX_S = 30.0
 MAX_ATTEMPTS = 6  # without a deadline: 1 + 2 + 4 + 8 + 16 s of waiting at most
 MAX_BATCH = 100  # hashes per POST, CivitAI's limit
 MAX_IMAGE_BYTES = 16 << 20
-USER_AGENT = "pumas (+https://github.com/pumas)"
+USER_AGENT = f"pumas/{__version__}"
 
 
 @dataclass
