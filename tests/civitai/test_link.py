@@ -125,3 +125,31 @@ def test_a_stalled_civitai_costs_the_import_one_deadline(civ, civ_env, pumas, tm
     assert "Traceback" not in run.stderr
     pumas("enrich", env_extra=civ_env)
     assert pumas("list", "--json", env_extra=civ_env).json()[0]["civitai"]["version_id"] == v.id
+
+
+def test_offline_a_civitai_info_that_came_with_the_model_is_read(civ, civ_env, pumas, tmp_path) -> None:
+    """Civitai Helper's .civitai.info is CivitAI's own answer: offline, it names the model at once."""
+    import json
+
+    _model, v, f = lora_on_civitai(civ, "helper", words=["helperword"])
+    src = _file(tmp_path, "helper.safetensors", f.data)
+    (src.parent / "helper.civitai.info").write_text(json.dumps(civ.version_json(v), indent=4))
+    _file(tmp_path, "other.safetensors", lora_bytes("other-bytes"))
+    (src.parent / "other.civitai.info").write_text(json.dumps(civ.version_json(v)))  # describes other bytes
+    (src.parent / "empty.civitai.info").write_text("")
+    _file(tmp_path, "empty.safetensors", lora_bytes("empty"))
+
+    pumas("import", src, src.parent / "other.safetensors", src.parent / "empty.safetensors",
+          env_extra={**civ_env, "CIVITAI_OFFLINE": "1"})
+
+    recs = {r["original_name"]: r for r in pumas("list", "--json", env_extra=civ_env).json()}
+    helper = recs["helper.safetensors"]
+    assert helper["civitai"]["version_id"] == v.id and helper["trigger_words"] == ["helperword"]
+    assert helper["civitai"]["creator"] is None and helper["civitai_checked"] is None  # still to confirm online
+    assert recs["other.safetensors"]["civitai"] is None and recs["empty.safetensors"]["civitai"] is None
+    assert pumas("list", "--search", "helperword", "--json", env_extra=civ_env).json()[0]["original_name"] == "helper.safetensors"
+    assert civ.seen == []
+
+    pumas("enrich", env_extra=civ_env)
+    recs = {r["original_name"]: r for r in pumas("list", "--json", env_extra=civ_env).json()}
+    assert recs["helper.safetensors"]["civitai"]["creator"] == "alice" and recs["helper.safetensors"]["civitai_checked"]

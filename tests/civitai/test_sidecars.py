@@ -146,7 +146,7 @@ def test_use_cases_run_without_the_cli(civ, civ_env, root, library, tmp_path) ->
 
     from .conftest import add_model, lora_bytes
 
-    _, v, f = lora_on_civitai(civ, "uc")
+    _, v, _f = lora_on_civitai(civ, "uc")
     meta = add_model(library, "uc.safetensors", lora_bytes("uc-pruned"), model_type="diffusion", family="sdxl",
                      subtype="loras")
     ws = Workspace(root)

@@ -259,6 +259,8 @@ class Running:
             found = results.get(w.model_id)
             if found is None:
                 summary.pending.append(mid)
+                if not dry_run and _apply_local_info(library, mid, self.settings):
+                    summary.changed.append(mid)
                 continue
             try:
                 out = apply_found(library, mid, found, self.settings, dry_run=dry_run)
@@ -279,6 +281,38 @@ class Running:
                 summary.reason = summary.reason or self.error or self.client.down or (
                     "out of time" if self.thread is not None and self.thread.is_alive() else "unfinished")
         return summary
+
+
+def _apply_local_info(library: Library, model_id: str, settings: CivitaiSettings) -> bool:
+    """Offline first: a ``.civitai.info`` that came with the model (Civitai Helper's copy of
+    CivitAI's answer) whose file hash is our bytes' SHA256 fills the CivitAI fields now.
+
+    ``civitai_checked`` stays empty, so the next online `pumas enrich` still asks CivitAI
+    itself (and adds what the info file lacks: creator, tags, description).
+    """
+    try:
+        meta = library.get(model_id)
+    except PumasError:
+        return False
+    sha = primary_sha256(meta)
+    if meta.civitai is not None or sha is None:
+        return False
+    for f in meta.files:
+        if f.role != "info" or not f.name.lower().endswith(".civitai.info") or (f.model_extra or {}).get("origin"):
+            continue
+        try:
+            raw = (library.model_dir(model_id) / f.name).read_bytes()
+            v = CivVersion.model_validate_json(raw) if raw.strip() else None
+        except (OSError, ValueError):
+            continue  # empty ("looked up, not found"), unreadable or not a version: ignore
+        file = v.file_with_sha256(sha) if v is not None else None
+        if v is None or file is None:
+            continue
+        apply_version(meta, v, None, settings, trust="hash", file=file)
+        meta.civitai_checked = None
+        library.save(meta)
+        return True
+    return False
 
 
 def pending_ids(library: Library) -> list[str]:
