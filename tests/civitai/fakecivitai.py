@@ -72,6 +72,12 @@ class FakeFile:
         return hashlib.sha256(self.data).hexdigest()
 
     def hashes(self) -> dict[str, str]:
+        key = (id(self.data), len(self.data))
+        if getattr(self, "_hash_key", None) != key:  # computed once per content: lookups stay fast
+            self._hash_key, self._hashes = key, self._compute_hashes()
+        return dict(self._hashes)
+
+    def _compute_hashes(self) -> dict[str, str]:
         return {
             "AutoV1": autov1(self.data).upper(),
             "AutoV2": self.sha256[:10].upper(),
