@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from ..usecases import civitai as uc
-from . import hooks
-from .output import echo_json, print_table, size_text, warn
+from .output import CliReporter, echo_json, print_table, size_text
 from .state import State, pass_state
 
 NSFW_HELP = "Preview images allowed: safe (default), soft, mature, x, all (CivitAI's NSFW levels)."
-
-
-class _Warn:
-    """A Reporter that prints warnings only."""
-
-    def start(self, label: str, total: int | None = None, *, unit: str = "bytes") -> None:
-        pass
-
-    def advance(self, n: int = 1) -> None:
-        pass
-
-    def item(self, name: str) -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        warn(message)
 
 
 @click.command("link")
@@ -53,9 +34,8 @@ def link(state: State, model: str, ref: str, nsfw: str | None, as_json: bool, dr
       pumas link juggernaut-xl 'https://civitai.com/models/133005?modelVersionId=357609'
       pumas link detail-tweaker urn:air:sdxl:lora:civitai:122359@135867
     """
-    out = uc.link_model(state, model, ref, nsfw=nsfw, dry_run=dry_run)
-    if out.changed and not dry_run:
-        hooks.sync_apps(state, quiet=as_json)
+    with CliReporter(bar=False, warnings=not as_json) as reporter:
+        out = uc.link_model(state, model, ref, nsfw=nsfw, dry_run=dry_run, reporter=reporter).outcome
     if as_json:
         echo_json({**out.__dict__, "dry_run": dry_run})
         return
@@ -80,7 +60,8 @@ def outdated(state: State, as_json: bool) -> None:
       pumas outdated
       pumas outdated --json | jq -r '.items[].download'
     """
-    report = uc.outdated(state, reporter=_Warn())
+    with CliReporter(bar=False, warnings=not as_json) as reporter:
+        report = uc.outdated(state, reporter=reporter)
     if as_json:
         echo_json(report.to_json())
         return
@@ -135,41 +116,10 @@ def config_set(state: State, key: str, value: str, dry_run: bool) -> None:
     click.echo(f"{'would set' if dry_run else 'set'} {v.key} = {v.value}")
 
 
-class _Bar(_Warn):
-    """Progress on a terminal (stderr), quiet otherwise."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self._cm: Any = None
-        self._bar: Any = None
-
-    def start(self, label: str, total: int | None = None, *, unit: str = "bytes") -> None:
-        from .output import progress
-
-        if self.quiet:
-            return
-        self._cm = progress(label, total, unit=unit)
-        self._bar = self._cm.__enter__()
-
-    def advance(self, n: int = 1) -> None:
-        if self._bar is not None:
-            self._bar.advance(n)
-
-    def close(self) -> None:
-        if self._cm is not None:
-            self._cm.__exit__(None, None, None)
-            self._cm = self._bar = None
-
-
 def download_civitai(state: State, ref: str, file: str | None, as_json: bool, dry_run: bool) -> None:
     """`pumas download civitai:...` (called from the download command)."""
-    bar = _Bar(as_json)
-    try:
-        result = uc.download(state, ref, file=file, dry_run=dry_run, reporter=bar)
-    finally:
-        bar.close()
-    if result.changed and not dry_run:
-        hooks.sync_apps(state, quiet=as_json)
+    with CliReporter(bar=not as_json, warnings=not as_json) as reporter:
+        result = uc.download(state, ref, file=file, dry_run=dry_run, reporter=reporter).result
     if as_json:
         echo_json(result.to_json())
         return

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..errors import PumasError
+from .after_change import CatchUp, catch_up_apps
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
 
@@ -19,6 +20,18 @@ if TYPE_CHECKING:
     from ..hub.civitai.enrich import CivitaiOutcome, CivitaiSummary
     from ..hub.civitai.outdated import OutdatedReport
     from ..hub.civitai.settings import CivitaiSettings
+
+
+@dataclass
+class LinkReport:
+    outcome: CivitaiOutcome
+    apps: CatchUp | None  # None: nothing changed, or a dry run
+
+
+@dataclass
+class DownloadReport:
+    result: CivitaiDownloadResult
+    apps: CatchUp | None
 
 
 @dataclass(frozen=True)
@@ -106,8 +119,8 @@ def set_config(ws: Workspace, key: str, value: str, *, dry_run: bool = False) ->
 def link_model(
     ws: Workspace, model: str, ref: str, *, nsfw: str | None = None, dry_run: bool = False,
     reporter: Reporter = NULL_REPORTER,
-) -> CivitaiOutcome:
-    """Mark ``model`` as the CivitAI version ``ref`` names ("linked by user")."""
+) -> LinkReport:
+    """Mark ``model`` as the CivitAI version ``ref`` names ("linked by user"), then catch the apps up."""
     from ..hub.civitai.link import link_model as link
     from ..hub.civitai.refs import parse_ref
 
@@ -116,7 +129,8 @@ def link_model(
     lib = ws.library
     model_id = lib.resolve_id(model)
     reporter.item(model_id)
-    return link(lib, model_id, civ_ref, settings, dry_run=dry_run)
+    out = link(lib, model_id, civ_ref, settings, dry_run=dry_run)
+    return LinkReport(out, catch_up_apps(ws, reporter) if out.changed and not dry_run else None)
 
 
 def outdated(ws: Workspace, *, reporter: Reporter = NULL_REPORTER) -> OutdatedReport:
@@ -144,11 +158,12 @@ def enrich(
 def download(
     ws: Workspace, ref: str, *, file: str | None = None, nsfw: str | None = None, dry_run: bool = False,
     reporter: Reporter = NULL_REPORTER,
-) -> CivitaiDownloadResult:
-    """Fetch a CivitAI file (resumable, SHA256-checked) and import it."""
+) -> DownloadReport:
+    """Fetch a CivitAI file (resumable, SHA256-checked), import it, catch the apps up."""
     from ..hub.civitai.download import download_version
     from ..hub.civitai.refs import parse_ref
 
     settings = _settings(ws, nsfw)
-    return download_version(ws.library, parse_ref(ref, settings.endpoint), settings, file_name=file,
-                            dry_run=dry_run, reporter=reporter)
+    result = download_version(ws.library, parse_ref(ref, settings.endpoint), settings, file_name=file,
+                              dry_run=dry_run, reporter=reporter)
+    return DownloadReport(result, catch_up_apps(ws, reporter) if result.changed and not dry_run else None)

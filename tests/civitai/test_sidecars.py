@@ -154,7 +154,7 @@ def test_use_cases_run_without_the_cli(civ, civ_env, root, library, tmp_path) ->
         assert [c.value for c in uc.get_config(ws)] == ["not set", "safe", "true"]
         uc.set_config(ws, "civitai.preview_nsfw", "soft")
         assert uc.get_config(ws, "civitai.preview_nsfw")[0].value == "soft"
-        out = uc.link_model(ws, meta.model_id, f"civitai:{v.id}")
+        out = uc.link_model(ws, meta.model_id, f"civitai:{v.id}").outcome
         assert out.status == "matched" and out.version_id == v.id
         assert ws.library.get(meta.model_id).civitai.trust == "user"
         report = uc.outdated(ws)
