@@ -70,3 +70,22 @@ def test_import_waits_for_one_deadline_for_hub_and_civitai_together(civ, civ_env
     assert took < 3.0 + 2.5, took
     [rec] = pumas("list", "--json", env_extra={**env, "HF_HUB_OFFLINE": "1"}).json()
     assert rec["civitai_checked"] is None and rec["pending_online_lookup"] is True
+
+
+def test_a_file_verified_on_both_shows_both_badges(civ, civ_env, hub, hub_env, pumas, tmp_path) -> None:
+    env = _both(civ_env, hub_env)
+    _, v, f = lora_on_civitai(civ, "both-lora", images=[])
+    repo = hub.repo("acme/both-lora", pipeline_tag="text-to-image")
+    repo.add("both-lora.safetensors", f.data)
+    src = tmp_path / "both-lora.safetensors"
+    src.write_bytes(f.data)
+
+    pumas("import", src, env_extra=env)
+
+    [rec] = pumas("list", "--json", env_extra=env).json()
+    shown = pumas("show", rec["model_id"], "--json", env_extra=env).json()
+    assert shown["trust_badges"] == ["verified", "civitai-verified"]
+    assert shown["hub_repo"] == "acme/both-lora" and shown["civitai"]["version_id"] == v.id
+    assert "verified + civitai-verified" in pumas("list", env_extra=env).stdout
+    text = pumas("show", rec["model_id"], env_extra=env).stdout
+    assert "verified (hash, 1.00) + verified by hash on CivitAI" in text
