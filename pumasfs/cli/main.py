@@ -39,13 +39,10 @@ COMMANDS: dict[str, str] = {
     "enrich": "hub_cmds:enrich",
     "download": "hub_cmds:download",
     "demo": "demo_cmd:demo",
-<<<<<<< HEAD
-    "ui": "ui_cmd:ui",
-=======
     "link": "civitai_cmds:link",
     "outdated": "civitai_cmds:outdated",
     "config": "civitai_cmds:config",
->>>>>>> main
+    "ui": "ui_cmd:ui",
 }
 
 
