@@ -51,7 +51,10 @@ def when(iso: str | None) -> str:
 
 
 def trigger_words(meta: ModelMetadata) -> list[str]:
-    """Trigger words where a hub lookup or a sidecar put them (fields other modules own)."""
+    """The model's trigger words (CivitAI's trainedWords, or the user's own)."""
+    own = getattr(meta, "trigger_words", None)
+    if isinstance(own, list) and own:
+        return [str(x) for x in own if x]
     extra = meta.model_extra or {}
     for key in ("trigger_words", "trained_words"):
         v = extra.get(key)

@@ -41,7 +41,8 @@ from .security import Guard, SecurityMiddleware
 from .uploads import CHUNK, FileWriter, Uploads
 
 HERE = Path(__file__).parent
-EDIT_FIELDS = ("official_name", "tags", "notes", "family", "subtype", "base_model")
+EDIT_FIELDS = ("official_name", "tags", "trigger_words", "notes", "family", "subtype", "base_model")
+LIST_EDIT_FIELDS = ("tags", "trigger_words")
 
 
 @dataclass
@@ -168,10 +169,14 @@ def build_app(config: UiConfig) -> Starlette:
         except PumasError as e:
             return page(request, "error.html", {"message": e.message}, status=_status(e))
         from ..hub import trust_badge
+        from ..hub.badge import badge_label, civitai_badge
 
         rec, meta = details.record, details.meta
+        civ = civitai_badge(meta)
         ctx = {
             "meta": meta, "rec": rec, "links": details.links, "trust": trust_badge(meta), "vocabulary": vocabulary,
+            "civitai_badge": civ, "civitai_label": badge_label(civ) if civ else None,
+            "civitai": getattr(meta, "civitai", None),
             "rows": present.field_rows(meta), "evidence": (meta.identification or {}).get("evidence") or [],
             "ident_warnings": (meta.identification or {}).get("warnings") or [],
             "hub_match": (meta.model_extra or {}).get("hub_match"),
@@ -217,7 +222,7 @@ def build_app(config: UiConfig) -> Starlette:
                     if key not in form:
                         continue
                     raw = str(form[key]).strip()
-                    value: Any = [t.strip() for t in raw.split(",") if t.strip()] if key == "tags" else (raw or None)
+                    value: Any = [t.strip() for t in raw.split(",") if t.strip()] if key in LIST_EDIT_FIELDS else (raw or None)
                     if key == "notes":
                         value = raw
                     # Only what the user changed becomes user-owned; the rest stays open to enrichment.

@@ -86,6 +86,7 @@ def test_edit_saves_through_pumas_edit_and_survives_a_reload(page: Page, server:
     dialog.locator('input[name="official_name"]').fill("Detail Tweaker XL")
     dialog.locator('input[name="tags"]').fill("detail, sdxl, favourite")
     dialog.locator('textarea[name="notes"]').fill("weight 0.6 works best")
+    dialog.locator('input[name="trigger_words"]').fill("detailed, intricate")
     page.screenshot(path=str(shots / "model-edit.png"))
     dialog.get_by_role("button", name="Save").click()
     expect(page.locator("h1")).to_have_text("Detail Tweaker XL")
@@ -97,7 +98,15 @@ def test_edit_saves_through_pumas_edit_and_survives_a_reload(page: Page, server:
     assert shown["official_name"] == "Detail Tweaker XL"
     assert shown["tags"] == ["detail", "sdxl", "favourite"]
     # Only what the user changed is protected from enrichment; untouched fields stay open.
-    assert sorted(shown["user_edited"]) == ["notes", "official_name", "tags"]
+    assert shown["trigger_words"] == ["detailed", "intricate"]
+    assert sorted(shown["user_edited"]) == ["notes", "official_name", "tags", "trigger_words"]
+    # Trigger words show on the card when the pointer is over it.
+    page.goto(server.base + "/")
+    card = page.locator('.card[data-model="diffusion/sdxl/sdxl-detail-tweaker"]')
+    card.hover()
+    expect(card.locator(".triggers")).to_be_visible()
+    expect(card.locator(".triggers")).to_contain_text("intricate")
+    page.screenshot(path=str(shots / "library-trigger-words.png"))
 
 
 def test_edit_family_moves_the_model_and_a_bad_edit_shows_the_cli_message(page: Page, server: Server, cli,
