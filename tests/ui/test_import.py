@@ -133,6 +133,7 @@ def test_import_from_this_machine_with_the_folder_browser_and_live_progress(
 def test_progress_arrives_live_over_server_sent_events(page: Page, server: Server, home: Path) -> None:
     big = write_safetensors(home / "Downloads" / "huge.safetensors", LORA, total_size=1536 * 1024 * 1024)
     page.goto(server.base + "/activity")
+    expect(page.locator('body[data-live="1"]')).to_have_count(1)  # listening before the job starts
     page.evaluate("""async (path) => {
         const body = new FormData(); body.append("path", path); body.append("mode", "move");
         const csrf = document.querySelector('meta[name="csrf-token"]').content;

@@ -152,7 +152,8 @@
   function listen() {
     source = new EventSource("/events");
     source.addEventListener("job", (ev) => onJob(JSON.parse(ev.data)));
-    source.onerror = () => { /* EventSource reconnects by itself */ };
+    source.onopen = () => { document.body.dataset.live = "1"; };  // live: events from now on reach this page
+    source.onerror = () => { document.body.dataset.live = "0"; /* EventSource reconnects by itself */ };
   }
   listen();
   window.pumasJobs = jobs;
