@@ -318,15 +318,8 @@ def gen_image():
     add("cascade-b", E("diffusion_models", "cascade", "stage_b"), tensors_of(sb, "", "BF16"),
         file="stage_b_bf16.safetensors", source=src("comfy/ldm/cascade/stage_b.py", "StageB"))
     from comfy.ldm.cascade.stage_a import StageA
-    from comfy.ldm.cascade.stage_c_coder import StageC_coder
     add("cascade-a", E("vae", "cascade", "stage_a"), tensors_of(meta_sd(StageA), "", "F32"), file="stage_a.safetensors",
         source=src("comfy/ldm/cascade/stage_a.py", "StageA (sd.py 'vquantizer.codebook.weight')"))
-    enc = {k[len("encoder."):]: v for k, v in meta_sd(StageC_coder).items() if k.startswith("encoder.")}
-    enc.update({k.replace("running_mean", "num_batches_tracked"): v for k, v in []})
-    t = tensors_of(enc, "", "F32")
-    t += [[k[:-len("running_mean")] + "num_batches_tracked", "I64", []] for k, _, _ in t if k.endswith("running_mean")]
-    add("cascade-effnet-encoder", E("vae", "cascade", "effnet"), t, file="effnet_encoder.safetensors",
-        source=src("comfy/ldm/cascade/stage_c_coder.py", "EfficientNetEncoder (sd.py 'backbone.1.0.block.0.1.num_batches_tracked')"))
     # Kolors: an SDXL-shaped UNet fed by ChatGLM3 (4096 -> 2048 encoder_hid_proj, 5632 add-embeddings)
     from diffusers import UNet2DConditionModel
     kcfg = dict(G.UNET_CFGS["sdxl"], encoder_hid_dim=4096, encoder_hid_dim_type="text_proj",
@@ -363,7 +356,7 @@ def gen_vaes():
     wan21 = meta_sd(lambda: WanVAE(dim=96, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],
                                    temperal_downsample=[False, True, True], dropout=0.0))
     # Qwen-Image's VAE is the Wan 2.1 VAE architecture (same keys and shapes): the header cannot tell them apart
-    add("qwen-image-vae", E("vae", "qwen-image", "2.1", decides=False, family_any=["wan", "qwen-image"]),
+    add("qwen-image-vae", E("vae", "qwen-image", None, decides=False, family_any=["wan", "qwen-image"]),
         tensors_of(wan21, "", "BF16"), file="qwen_image_vae.safetensors", source=src("comfy/ldm/wan/vae.py", "WanVAE (sd.py Wan 2.1 branch)"))
     add("wan21-vae-noname", E("vae", "wan", "2.1", decides=False, family_any=["wan", "qwen-image"]),
         tensors_of(wan21, "", "F32"), file="vae.safetensors", source=src("comfy/ldm/wan/vae.py", "WanVAE"))
@@ -456,7 +449,8 @@ def gen_text_encoders():
                     "generation_config.json": {"bos_token_id": 128000}, "tokenizer.json": {}})
     qcfg = dict(hidden_size=2560, intermediate_size=9728, num_hidden_layers=36, num_attention_heads=32,
                 num_key_value_heads=8, head_dim=128, vocab_size=151936, tie_word_embeddings=True)
-    q3 = tensors_of(meta_sd(lambda: Qwen3ForCausalLM(Qwen3Config(**qcfg))), "", "BF16")
+    # save_pretrained drops tied weights: a tied-embedding release has no lm_head
+    q3 = [x for x in tensors_of(meta_sd(lambda: Qwen3ForCausalLM(Qwen3Config(**qcfg))), "", "BF16") if x[0] != "lm_head.weight"]
     add("qwen3-4b-file", E(None, "qwen3", None, model_type="llm", size="4b"), q3, file="model.safetensors",
         source="transformers 5.24.0 Qwen3ForCausalLM (Qwen/Qwen3-4B config; tied embeddings, no lm_head)",
         companions={"config.json": {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3"},
@@ -582,14 +576,23 @@ def gen_loras():
         file="pytorch_lora_weights.safetensors", source="diffusers 0.42.1 WanTransformer3DModel 14B (PEFT naming)")
     add("wan-14b-lokr", E("loras", "wan", "lokr", size="14b"), _lora_pairs(w14, "lycoris", 16, kind="lokr"),
         file="wan_lokr.safetensors", source=S + " (LyCORIS LoKr)")
-    # HunyuanVideo LoRA (musubi / diffusion-pipe names on the BFL-style blocks)
+    # HunyuanVideo LoRAs use the original HunyuanVideo module names (img_attn_qkv, img_mlp.fc1, img_mod.linear),
+    # which comfy/lora.py maps onto ComfyUI's Flux-style names of the same modules
     _, hvt = comfy_model(HV, "HunyuanVideo")
-    hl = _linear_shapes(hvt, r"double_blocks\.\d+\.(img|txt)_(attn_qkv|attn_proj|mlp\.fc1|mlp\.fc2)\.weight$|single_blocks\.\d+\.linear[12]\.weight$")
+
+    def hv_names(pairs):
+        out = []
+        for n, s_ in pairs:
+            n = n.replace("_mod.lin", "_mod.linear").replace("_attn.qkv", "_attn_qkv").replace("_attn.proj", "_attn_proj")
+            n = n.replace("mlp.0", "mlp.fc1").replace("mlp.2", "mlp.fc2").replace(".modulation.lin", ".modulation.linear")
+            out.append((n, s_))
+        return out
+    hl = hv_names(_linear_shapes(hvt, r"double_blocks\.\d+\.(img|txt)_(attn\.(qkv|proj)|mlp\.(0|2))\.weight$|single_blocks\.\d+\.linear[12]\.weight$"))
     add("hunyuan-video-lora-musubi", E("loras", "hunyuan-video"), _lora_pairs(hl, "kohya", 32),
-        file="hunyuan_style_lora.safetensors", source=src("comfy/ldm/hunyuan_video/model.py", "musubi naming"))
-    hla = _linear_shapes(hvt, r"double_blocks\.\d+\.(img|txt)_(attn_qkv|attn_proj)\.weight$")
-    add("hunyuan-video-lora-diffpipe-attn", E("loras", "hunyuan-video"), _lora_pairs(hla, "comfy", 32),
-        file="hyvid_lora_attn_only.safetensors", source=src("comfy/ldm/hunyuan_video/model.py", "diffusion-pipe, attention only"))
+        file="hunyuan_style_lora.safetensors", source=src("comfy/lora.py", "HunyuanVideo key map; musubi/kohya naming"))
+    hla = hv_names(_linear_shapes(hvt, r"double_blocks\.\d+\.(img|txt)_attn\.(qkv|proj)\.weight$"))
+    add("hunyuan-video-lora-diffpipe-attn", E("loras", "hunyuan-video"), _lora_pairs(hla, "peft", 32),
+        file="hyvid_lora_attn_only.safetensors", source=src("comfy/lora.py", "HunyuanVideo key map: diffusion-pipe transformer. format"))
     # Flux: ai-toolkit (diffusers names), XLabs, LoKr (LyCORIS on BFL names), DoRA (kohya), Chroma
     from diffusers import FluxTransformer2DModel
     fd = meta_sd(lambda: FluxTransformer2DModel(guidance_embeds=True))
@@ -781,7 +784,10 @@ def gen_gguf():
         arch_enum = next(a for a, n in gguf.MODEL_ARCH_NAMES.items() if n == arch)
         tm = gguf.get_tensor_name_map(arch_enum, cfg["num_hidden_layers"])
         t = []
+        tied = model.config.get_text_config().tie_word_embeddings
         for k, v in model.state_dict().items():
+            if tied and k == "lm_head.weight":
+                continue  # llama.cpp writes no output.weight for tied embeddings
             n = tm.get_name(k, try_suffixes=(".weight", ".bias"))
             if n is not None:
                 t.append([n, "F32" if v.dim() == 1 else "Q8_0", list(reversed(v.shape))])
