@@ -270,7 +270,11 @@ def identify_shard(p: Path, *, name_hint: str | None = None) -> Identification:
     if missing:
         rec.warnings.append(f"incomplete sharded set: missing {missing[0]}")
         rec.confidence = min(rec.confidence, 0.5)
+    _llm_or_encoder(rec, p)
     _name_hint(rec, name_hint or p.name, v.ambiguous)
+    _releases(rec, name_hint or p.name)
+    if rec.model_type == V.LLM and rec.param_count:
+        rec.size = rules.llm_size(rec.param_count)
     return rec
 
 
@@ -358,6 +362,10 @@ def _transformers_or_shards(folder: Path, rec: Identification, kind: str) -> Non
     archs = [a for a in archs if isinstance(a, str)]
     mtype = cfg.get("model_type") if isinstance(cfg.get("model_type"), str) else None
     enc = next((F.ENCODER_ARCHS[a] for a in archs if a in F.ENCODER_ARCHS), None)
+    causal = any(a.endswith(("ForCausalLM", "ForConditionalGeneration", "LMHeadModel")) for a in archs)
+    if causal and v.subtype == V.TEXT_ENCODERS and v.model_type == V.DIFFUSION and not enc:
+        # an LLM-shaped encoder layout in a folder whose config names a language model: the release itself
+        v = rules.Verdict(V.LLM, None, mtype or v.family, None, v.confidence, v.evidence[:1])
     if kind == V.TRANSFORMERS_FOLDER:
         rec.evidence.append(f"config.json architectures = {archs}" + (f", model_type = {mtype}" if mtype else ""))
     if enc or v.model_type in (V.DIFFUSION, V.UPSCALER):
@@ -373,6 +381,7 @@ def _transformers_or_shards(folder: Path, rec: Identification, kind: str) -> Non
         rec.family = mtype or v.family
         rec.confidence = 0.95 if mtype else v.confidence
         rec.evidence += v.evidence[:1]
+        rec.size = rules.llm_size(params) if params else None
     else:
         rec.model_type = v.model_type
         rec.subtype, rec.family, rec.variant = v.subtype, v.family or mtype, v.variant

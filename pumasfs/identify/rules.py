@@ -404,7 +404,7 @@ def _in_width(t: TensorTable, *parts: str) -> tuple[int | None, str]:
 
 
 _BLOCK_INDEX = re.compile(r"(?:^|[._])(double_blocks|single_blocks|transformer_blocks|single_transformer_blocks)[._](\d+)[._]",
-                          re.M)
+                          re.MULTILINE)
 
 
 def _max_blocks(t: TensorTable) -> dict[str, int]:

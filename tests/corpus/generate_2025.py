@@ -799,6 +799,45 @@ def gen_gguf():
             t, kind="gguf", file=fname, kv=kv, vocab=cfg["vocab_size"], source=f"transformers {cls} -> gguf {arch} tensor names")
 
 
+@step("llm releases vs encoders")
+def gen_llm_vs_te():
+    import gguf
+    import transformers
+    from transformers import Gemma2Config, Gemma2ForCausalLM
+    # google/gemma-2-2b as released: a transformers folder (config, tokenizer, generation config); tied
+    # embeddings, so no lm_head in the weights - the same tensors as Lumina 2's gemma_2_2b encoder
+    gcfg = dict(hidden_size=2304, intermediate_size=9216, num_hidden_layers=26, num_attention_heads=8,
+                num_key_value_heads=4, head_dim=256, vocab_size=256000)
+    g = [x for x in tensors_of(meta_sd(lambda: Gemma2ForCausalLM(Gemma2Config(**gcfg))), "", "BF16") if x[0] != "lm_head.weight"]
+    members = {"config.json": {"json": {"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", **gcfg}},
+               "generation_config.json": {"json": {"bos_token_id": 2}}, "tokenizer.json": {"text": "{}"}}
+    members.update(G._shard(g, 2, "model"))
+    add("folder-gemma-2-2b-release", E(None, "gemma2", None, model_type="llm", size="2.6b"), None, kind="folder",
+        file="gemma-2-2b", members=members,
+        source="transformers 5.24.0 Gemma2ForCausalLM (google/gemma-2-2b config), save_pretrained drops the tied lm_head")
+    # llama.cpp GGUFs of the Llama 3 8B network: a chat model (output head + chat template) vs
+    # city96's llava-llama3 text-encoder conversion (neither), which ComfyUI-GGUF's CLIPLoaderGGUF loads
+    cfg = dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
+               num_key_value_heads=8, vocab_size=128256)
+    model = meta_model(lambda: transformers.LlamaForCausalLM(transformers.LlamaConfig(**cfg)))
+    tm = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 32)
+    full = []
+    for k, v in model.state_dict().items():
+        n = tm.get_name(k, try_suffixes=(".weight", ".bias"))
+        if n is not None:
+            full.append([n, "F32" if v.dim() == 1 else "Q4_K", list(reversed(v.shape))])
+    kv = {"general.architecture": "llama", "general.file_type": 15, "llama.block_count": 32, "llama.embedding_length": 4096,
+          "tokenizer.ggml.model": "gpt2"}
+    add("gguf-llama-3.1-8b-instruct", E(None, "llama", None, model_type="llm", size="8b", precision="Q4_K_M"), full,
+        kind="gguf", file="Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf", vocab=cfg["vocab_size"],
+        kv=dict(kv, **{"general.name": "Meta Llama 3.1 8B Instruct", "tokenizer.chat_template": "{{ bos_token }}..."}),
+        source="transformers LlamaForCausalLM -> gguf llama tensor names, with output.weight and a chat template")
+    enc = [x for x in full if not x[0].startswith("output.")]
+    add("gguf-llava-llama3-encoder", E("text_encoders", "llama3-8b", None, precision="Q4_K_M"), enc, kind="gguf",
+        file="llava-llama-3-8B-v1_1-Q4_K_M.gguf", vocab=cfg["vocab_size"], kv=dict(kv, **{"general.name": "llava-llama-3-8B-v1_1"}),
+        source="city96/llava-llama-3-8B-v1_1-gguf layout: llama tensor names, no output head, no chat template")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--comfy", default="/tmp/comfy")
@@ -814,7 +853,8 @@ def main():
     sys.argv = [sys.argv[0], "--cpu"]
     import comfy.cli_args  # noqa: F401
     G._init_dtypes()
-    steps = [gen_wan, gen_video, gen_image, gen_vaes, gen_text_encoders, gen_audio, gen_loras, gen_control, gen_gguf]
+    steps = [gen_wan, gen_video, gen_image, gen_vaes, gen_text_encoders, gen_audio, gen_loras, gen_control, gen_gguf,
+             gen_llm_vs_te]
     for fn in steps:
         fn()
     ids = [l["id"] for l in G.LAYOUTS]

@@ -17,6 +17,11 @@ from tests.corpus.corpus_2025 import load_layouts_2025
 LAYOUTS = load_layouts_2025()
 
 
+def expected_params(layout: dict) -> int:
+    tensors = layout.get("tensors") or [x for m in layout.get("members", {}).values() for x in m.get("tensors", [])]
+    return sum(math.prod(s) for _, _, s in tensors)
+
+
 def _family_ok(rec, e) -> bool:
     return rec.family == e["family"] or rec.family in e.get("family_any", [])
 
@@ -40,7 +45,7 @@ def test_layout_2025(corpus_2025, lid):
     got = _check(rec, e)
     why = (rec.model_type, rec.subtype, rec.family, rec.variant, getattr(rec, "size", None), rec.evidence, rec.warnings)
     assert all(v is not False for v in got.values()), (got, why)
-    assert rec.param_count == sum(math.prod(s) for _, _, s in layout["tensors"]), "parameter count is exact"
+    assert rec.param_count == expected_params(layout), "parameter count is exact"
     if e.get("precision"):
         assert rec.precision == e["precision"]
     assert rec.evidence, "every verdict says why"
@@ -51,7 +56,7 @@ def test_layout_2025(corpus_2025, lid):
 
 def accuracy(corpus) -> dict[str, dict[str, list[int]]]:
     tables: dict[str, dict[str, list[int]]] = {a: defaultdict(lambda: [0, 0]) for a in ("folder", "family", "variant", "size")}
-    for lid, (layout, path) in corpus.items():
+    for layout, path in corpus.values():
         e = layout["expect"]
         got = _check(identify_path(path), e)
         keys = {"folder": e["subtype"] or "(llm)", "family": e["family"], "variant": f'{e["family"]}:{e["variant"]}',
