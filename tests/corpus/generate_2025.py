@@ -14,10 +14,12 @@ Run (not in CI; the tests only read the stored .json.gz):
 
     pip install torch==2.13.0 diffusers transformers peft einops torchsde scipy   # into a scratch venv
     git -C /tmp clone https://github.com/Comfy-Org/ComfyUI comfy                 # a125cd84 was used
-    python tests/corpus/generate_2025.py --comfy /tmp/comfy
+    pip download torchvision==0.29.1 --no-deps -d /tmp/tv && unzip -q /tmp/tv/*.whl 'torchvision/*' -d /tmp/tv
+    python tests/corpus/generate_2025.py --comfy /tmp/comfy --torchvision-src /tmp/tv
 
 Stored file made with torch 2.13.0, diffusers 0.42.1, transformers 5.24.0, peft 0.21.2, gguf 0.19.0
-and ComfyUI a125cd84 (torchvision/torchaudio/av are stubbed: only the modules' import needs them).
+and ComfyUI a125cd84 (torchaudio/av are stubbed: only the modules' import needs them; torchvision's
+Python sources come from its 0.29.1 wheel, without the C extension).
 """
 
 from __future__ import annotations
@@ -43,6 +45,20 @@ add, E, tensors_of, meta_sd, meta_model, step = G.add, G.E, G.tensors_of, G.meta
 C = "Comfy-Org/ComfyUI a125cd84 "
 
 
+_REAL_TORCHVISION = False
+
+
+def _torchvision_sources(path: str) -> None:
+    """torchvision's pure-Python model code from an unpacked wheel, without its C extension (which does
+    not load beside torch 2.13): only efficientnet_v2_s's module tree is needed (Stable Cascade's encoder)."""
+    global _REAL_TORCHVISION
+    tv = types.ModuleType("torchvision")
+    tv.__path__ = [str(Path(path) / "torchvision")]
+    sys.modules["torchvision"] = tv
+    import torchvision.models  # noqa: F401
+    _REAL_TORCHVISION = True
+
+
 def _stub_optional_imports() -> None:
     """torchvision/torchaudio/av are imported at module level by a few comfy modules we never run."""
     class _Any(types.ModuleType):
@@ -59,7 +75,8 @@ def _stub_optional_imports() -> None:
 
     class _Finder:
         def find_spec(self, name, path, target=None):
-            if name.split(".")[0] in ("torchvision", "torchaudio", "av", "kornia"):
+            top = name.split(".")[0]
+            if top in ("torchaudio", "av", "kornia") or (top == "torchvision" and not _REAL_TORCHVISION):
                 return importlib.machinery.ModuleSpec(name, self, is_package=True)
             return None
 
@@ -320,6 +337,12 @@ def gen_image():
     from comfy.ldm.cascade.stage_a import StageA
     add("cascade-a", E("vae", "cascade", "stage_a"), tensors_of(meta_sd(StageA), "", "F32"), file="stage_a.safetensors",
         source=src("comfy/ldm/cascade/stage_a.py", "StageA (sd.py 'vquantizer.codebook.weight')"))
+    if "torchvision.models" in sys.modules or _REAL_TORCHVISION:
+        from comfy.ldm.cascade.stage_c_coder import StageC_coder
+        enc = meta_sd(lambda: StageC_coder().encoder)  # backbone (torchvision efficientnet_v2_s features) + mapper
+        add("cascade-effnet-encoder", E("vae", "cascade", "effnet"), tensors_of(enc, "", "F32"), file="effnet_encoder.safetensors",
+            source=src("comfy/ldm/cascade/stage_c_coder.py", "EfficientNetEncoder on torchvision 0.29.1 efficientnet_v2_s "
+                       "(sd.py 'backbone.1.0.block.0.1.num_batches_tracked')"))
     # Kolors: an SDXL-shaped UNet fed by ChatGLM3 (4096 -> 2048 encoder_hid_proj, 5632 add-embeddings)
     from diffusers import UNet2DConditionModel
     kcfg = dict(G.UNET_CFGS["sdxl"], encoder_hid_dim=4096, encoder_hid_dim_type="text_proj",
@@ -842,10 +865,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--comfy", default="/tmp/comfy")
     ap.add_argument("--out", default=str(HERE / "layouts_2025.json.gz"))
-    ap.add_argument("--only", default="")
+    ap.add_argument("--torchvision-src", default="", help="an unpacked torchvision wheel (pip download torchvision "
+                    "--no-deps; unzip): its Python model code gives Stable Cascade's EfficientNet encoder")
     a = ap.parse_args()
     import diffusers  # noqa: F401  (both decide "is torchvision available" once, before the stub exists)
     import transformers.utils.import_utils  # noqa: F401
+    if a.torchvision_src:
+        _torchvision_sources(a.torchvision_src)
     _stub_optional_imports()
     sys.path.insert(0, a.comfy)
     import comfy.options
