@@ -222,6 +222,10 @@ def _flux_diffusers(t: TensorTable, v: Verdict) -> None:
 
 
 def _hunyuan_video(t: TensorTable, v: Verdict) -> None:
+    if len(t.shape("img_in.proj.weight") or []) == 4:  # 2D patches: HunyuanImage 2.1 on the same blocks
+        v.family = V.HUNYUAN_IMAGE
+        v.evidence.append(_ev(t, "img_in.proj.weight") + " (2D patch embedding: HunyuanImage)")
+        return
     c = t.dim("img_in.proj.weight", 1)
     v.evidence.append(f"img_in.proj.weight: {c} input channels")
     if c == 16:
@@ -244,6 +248,14 @@ def _cosmos2(t: TensorTable, v: Verdict) -> None:
         c = s[1] // 4 - 1  # channels + padding mask, patchified 2x2
         v.variant = {16: V.T2I, 17: V.I2V}.get(c)
         v.evidence.append(f"{_ev(t, 'x_embedder.proj.1.weight')} ({c} latent channels)")
+
+
+def _cosmos1(t: TensorTable, v: Verdict) -> None:
+    w = t.dim("blocks.block0.blocks.0.block.attn.to_q.0.weight", 0)
+    v.size = COSMOS_SIZE.get(w or 0)
+    c = t.dim("x_embedder.proj.1.weight", 1)
+    if c:
+        v.variant = {16: V.T2V, 17: V.I2V}.get(c // 4 - 1)  # latent channels + padding mask, patchified 2x2
 
 
 def _cascade(t: TensorTable, v: Verdict) -> None:
@@ -282,9 +294,10 @@ class DitSignature:
 
 DIT_SIGNATURES: list[DitSignature] = [
     DitSignature(None, ("joint_blocks.0.context_block.attn.qkv.weight",), (), _mmdit, confidence=0.95),
-    DitSignature(V.HUNYUAN_VIDEO, (), ("double_blocks.0.img_attn.", "txt_in.individual_token_refiner."), _hunyuan_video),
+    DitSignature(V.HUNYUAN_VIDEO, (), ("double_blocks.0.", "txt_in.individual_token_refiner."), _hunyuan_video),
     DitSignature(V.HUNYUAN3D, ("latent_in.weight",), ("double_blocks.0.img_attn.",)),
-    DitSignature(V.CHROMA, (), ("double_blocks.0.img_attn.", "distilled_guidance_layer.")),
+    DitSignature(V.CHROMA, (), ("double_blocks.0.img_attn.", "distilled_guidance_layer."),
+                 lambda t, v: setattr(v, "variant", "radiance" if t.any_startswith("nerf_blocks.") else None)),
     DitSignature(V.FLUX, (), ("double_blocks.0.img_attn.",), _flux, confidence=0.95),
     DitSignature(V.FLUX, ("x_embedder.weight",), ("single_transformer_blocks.",), _flux_diffusers),
     DitSignature(None, ("pos_embed.proj.weight", "transformer_blocks.0.attn.add_q_proj.weight", "context_embedder.weight"),
@@ -306,7 +319,7 @@ DIT_SIGNATURES: list[DitSignature] = [
     DitSignature(V.PIXART, ("adaln_single.linear.weight", "caption_projection.linear_1.weight", "pos_embed.proj.weight"), (), confidence=0.8),
     DitSignature(V.MOCHI, ("t5_y_embedder.to_kv.weight",), (), confidence=0.85),
     DitSignature(V.MOCHI, (), ("blocks.0.mod_x.",), confidence=0.85),
-    DitSignature(V.COSMOS, (), ("blocks.block0.blocks.0.",), confidence=0.85),
+    DitSignature(V.COSMOS, (), ("blocks.block0.blocks.0.",), _cosmos1, confidence=0.85),
     DitSignature(V.COSMOS, ("blocks.0.mlp.layer1.weight", "x_embedder.proj.1.weight"), (), _cosmos2, confidence=0.85),
     DitSignature(V.ACE_STEP, ("genre_embedder.weight",), (), model_type=V.AUDIO),
     DitSignature(V.STABLE_AUDIO, (), ("transformer.layers.0.self_attn.to_qkv.", "to_timestep_embed."), model_type=V.AUDIO,
@@ -658,6 +671,8 @@ VAE_SIGNATURES: list[tuple[str, str, str | None, str]] = [
     ("decoder.up_blocks.0.res_blocks.0.conv1.conv.weight", V.LTXV, None, V.DIFFUSION),
     ("decoder.blocks.2.blocks.3.stack.5.weight", V.MOCHI, None, V.DIFFUSION),
     ("encoder.layers.4.layers.1.attn_block.attn.qkv.weight", V.MOCHI, None, V.DIFFUSION),
+    ("blocks.2.blocks.3.stack.5.weight", V.MOCHI, None, V.DIFFUSION),  # genmo's decoder.safetensors alone
+    ("layers.4.layers.1.attn_block.attn.qkv.weight", V.MOCHI, None, V.DIFFUSION),  # and encoder.safetensors
     ("decoder.layers.1.layers.0.beta", V.STABLE_AUDIO, None, V.AUDIO),
     ("vocoder.backbone.channel_layers.0.0.bias", V.ACE_STEP, None, V.AUDIO),
 ]

@@ -58,6 +58,7 @@ AURAFLOW = "auraflow"
 PIXART = "pixart"
 HUNYUAN_DIT = "hunyuan-dit"
 HUNYUAN_VIDEO = "hunyuan-video"
+HUNYUAN_IMAGE = "hunyuan-image"
 WAN = "wan"
 LTXV = "ltxv"
 LUMINA2 = "lumina2"
@@ -75,7 +76,7 @@ FLUX2 = "flux2"
 STABLE_AUDIO = "stable-audio"
 ACE_STEP = "ace-step"
 DIFFUSION_FAMILIES = (SD1, SD2, SDXL, SDXL_REFINER, SD3, SD35, FLUX, CHROMA, AURAFLOW, PIXART, HUNYUAN_DIT,
-                      HUNYUAN_VIDEO, WAN, LTXV, LUMINA2, QWEN_IMAGE, CASCADE, HIDREAM, MOCHI, COSMOS, COGVIDEOX,
+                      HUNYUAN_VIDEO, HUNYUAN_IMAGE, WAN, LTXV, LUMINA2, QWEN_IMAGE, CASCADE, HIDREAM, MOCHI, COSMOS, COGVIDEOX,
                       SANA, KOLORS, OMNIGEN2, HUNYUAN3D, FLUX2, STABLE_AUDIO, ACE_STEP)
 
 # family: encoders
@@ -115,7 +116,7 @@ T2V, I2V, TI2V, FLF2V, VACE, T2I = "t2v", "i2v", "ti2v", "flf2v", "vace", "t2i"
 CONTROL = "control"  # Flux Depth/Canny dev: 64 image + 64 control-image channels in img_in
 VARIANTS = (INPAINT, "depth", "instruct-pix2pix", "x4-upscaler", DEV, SCHNELL, FILL, CONTROL, "redux", LOHA, LOKR,
             LOCON, DORA, T2V, I2V, TI2V, FLF2V, VACE, T2I, "s2v", "humo", "animate", "camera", "large", "medium",
-            "alpha", "sigma", "stage_a", "stage_b", "stage_c", "effnet", "2.1", "2.2", "base", "xl", "xxl", "small",
+            "alpha", "sigma", "radiance", "stage_a", "stage_b", "stage_c", "effnet", "2.1", "2.2", "base", "xl", "xxl", "small",
             "plus", "faceid", "t2i-adapter", "vit_b", "vit_l", "vit_h")
 # upscalers add "<N>x" (the scale the header decides)
 

@@ -861,6 +861,74 @@ def gen_llm_vs_te():
         source="city96/llava-llama-3-8B-v1_1-gguf layout: llama tensor names, no output head, no chat template")
 
 
+def _try(name, fn):
+    """One layout whose class may not build on meta: reported and skipped, never half-written."""
+    n0 = len(G.LAYOUTS)
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001
+        del G.LAYOUTS[n0:]
+        G.FAILED.append(f"{name}: {type(e).__name__}: {e}")
+        print(f"FAIL {name}: {e}", flush=True)
+
+
+@step("more dits")
+def gen_more_dits():
+    S = src("comfy/ldm/wan/model.py")
+
+    def camera():
+        _, sd = comfy_model(dict(WAN, **W14, model_type="camera", in_dim=32), "WAN21_Camera")
+        add("wan21-fun-camera-14b", E("diffusion_models", "wan", "camera", size="14b"), fp8(sd),
+            file="wan2.1_fun_camera_v1.1_14B_fp8.safetensors", source=S + " CameraWanModel (control_adapter)")
+
+    def s2v():
+        _, sd = comfy_model(dict(WAN, **W14, model_type="s2v", in_dim=16), "WAN22_S2V")
+        add("wan22-s2v-14b", E("diffusion_models", "wan", "s2v", size="14b"), fp8(sd),
+            file="wan2.2_s2v_14B_fp8_scaled.safetensors", source=S + " WanModel_S2V (casual_audio_encoder)")
+
+    def animate():
+        _, sd = comfy_model(dict(WAN, **W14, model_type="animate", in_dim=36), "WAN22_Animate")
+        add("wan22-animate-14b", E("diffusion_models", "wan", "animate", size="14b"), fp8(sd),
+            file="Wan2_2-Animate-14B_fp8.safetensors", source=S + " AnimateWanModel (face_adapter)")
+
+    def radiance():
+        cfg = dict({k: v for k, v in FLUX.items() if k not in ("vec_in_dim", "guidance_embed")}, image_model="chroma_radiance",
+                   in_channels=3, out_channels=3, patch_size=16, in_dim=64, out_dim=3072, hidden_dim=5120, n_layers=5,
+                   nerf_hidden_size=64, nerf_mlp_ratio=4, nerf_depth=4, nerf_max_freqs=8, nerf_tile_size=32,
+                   nerf_final_head_type="conv", nerf_embedder_dtype=None)
+        _, sd = comfy_model(cfg, "ChromaRadiance")
+        add("chroma-radiance", E("diffusion_models", "chroma", "radiance"), tensors_of(sd, "", "BF16"),
+            file="chroma-radiance-x0.safetensors", source=src("comfy/ldm/chroma_radiance/model.py", "ChromaRadiance (nerf_blocks)"))
+
+    def hyimage():
+        cfg = dict(HV, in_channels=64, out_channels=64, patch_size=[1, 1], vec_in_dim=None, axes_dim=[64, 64],
+                   context_in_dim=3584, hidden_size=3584, num_heads=28, depth=20, depth_single_blocks=40,
+                   guidance_embed=False, byt5=True)
+        _, sd = comfy_model(cfg, "HunyuanImage21")
+        add("hunyuan-image-2.1", E("diffusion_models", "hunyuan-image"), fp8(sd),
+            file="hunyuanimage2.1_bf16.safetensors", source=src("comfy/ldm/hunyuan_video/model.py", "HunyuanVideo with 2D patches"))
+
+    def cosmos1():
+        cfg = dict(image_model="cosmos", max_img_h=240, max_img_w=240, max_frames=128, in_channels=16, out_channels=16,
+                   patch_spatial=2, patch_temporal=1, model_channels=4096, block_config="FA-CA-MLP", concat_padding_mask=True,
+                   pos_emb_cls="rope3d", pos_emb_learnable=False, pos_emb_interpolation="crop", block_x_format="THWBD",
+                   affline_emb_norm=True, use_adaln_lora=True, adaln_lora_dim=256, num_blocks=28, num_heads=32,
+                   extra_per_block_abs_pos_emb=True, rope_h_extrapolation_ratio=1.0, rope_w_extrapolation_ratio=1.0,
+                   rope_t_extrapolation_ratio=2.0, extra_per_block_abs_pos_emb_type="learnable")
+        _, sd = comfy_model(cfg, "CosmosT2V")
+        add("cosmos1-7b-t2v", E("diffusion_models", "cosmos", "t2v", size="7b"), tensors_of(sd, "", "BF16"),
+            file="Cosmos-1_0-Diffusion-7B-Text2World.safetensors", source=src("comfy/ldm/cosmos/model.py", "GeneralDIT"))
+
+    for name, fn in (("wan camera", camera), ("wan s2v", s2v), ("wan animate", animate), ("chroma radiance", radiance),
+                     ("hunyuan image 2.1", hyimage), ("cosmos 1.0", cosmos1)):
+        _try(name, fn)
+    # Mochi's VAE decoder alone (genmo's release splits encoder and decoder)
+    import comfy.ldm.genmo.vae.model as gm
+    dec = {k[len("decoder."):]: v for k, v in meta_sd(gm.VideoVAE).items() if k.startswith("decoder.")}
+    add("mochi-vae-decoder", E("vae", "mochi"), tensors_of(dec, "", "BF16"), file="decoder.safetensors",
+        source=src("comfy/ldm/genmo/vae/model.py", "VideoVAE.decoder (sd.py 'blocks.2.blocks.3.stack.5.weight')"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--comfy", default="/tmp/comfy")
@@ -880,7 +948,7 @@ def main():
     import comfy.cli_args  # noqa: F401
     G._init_dtypes()
     steps = [gen_wan, gen_video, gen_image, gen_vaes, gen_text_encoders, gen_audio, gen_loras, gen_control, gen_gguf,
-             gen_llm_vs_te]
+             gen_llm_vs_te, gen_more_dits]
     for fn in steps:
         fn()
     ids = [l["id"] for l in G.LAYOUTS]
