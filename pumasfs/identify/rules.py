@@ -504,6 +504,13 @@ def _lora_base(t: TensorTable) -> _Base:
         b = _Base(V.SD3, k.rsplit(".", 2)[0])
         _sd3_size(t, b, "attn.to_q", "attn_to_q")
         return b
+    # Lumina 2 / OmniGen2 in diffusers names: layers.N.attn.to_q, told apart by their widths
+    k = t.any_contains("layers.0.attn.to_q") or t.any_contains("layers_0_attn_to_q")
+    if k and not t.any_contains("transformer_blocks"):
+        w, why = _in_width(t, "attn.to_q", "attn_to_q")
+        fam = {2304: V.LUMINA2, 2520: V.OMNIGEN2}.get(w or 0)
+        if fam:
+            return _Base(fam, f"{why} ({w} wide)")
     # diffusers DiTs with attn1/attn2 and no UNet around them: the width decides the base
     k = t.any_contains("attn1.to_q") or t.any_contains("attn1_to_q")
     if k and not any(t.any_contains(p) for p in _UNET_PARTS):
@@ -591,7 +598,9 @@ def controlnet(t: TensorTable) -> Verdict | None:
         return v
     if t.any_startswith("controlnet_blocks.") or t.any_startswith("controlnet_single_blocks.") or "controlnet_x_embedder.weight" in t:
         fam = None
-        if t.any_startswith(("single_transformer_blocks.", "controlnet_single_blocks.")) or "controlnet_x_embedder.weight" in t:
+        if "txt_norm.weight" in t:
+            fam = V.QWEN_IMAGE  # InstantX Qwen-Image ControlNet: Qwen's text norm, no single blocks
+        elif t.any_startswith(("single_transformer_blocks.", "controlnet_single_blocks.")) or "controlnet_x_embedder.weight" in t:
             fam = V.FLUX
         elif t.any_startswith("transformer_blocks.") and "pos_embed.proj.weight" in t:
             fam = V.SD3

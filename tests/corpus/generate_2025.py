@@ -929,6 +929,43 @@ def gen_more_dits():
         source=src("comfy/ldm/genmo/vae/model.py", "VideoVAE.decoder (sd.py 'blocks.2.blocks.3.stack.5.weight')"))
 
 
+@step("more loras")
+def gen_more_loras():
+    from diffusers import FluxTransformer2DModel, HunyuanVideoTransformer3DModel, Lumina2Transformer2DModel, QwenImageControlNetModel
+    # OneTrainer: lora_transformer_ + diffusers module names with "_" (comfy/lora.py Flux key map)
+    fd = meta_sd(lambda: FluxTransformer2DModel(guidance_embeds=True))
+    ot = _linear_shapes(fd, r"transformer_blocks\.\d+\.(attn\.(to_q|to_k|to_v|to_out\.0|add_q_proj|add_k_proj|add_v_proj|to_add_out)|norm1\.linear|norm1_context\.linear)\.weight$|single_transformer_blocks\.\d+\.(attn\.(to_q|to_k|to_v)|proj_mlp|proj_out|norm\.linear)\.weight$")
+    t = []
+    for n, (o, i) in ot:
+        b = "lora_transformer_" + n.replace(".", "_")
+        t += [[b + ".lora_down.weight", "F32", [16, i]], [b + ".lora_up.weight", "F32", [o, 16]], [b + ".alpha", "F32", []]]
+    add("flux-lora-onetrainer", E("loras", "flux"), t, file="onetrainer_flux_lora.safetensors",
+        source="diffusers FluxTransformer2DModel names, OneTrainer lora_transformer_ prefix (comfy/lora.py)")
+    # SimpleTuner LyCORIS LoKr on HiDream: lycoris_ + ComfyUI/diffusers module names with "_"
+    hd = dict(image_model="hidream", attention_head_dim=128, axes_dims_rope=[64, 32, 32], caption_channels=[4096, 4096],
+              max_resolution=[128, 128], in_channels=16, llama_layers=list(range(32)) + [31] * 16, num_attention_heads=20,
+              num_routed_experts=4, num_activated_experts=2, num_layers=16, num_single_layers=32, out_channels=16,
+              patch_size=2, text_emb_dim=2048)
+    _, h = comfy_model(hd, "HiDream")
+    hl = _linear_shapes(h, r"(double_stream_blocks|single_stream_blocks)\.\d+\.block\.attn1\.(to_q|to_k|to_v|to_out)\.weight$")
+    add("hidream-lokr-simpletuner", E("loras", "hidream", "lokr"), _lora_pairs(hl, "lycoris", 16, kind="lokr"),
+        file="hidream_lokr.safetensors", source=src("comfy/lora.py", "HiDream key map: SimpleTuner lycoris_ format"))
+    # finetrainers / diffusers HunyuanVideo LoRA (transformer. + diffusers names: 20 double + 40 single blocks)
+    hv = meta_sd(lambda: HunyuanVideoTransformer3DModel())
+    hl = _linear_shapes(hv, r"(single_)?transformer_blocks\.\d+\.attn\.(to_q|to_k|to_v)\.weight$")
+    add("hunyuan-video-lora-diffusers", E("loras", "hunyuan-video"), _lora_pairs(hl, "peft", 32),
+        file="pytorch_lora_weights.safetensors", source="diffusers 0.42.1 HunyuanVideoTransformer3DModel, PEFT naming")
+    # diffusers Lumina 2 LoRA (layers.N.attn.to_q, 2304 wide)
+    lu = meta_sd(lambda: Lumina2Transformer2DModel())
+    ll = _linear_shapes(lu, r"^layers\.\d+\.attn\.(to_q|to_k|to_v|to_out\.0)\.weight$")
+    add("lumina2-lora-diffusers", E("loras", "lumina2"), _lora_pairs(ll, "peft", 16), file="lumina2_diffusers_lora.safetensors",
+        source="diffusers 0.42.1 Lumina2Transformer2DModel, PEFT naming")
+    # Qwen-Image ControlNet (InstantX, diffusers)
+    qc = meta_sd(lambda: QwenImageControlNetModel(num_layers=5))
+    add("qwen-image-controlnet-instantx", E("controlnet", "qwen-image"), tensors_of(qc, "", "BF16"),
+        file="Qwen-Image-InstantX-ControlNet-Union.safetensors", source="diffusers 0.42.1 QwenImageControlNetModel (5 layers)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--comfy", default="/tmp/comfy")
@@ -948,7 +985,7 @@ def main():
     import comfy.cli_args  # noqa: F401
     G._init_dtypes()
     steps = [gen_wan, gen_video, gen_image, gen_vaes, gen_text_encoders, gen_audio, gen_loras, gen_control, gen_gguf,
-             gen_llm_vs_te, gen_more_dits]
+             gen_llm_vs_te, gen_more_dits, gen_more_loras]
     for fn in steps:
         fn()
     ids = [l["id"] for l in G.LAYOUTS]
