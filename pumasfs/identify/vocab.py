@@ -99,6 +99,11 @@ GEMMA3_4B = "gemma3-4b"
 QWEN3_4B = "qwen3-4b"
 ENCODER_FAMILIES = (CLIP_L, CLIP_H, CLIP_G, T5, UMT5, CLIP_VIT_L, CLIP_VIT_H, CLIP_VIT_G, "clip-vit-b", SIGLIP, WAV2VEC2,
                     LLAMA3_8B, QWEN25_VL_7B, QWEN25_3B, GEMMA2_2B, GEMMA3_4B, QWEN3_4B)
+# upscalers and other non-diffusion families rules.py names (spandrel's architecture ids, SAM, YOLO)
+OTHER_FAMILIES = ("esrgan", "compact", "hat", "atd", "drct", "swin2sr", "swinir", "rgt", "dat", "span", "omnisr",
+                  "realcugan", "plksr", "safmn", "rcan", "ditn", "mosr", "gfpgan", "codeformer", "restoreformer",
+                  "sam", "yolo", "clip")
+FAMILIES = DIFFUSION_FAMILIES + ENCODER_FAMILIES + OTHER_FAMILIES
 # LLM families are llama.cpp / transformers architecture names (llama, qwen2, qwen3, gemma2, gemma3, phi3...):
 # open-ended, not listed here.
 
