@@ -128,6 +128,14 @@ def _llm_or_encoder(rec: Identification, p: Path) -> None:
     if not any("no lm_head" in e for e in rec.evidence):
         return
     found = [c for c in LLM_COMPANIONS if (p.parent / c).is_file()]
+    if found == ["config.json"]:
+        # a lone config.json counts only when it names a language model (a stray one in Downloads does not)
+        try:
+            archs = F.read_json(p.parent / "config.json").get("architectures") or []
+        except PumasError:
+            archs = []
+        if not any(isinstance(a, str) and a.endswith(("ForCausalLM", "ForConditionalGeneration")) for a in archs):
+            found = []
     if found:
         rec.model_type, rec.subtype, rec.confidence = V.LLM, None, 0.8
         rec.family = {V.LLAMA3_8B: "llama", V.QWEN25_VL_7B: "qwen2", V.QWEN25_3B: "qwen2", V.GEMMA2_2B: "gemma2",
