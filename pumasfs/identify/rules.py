@@ -388,6 +388,8 @@ def lora(t: TensorTable) -> Verdict | None:
         v.warnings.append("LoRA base model not recognised from its target names")
     else:
         v.family, v.size, v.ambiguous = b.family, b.size, b.ambiguous
+        if b.family in (V.ACE_STEP, V.STABLE_AUDIO):
+            v.model_type = V.AUDIO
         v.evidence.append(b.why)
         if b.ambiguous:
             v.warnings.append(f"applies to {' or '.join(b.ambiguous)}: those bases share these module names and shapes")
@@ -446,6 +448,9 @@ _BLOCK_NAMES: list[tuple[str, str]] = [
     ("double_stream_blocks", V.HIDREAM), ("single_stream_blocks", V.HIDREAM),
     ("context_refiner", V.LUMINA2), ("noise_refiner", V.LUMINA2), ("attention.qkv", V.LUMINA2), ("attention_qkv", V.LUMINA2),
     ("joint_blocks", V.SD3), ("img_mlp", V.QWEN_IMAGE), ("txt_mlp", V.QWEN_IMAGE), ("img_mod", V.QWEN_IMAGE),
+    ("attn.qkv_x", V.MOCHI), ("attn_qkv_x", V.MOCHI), ("attn.proj_x", V.MOCHI), ("attn_proj_x", V.MOCHI),
+    ("mlp_x.w1", V.MOCHI), ("mlp_x_w1", V.MOCHI), ("cross_attn.add_q_proj", V.ACE_STEP),
+    ("cross_attn_add_q_proj", V.ACE_STEP), ("lyric_encoder", V.ACE_STEP),
 ]
 SD3_SIZE = {2432: "large", 1536: "medium"}
 # transformer_blocks.N.attn1.to_q of DiTs without a UNet around them: width -> (family, size)
@@ -511,6 +516,12 @@ def _lora_base(t: TensorTable) -> _Base:
         fam = {2304: V.LUMINA2, 2520: V.OMNIGEN2}.get(w or 0)
         if fam:
             return _Base(fam, f"{why} ({w} wide)")
+    # ACE-Step's transformer_blocks.N.attn.to_q (2560 wide, no joint projections)
+    k = t.any_contains("transformer_blocks.0.attn.to_q") or t.any_contains("transformer_blocks_0_attn_to_q")
+    if k and not any(t.any_contains(p) for p in _UNET_PARTS):
+        w, why = _in_width(t, "attn.to_q", "attn_to_q")
+        if w == 2560:
+            return _Base(V.ACE_STEP, f"{why} (2560 wide)")
     # diffusers DiTs with attn1/attn2 and no UNet around them: the width decides the base
     k = t.any_contains("attn1.to_q") or t.any_contains("attn1_to_q")
     if k and not any(t.any_contains(p) for p in _UNET_PARTS):

@@ -552,6 +552,8 @@ def _lora_pairs(names_shapes, fmt: str, rank: int, dt: str = "BF16", kind: str =
             b, a_, b_ = "diffusion_model." + n, ".lora_A.weight", ".lora_B.weight"
         elif fmt == "peft":
             b, a_, b_ = "transformer." + n, ".lora_A.weight", ".lora_B.weight"
+        elif fmt == "bare":  # the official Mochi / ACE-Step LoRA format: module names as they are
+            b, a_, b_ = n, ".lora_A.weight", ".lora_B.weight"
         elif fmt == "peft-base":
             b, a_, b_ = "base_model.model." + n, ".lora_A.weight", ".lora_B.weight"
         else:
@@ -960,6 +962,22 @@ def gen_more_loras():
     ll = _linear_shapes(lu, r"^layers\.\d+\.attn\.(to_q|to_k|to_v|to_out\.0)\.weight$")
     add("lumina2-lora-diffusers", E("loras", "lumina2"), _lora_pairs(ll, "peft", 16), file="lumina2_diffusers_lora.safetensors",
         source="diffusers 0.42.1 Lumina2Transformer2DModel, PEFT naming")
+    # official Mochi and ACE-Step LoRA formats (comfy/lora.py: bare module names)
+    mochi_cfg = dict(image_model="mochi_preview", depth=48, patch_size=2, num_heads=24, hidden_size_x=3072,
+                     hidden_size_y=1536, mlp_ratio_x=4.0, mlp_ratio_y=4.0, learn_sigma=False, in_channels=12,
+                     qk_norm=True, qkv_bias=False, out_bias=True, attn_drop=0.0, patch_embed_bias=True,
+                     posenc_preserve_area=True, timestep_mlp_bias=True, attend_to_padding=False,
+                     timestep_scale=1000.0, use_t5=True, t5_feat_dim=4096, t5_token_length=256, rope_theta=10000.0)
+    _, mo = comfy_model(mochi_cfg, "GenmoMochi")
+    ml = _linear_shapes(mo, r"blocks\.\d+\.attn\.(qkv_x|proj_x)\.weight$")
+    add("mochi-lora", E("loras", "mochi"), _lora_pairs(ml, "bare", 16), file="mochi_lora.safetensors",
+        source=src("comfy/lora.py", "GenmoMochi key map: official Mochi LoRA format"))
+    import comfy.model_detection as md
+    mca = md.model_config_from_unet_config(md.detect_unet_config({"genre_embedder.weight": None}, ""))
+    ace = mca.get_model({}, device="meta").diffusion_model.state_dict()
+    al = _linear_shapes(ace, r"transformer_blocks\.\d+\.attn\.(to_q|to_k|to_v|to_out\.0)\.weight$")
+    add("ace-step-lora", E("loras", "ace-step", None, model_type="audio"), _lora_pairs(al, "bare", 16),
+        file="ace_step_rap_lora.safetensors", source=src("comfy/lora.py", "ACEStep key map: official ACE-Step LoRA format"))
     # Qwen-Image ControlNet (InstantX, diffusers)
     qc = meta_sd(lambda: QwenImageControlNetModel(num_layers=5))
     add("qwen-image-controlnet-instantx", E("controlnet", "qwen-image"), tensors_of(qc, "", "BF16"),
