@@ -342,6 +342,7 @@ def _diffusers(folder: Path, rec: Identification) -> None:
     fam = main_v.family if main_v else None
     if main_v and main_v.model_type == V.DIFFUSION and fam:
         rec.family, rec.variant, rec.confidence = fam, main_v.variant, 0.95
+        rec.size, rec.releases = main_v.size, list(main_v.releases)
     else:
         for k, f in F.PIPELINE_FAMILY:
             if cls.startswith(k) or k in cls:

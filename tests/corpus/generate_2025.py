@@ -500,7 +500,15 @@ def gen_audio():
                                                     cond_token_dim=768, global_cond_dim=1536, project_cond_tokens=False,
                                                     transformer_type="continuous_transformer",
                                                     operations=comfy.ops.disable_weight_init, device="meta"))
-    full = dict(mc.process_unet_state_dict_for_saving(dict(dit)))
+    # the released file also holds the all-zero LayerNorm betas that StableAudio.process_unet_state_dict drops
+    import torch
+    released = dict(dit)
+    for k, v in dit.items():
+        for n in (".cross_attend_norm.gamma", ".ff_norm.gamma", ".pre_norm.gamma"):
+            if k.endswith(n):
+                released[k[:-len("gamma")] + "beta"] = torch.empty(v.shape, device="meta")
+    assert set(mc.process_unet_state_dict(dict(released))) == set(dit)
+    full = dict(mc.process_unet_state_dict_for_saving(released))
     full.update({"pretransform.model." + k: v for k, v in meta_sd(AudioOobleckVAE).items()})
     for n in ("seconds_start", "seconds_total"):
         full.update({f"conditioner.conditioners.{n}." + k: v for k, v in meta_sd(lambda: NumberConditioner(768, min_val=0, max_val=512)).items()})
@@ -877,6 +885,46 @@ def _try(name, fn):
 @step("more dits")
 def gen_more_dits():
     S = src("comfy/ldm/wan/model.py")
+    import torch
+
+    def hv_released():
+        # HunyuanVideo files (Tencent's release, Comfy-Org's repack) keep the original module names, which
+        # HunyuanVideo.process_unet_state_dict renames at load time: invert that, and check the round trip
+        mc, sd = comfy_model(HV, "HunyuanVideo")
+        inv = [("mlp.0.", "mlp.fc1."), ("mlp.2.", "mlp.fc2."),  # first: the embedders' own mlp.N are renamed below
+               ("txt_in.t_embedder.in_layer.", "txt_in.t_embedder.mlp.0."), ("txt_in.t_embedder.out_layer.", "txt_in.t_embedder.mlp.2."),
+               ("txt_in.c_embedder.in_layer.", "txt_in.c_embedder.linear_1."), ("txt_in.c_embedder.out_layer.", "txt_in.c_embedder.linear_2."),
+               ("_mod.lin.", "_mod.linear."), ("_attn.qkv.", "_attn_qkv."), ("_attn.norm.query_norm.scale", "_attn_q_norm.weight"),
+               ("_attn.norm.key_norm.scale", "_attn_k_norm.weight"), (".norm.query_norm.scale", ".q_norm.weight"),
+               (".norm.key_norm.scale", ".k_norm.weight"), ("_attn.proj.", "_attn_proj."), (".modulation.lin.", ".modulation.linear."),
+               ("_in.out_layer.", "_in.mlp.2."), ("_in.in_layer.", "_in.mlp.0.")]
+        out = {}
+        for k, v in sd.items():
+            o = k
+            for a, b in inv:
+                o = o.replace(a, b)
+            out[o] = v
+        back = set(mc.process_unet_state_dict(dict(out)))
+        assert back == set(sd), (sorted(back - set(sd))[:5], sorted(set(sd) - back)[:5])
+        add("hunyuan-video-t2v-released", E("diffusion_models", "hunyuan-video", "t2v"), tensors_of(out, "", "BF16"),
+            file="hunyuan_video_t2v_720p_bf16.safetensors",
+            source=src("comfy/supported_models.py", "HunyuanVideo.process_unet_state_dict inverted: the release's own names"))
+
+    def cascade_released():
+        # Stable Cascade stage C as released: nn.MultiheadAttention's fused in_proj, split by ComfyUI at load time
+        mc, sd = comfy_model(dict(stable_cascade_stage="c", c_cond=2048), "Stable_Cascade_C")
+        out = {}
+        for k, v in sd.items():
+            m = re.match(r"(.*)\.to_([qkv])\.(weight|bias)$", k)
+            if not m:
+                out[k] = v
+            elif m.group(2) == "q":
+                out[f"{m.group(1)}.in_proj_{m.group(3)}"] = torch.empty((v.shape[0] * 3, *v.shape[1:]), device="meta")
+        back = mc.process_unet_state_dict({k: torch.empty(v.shape) if "in_proj" in k else v for k, v in out.items()})
+        assert set(back) == set(sd)
+        add("cascade-c-released", E("diffusion_models", "cascade", "stage_c"), tensors_of(out, "", "BF16"),
+            file="stable_cascade_stage_c.safetensors",
+            source=src("comfy/supported_models.py", "Stable_Cascade_C.process_unet_state_dict inverted (fused in_proj)"))
 
     def camera():
         _, sd = comfy_model(dict(WAN, **W14, model_type="camera", in_dim=32), "WAN21_Camera")
@@ -921,7 +969,7 @@ def gen_more_dits():
         add("cosmos1-7b-t2v", E("diffusion_models", "cosmos", "t2v", size="7b"), tensors_of(sd, "", "BF16"),
             file="Cosmos-1_0-Diffusion-7B-Text2World.safetensors", source=src("comfy/ldm/cosmos/model.py", "GeneralDIT"))
 
-    for name, fn in (("wan camera", camera), ("wan s2v", s2v), ("wan animate", animate), ("chroma radiance", radiance),
+    for name, fn in (("hunyuan video released", hv_released), ("cascade released", cascade_released), ("wan camera", camera), ("wan s2v", s2v), ("wan animate", animate), ("chroma radiance", radiance),
                      ("hunyuan image 2.1", hyimage), ("cosmos 1.0", cosmos1)):
         _try(name, fn)
     # Mochi's VAE decoder alone (genmo's release splits encoder and decoder)
