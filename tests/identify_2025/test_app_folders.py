@@ -38,6 +38,8 @@ def test_imported_models_are_linked_where_their_loader_reads(pumas, tmp_path):
     assert listed["wan_1.3b_style_diffusion_pipe.safetensors"]["family"] == "wan"
     assert listed["hyvid_lora_attn_only.safetensors"]["family"] == "hunyuan-video"
     assert listed["mm_sd_v15_v2.ckpt"]["family"] == "sd1"
+    shown = pumas("show", listed["wan_1.3b_style_diffusion_pipe.safetensors"]["model_id"], "--json").json()
+    assert shown["identification"]["size"] == "1.3b"  # the base size is kept in the library
     # ComfyUI's own folders got nothing else
     assert not list((app / "models" / "checkpoints").glob("*.ckpt"))
 
