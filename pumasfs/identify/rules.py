@@ -468,22 +468,23 @@ def _lora_base(t: TensorTable) -> _Base:
     double = t.any_contains("double_blocks")
     single = t.any_contains("single_blocks")
     if double or single:  # BFL-style streams: Flux, Chroma, HunyuanVideo share these names
-        for marker, fam in _DOUBLE_STREAM_MARKERS:
-            k = t.any_contains(marker)
-            if k:
-                return _Base(fam, f"{k.rsplit('.', 2)[0]} ({marker}: {fam})")
         k = double or single or ""
+        # a block Flux does not have decides first (HunyuanVideo has 20+40, also under ComfyUI's Flux-style names)
         if blocks.get("double_blocks", 0) >= 19 or blocks.get("single_blocks", 0) >= 38:
             return _Base(V.HUNYUAN_VIDEO, f"{k.rsplit('.', 2)[0]}: blocks beyond Flux's 19+38 (HunyuanVideo has 20+40)")
-        return _Base(V.FLUX, f"{k.rsplit('.', 2)[0]} (Flux-style blocks, no modulation targeted)", ambiguous=(V.FLUX, V.CHROMA))
-    k = t.any_contains("single_transformer_blocks")
-    if k:  # diffusers names of the same streams
         for marker, fam in _DOUBLE_STREAM_MARKERS:
             m = t.any_contains(marker)
-            if m and fam != V.HUNYUAN_VIDEO:
+            if m:
                 return _Base(fam, f"{m.rsplit('.', 2)[0]} ({marker}: {fam})")
+        return _Base(V.FLUX, f"{k.rsplit('.', 2)[0]} (Flux-style blocks, no modulation targeted)", ambiguous=(V.FLUX, V.CHROMA))
+    k = t.any_contains("single_transformer_blocks")
+    if k:  # diffusers names of the same streams (HunyuanVideo's diffusers blocks share norm1.linear with Flux's)
         if blocks.get("single_transformer_blocks", 0) >= 38 or blocks.get("transformer_blocks", 0) >= 19:
             return _Base(V.HUNYUAN_VIDEO, f"{k.rsplit('.', 2)[0]}: blocks beyond Flux's 19+38")
+        for marker, fam in _DOUBLE_STREAM_MARKERS:
+            m = t.any_contains(marker)
+            if m and (fam != V.HUNYUAN_VIDEO or marker == "token_refiner"):
+                return _Base(fam, f"{m.rsplit('.', 2)[0]} ({marker}: {fam})")
         return _Base(V.FLUX, f"{k.rsplit('.', 2)[0]} (diffusers Flux blocks)", ambiguous=(V.FLUX, V.CHROMA))
     for marker, fam in _BLOCK_NAMES:
         k = t.any_contains(marker)

@@ -1026,6 +1026,12 @@ def gen_more_loras():
     al = _linear_shapes(ace, r"transformer_blocks\.\d+\.attn\.(to_q|to_k|to_v|to_out\.0)\.weight$")
     add("ace-step-lora", E("loras", "ace-step", None, model_type="audio"), _lora_pairs(al, "bare", 16),
         file="ace_step_rap_lora.safetensors", source=src("comfy/lora.py", "ACEStep key map: official ACE-Step LoRA format"))
+    # HunyuanVideo LoRA on ComfyUI's own (Flux-style) module names, modulation included: only the block
+    # count (20 double + 40 single) tells it from a Flux LoRA
+    _, hvt = comfy_model(HV, "HunyuanVideo")
+    hl = _linear_shapes(hvt, r"double_blocks\.\d+\.(img|txt)_(attn\.(qkv|proj)|mod\.lin)\.weight$|single_blocks\.\d+\.(linear[12]|modulation\.lin)\.weight$")
+    add("hunyuan-video-lora-comfy-names", E("loras", "hunyuan-video"), _lora_pairs(hl, "comfy", 16),
+        file="hv_lora_comfy.safetensors", source=src("comfy/ldm/hunyuan_video/model.py", "ComfyUI module names, diffusion_model."))
     # Qwen-Image ControlNet (InstantX, diffusers)
     qc = meta_sd(lambda: QwenImageControlNetModel(num_layers=5))
     add("qwen-image-controlnet-instantx", E("controlnet", "qwen-image"), tensors_of(qc, "", "BF16"),
