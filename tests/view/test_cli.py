@@ -13,10 +13,9 @@ import pytest
 
 from pumasfs.apps import add_app, get_app
 from pumasfs.maps import plan_root, select_map
-from pumasfs.metadata import FileEntry, ModelMetadata
 from pumasfs.planner import build_plan
-from pumasfs.staging import StagingDir
 from tests.conftest import assert_one_line_error
+from tests.support.models import add_model as support_add_model
 from tests.view.conftest import is_mounted, wait_for
 
 MAP = {
@@ -32,28 +31,8 @@ MAP = {
 
 def add_model(library, name: str, subtype: str | None, data: bytes, *, family: str = "sd1", folder: bool = False,
               file_name: str | None = None, added: str | None = None) -> str:
-    with StagingDir(library.layout) as st:
-        c = st.content
-        if folder:
-            (c / "unet").mkdir()
-            (c / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(data)
-            (c / "model_index.json").write_text("{}")
-            files = [FileEntry(name="unet/diffusion_pytorch_model.safetensors", original_name="x", size=len(data)),
-                     FileEntry(name="model_index.json", original_name="model_index.json", size=2, role="config")]
-            primary = None
-        else:
-            fname = file_name or f"{name}.safetensors"
-            (c / fname).write_bytes(data)
-            files = [FileEntry(name=fname, original_name=fname, size=len(data))]
-            primary = fname
-        meta = ModelMetadata(
-            model_id="x", family=family, model_type="diffusion", subtype=subtype, official_name=name,
-            cleaned_name=name, files=files, primary_file=primary, size_bytes=len(data),
-            layout="folder" if folder else "file", format="safetensors",
-        )
-        if added:
-            meta.added_date = added
-        return library.commit_staged(st, meta).model_id
+    return support_add_model(library, name, subtype=subtype, data=data, family=family, folder=folder,
+                             file_name=file_name, added=added, format="safetensors").model_id
 
 
 @pytest.fixture
