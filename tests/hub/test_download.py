@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from pumasfs.hub import download_repo, trust_badge
 from pumasfs.library import Library
 
 from ..conftest import assert_one_line_error
+from tests.support.cli import cli_env
+
 from .conftest import safetensors_bytes
 from .fakehub import FakeHub
 
@@ -74,7 +75,7 @@ def test_killed_download_resumes_on_the_next_run(hub, hub_env, pumas, root: Path
     big = repo.add("big-model.safetensors", safetensors_bytes("big", BIG_FLOATS))
     hub.stall_after["big-model.safetensors"] = 11 * MIB  # sends 11 MiB, then nothing
 
-    env = {**os.environ, **hub_env, "HOME": str(tmp_path / "home")}
+    env = cli_env(tmp_path / "home", hub_env)
     cmd = [sys.executable, "-m", "pumasfs", "--root", str(root), "download", "acme/Big-Model", "big-model.safetensors"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -13,6 +13,8 @@ from pumasfs import staging
 from pumasfs.library import Library
 from pumasfs.paths import Layout
 
+from tests.support.cli import cli_env
+
 from .helpers import LORA, lora, model_dirs, write_safetensors
 
 BIG = 1024 * 1024 * 1024  # sparse at the source; long enough to copy that a kill lands mid-way
@@ -27,8 +29,7 @@ def _partial_copies(staging_dir: Path) -> list[Path]:
 def test_sigkill_mid_copy_leaves_nothing_visible(root: Path, tmp_path: Path, pumas):
     src = write_safetensors(tmp_path / "big.safetensors", LORA, total_size=BIG)
     layout = Layout(root)
-    env = {**os.environ, "HOME": str(tmp_path / "home")}
-    env.pop("PUMAS_HOME", None)
+    env = cli_env(tmp_path / "home")  # offline: a retry must never reach a real hub with the user's token
     caught = None
     for attempt in range(3):
         proc = subprocess.Popen(
