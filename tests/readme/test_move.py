@@ -1,0 +1,128 @@
+"""`import --move` never loses the user's file, whenever it is killed (README: "Moves are careful").
+
+On one filesystem the source is linked into staging and unlinked only after the commit; across
+filesystems it is copied, the copy re-read and checked, and the source deleted only after the commit.
+A real process is SIGKILLed at several points; after each kill, either the source is still there with
+its bytes, or the library holds a committed model with exactly those bytes — never neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pumasfs.paths import Layout
+from tests.support.cli import cli_env, run_pumas
+from tests.support.fs import model_dirs
+from tests.support.mounts import tmpfs
+from tests.support.safetensors import LORA, write_safetensors
+
+SIZE = 256 * 1024 * 1024  # sparse at the source
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(8 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _move_killed_when(root: Path, src: Path, env: dict[str, str], ready: Callable[[], bool]) -> bool:
+    """Run `pumas import --move SRC`; SIGKILL it as soon as ``ready()``. True if it was killed."""
+    proc = subprocess.Popen([sys.executable, "-m", "pumasfs", "--root", str(root), "import", "--move",
+                             "--no-lookup", str(src)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if ready():
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                return True
+            time.sleep(0.0005)
+        assert proc.wait(60) == 0, "the move failed before it could be killed"
+        return False
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _models(root: Path, env: dict[str, str]) -> list[dict]:
+    return run_pumas("list", "--json", root=root, env=env).json()
+
+
+def _committed_with(root: Path, sha: str) -> list[Path]:
+    """Model folders on disk (the library's truth, whatever the index says) holding these bytes."""
+    out = []
+    for d in model_dirs(Layout(root).models_dir):
+        meta = json.loads((d / "metadata.json").read_text())
+        if (meta.get("hashes") or {}).get("sha256") == sha:
+            out.append(d / meta["primary_file"])
+    return out
+
+
+def _assert_never_lost(root: Path, src: Path, sha: str) -> bool:
+    """The source is intact, or a committed model holds its bytes. True when the move was committed."""
+    committed = _committed_with(root, sha)
+    if committed:
+        [lib_file] = committed
+        assert lib_file.stat().st_size == SIZE and _sha256(lib_file) == sha
+        return True
+    assert src.is_file(), "the source is gone and no model holds its bytes"
+    assert src.stat().st_size == SIZE and _sha256(src) == sha
+    return False
+
+
+def _partial_copy(root: Path) -> bool:
+    staging = Layout(root).staging_dir
+    return staging.is_dir() and any(p.stat().st_size > 0 for p in staging.glob("import-*/model/.pumas-*.tmp"))
+
+
+def _committed(root: Path) -> bool:
+    return bool(model_dirs(Layout(root).models_dir))
+
+
+def test_move_across_filesystems_survives_sigkill_at_every_stage(root: Path, tmp_path: Path) -> None:
+    env = cli_env(tmp_path / "home")
+    with tmpfs(tmp_path / "other-fs", "400m") as other:
+        src = write_safetensors(other / "big.safetensors", LORA, total_size=SIZE)
+        sha = _sha256(src)
+        ino = src.stat().st_ino
+        # Mid-copy: the source is untouched (same inode, same bytes) and no model exists.
+        assert _move_killed_when(root, src, env, lambda: _partial_copy(root)), "never caught the copy"
+        assert not _assert_never_lost(root, src, sha) and src.stat().st_ino == ino
+        # The moment the source goes, or the model appears: whichever comes first, the other must hold.
+        _move_killed_when(root, src, env, lambda: not src.exists() or _committed(root))
+        assert _assert_never_lost(root, src, sha)
+        # Repaired by the documented command: the library then lists exactly one copy.
+        run_pumas("doctor", "--fix", root=root, env=env, check=False)
+        assert [m["hashes"]["sha256"] for m in _models(root, env)] == [sha]
+
+
+def test_move_on_one_filesystem_survives_sigkill_at_every_stage(root: Path, tmp_path: Path) -> None:
+    env = cli_env(tmp_path / "home")
+    src = write_safetensors(tmp_path / "downloads" / "big.safetensors", LORA, total_size=SIZE)
+    sha = _sha256(src)
+    ino = src.stat().st_ino
+    started = time.monotonic()
+    # While it hashes the source (before linking it anywhere).
+    assert _move_killed_when(root, src, env, lambda: time.monotonic() - started > 0.3 and not _committed(root))
+    assert not _assert_never_lost(root, src, sha) and src.stat().st_ino == ino
+    # Once the source is linked into staging (two names for one inode), or the moment it goes, or the
+    # model appears: whichever comes first.
+    _move_killed_when(root, src, env, lambda: not src.exists() or src.stat().st_nlink > 1 or _committed(root))
+    if _assert_never_lost(root, src, sha):
+        [moved] = _committed_with(root, sha)
+        assert moved.stat().st_ino == ino  # moved, not copied
+    # A killed run's staging link is swept; the user's file is then a single name again.
+    run_pumas("doctor", "--fix", root=root, env=env, check=False)
+    if not _committed(root):
+        assert src.stat().st_nlink == 1
+    assert [m["hashes"]["sha256"] for m in _models(root, env)] == ([sha] if _committed(root) else [])
