@@ -6,7 +6,6 @@ import hashlib
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from pumasfs.hub import download_repo, trust_badge
 from pumasfs.library import Library
 
 from ..conftest import assert_one_line_error
-from tests.support.cli import cli_env
+from tests.support.cli import cli_env, pumas_argv
 
 from .conftest import safetensors_bytes
 from .fakehub import FakeHub
@@ -76,7 +75,7 @@ def test_killed_download_resumes_on_the_next_run(hub, hub_env, pumas, root: Path
     hub.stall_after["big-model.safetensors"] = 11 * MIB  # sends 11 MiB, then nothing
 
     env = cli_env(tmp_path / "home", hub_env)
-    cmd = [sys.executable, "-m", "pumasfs", "--root", str(root), "download", "acme/Big-Model", "big-model.safetensors"]
+    cmd = pumas_argv("download", "acme/Big-Model", "big-model.safetensors", root=root)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

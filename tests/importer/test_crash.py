@@ -6,7 +6,6 @@ import hashlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from pumasfs.library import Library
 from pumasfs.metadata import FileEntry, Hashes, ModelMetadata, save_metadata
 from pumasfs.paths import Layout
 
-from tests.support.cli import cli_env
+from tests.support.cli import cli_env, pumas_argv
 
 from .helpers import LORA, lora, model_dirs, write_safetensors
 
@@ -27,7 +26,14 @@ BIG = 1024 * 1024 * 1024  # sparse at the source; long enough to copy that a kil
 def _partial_copies(staging_dir: Path) -> list[Path]:
     if not staging_dir.is_dir():
         return []
-    return [p for p in staging_dir.glob("import-*/model/*.tmp") if p.stat().st_size > 0]
+    out = []
+    for p in staging_dir.glob("import-*/model/*.tmp"):
+        try:
+            if p.stat().st_size > 0:
+                out.append(p)
+        except FileNotFoundError:  # renamed into place while we looked
+            pass
+    return out
 
 
 def test_sigkill_mid_copy_leaves_nothing_visible(root: Path, tmp_path: Path, pumas):
@@ -37,7 +43,7 @@ def test_sigkill_mid_copy_leaves_nothing_visible(root: Path, tmp_path: Path, pum
     caught = None
     for attempt in range(3):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pumasfs", "--root", str(root), "import", str(src)],
+            pumas_argv("import", src, root=root),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
         )
         deadline = time.monotonic() + 60

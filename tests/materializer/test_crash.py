@@ -6,7 +6,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from pumasfs.metadata import FileEntry, ModelMetadata, save_metadata
 from pumasfs.plan import ModelRecord
 from tests.materializer.conftest import snapshot
 from tests.materializer.helpers import assert_consistent, disk_links
-from tests.support.cli import cli_env, run_pumas
+from tests.support.cli import cli_env, pumas_argv, run_pumas
 
 N = 1500
 
@@ -45,7 +44,7 @@ def _env(root: Path) -> dict[str, str]:
 
 
 def _start(root: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pumasfs", "--root", str(root), *args],
+    return subprocess.Popen(pumas_argv(*args, root=root),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(root))
 
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from pumasfs.paths import Layout
-from tests.support.cli import cli_env, run_pumas
+from tests.support.cli import cli_env, pumas_argv, run_pumas
 from tests.support.fs import model_dirs
 from tests.support.mounts import tmpfs
 from tests.support.safetensors import LORA, write_safetensors
@@ -36,8 +36,8 @@ def _sha256(path: Path) -> str:
 
 def _move_killed_when(root: Path, src: Path, env: dict[str, str], ready: Callable[[], bool]) -> bool:
     """Run `pumas import --move SRC`; SIGKILL it as soon as ``ready()``. True if it was killed."""
-    proc = subprocess.Popen([sys.executable, "-m", "pumasfs", "--root", str(root), "import", "--move",
-                             "--no-lookup", str(src)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(pumas_argv("import", "--move", "--no-lookup", src, root=root), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     try:
         while proc.poll() is None and time.monotonic() < deadline:
@@ -80,13 +80,36 @@ def _assert_never_lost(root: Path, src: Path, sha: str) -> bool:
     return False
 
 
+def _size(p: Path) -> int:
+    """A file's size, 0 once it is gone (the importer renames and sweeps while we look)."""
+    try:
+        return p.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _links_to(p: Path) -> int:
+    try:
+        return p.stat().st_nlink
+    except FileNotFoundError:
+        return 0
+
+
 def _partial_copy(root: Path) -> bool:
     staging = Layout(root).staging_dir
-    return staging.is_dir() and any(p.stat().st_size > 0 for p in staging.glob("import-*/model/.pumas-*.tmp"))
+    try:
+        return any(_size(p) > 0 for p in staging.glob("import-*/model/.pumas-*.tmp"))
+    except FileNotFoundError:
+        return False
 
 
 def _committed(root: Path) -> bool:
-    return bool(model_dirs(Layout(root).models_dir))
+    """A model folder with its metadata.json is in place (os.walk: folders vanishing meanwhile are fine)."""
+    for dirpath, dirnames, filenames in os.walk(Layout(root).models_dir):
+        dirnames[:] = [d for d in dirnames if d != ".downloads"]
+        if "metadata.json" in filenames:
+            return True
+    return False
 
 
 def test_move_across_filesystems_survives_sigkill_at_every_stage(root: Path, tmp_path: Path) -> None:
@@ -117,7 +140,7 @@ def test_move_on_one_filesystem_survives_sigkill_at_every_stage(root: Path, tmp_
     assert not _assert_never_lost(root, src, sha) and src.stat().st_ino == ino
     # Once the source is linked into staging (two names for one inode), or the moment it goes, or the
     # model appears: whichever comes first.
-    _move_killed_when(root, src, env, lambda: not src.exists() or src.stat().st_nlink > 1 or _committed(root))
+    _move_killed_when(root, src, env, lambda: _links_to(src) != 1 or _committed(root))
     if _assert_never_lost(root, src, sha):
         [moved] = _committed_with(root, sha)
         assert moved.stat().st_ino == ino  # moved, not copied

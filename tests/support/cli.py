@@ -37,6 +37,14 @@ def cli_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str
     return env
 
 
+def pumas_argv(*args: object, root: Path | None) -> list[str]:
+    """The command line of ``pumas [--root ROOT] ARGS...`` as the tests run it (for a Popen to kill)."""
+    cmd = [sys.executable, "-m", "pumasfs"]
+    if root is not None:
+        cmd += ["--root", str(root)]
+    return cmd + [str(a) for a in args]
+
+
 def run_pumas(
     *args: object,
     root: Path | None,
@@ -46,11 +54,7 @@ def run_pumas(
     timeout: float = 300,
 ) -> Run:
     """``pumas [--root ROOT] ARGS...``; with ``check``, a non-zero exit fails the test with the output."""
-    cmd = [sys.executable, "-m", "pumasfs"]
-    if root is not None:
-        cmd += ["--root", str(root)]
-    cmd += [str(a) for a in args]
-    p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=dict(env), input=input,
+    p = subprocess.run(pumas_argv(*args, root=root), capture_output=True, text=True, errors="replace", env=dict(env), input=input,
                        timeout=timeout, check=False)
     result = Run(p.returncode, p.stdout, p.stderr)
     if check and p.returncode != 0:
