@@ -205,14 +205,13 @@ class HubClient:
             timeout = self._timeout(timeout_s)
             self.budget.take()
             self.requests += 1
-            if not self._probed:
-                self._probed = True
-                endpoint = self.settings.endpoint
-                why = _run_bounded(lambda: unreachable(endpoint, timeout), timeout)
-                if why is not None:
-                    self.down = f"cannot reach {endpoint} ({why})"
-                    raise HubUnavailable(f"hub unavailable: {self.down}")
             try:
+                if not self._probed:
+                    self._probed = True
+                    endpoint = self.settings.endpoint
+                    why = _run_bounded(lambda: unreachable(endpoint, timeout), timeout)
+                    if why is not None:
+                        raise HubUnavailable(f"cannot reach {endpoint} ({why})")
                 # Even importing huggingface_hub happens on the clock, in the bounded thread.
                 return _run_bounded(lambda: fn(self.api), timeout)
             except HubUnavailable as e:
