@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -149,3 +150,42 @@ def test_move_on_one_filesystem_survives_sigkill_at_every_stage(root: Path, tmp_
     if not _committed(root):
         assert src.stat().st_nlink == 1
     assert [m["hashes"]["sha256"] for m in _models(root, env)] == ([sha] if _committed(root) else [])
+
+
+_COUNT_READS = """
+import atexit, runpy, sys
+
+def _report():
+    with open("/proc/self/io") as f:
+        rchar = next(line.split()[1] for line in f if line.startswith("rchar:"))
+    sys.stderr.write(f"RCHAR={rchar}\\n")
+
+atexit.register(_report)
+sys.argv = ["pumas", *sys.argv[1:]]
+runpy.run_module("pumasfs", run_name="__main__", alter_sys=True)
+"""
+
+
+def _bytes_read_by_import(root: Path, src: Path, env: dict[str, str], *options: str) -> int:
+    """Run `pumas import [OPTIONS] SRC` and return how many bytes the process read (/proc/self/io rchar)."""
+    p = subprocess.run([sys.executable, "-c", _COUNT_READS, "--root", str(root), "import", "--no-lookup",
+                        *options, str(src)], env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert p.returncode == 0, p.stderr
+    return int(p.stderr.rsplit("RCHAR=", 1)[1].split()[0])
+
+
+def test_move_across_filesystems_rereads_the_copy_before_deleting_the_source(root: Path, tmp_path: Path) -> None:
+    """The copy is read back (after its pages are dropped) and checked before the source goes: a move reads
+    the bytes twice where a copy reads them once."""
+    env = cli_env(tmp_path / "home")
+    size = 64 * 1024 * 1024
+    with tmpfs(tmp_path / "other-fs", "200m") as other:
+        copied = write_safetensors(other / "copied.safetensors", LORA, total_size=size, fill=b"\x01")
+        moved = write_safetensors(other / "moved.safetensors", LORA, total_size=size, fill=b"\x02")
+        sha = _sha256(moved)
+        by_copy = _bytes_read_by_import(root, copied, env)
+        by_move = _bytes_read_by_import(root, moved, env, "--move")
+        assert copied.exists() and not moved.exists()
+        [lib_file] = _committed_with(root, sha)
+        assert _sha256(lib_file) == sha
+    assert by_move - by_copy > 0.9 * size, (by_copy, by_move)
