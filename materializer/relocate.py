@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pumasfs.errors import PumasError
+from pumasfs.errors import NotFound
 
 from .links import ABSOLUTE, RELATIVE, on_disk_matches, replace
 from .registry import Registry
@@ -34,7 +34,7 @@ def relocate(reg: Registry, layout: Any, old: Path, new: Path, *, dry_run: bool 
     old_s = os.path.abspath(old)
     new_s = os.path.abspath(new)
     if not os.path.isdir(new_s):
-        raise PumasError(f"{new_s} does not exist (mount the drive there first)")
+        raise NotFound(f"{new_s} does not exist (mount the drive there first)")
     from pumasfs.apps import load_apps
 
     load_apps(layout)  # a broken apps.json stops us before the registry changes, not after
@@ -102,4 +102,17 @@ def _relocate_apps_file(layout: Any, old: str, new: str) -> list[str]:
         if path or models:
             update_app(layout, app.name, path=Path(path or app.path), models_dir=Path(models or app.models_dir))
             changed.append(app.name)
+        # A yaml/view install's tree and yaml move too; `pumas doctor --fix` then rewrites the yaml's section.
+        tree = _moved(str(app.tree_dir), old, new) if getattr(app, "tree_dir", None) else None
+        extra = getattr(app, "extra_paths", None)
+        yaml_file = _moved(str(extra.file), old, new) if extra is not None else None
+        if tree or yaml_file:
+            changes: dict[str, Any] = {}
+            if tree:
+                changes["tree_dir"] = Path(tree)
+            if yaml_file and extra is not None:
+                changes["extra_paths"] = extra.model_copy(update={"file": Path(yaml_file)})
+            update_app(layout, app.name, **changes)
+            if app.name not in changed:
+                changed.append(app.name)
     return [f"{name}: install path now under {new}" for name in changed]

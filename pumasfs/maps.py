@@ -398,8 +398,8 @@ def select_map(layout: Layout, app: AppInstall, maps: MapSet | None = None) -> S
 
 
 def plan_root(app: AppInstall, tmap: TranslationMap) -> Path:
-    """The absolute folder a plan's paths for this install are relative to."""
-    return app.base_dir(tmap.base)
+    """The absolute folder a plan's paths for this install are relative to (its tree in yaml/view mode)."""
+    return app.plan_dir(tmap.base)
 
 
 # -- the default ComfyUI map -------------------------------------------------
