@@ -1,4 +1,4 @@
-"""Commands over the library itself: list, show, edit, rm, scan."""
+"""Commands over the library itself: list, show, edit, scan (rm is in rm_cmd.py)."""
 
 from __future__ import annotations
 
@@ -160,25 +160,6 @@ def edit(state: State, model, sets, as_json):
         echo_json(meta.model_dump(mode="json"))
     else:
         click.echo(f"updated {meta.model_id}")
-
-
-@click.command("rm")
-@click.argument("models", nargs=-1, required=True)
-@click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
-@pass_state
-def rm(state: State, models, dry_run):
-    """Remove models: their links in every app, their registry rows, then their folder."""
-    lib = state.library
-    ids = [lib.resolve_id(m) for m in models]
-    for model_id in ids:
-        if dry_run:
-            click.echo(f"would remove {model_id} ({len(_links_of(state, model_id))} link(s))")
-            continue
-        n = hooks.unlink_everywhere(state, model_id)
-        lib.remove(model_id)
-        click.echo(f"removed {model_id}" + (f" and {n} link(s)" if n else ""))
-    if not dry_run:
-        hooks.sync_apps(state)
 
 
 @click.command("scan")
