@@ -33,7 +33,7 @@ SUFFIX = ".intent"
 class Intent(BaseModel):
     """One change in flight.  ``model_id`` is where the model ends up (or is removed from)."""
 
-    op: Literal["commit", "remove", "move"]
+    op: Literal["commit", "update", "remove", "move"]
     model_id: str
     old_id: str | None = None  # move: where the folder was
     trash_id: str | None = None  # remove: the trash item it goes to

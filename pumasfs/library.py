@@ -68,7 +68,8 @@ class Library:
             if self._index.reset and self._has_any_model_folder():
                 # models.db is a cache: rebuild it silently when someone deleted it.
                 self.scan()
-            self.recover()
+            if self._index.read_only is None:
+                self.recover()
         return self._index
 
     def recover(self) -> list[str]:
@@ -89,8 +90,12 @@ class Library:
                 if intent is not None:
                     self._complete(index, intent)
                     done.append(intent.model_id)
-            finally:
-                journal.finish(path, fd)
+            except (OSError, sqlite3.Error):
+                os.close(fd)  # a full disk, say: keep the intent for the next open to finish
+                continue
+            except PumasError:
+                pass  # a broken metadata.json: `pumas doctor` names it; nothing more to finish here
+            journal.finish(path, fd)
         return done
 
     def _complete(self, index: Index, intent: journal.Intent) -> None:
@@ -98,6 +103,9 @@ class Library:
         if intent.op == "commit":
             final = models / intent.model_id
             if (final / METADATA_FILE).is_file() and index.get(intent.model_id) is None:
+                self._index_folder(index, intent.model_id)
+        elif intent.op == "update":
+            if (models / intent.model_id / METADATA_FILE).is_file():
                 self._index_folder(index, intent.model_id)
         elif intent.op == "remove":
             assert intent.trash_id is not None
@@ -223,9 +231,25 @@ class Library:
 
     def save(self, meta: ModelMetadata) -> None:
         d = self.model_dir(meta.model_id)
-        save_metadata(d, meta)
-        overrides, error = load_overrides(d)
-        self._index_record(ModelRecord(meta=meta, overrides=overrides, overrides_error=error))
+        index = self.index
+        if index.read_only is not None:
+            raise PumasError(f"cannot change the library now: {index.read_only}")
+        # metadata.json, then its row: an intent covers the gap, so a full disk or a kill
+        # between the two leaves a row that the next open brings up to date.
+        held = journal.begin(self.layout.models_dir, journal.Intent(op="update", model_id=meta.model_id))
+        try:
+            save_metadata(d, meta)
+        except BaseException:
+            held.done()  # nothing changed
+            raise
+        try:
+            kill_point("update:after-metadata")
+            overrides, error = load_overrides(d)
+            self._index_record(ModelRecord(meta=meta, overrides=overrides, overrides_error=error))
+        except BaseException:
+            held.release()
+            raise
+        held.done()
 
     def edit(self, model_id: str, changes: dict[str, Any]) -> ModelMetadata:
         """A user's edit: marks fields as user-owned; identity changes move the folder."""
@@ -310,8 +334,12 @@ class Library:
         item = trash.TrashItem(
             id=trash.new_item_id(), model_id=model_id, removed_at=_utcnow(), size_bytes=size, official_name=name
         )
-        trash.write_item(models, item)
-        held = journal.begin(models, journal.Intent(op="remove", model_id=model_id, trash_id=item.id))
+        try:
+            trash.write_item(models, item)
+            held = journal.begin(models, journal.Intent(op="remove", model_id=model_id, trash_id=item.id))
+        except OSError:
+            trash.drop_unfilled(models, item.id)  # a full disk: nothing moved, nothing left behind
+            raise
         try:
             kill_point("rm:after-intent")
             if before is not None:

@@ -7,6 +7,7 @@ never undoes the library change; it is reported, and `pumas sync` (or
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from ..errors import PumasError
@@ -21,6 +22,11 @@ def sync_apps(state: Any, *, quiet: bool = False) -> list[Any]:
         reports = sync_pending(state.layout, state.library)
     except PumasError as e:
         warn(f"library changed, but syncing apps failed: {e.message} (run `pumas sync`)")
+        return []
+    except (OSError, sqlite3.Error) as e:
+        # A full disk or a read-only drive: the library change is done and durable; the
+        # apps catch up at the next sync.  Not a reason to report the change as failed.
+        warn(f"library changed, but syncing apps failed: {e} (run `pumas sync`)")
         return []
     if not quiet:
         for report in reports:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -128,6 +129,19 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         click.echo(f"pumas: {_os_error_line(e)}", err=True)
+        sys.exit(EXIT_ERROR)
+    except sqlite3.Error as e:
+        # A full disk or a read-only drive under models.db/registry.db is the user's
+        # situation, not a bug: say it in one line (nothing was committed by SQLite).
+        from ..index import cannot_write_reason
+
+        reason = cannot_write_reason(e)
+        if reason is None or debug:
+            if debug:
+                raise
+            click.echo(f"pumas: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
+            sys.exit(EXIT_BUG)
+        click.echo(f"pumas: cannot change the library now: {reason} ({e})", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as e:  # a bug: say so plainly
         if debug:
