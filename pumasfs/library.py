@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterable
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from .errors import NotFound, PumasError, os_error_text
 from .index import Index
 from .metadata import (
     METADATA_FILE,
+    OVERRIDES_FILE,
     ModelMetadata,
     load_metadata,
     load_overrides,
@@ -36,6 +39,48 @@ from .testhooks import kill_point
 from .xattrs import tag_model_files
 
 IDENTITY_FIELDS = ("model_type", "family", "cleaned_name")
+
+
+WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+MUTABLE_FILES = frozenset({METADATA_FILE, OVERRIDES_FILE})
+
+
+def seal_files(folder: Path) -> None:
+    """Make a model's files read-only (0444-style): the library holds the only copy of their bytes.
+
+    Apps see the same inodes through hardlinks and the preview view through
+    symlinks; a tool that opens one for writing, truncates or chmods it would
+    change the library's bytes.  Without write bits an ordinary user's
+    process gets EACCES instead.  metadata.json and overrides.json stay
+    writable: they are replaced whole by atomic writes, never edited in place.
+    Folders stay writable, so `edit` (a rename) and removal still work.
+    """
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            if dirpath == str(folder) and name in MUTABLE_FILES:
+                continue
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(path)
+                if stat.S_ISREG(st.st_mode) and st.st_mode & WRITE_BITS:
+                    os.chmod(path, stat.S_IMODE(st.st_mode) & ~WRITE_BITS)
+            except OSError:
+                continue  # gone meanwhile, or a filesystem without modes (exFAT): nothing to protect with
+
+
+@contextmanager
+def unsealed(folder: Path, meta: ModelMetadata) -> Iterator[None]:
+    """Owner write on the weight files for a moment (user xattrs need it for a non-root owner)."""
+    paths = [folder / f.name for f in meta.weight_files()]
+    for p in paths:
+        try:
+            os.chmod(p, stat.S_IMODE(os.lstat(p).st_mode) | stat.S_IWUSR)
+        except OSError:
+            pass
+    try:
+        yield
+    finally:
+        seal_files(folder)
 
 
 def model_id_for(model_type: str, family: str, cleaned_name: str) -> str:
@@ -202,6 +247,7 @@ class Library:
             final.parent.mkdir(parents=True, exist_ok=True)
             save_metadata(content, meta, touch=False)
             tag_model_files(content, meta, final)
+            seal_files(content)
             # The intent goes first: once the rename is done the model exists, and a kill
             # before its index row must not make it invisible (and imported twice).
             held = journal.begin(self.layout.models_dir, journal.Intent(op="commit", model_id=meta.model_id))
@@ -299,7 +345,8 @@ class Library:
             os.rename(old_dir, new_dir)
             kill_point("move:after-rename")
             fsync_dir(new_dir.parent)
-            tag_model_files(new_dir, meta)
+            with unsealed(new_dir, meta):
+                tag_model_files(new_dir, meta)
             self._prune_empty_parents(old_dir.parent)
             overrides, error = load_overrides(new_dir)
             with self.index.transaction():

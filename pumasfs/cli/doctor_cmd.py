@@ -7,15 +7,17 @@ import click
 from .. import health
 from ..errors import EXIT_ERROR
 from .main import State, pass_state
-from .output import echo_json, print_table
+from .output import echo_json, print_table, progress
 
 
 @click.command("doctor")
 @click.option("--fix", is_flag=True, help="Make the safe repairs: sweep leftovers, rebuild the index, "
               "move misidentified models, drop registry rows of vanished links. Never touches a user's file.")
+@click.option("--verify", is_flag=True, help="Also re-read every library file and name those whose SHA256 "
+              "no longer matches the import (slow: reads every byte).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @pass_state
-def doctor(state: State, fix: bool, as_json: bool):
+def doctor(state: State, fix: bool, verify: bool, as_json: bool):
     """Check the library, its index and every app's links; optionally repair.
 
     \b
@@ -23,6 +25,8 @@ def doctor(state: State, fix: bool, as_json: bool):
       stale staging      leftovers of killed imports (swept by --fix)
       index drift        models.db vs the metadata.json files (rebuilt by --fix)
       misidentified      models whose stored type/family disagrees with their header
+      changed files      weight files whose size changed since import, or that are writable
+      hash mismatch      (--verify) files whose bytes no longer match their SHA256
       broken links       links whose library file is gone
       orphaned links     links into the library that the registry does not know
       changed links      registry rows whose link vanished or was changed by someone else
@@ -33,6 +37,9 @@ def doctor(state: State, fix: bool, as_json: bool):
     findings = list(health.check_staging(lib, fix))
     findings += health.check_index(lib, fix)
     findings += health.check_identity(lib, fix)
+    if verify:
+        with progress("verifying", None, quiet=as_json) as bar:
+            findings += health.check_hashes(lib, progress=bar.advance)
     if state.layout.registry_db.exists() or state.layout.apps_file.exists():
         from materializer.api import doctor as links_doctor
 
