@@ -10,7 +10,7 @@ import click
 from ..errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
 from . import hooks
 from .main import State, pass_state
-from .output import echo_json, progress, size_text, warn
+from .output import echo_json, printable, progress, size_text, warn
 
 
 def _kind(meta) -> str:
@@ -98,7 +98,7 @@ def import_(state: State, paths, move, name, model_type, family, subtype, allow_
         echo_json([r.to_json() for r in results])
     elif not (len(results) == 1 and results[0].status == "failed"):  # a lone failure is the error line
         for r in results:
-            click.echo(_line(r), err=r.status == "failed")
+            click.echo(printable(_line(r)), err=r.status == "failed")
 
     imported = [r.model_id for r in results if r.status == "imported"]
     if imported:

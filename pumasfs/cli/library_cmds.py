@@ -9,7 +9,7 @@ from ..metadata import ModelMetadata, parse_edit_value
 from ..plan import ModelRecord
 from . import hooks
 from .main import State, pass_state
-from .output import echo_json, print_table, progress, size_text, warn
+from .output import echo_json, print_table, printable, progress, size_text, warn
 
 
 def _badge(meta: ModelMetadata) -> str:
@@ -101,25 +101,25 @@ def show(state: State, model, related, as_json):
     width = max(len(k) for k, _ in fields)
     for key, value in fields:
         if value not in (None, ""):
-            click.echo(f"{key:<{width}}  {value}")
+            click.echo(f"{key:<{width}}  {printable(value)}")
     if rec.overrides_error:
-        click.echo(f"{'overrides':<{width}}  INVALID, excluded from every app: {rec.overrides_error}")
+        click.echo(f"{'overrides':<{width}}  INVALID, excluded from every app: {printable(rec.overrides_error)}")
     elif rec.overrides and rec.overrides.version_ranges:
         ranges = ", ".join(f"{k} {v}" for k, v in rec.overrides.version_ranges.items())
         click.echo(f"{'overrides':<{width}}  {ranges}")
     click.echo("files:")
     for f in meta.files:
-        click.echo(f"  {f.name}  {size_text(f.size)}  {f.role}")
+        click.echo(f"  {printable(f.name)}  {size_text(f.size)}  {printable(f.role)}")
     if links:
         click.echo("links:")
         for link in links:
-            click.echo(f"  {link['app']}: {link['path']} ({link['link_type']})")
+            click.echo(printable(f"  {link['app']}: {link['path']} ({link['link_type']})"))
     if rel is not None:
         click.echo("related files on the hub:" if rel else "related files: none found (no matched repo)")
         for r in rel:
             d = r.model_dump() if hasattr(r, "model_dump") else dict(r)
             have = "in library" if d.get("in_library") else ""
-            click.echo(f"  {d.get('path')}  {size_text(d.get('size') or 0)}  {have}".rstrip())
+            click.echo(printable(f"  {d.get('path')}  {size_text(d.get('size') or 0)}  {have}".rstrip()))
 
 
 def _links_of(state: State, model_id: str) -> list[dict]:

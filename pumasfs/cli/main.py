@@ -19,6 +19,7 @@ import click
 from .. import __version__
 from ..errors import EXIT_BUG, EXIT_ERROR, PumasError, os_error_text
 from ..paths import resolve_root
+from .output import printable
 
 # name -> "module:attribute", relative to pumasfs.cli
 COMMANDS: dict[str, str] = {
@@ -111,12 +112,12 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"pumas: {e.format_message()} (see `{where} --help`)", err=True)
         sys.exit(e.exit_code)
     except click.ClickException as e:
-        click.echo(f"pumas: {e.format_message()}", err=True)
+        click.echo(f"pumas: {printable(e.format_message())}", err=True)
         sys.exit(e.exit_code)
     except PumasError as e:
         if debug:
             raise
-        click.echo(f"pumas: {e.message}", err=True)
+        click.echo(f"pumas: {printable(e.message)}", err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("pumas: interrupted", err=True)
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         if debug:
             raise
-        click.echo(f"pumas: {_os_error_line(e)}", err=True)
+        click.echo(f"pumas: {printable(_os_error_line(e))}", err=True)
         sys.exit(EXIT_ERROR)
     except sqlite3.Error as e:
         # A full disk or a read-only drive under models.db/registry.db is the user's
