@@ -8,7 +8,7 @@ import click
 
 from ..usecases.remove import remove_models
 from .main import State, pass_state
-from .output import echo_json, printable, warn
+from .output import CliReporter, echo_json, printable, warn
 
 
 @click.command("rm")
@@ -42,7 +42,8 @@ def rm(state: State, models: tuple[str, ...], yes: bool, dry_run: bool, as_json:
         if not click.confirm(f"Move {len(preview.removed)} model(s) to the trash?", default=False):
             click.echo("nothing removed")
             return
-    result = remove_models(state, list(models), dry_run=dry_run)
+    with CliReporter(bar=False, warnings=not as_json) as reporter:
+        result = remove_models(state, list(models), dry_run=dry_run, reporter=reporter)
     if as_json:
         echo_json({
             "removed": [r.__dict__ for r in result.removed],

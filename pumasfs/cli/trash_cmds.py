@@ -6,7 +6,7 @@ import click
 
 from ..usecases import trash as uc
 from .main import State, pass_state
-from .output import echo_json, print_table, printable, size_text, warn
+from .output import CliReporter, echo_json, print_table, printable, size_text
 
 
 @click.group("trash")
@@ -47,9 +47,8 @@ def restore(state: State, item_id: str, dry_run: bool) -> None:
 
     ITEM_ID is shown by `pumas trash list`.
     """
-    result = uc.restore(state, item_id, dry_run=dry_run)
-    for w in result.warnings:
-        warn(w)
+    with CliReporter(bar=False) as reporter:
+        result = uc.restore(state, item_id, dry_run=dry_run, reporter=reporter)
     verb = "would restore" if dry_run else "restored"
     click.echo(f"{verb} {printable(result.model_id)}")
 

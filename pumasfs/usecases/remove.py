@@ -56,7 +56,8 @@ def remove_models(
     ws: Workspace, refs: list[str], *, dry_run: bool = False, reporter: Reporter = NULL_REPORTER
 ) -> RemoveResult:
     """Move the models named by ``refs`` (ids or unique names) to the trash, their links out of every app."""
-    from materializer.api import links_of_model, remove_model_links, sync_pending
+    from .after_change import catch_up_apps, unlink_everywhere
+    from .library import links_of_model
 
     lib = ws.library
     result = RemoveResult(dry_run=dry_run)
@@ -71,12 +72,12 @@ def remove_models(
             reporter.item(model_id)
             if dry_run:
                 lib.get(model_id)  # exists on disk, not only in the index
-                result.removed.append(Removal(model_id, len(links_of_model(ws.layout, model_id))))
+                result.removed.append(Removal(model_id, len(links_of_model(ws, model_id))))
                 continue
             links = [0]
 
             def unlink(mid: str = model_id) -> None:
-                links[0] = remove_model_links(ws.layout, mid)
+                links[0] = unlink_everywhere(ws, mid)
 
             item = lib.to_trash(model_id, before=unlink)
             result.removed.append(Removal(model_id, links[0], item.id))
@@ -89,11 +90,7 @@ def remove_models(
         reporter.advance(1)
     if dry_run or not result.removed:
         return result
-    try:
-        for report in sync_pending(ws.layout, lib):
-            result.warnings += list(report.warnings) + list(report.errors)
-    except PumasError as e:
-        result.warnings.append(f"models removed, but syncing apps failed: {e.message} (run `pumas sync`)")
+    catch_up_apps(ws, reporter)  # drops what is left of the removed models' links; warns, never raises
     try:
         result.emptied = [i.id for i in auto_empty(ws)]
     except (PumasError, OSError) as e:

@@ -69,9 +69,9 @@ class RestoreResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def restore(ws: Workspace, item_id: str, *, dry_run: bool = False) -> RestoreResult:
+def restore(ws: Workspace, item_id: str, *, dry_run: bool = False, reporter: Reporter = NULL_REPORTER) -> RestoreResult:
     """Put a removed model back where it was; its links come back with the sync that follows."""
-    from materializer.api import sync_pending
+    from .after_change import catch_up_apps
 
     lib = ws.library
     lib.index
@@ -81,13 +81,8 @@ def restore(ws: Workspace, item_id: str, *, dry_run: bool = False) -> RestoreRes
             raise PumasError(f"cannot restore {item_id}: a model {item.model_id} exists again; rename it first")
         return RestoreResult(item, item.model_id)
     meta = lib.restore(item_id)
-    result = RestoreResult(item, meta.model_id)
-    try:
-        for report in sync_pending(ws.layout, lib):
-            result.warnings += list(report.warnings) + list(report.errors)
-    except PumasError as e:
-        result.warnings.append(f"restored, but syncing apps failed: {e.message} (run `pumas sync`)")
-    return result
+    catch_up_apps(ws, reporter)  # the model's links come back in every materialized app
+    return RestoreResult(item, meta.model_id)
 
 
 @dataclass
