@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pumasfs.index import Transaction, connect, is_corrupt
+from pumasfs.index import Transaction, cannot_write_reason, connect, connect_read_only, is_corrupt
 
 from .links import ABSOLUTE, HARDLINK, LinkSpec
 
@@ -136,9 +136,17 @@ class Registry:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only: str | None = None
         try:
             self._open()
         except sqlite3.DatabaseError as e:
+            reason = None if is_corrupt(e) else cannot_write_reason(e)
+            if reason is not None and self.path.exists():
+                # A full disk or a read-only drive: what the registry says can still be read
+                # (`show`, `doctor`); a write fails with the reason, in one line.
+                self.read_only = reason
+                self.conn = connect_read_only(self.path)
+                return
             if not is_corrupt(e):
                 raise
             # Not a database (a bad disk, a stray write).  Refusing every command would leave
@@ -169,6 +177,8 @@ class Registry:
                 os.replace(p, self.path.with_name(f"{self.path.name}.corrupt-{stamp}{suffix}"))
 
     def needs_rebuild(self) -> bool:
+        if self.read_only is not None:
+            return False
         row = self.conn.execute("SELECT value FROM meta WHERE key='rebuild'").fetchone()
         return row is not None and row[0] == "1"
 
