@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_basename ON files(basename);
+CREATE INDEX IF NOT EXISTS files_basename_nocase ON files(basename COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS files_size ON files(size);
 CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS changes (
@@ -365,10 +366,11 @@ class Index:
         costs the same in a library of 100 or 100,000 models.
         """
         low = stem.lower()  # cleaned names are lowercase slugs
+        # File names without case (ASCII): the planner treats `Foo` and `foo` as one stem.
         rows = self.conn.execute(
-            "SELECT model_id FROM files WHERE basename >= ? AND basename < ? "
+            "SELECT model_id FROM files WHERE basename >= ? COLLATE NOCASE AND basename < ? COLLATE NOCASE "
             "UNION SELECT model_id FROM models WHERE cleaned_name >= ? AND cleaned_name < ?",
-            (stem, stem + "\U0010ffff", low, low + "\U0010ffff"),
+            (low, low + "\U0010ffff", low, low + "\U0010ffff"),
         )
         return {r[0] for r in rows}
 
