@@ -19,7 +19,13 @@ from . import staging
 from .atomic import TMP_SUFFIX
 from .errors import PumasError
 from .library import WRITE_BITS, Library, seal_files
-from .metadata import METADATA_FILE, ModelMetadata, load_metadata, load_overrides, save_metadata
+from .metadata import (
+    METADATA_FILE,
+    ModelMetadata,
+    load_metadata,
+    load_overrides,
+    save_metadata,
+)
 
 
 class Finding(BaseModel):

@@ -59,7 +59,7 @@ class Held:
             os.close(self._fd)
             self._fd = -1
 
-    def __enter__(self) -> "Held":
+    def __enter__(self) -> Held:
         return self
 
     def __exit__(self, *exc: object) -> None:

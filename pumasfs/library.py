@@ -102,7 +102,7 @@ class Library:
         self._index: Index | None = None
 
     @classmethod
-    def open(cls, root: Path) -> "Library":
+    def open(cls, root: Path) -> Library:
         return cls(Layout(Path(root)))
 
     @property

@@ -19,7 +19,7 @@ import os
 import secrets
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -122,16 +122,32 @@ def delete_item(models_dir: Path, item_id: str) -> None:
     _rmtree(doomed)
 
 
+UNFILLED_GRACE_S = 3600
+
+
 def sweep_deleting(models_dir: Path) -> None:
-    """Finish deletions a killed process started."""
+    """Finish deletions a killed process started, and drop items whose model never came in.
+
+    A removal writes item.json, then its intent: a kill between the two leaves an item
+    with no model and no intent.  A live removal takes microseconds there, so an item
+    without a model that is an hour old is such a leftover.
+    """
     root = trash_dir(models_dir)
     try:
         names = os.listdir(root)
     except OSError:
         return
+    now = time.time()
     for name in names:
         if name.startswith(DELETING_PREFIX):
             _rmtree(root / name)
+        elif not name.startswith(".") and not (root / name / MODEL_DIR).exists():
+            try:
+                old = now - (root / name).stat().st_mtime > UNFILLED_GRACE_S
+            except OSError:
+                continue
+            if old:
+                drop_unfilled(models_dir, name)
 
 
 def drop_unfilled(models_dir: Path, item_id: str) -> None:

@@ -103,7 +103,7 @@ _PUSH_ARG = frozenset({"BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8", "UNICODE
 class PickleScan:
     """Symbolic interpretation of one pickle stream."""
 
-    def __init__(self, path: str, *, depth: int = 0, budget: "_Budget | None" = None):
+    def __init__(self, path: str, *, depth: int = 0, budget: _Budget | None = None):
         self.path = path
         self.globals: list[str] = []
         self.unsafe: list[str] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from ..errors import PumasError
 from .tensors import TensorTable
@@ -15,7 +16,7 @@ from .tensors import TensorTable
 MAX_HEADER = 100 * 1024 * 1024  # the format's own reference reader refuses larger headers too
 
 
-def read_header(fd: int, size: int, path: str) -> tuple[dict, dict]:
+def read_header(fd: int, size: int, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(tensor entries, __metadata__) from an open file descriptor."""
     if size < 8:
         raise PumasError(f"{path}: truncated safetensors file ({size} bytes, no header length)")
@@ -48,7 +49,7 @@ DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2":
                "I8": 1, "U64": 8, "U32": 4, "U16": 2, "U8": 1, "BOOL": 1, "C64": 8}
 
 
-def table_from_header(header: dict, data_size: int, path: str) -> TensorTable:
+def table_from_header(header: dict[str, Any], data_size: int, path: str) -> TensorTable:
     """The header dict itself becomes the table; its offsets are checked as the format demands."""
     for v in header.values():  # cheap spot check of the first entry's structure
         if not isinstance(v, dict) or "shape" not in v or "dtype" not in v or "data_offsets" not in v:
@@ -58,7 +59,7 @@ def table_from_header(header: dict, data_size: int, path: str) -> TensorTable:
     return TensorTable(header, raw=True, data_size=data_size)
 
 
-def check_offsets(header: dict, path: str) -> None:
+def check_offsets(header: dict[str, Any], path: str) -> None:
     """The format's own rule (its reference reader's ``validate``): sorted by offset, tensors are
     contiguous from 0, none negative or overlapping, each exactly as long as its dtype and shape say.
 

@@ -76,8 +76,8 @@ def remove_models(
                 continue
             links = [0]
 
-            def unlink(mid: str = model_id) -> None:
-                links[0] = unlink_everywhere(ws, mid)
+            def unlink(mid: str = model_id, count: list[int] = links) -> None:
+                count[0] = unlink_everywhere(ws, mid)
 
             item = lib.to_trash(model_id, before=unlink)
             result.removed.append(Removal(model_id, links[0], item.id))

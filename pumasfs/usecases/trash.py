@@ -58,7 +58,7 @@ def set_keep(ws: Workspace, age: str) -> TrashSettings:
 def list_trash(ws: Workspace) -> list[TrashItem]:
     """Every removed model still in the trash, oldest first."""
     lib = ws.library
-    lib.index  # opening the library finishes removals a killed `rm` left half done
+    _ = lib.index  # opening the library finishes removals a killed `rm` left half done
     return trash.items(ws.layout.models_dir)
 
 
@@ -74,7 +74,7 @@ def restore(ws: Workspace, item_id: str, *, dry_run: bool = False, reporter: Rep
     from .after_change import catch_up_apps
 
     lib = ws.library
-    lib.index
+    _ = lib.index  # open: finishes what killed processes left
     item = trash.get_item(ws.layout.models_dir, item_id)
     if dry_run:
         if (ws.layout.models_dir / item.model_id).exists():
@@ -101,7 +101,7 @@ def empty_trash(
 ) -> EmptyResult:
     """Delete trash items for good: all of them, or those removed more than ``older_than_s`` ago."""
     lib = ws.library
-    lib.index
+    _ = lib.index  # open: finishes what killed processes left
     models = ws.layout.models_dir
     if not dry_run:
         trash.sweep_deleting(models)

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.importer.conftest import pumas_at  # noqa: F401 (fixture)
-
 from tests.conftest import Run
+from tests.importer.conftest import pumas_at  # noqa: F401 (fixture)
 from tests.importer.helpers import model_dirs
 
 KILLED = -signal.SIGKILL

@@ -12,8 +12,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import Run, assert_one_line_error
 from tests.importer.helpers import lora, tmpfs
 

@@ -79,7 +79,7 @@ def test_models_folder_on_an_unplugged_drive(root: Path, tmp_path: Path, pumas):
 
 
 def test_models_folder_gone_or_another_librarys(root: Path, tmp_path: Path, pumas):
-    ids, comfy = populate(tmp_path, pumas)
+    _ids, comfy = populate(tmp_path, pumas)
     before = snapshot(comfy / "models")
     models = Layout(root).models_dir
     os.rename(models, tmp_path / "elsewhere")
