@@ -107,8 +107,15 @@ def check_library(layout: Layout) -> str:
     missing_root_check(root)
     mine = read_marker(root)
     if mine is None:
-        # A new library, or one made before markers: it is this one from now on.
+        # A new library, or one made before markers: it is this one from now on.  Unless it has
+        # apps linked to it but no index at all: that is a used library whose models drive is
+        # not mounted, and marking its empty stand-in would make every link look stale.
         theirs = read_marker(models) if models.is_dir() else None
+        if theirs is None and layout.registry_db.exists() and not layout.index_db.exists():
+            raise PumasError(
+                f"the models folder of library {root} has no index although apps are linked to it: "
+                f"{models} (is its drive mounted?)"
+            )
         library_id = theirs.id if theirs else uuid.uuid4().hex
         models.mkdir(parents=True, exist_ok=True)
         if theirs is None:

@@ -117,3 +117,23 @@ def test_root_on_an_unplugged_drive_is_not_recreated_on_the_system_disk(tmp_path
         assert list(mnt.iterdir()) == []  # no new library on the system disk
         plug(data, mnt)
         assert len(pumas("--root", lib_root, "list", "--json").json()) == 1
+
+
+def test_a_library_from_before_markers_on_an_unplugged_drive(root: Path, tmp_path: Path, pumas):
+    """The first run of this version on an older library whose models drive is not mounted."""
+    ids, comfy = populate(tmp_path, pumas)
+    before = snapshot(comfy / "models")
+    models = Layout(root).models_dir
+    (root / ".pumas-library.json").unlink()  # as an older pumas left it: no markers
+    (models / ".pumas-library.json").unlink()
+    os.rename(models, tmp_path / "usb-models")
+    models.mkdir()  # the empty mount point
+    r = pumas("sync", check=False)
+    assert_one_line_error(r)
+    assert str(models) in r.stderr and "mounted" in r.stderr
+    assert snapshot(comfy / "models") == before
+    assert list(models.iterdir()) == []
+    models.rmdir()
+    os.rename(tmp_path / "usb-models", models)
+    assert sorted(m["model_id"] for m in pumas("list", "--json").json()) == sorted(ids)
+    assert (root / ".pumas-library.json").is_file() and (models / ".pumas-library.json").is_file()
