@@ -61,3 +61,23 @@ def test_kill_after_identity_move_rename(root: Path, tmp_path: Path, pumas, kill
     assert listed == library_models(models)
     assert len(listed) == 1 and "/sdxl/" in listed[0]
     assert pumas("show", "--json", listed[0]).json()["model_id"] == listed[0]
+
+
+def test_kill_between_metadata_and_index_row_of_an_edit(root: Path, tmp_path: Path, pumas, killed_at):
+    mid = pumas("import", "--json", lora(tmp_path / "dl" / "a.safetensors")).json()[0]["model_id"]
+    killed_at("update:after-metadata", "edit", mid, "--set", "notes=kept")
+    # metadata.json has the edit; the next command's index (list, search) has it too.
+    [row] = pumas("list", "--json").json()
+    assert row["notes"] == "kept"
+    assert [m["model_id"] for m in pumas("list", "--search", "kept", "--json").json()] == [mid]
+    assert pumas("doctor").returncode == 0
+
+
+def test_kill_after_restore_rename(root: Path, tmp_path: Path, pumas, killed_at):
+    mid = pumas("import", "--json", lora(tmp_path / "dl" / "a.safetensors")).json()[0]["model_id"]
+    pumas("rm", mid)
+    [item] = pumas("trash", "list", "--json").json()
+    killed_at("restore:after-rename", "trash", "restore", item["id"])
+    assert [m["model_id"] for m in pumas("list", "--json").json()] == [mid]
+    assert pumas("trash", "list", "--json").json() == []
+    assert pumas("doctor").returncode == 0
