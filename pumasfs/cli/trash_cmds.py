@@ -40,15 +40,16 @@ def list_(state: State, as_json: bool) -> None:
 
 @trash.command("restore")
 @click.argument("item_id")
+@click.option("--allow-duplicate", is_flag=True, help="Restore even if the same bytes were imported again since.")
 @click.option("--dry-run", is_flag=True, help="Say what would be restored; change nothing.")
 @pass_state
-def restore(state: State, item_id: str, dry_run: bool) -> None:
+def restore(state: State, item_id: str, allow_duplicate: bool, dry_run: bool) -> None:
     """Put a removed model back where it was; its links in apps come back.
 
     ITEM_ID is shown by `pumas trash list`.
     """
     with CliReporter(bar=False) as reporter:
-        result = uc.restore(state, item_id, dry_run=dry_run, reporter=reporter)
+        result = uc.restore(state, item_id, dry_run=dry_run, allow_duplicate=allow_duplicate, reporter=reporter)
     verb = "would restore" if dry_run else "restored"
     click.echo(f"{verb} {printable(result.model_id)}")
 

@@ -69,13 +69,31 @@ class RestoreResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def restore(ws: Workspace, item_id: str, *, dry_run: bool = False, reporter: Reporter = NULL_REPORTER) -> RestoreResult:
-    """Put a removed model back where it was; its links come back with the sync that follows."""
+def restore(ws: Workspace, item_id: str, *, dry_run: bool = False, allow_duplicate: bool = False,
+            reporter: Reporter = NULL_REPORTER) -> RestoreResult:
+    """Put a removed model back where it was; its links come back with the sync that follows.
+
+    If the same bytes were imported again since the removal, restoring would
+    make a second copy: refused unless ``allow_duplicate``, like an import.
+    """
+    from ..metadata import load_metadata
     from .after_change import catch_up_apps
 
     lib = ws.library
-    _ = lib.index  # open: finishes what killed processes left
+    index = lib.index  # open: finishes what killed processes left
     item = trash.get_item(ws.layout.models_dir, item_id)
+    if not allow_duplicate:
+        try:
+            meta = load_metadata(trash.item_dir(ws.layout.models_dir, item_id) / trash.MODEL_DIR)
+        except PumasError:
+            meta = None
+        for f in meta.weight_files() if meta else []:
+            hits = index.find_sha256(f.sha256) if f.sha256 else []
+            if hits:
+                raise PumasError(
+                    f"cannot restore {item_id}: its bytes are in the library again as {hits[0][0]}; "
+                    "--allow-duplicate restores a second copy"
+                )
     if dry_run:
         if (ws.layout.models_dir / item.model_id).exists():
             raise PumasError(f"cannot restore {item_id}: a model {item.model_id} exists again; rename it first")

@@ -168,3 +168,17 @@ def test_kill_at_each_step_of_rm_finishes_at_next_command(root: Path, pumas, kil
         pumas("trash", "restore", i["id"])
     assert snapshot(comfy / "models").keys() == app_before.keys()
     assert list((models / ".journal").iterdir()) == []
+
+
+def test_restore_after_the_same_bytes_came_back_is_refused(root: Path, tmp_path: Path, pumas, setup):
+    ids, _ = setup
+    pumas("rm", ids[2])
+    [item] = pumas("trash", "list", "--json").json()
+    again = pumas("import", "--json", tmp_path / "Downloads" / "vae.safetensors").json()[0]
+    assert again["status"] == "imported"
+    r = pumas("trash", "restore", item["id"], check=False)
+    assert_one_line_error(r)
+    assert again["model_id"] in r.stderr
+    pumas("rm", again["model_id"])
+    pumas("trash", "restore", item["id"])
+    assert ids[2] in [m["model_id"] for m in pumas("list", "--json").json()]
