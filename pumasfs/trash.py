@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from .atomic import fsync_dir, write_bytes
 from .errors import NotFound, PumasError
+from .testhooks import kill_point
 
 TRASH_DIR = ".trash"
 ITEM_FILE = "item.json"
@@ -119,6 +120,7 @@ def delete_item(models_dir: Path, item_id: str) -> None:
         raise NotFound(f"no trash item {item_id!r}") from None
     except OSError as e:
         raise PumasError(f"cannot delete trash item {item_id}: {e.strerror}") from None
+    kill_point("trash:after-hide")
     _rmtree(doomed)
 
 

@@ -182,3 +182,17 @@ def test_restore_after_the_same_bytes_came_back_is_refused(root: Path, tmp_path:
     pumas("rm", again["model_id"])
     pumas("trash", "restore", item["id"])
     assert ids[2] in [m["model_id"] for m in pumas("list", "--json").json()]
+
+
+def test_kill_while_emptying_the_trash(root: Path, pumas, killed_at, setup):
+    ids, _ = setup
+    models = Layout(root).models_dir
+    pumas("rm", ids[0], ids[1])
+    killed_at("trash:after-hide", "trash", "empty")
+    # The half-deleted item is never listed (nor restorable); the next empty finishes it.
+    left = pumas("trash", "list", "--json").json()
+    assert len(left) == 1
+    assert any(p.name.startswith(".deleting-") for p in (models / ".trash").iterdir())
+    pumas("trash", "empty")
+    assert list((models / ".trash").iterdir()) == []
+    assert [m["model_id"] for m in pumas("list", "--json").json()] == [ids[2]]
