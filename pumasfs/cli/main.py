@@ -42,6 +42,9 @@ COMMANDS: dict[str, str] = {
     "enrich": "hub_cmds:enrich",
     "download": "hub_cmds:download",
     "demo": "demo_cmd:demo",
+    "link": "civitai_cmds:link",
+    "outdated": "civitai_cmds:outdated",
+    "config": "civitai_cmds:config",
 }
 
 
