@@ -32,7 +32,12 @@ from .sync import full_sync, incremental_sync
 def locked_registry(layout: Layout) -> Iterator[Registry]:
     """The registry, with the root's link lock held: one process changes links at a time."""
     with locks.exclusive(layout.run_dir / "links.lock"):
-        yield shared(layout.registry_db)
+        reg = shared(layout.registry_db)
+        if reg.needs_rebuild():
+            from .rebuild import rebuild
+
+            rebuild(reg, layout)
+        yield reg
 
 
 def materialize(layout: Layout, library: Any, app: Any, *, dry_run: bool = False, link_type: str | None = None,

@@ -272,6 +272,10 @@ class Targets:
         check_relpath(source, "source")
         rel_dir = path.rpartition("/")[0]
         f = self.folder(rel_dir)
+        if f.kind in (RELATIVE, ABSOLUTE) and not os.path.lexists(f"{self.models_real}/{source}"):
+            # A model listed whose folder is gone (moved to the trash by a killed `rm`, a
+            # deleted folder): a link to it would dangle.  desired_links reports it.
+            raise FileNotFoundError(errno.ENOENT, "no such file in the library", f"{self.models_real}/{source}")
         if f.kind == RELATIVE:
             return [LinkSpec(path, model_id, source, RELATIVE, target=f"{f.prefix}/{source}")]
         if f.kind == ABSOLUTE:

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import atexit
 import os
+import sqlite3
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pumasfs.index import Transaction, connect
+from pumasfs.index import Transaction, cannot_write_reason, connect, connect_read_only, is_corrupt
 
 from .links import ABSOLUTE, HARDLINK, LinkSpec
 
@@ -134,6 +136,28 @@ class Registry:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only: str | None = None
+        try:
+            self._open()
+        except sqlite3.DatabaseError as e:
+            reason = None if is_corrupt(e) else cannot_write_reason(e)
+            if reason is not None and self.path.exists():
+                # A full disk or a read-only drive: what the registry says can still be read
+                # (`show`, `doctor`); a write fails with the reason, in one line.
+                self.read_only = reason
+                self.conn = connect_read_only(self.path)
+                return
+            if not is_corrupt(e):
+                raise
+            # Not a database (a bad disk, a stray write).  Refusing every command would leave
+            # no way out; the registry is rebuilt from the links found in the app folders
+            # (materializer/rebuild.py), so the broken file is only set aside, never deleted.
+            self._set_aside()
+            self._open()
+            with self.transaction():
+                self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('rebuild', '1')")
+
+    def _open(self) -> None:
         self.conn = connect(self.path)
         # A 10,000-link materialize writes a few MB of WAL; checkpointing in the
         # middle of it (every 1000 pages by default) costs fsyncs that can
@@ -141,6 +165,26 @@ class Registry:
         self.conn.execute("PRAGMA wal_autocheckpoint=16384")
         self.conn.executescript(_SCHEMA)
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(REGISTRY_SCHEMA),))
+
+    def _set_aside(self) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            conn.close()
+        stamp = uuid.uuid4().hex[:8]
+        for suffix in ("", "-wal", "-shm"):
+            p = self.path.with_name(self.path.name + suffix)
+            if p.exists():
+                os.replace(p, self.path.with_name(f"{self.path.name}.corrupt-{stamp}{suffix}"))
+
+    def needs_rebuild(self) -> bool:
+        if self.read_only is not None:
+            return False
+        row = self.conn.execute("SELECT value FROM meta WHERE key='rebuild'").fetchone()
+        return row is not None and row[0] == "1"
+
+    def rebuilt(self) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM meta WHERE key='rebuild'")
 
     def close(self) -> None:
         self.conn.close()

@@ -174,6 +174,42 @@ def _name_hint(stem: str, folder: Path) -> str:
     return stem
 
 
+def link_escape(path: Path, top: Path) -> str | None:
+    """Where ``path`` leads if it is a symlink out of the imported folder ``top``; None if it stays inside.
+
+    A folder import copies what its links point to, so a link to ``/etc/passwd`` would put that
+    file into the library (and into apps) as a model's README.  Links are followed only inside the
+    imported folder, or, for a Hugging Face cache snapshot (``models--x/snapshots/<rev>/``, whose
+    files are links into ``models--x/blobs/``), inside that same repo's blobs.
+    """
+    if not path.is_symlink():
+        return None
+    real = os.path.realpath(path)
+    top_real = os.path.realpath(top)
+    if real == top_real or real.startswith(top_real + os.sep):
+        return None
+    parts = Path(top_real).parts
+    if "snapshots" in parts:
+        repo = Path(*parts[: len(parts) - 1 - parts[::-1].index("snapshots")])
+        blobs = str(repo / "blobs")
+        if real.startswith(blobs + os.sep):
+            return None
+    return real
+
+
+def _escapes(files: list[UnitFile], top: Path | None) -> UnitError | None:
+    if top is None:
+        return None
+    for f in files:
+        target = link_escape(f.source, top)
+        if target is not None:
+            return UnitError(
+                f.source, f"is a link to {target}, outside the imported folder {top}: refused "
+                "(import that file on its own if you mean it)",
+            )
+    return None
+
+
 def _walk_files(root: Path) -> list[UnitFile]:
     """Every regular file under ``root`` (hidden ones and symlinked folders skipped), sorted."""
     out = []
@@ -286,8 +322,11 @@ def _folder_kind(d: Path) -> str | None:
     return None
 
 
-def _whole_folder_unit(d: Path, kind: str) -> ImportUnit | UnitError:
+def _whole_folder_unit(d: Path, kind: str, top: Path | None = None) -> ImportUnit | UnitError:
     files = _walk_files(d)
+    escape = _escapes(files, top or d)
+    if escape is not None:
+        return escape
     weights = [f for f in files if f.role == "weights"]
     if not weights:
         return UnitError(d, f"{kind} folder without weights files")
@@ -323,7 +362,7 @@ def _primary_of(weights: list[UnitFile], kind: str) -> UnitFile:
     return first
 
 
-def _collection_units(d: Path, out: Grouping) -> int:
+def _collection_units(d: Path, out: Grouping, top: Path | None = None) -> int:
     """A folder that is not one model: each model inside is its own unit.  Returns how many."""
     found = 0
     try:
@@ -337,16 +376,23 @@ def _collection_units(d: Path, out: Grouping) -> int:
             continue
         p = Path(e.path)
         if e.is_dir(follow_symlinks=False):
-            found += _folder_units(p, out, nested=True)
+            found += _folder_units(p, out, nested=True, top=top or d)
         elif is_weights(e.name) and _regular(p):
             key = _shard_key(p)
             if key is not None:
                 groups.setdefault(key)
                 continue
-            out.units.append(_file_unit(p))
+            unit = _file_unit(p)
+            escape = _escapes(unit.files, top or d)
+            if escape is not None:
+                out.errors.append(escape)
+                continue
+            out.units.append(unit)
             found += 1
     for key in groups:
         result = _sharded_unit(key)
+        if not isinstance(result, UnitError):
+            result = _escapes(result.files, top or d) or result
         if isinstance(result, UnitError):
             out.errors.append(result)
         else:
@@ -355,17 +401,17 @@ def _collection_units(d: Path, out: Grouping) -> int:
     return found
 
 
-def _folder_units(d: Path, out: Grouping, nested: bool = False) -> int:
+def _folder_units(d: Path, out: Grouping, nested: bool = False, top: Path | None = None) -> int:
     kind = _folder_kind(d)
     if kind is not None:
-        result = _whole_folder_unit(d, kind)
+        result = _whole_folder_unit(d, kind, top)
         if isinstance(result, UnitError):
             out.errors.append(result)
             return 0
         out.units.append(result)
         return 1
     before = len(out.units)
-    found = _collection_units(d, out)
+    found = _collection_units(d, out, top)
     if found == 0 and not nested:
         out.errors.append(
             UnitError(d, f"no model files in this folder (looked for {', '.join(WEIGHT_EXTS)})")

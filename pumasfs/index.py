@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import PumasError, os_error_text
 from .metadata import ModelMetadata, Overrides
 from .plan import ModelRecord
 
@@ -50,6 +51,7 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_basename ON files(basename);
+CREATE INDEX IF NOT EXISTS files_basename_nocase ON files(basename COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS files_size ON files(size);
 CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS changes (
@@ -99,16 +101,63 @@ def _fts_query(text: str) -> str:
     return " ".join(f'"{w}"*' for w in words)
 
 
+def is_corrupt(e: sqlite3.Error) -> bool:
+    """The file is not (or no longer) a database: as opposed to a full disk or a read-only drive."""
+    name = getattr(e, "sqlite_errorname", "")
+    return name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or "not a database" in str(e) or "malformed" in str(e)
+
+
+def cannot_write_reason(e: sqlite3.Error) -> str | None:
+    """Why a database cannot be opened for writing, in words; None when that is not the problem."""
+    text = str(e).lower()
+    if "full" in text:
+        return "no space left on device"
+    if "readonly" in text or "read-only" in text or "unable to open" in text or "access permission" in text:
+        return "the library's folder is read-only"
+    if "disk i/o" in text:
+        return "disk I/O error (is the disk full or failing?)"
+    return None
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """Read a database we may not write: read-only if SQLite can share it, else as an immutable file.
+
+    A WAL database needs its ``-shm`` file even to read; on a full disk or a
+    read-only drive that file cannot be made, and ``immutable=1`` reads the
+    main file without it (what a clean close left there: the WAL is merged
+    at every close).
+    """
+    uri = Path(path).absolute().as_uri()
+    for query in ("?mode=ro", "?immutable=1"):
+        conn = sqlite3.connect(uri + query, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+    raise sqlite3.OperationalError(f"unable to open {path} read-only")
+
+
 class Index:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.reset = False  # True when this open found no usable index: the caller must scan
+        self.read_only: str | None = None  # why this index cannot be written (a full disk, a read-only drive)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = connect(self.path)
             self.conn.executescript("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        except sqlite3.DatabaseError:
+        except OSError as e:
+            self._open_read_only(os_error_text(e))
+            return
+        except sqlite3.DatabaseError as e:
+            reason = None if is_corrupt(e) else cannot_write_reason(e)
+            if reason is not None:
+                self._open_read_only(reason)
+                return
+            if not is_corrupt(e):
+                raise
             # Not a database any more (a crash on a bad disk, a stray write): it is only a
             # cache, so set it aside and start over; the caller rescans the library.
             self._set_aside()
@@ -129,6 +178,32 @@ class Index:
         else:
             self.conn.executescript(_SCHEMA)
 
+    def _open_read_only(self, reason: str) -> None:
+        """Reading commands must work on a full disk or a read-only drive: read what is there.
+
+        With no usable models.db on disk the index is built in memory from the
+        model folders (the caller scans, as after any reset); writes are
+        refused by :meth:`transaction` with the reason.
+        """
+        if getattr(self, "conn", None) is not None:
+            self.conn.close()
+        self.read_only = reason
+        try:
+            self.conn = connect_read_only(self.path)
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row is not None and row[0] == str(INDEX_SCHEMA):
+                return
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+        self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.executescript(_SCHEMA)
+        self.conn.execute("INSERT INTO meta VALUES ('epoch', ?)", (uuid.uuid4().hex,))
+        self.conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(INDEX_SCHEMA),))
+        self.reset = True
+        self._memory = True
+
     def close(self) -> None:
         self.conn.close()
 
@@ -143,6 +218,8 @@ class Index:
                 os.replace(p, self.path.with_name(f"{self.path.name}.corrupt-{stamp}{suffix}"))
 
     def transaction(self) -> "Transaction":
+        if self.read_only is not None and not getattr(self, "_memory", False):
+            raise PumasError(f"cannot change the library now: {self.read_only}")
         return Transaction(self.conn)
 
     # -- change log ----------------------------------------------------------
@@ -294,10 +371,11 @@ class Index:
         costs the same in a library of 100 or 100,000 models.
         """
         low = stem.lower()  # cleaned names are lowercase slugs
+        # File names without case (ASCII): the planner treats `Foo` and `foo` as one stem.
         rows = self.conn.execute(
-            "SELECT model_id FROM files WHERE basename >= ? AND basename < ? "
+            "SELECT model_id FROM files WHERE basename >= ? COLLATE NOCASE AND basename < ? COLLATE NOCASE "
             "UNION SELECT model_id FROM models WHERE cleaned_name >= ? AND cleaned_name < ?",
-            (stem, stem + "\U0010ffff", low, low + "\U0010ffff"),
+            (low, low + "\U0010ffff", low, low + "\U0010ffff"),
         )
         return {r[0] for r in rows}
 
@@ -331,5 +409,5 @@ class Transaction:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.conn.execute("COMMIT")
-        else:
+        elif self.conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
             self.conn.execute("ROLLBACK")

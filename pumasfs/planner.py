@@ -325,9 +325,11 @@ def build_plan(
         g = _group(by_id[mid], tmap, app, rules)
         (excluded if isinstance(g, Exclusion) else groups).append(g)  # type: ignore[arg-type]
 
+    # Stems are compared without case: NTFS, exFAT and most SMB shares (where an app folder
+    # may live, or be copied to) cannot hold `Foo.safetensors` beside `foo.safetensors`.
     claims: dict[tuple[str, str], list[_Group]] = {}
     for g in groups:
-        claims.setdefault((g.folder, g.stem), []).append(g)
+        claims.setdefault((g.folder.casefold(), g.stem.casefold()), []).append(g)
 
     # Winners first, then renamed ones, each in claim order: a winner's path
     # never depends on a loser's.
@@ -340,27 +342,27 @@ def build_plan(
             renamed.append((loser, renamed_stem(loser.stem, loser.model_id, loser.items), contenders[0]))
 
     entries: dict[str, PlanEntry] = {}
-    owner: dict[str, str] = {}
+    owner: dict[str, str] = {}  # casefolded path -> model id
     collisions: dict[str, tuple[str, list[tuple[str, str]]]] = {}
 
     def put(g: _Group, stem: str) -> str | None:
         paths = g.paths(stem)
-        clash = next((p for p in paths if p in owner), None)
+        clash = next((p for p in paths if p.casefold() in owner), None)
         if clash is not None:
             return clash
         for path, (_, source, is_dir) in zip(paths, g.items):
             entries[path] = PlanEntry(g.model_id, source, is_dir)
-            owner[path] = g.model_id
+            owner[path.casefold()] = g.model_id
         return None
 
     for g, stem in sorted(placed, key=lambda t: t[0].order):
         clash = put(g, stem)
         if clash is not None:
-            excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash]}"))
+            excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash.casefold()]}"))
     for g, stem, winner in sorted(renamed, key=lambda t: t[0].order):
         clash = put(g, stem)
         if clash is not None:
-            excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash]}"))
+            excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash.casefold()]}"))
             continue
         # Keyed by the winner's main path: the stem it kept.
         kept = winner.paths()[0]

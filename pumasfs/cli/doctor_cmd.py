@@ -13,9 +13,11 @@ from .output import CliReporter, echo_json, print_table
 @click.command("doctor")
 @click.option("--fix", is_flag=True, help="Make the safe repairs: sweep leftovers, rebuild the index, "
               "move misidentified models, drop registry rows of vanished links. Never touches a user's file.")
+@click.option("--verify", is_flag=True, help="Also re-read every library file and name those whose SHA256 "
+              "no longer matches the import (slow: reads every byte).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @pass_state
-def doctor(state: State, fix: bool, as_json: bool) -> None:
+def doctor(state: State, fix: bool, verify: bool, as_json: bool) -> None:
     """Check the library, its index and every app's links; optionally repair.
 
     \b
@@ -23,6 +25,8 @@ def doctor(state: State, fix: bool, as_json: bool) -> None:
       stale staging      leftovers of killed imports (swept by --fix)
       index drift        models.db vs the metadata.json files (rebuilt by --fix)
       misidentified      models whose stored type/family disagrees with their header
+      changed files      weight files whose size changed since import, or that are writable
+      hash mismatch      (--verify) files whose bytes no longer match their SHA256
       broken links       links whose library file is gone
       orphaned links     links into the library that the registry does not know
       changed links      registry rows whose link vanished or was changed by someone else
@@ -32,8 +36,8 @@ def doctor(state: State, fix: bool, as_json: bool) -> None:
                          restores pumas's section only, rebuilds, remounts)
     Exit code 0 when healthy (or everything found was fixed), 1 otherwise.
     """
-    with CliReporter(bar=False, warnings=not as_json) as reporter:
-        report = uc.doctor(state, fix=fix, reporter=reporter)
+    with CliReporter(bar=verify and not as_json, warnings=not as_json) as reporter:
+        report = uc.doctor(state, fix=fix, verify=verify, reporter=reporter)
     findings = report.findings
     if as_json:
         echo_json([f.model_dump(include={"kind", "path", "detail", "fixable", "fixed"}) for f in findings])

@@ -9,7 +9,7 @@ import click
 
 from ..metadata import ModelMetadata
 from .main import State, pass_state
-from .output import CliReporter, echo_json, size_text
+from .output import CliReporter, echo_json, printable, size_text
 
 if TYPE_CHECKING:
     from ..importer import ImportResult
@@ -102,7 +102,7 @@ def import_(state: State, paths: tuple[Path, ...], move: bool, name: str | None,
         echo_json([r.to_json() for r in results])
     elif not (len(results) == 1 and results[0].status == "failed"):  # a lone failure is the error line
         for r in results:
-            click.echo(_line(r), err=r.status == "failed")
+            click.echo(printable(_line(r)), err=r.status == "failed")
 
     summary = report.lookup
     if summary is not None:

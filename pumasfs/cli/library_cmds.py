@@ -1,4 +1,4 @@
-"""Commands over the library itself: list, show, edit, rm, scan."""
+"""Commands over the library itself: list, show, edit, scan (rm is in rm_cmd.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from ..errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
 from ..metadata import ModelMetadata
 from ..plan import ModelRecord
 from ..usecases import library as uc
-from ..usecases.after_change import catch_up_apps, unlink_everywhere
 from .main import State, pass_state
-from .output import CliReporter, echo_json, print_table, size_text
+from .output import CliReporter, echo_json, print_table, printable, size_text
 
 
 def _badge(meta: ModelMetadata) -> str:
@@ -118,24 +117,24 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
     width = max(len(k) for k, _ in fields)
     for key, value in fields:
         if value not in (None, ""):
-            click.echo(f"{key:<{width}}  {value}")
+            click.echo(f"{key:<{width}}  {printable(value)}")
     if rec.overrides_error:
-        click.echo(f"{'overrides':<{width}}  INVALID, excluded from every app: {rec.overrides_error}")
+        click.echo(f"{'overrides':<{width}}  INVALID, excluded from every app: {printable(rec.overrides_error)}")
     elif rec.overrides and rec.overrides.version_ranges:
         ranges = ", ".join(f"{k} {v}" for k, v in rec.overrides.version_ranges.items())
         click.echo(f"{'overrides':<{width}}  {ranges}")
     click.echo("files:")
     for f in meta.files:
-        click.echo(f"  {f.name}  {size_text(f.size)}  {f.role}")
+        click.echo(f"  {printable(f.name)}  {size_text(f.size)}  {printable(f.role)}")
     if links:
         click.echo("links:")
         for link in links:
-            click.echo(f"  {link['app']}: {link['path']} ({link['link_type']})")
+            click.echo(printable(f"  {link['app']}: {link['path']} ({link['link_type']})"))
     if rel is not None:
         click.echo("related files on the hub:" if rel else "related files: none found (no matched repo)")
         for r in rel:
             have = "in library" if r.in_library else ""
-            click.echo(f"  {r.path}  {size_text(r.size or 0)}  {have}".rstrip())
+            click.echo(printable(f"  {r.path}  {size_text(r.size or 0)}  {have}".rstrip()))
 
 
 def _civitai_trust(meta: ModelMetadata) -> str:
@@ -198,26 +197,6 @@ def edit(state: State, model: str, sets: tuple[str, ...], force: bool, as_json: 
         click.echo(f"updated {result.meta.model_id} (was {result.old_id})")
     else:
         click.echo(f"updated {result.meta.model_id}")
-
-
-@click.command("rm")
-@click.argument("models", nargs=-1, required=True)
-@click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
-@pass_state
-def rm(state: State, models: tuple[str, ...], dry_run: bool) -> None:
-    """Remove models: their links in every app, their registry rows, then their folder."""
-    lib = state.library
-    ids = [lib.resolve_id(m) for m in models]
-    for model_id in ids:
-        if dry_run:
-            click.echo(f"would remove {model_id} ({len(uc.links_of_model(state, model_id))} link(s))")
-            continue
-        n = unlink_everywhere(state, model_id)
-        lib.remove(model_id)
-        click.echo(f"removed {model_id}" + (f" and {n} link(s)" if n else ""))
-    if not dry_run:
-        with CliReporter(bar=False) as reporter:
-            catch_up_apps(state, reporter)
 
 
 @click.command("scan")

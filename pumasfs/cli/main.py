@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import click
 from .. import __version__
 from ..errors import EXIT_BUG, EXIT_ERROR, PumasError, os_error_text
 from ..paths import resolve_root
+from .output import printable
 
 # name -> "module:attribute", relative to pumasfs.cli
 COMMANDS: dict[str, str] = {
@@ -26,7 +28,8 @@ COMMANDS: dict[str, str] = {
     "list": "library_cmds:list_",
     "show": "library_cmds:show",
     "edit": "library_cmds:edit",
-    "rm": "library_cmds:rm",
+    "rm": "rm_cmd:rm",
+    "trash": "trash_cmds:trash",
     "scan": "library_cmds:scan",
     "doctor": "doctor_cmd:doctor",
     "app": "app_cmds:app",
@@ -113,12 +116,12 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"pumas: {e.format_message()} (see `{where} --help`)", err=True)
         sys.exit(e.exit_code)
     except click.ClickException as e:
-        click.echo(f"pumas: {e.format_message()}", err=True)
+        click.echo(f"pumas: {printable(e.format_message())}", err=True)
         sys.exit(e.exit_code)
     except PumasError as e:
         if debug:
             raise
-        click.echo(f"pumas: {e.message}", err=True)
+        click.echo(f"pumas: {printable(e.message)}", err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("pumas: interrupted", err=True)
@@ -130,7 +133,20 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         if debug:
             raise
-        click.echo(f"pumas: {_os_error_line(e)}", err=True)
+        click.echo(f"pumas: {printable(_os_error_line(e))}", err=True)
+        sys.exit(EXIT_ERROR)
+    except sqlite3.Error as e:
+        # A full disk or a read-only drive under models.db/registry.db is the user's
+        # situation, not a bug: say it in one line (nothing was committed by SQLite).
+        from ..index import cannot_write_reason
+
+        reason = cannot_write_reason(e)
+        if reason is None or debug:
+            if debug:
+                raise
+            click.echo(f"pumas: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
+            sys.exit(EXIT_BUG)
+        click.echo(f"pumas: cannot change the library now: {reason} ({e})", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as e:  # a bug: say so plainly
         if debug:

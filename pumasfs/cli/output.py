@@ -25,8 +25,33 @@ def size_text(n: int | float | None) -> str:
     return f"{n:.1f} TiB"
 
 
+def printable(text: object) -> str:
+    """Text safe to print to a terminal: control characters shown as escapes, never sent raw.
+
+    File names and metadata come from strangers (a downloaded file's original
+    name, a CivitAI title); an ESC or a bidi override in them must not move
+    the cursor, recolour the terminal or reorder what the user reads.  Bytes
+    of a name that is not UTF-8 (surrogate escapes) are shown as ``\\xNN``.
+    """
+    s = "" if text is None else str(text)
+    if s.isprintable():
+        return s
+    out = []
+    for ch in s:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (os.fsdecode's surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch == " " or ch.isprintable():
+            out.append(ch)
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out)
+
+
 def warn(message: str) -> None:
-    click.echo(f"pumas: warning: {message}", err=True)
+    click.echo(f"pumas: warning: {printable(message)}", err=True)
 
 
 def is_tty() -> bool:
@@ -35,14 +60,16 @@ def is_tty() -> bool:
 
 def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
     """A rich table on a terminal; plain aligned columns in a pipe."""
-    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    cells = [[("" if c is None else printable(c)) for c in row] for row in rows]
     if is_tty():
         from rich.console import Console
         from rich.table import Table
 
         table = Table(*headers, box=None, pad_edge=False, highlight=False)
+        from rich.markup import escape
+
         for row in cells:
-            table.add_row(*row)
+            table.add_row(*(escape(c) for c in row))  # a name like "[bold]x" is text, not markup
         Console().print(table)
         return
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]

@@ -10,7 +10,7 @@ from materializer.report import SyncReport
 from ..apps import LINK_TYPES
 from ..usecases import sync as uc
 from .main import State, pass_state
-from .output import echo_json, warn
+from .output import echo_json, printable, warn
 
 
 def _print_report(report: SyncReport, *, verbose: bool) -> None:
@@ -19,11 +19,11 @@ def _print_report(report: SyncReport, *, verbose: bool) -> None:
         for label, paths in (("create", report.created), ("retarget", report.retargeted),
                              ("remove", report.removed), ("adopt", report.adopted), ("forget", report.forgotten)):
             for p in paths:
-                click.echo(f"  {label:8} {p}")
+                click.echo(f"  {label:8} {printable(p)}")
         for d in report.folders_created:
-            click.echo(f"  mkdir    {d}/")
+            click.echo(f"  mkdir    {printable(d)}/")
     for c in report.conflicts:
-        click.echo(f"  conflict {c.path}: {c.detail}")
+        click.echo(f"  conflict {printable(c.path)}: {printable(c.detail)}")
     for w in report.warnings:
         warn(w)
     for e in report.errors:

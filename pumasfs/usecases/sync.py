@@ -86,8 +86,11 @@ class DoctorReport:
         return all(f.fixed for f in self.findings)
 
 
-def doctor(ws: Workspace, *, fix: bool = False, reporter: Reporter = NULL_REPORTER) -> DoctorReport:
-    """Check the library, its index and every app's links; with ``fix``, make the safe repairs."""
+def doctor(ws: Workspace, *, fix: bool = False, verify: bool = False, reporter: Reporter = NULL_REPORTER) -> DoctorReport:
+    """Check the library, its index and every app's links; with ``fix``, make the safe repairs.
+
+    ``verify`` also re-reads every library file and compares its SHA256 with the import's.
+    """
     from .. import health
 
     lib = ws.library
@@ -95,6 +98,9 @@ def doctor(ws: Workspace, *, fix: bool = False, reporter: Reporter = NULL_REPORT
     report.findings += health.check_staging(lib, fix)
     report.findings += health.check_index(lib, fix)
     report.findings += health.check_identity(lib, fix)
+    if verify:
+        reporter.start("verifying", None, unit="bytes")
+        report.findings += health.check_hashes(lib, progress=reporter.advance)
     if ws.layout.registry_db.exists() or ws.layout.apps_file.exists():
         from materializer.api import doctor as links_doctor
 

@@ -28,8 +28,19 @@ class Workspace:
         from ..library import Library
 
         if self._library is None:
+            from ..libmarker import check_library, missing_root_check
+
+            missing_root_check(self.layout.root)
             check_root(self.layout.root)
-            self.layout.ensure()
+            # The library must be itself, whole, before anything is read or written:
+            # an unmounted models drive must never look like an empty library.
+            check_library(self.layout)
+            try:
+                self.layout.ensure()
+            except OSError as e:
+                if not self.layout.models_dir.is_dir():
+                    raise
+                del e  # a read-only library (a mounted backup): reading commands work without the rest
             self._library = Library(self.layout)
         return self._library
 
