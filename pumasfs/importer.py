@@ -350,6 +350,9 @@ class _Importer:
             meta.approx_weight_size_gb = meta.size_bytes / 1024**3
             meta.preview_image = _preview_of(unit, names)
             with self._commit_lock():
+                sha = meta.hashes.sha256 or ""
+                for name in (meta.cleaned_name, f"{meta.cleaned_name}-{sha[:8]}"):
+                    self.library.index_if_unlisted(model_id_for(meta.model_type, meta.family, name))
                 dup = self._duplicate_of([p.digest.sha256 for p in placed if p.unit_file.role == "weights"])
                 if dup is not None and not self.options.allow_duplicate:
                     return _duplicate_result(unit, dup, ident, meta)

@@ -221,6 +221,24 @@ class Library:
 
     # -- writing -------------------------------------------------------------
 
+    def index_if_unlisted(self, model_id: str) -> bool:
+        """Index a model folder that is on disk but has no row; True when one was added.
+
+        The intent journal covers every commit this version makes; a folder committed by an
+        older version, or copied in by hand, has none.  The importer asks this for the names it
+        is about to use, so such a model is found as a duplicate instead of copied again: two
+        ``stat`` calls, not a scan.
+        """
+        d = self.layout.models_dir / model_id
+        if not (d / METADATA_FILE).is_file() or self.index.get(model_id) is not None:
+            return False
+        try:
+            record = self.record(model_id)
+        except PumasError:
+            return False  # a broken metadata.json: doctor reports it; the import picks another name
+        self._index_record(record)
+        return True
+
     def _index_record(self, record: ModelRecord) -> None:
         with self.index.transaction():
             self.index.upsert(record)

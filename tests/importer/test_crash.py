@@ -87,13 +87,10 @@ def test_sigkill_mid_copy_leaves_nothing_visible(root: Path, tmp_path: Path, pum
     assert [p.name for p in layout.staging_dir.iterdir()] == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (library.commit_staged / importer, owner rel): an import killed between the commit rename and the "
-    "index update leaves a model that `list` does not show and the next import does not see, so importing "
-    "the same file again stores a second copy (x-<hash>); only `pumas doctor --fix` indexes it"))
 def test_a_model_committed_by_a_killed_import_is_seen_by_the_next_import(root: Path, tmp_path: Path, pumas):
-    """The state a SIGKILL right after the commit's rename leaves (the rename done, the index not written),
-    built exactly: the window is too short to hit with a real kill every run."""
+    """A committed folder with no index row and no intent (left by a version before the intent journal,
+    or copied in by hand): the next import finds it instead of storing a second copy.  The kill at that
+    exact step with an intent is tests/reliability/test_commit_kill.py."""
     src = lora(tmp_path / "x.safetensors", 3)
     data = src.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
