@@ -110,6 +110,10 @@ def show(state: State, model, related, as_json):
     click.echo("files:")
     for f in meta.files:
         click.echo(f"  {f.name}  {size_text(f.size)}  {f.role}")
+    if meta.pins:
+        click.echo("pins:")
+        for pin in meta.pins:
+            click.echo(f"  {pin.app}: {pin.path}")
     if links:
         click.echo("links:")
         for link in links:

@@ -39,6 +39,8 @@ COMMANDS: dict[str, str] = {
     "enrich": "hub_cmds:enrich",
     "download": "hub_cmds:download",
     "demo": "demo_cmd:demo",
+    "pin": "pin_cmds:pin",
+    "unpin": "pin_cmds:unpin",
 }
 
 
