@@ -41,6 +41,9 @@ COMMANDS: dict[str, str] = {
     "demo": "demo_cmd:demo",
     "pin": "pin_cmds:pin",
     "unpin": "pin_cmds:unpin",
+    "adopt": "adopt_cmds:adopt",
+    "release": "adopt_cmds:release",
+    "workflows": "adopt_cmds:workflows",
 }
 
 

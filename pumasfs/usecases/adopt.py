@@ -1,0 +1,581 @@
+"""``pumas adopt``: the models already in apps' folders come into the library; their paths stay.
+
+The order that keeps every byte safe, per model:
+
+1. hash every file of every place it was found (the only full read);
+2. the bytes of the first place go into a staging folder by hardlink (one
+   filesystem: no byte copied) or by a verified copy (across filesystems);
+3. the model is committed with a pin for every place it was found
+   (metadata.json, fsynced, then one rename): from here the library holds a
+   durable copy, and the pins say where links belong;
+4. each original is replaced by a link to the library copy by one rename over
+   it, and only if it is still the file that was hashed;
+5. the registry learns the links (the materializer's own apply, which
+   recognises links already on disk as its own).
+
+A process killed anywhere leaves every original path resolving to the same
+bytes: before 3 nothing visible changed (staging is swept, and it only ever
+holds a second name of a user's file or a copy); after 3 an original is
+either itself or a link to identical bytes.  The next ``pumas adopt`` (or
+``pumas doctor --fix``, through :func:`finish_pending`) completes the swaps
+and the registry.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import hashing, locks, staging
+from ..adopt.companions import read_descriptions
+from ..adopt.planning import AdoptPlan, Hashed, ModelGroup, plan_adoption
+from ..adopt.scan import Candidate, LeftAlone, ScanResult, scan_install
+from ..adopt.swap import Changed, crash_point, probe_folder, stamp_of, swap_in_link
+from ..apps import AppInstall, get_app, load_apps
+from ..errors import NotFound, PumasError, os_error_text
+from ..importer import COMMIT_LOCK, ImportOptions, destination_names, draft_metadata
+from ..library import Library
+from ..maps import TranslationMap, plan_root, select_map
+from ..metadata import FileEntry, Hashes, ModelMetadata, Pin
+from ..naming import text_of
+from ..plan import ModelRecord
+from .progress import NULL_REPORTER, Reporter
+from .workspace import Workspace
+
+ADOPT_LOCK = "adopt.lock"
+
+
+@dataclass
+class Placed:
+    app: str
+    path: str
+    model_id: str
+    status: str  # adopted | duplicate | failed
+
+
+@dataclass
+class AdoptResult:
+    plan: AdoptPlan
+    dry_run: bool
+    placed: list[Placed] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    workflows_before: dict[str, list[Any]] = field(default_factory=dict)
+    workflows_after: dict[str, list[Any]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.plan.to_json()
+        out.update({
+            "dry_run": self.dry_run,
+            "placed": [vars(p) for p in self.placed],
+            "failures": self.failures,
+            "conflicts": self.conflicts,
+            "notes": self.notes,
+            "workflows": {
+                app: {"unresolved_before": [r.to_json() for r in self.workflows_before.get(app, [])],
+                      "unresolved_after": [r.to_json() for r in self.workflows_after.get(app, [])]}
+                for app in sorted(set(self.workflows_before) | set(self.workflows_after))
+            },
+        })
+        return out
+
+
+@dataclass
+class _Install:
+    app: AppInstall
+    tmap: TranslationMap
+    base: Path
+    scan: ScanResult
+
+
+# -- the use case ----------------------------------------------------------------
+
+
+def adopt(
+    ws: Workspace,
+    apps: list[str] | None = None,
+    *,
+    dry_run: bool = False,
+    from_dir: Path | None = None,
+    reporter: Reporter = NULL_REPORTER,
+) -> AdoptResult:
+    """Adopt the model files of the named installs (every registered one by default)."""
+    layout = ws.layout
+    installs = _installs(ws, apps, from_dir)
+    lib = ws.library
+    models_real = os.path.realpath(layout.models_dir)
+    with locks.exclusive(layout.run_dir / ADOPT_LOCK):
+        if not dry_run:
+            staging.sweep(layout)  # staging only ever holds second names or copies: never the only copy
+            finished = finish_pending(ws, fix=True, apps={a.name for a, _ in installs})
+        scanned = [
+            _Install(app, tmap, plan_root(app, tmap),
+                     scan_install(app, tmap, models_real, root=from_dir if from_dir is not None else None))
+            for app, tmap in installs
+        ]
+        notes = [n for s in scanned for n in s.scan.notes]
+        left: list[LeftAlone] = [x for s in scanned for x in s.scan.left]
+        hashed = _hash_all([c for s in scanned for c in s.scan.candidates], left, reporter)
+        hashed = _drop_unsafe(hashed, left)
+        in_library = _in_library(lib, hashed)
+        plan = plan_adoption(hashed, in_library, left, {s.app.name: s.scan.managed for s in scanned})
+        result = AdoptResult(plan=plan, dry_run=dry_run, notes=notes)
+        if not dry_run:
+            result.notes += [f"{p.app}: {p.path}: finished a swap an earlier run left undone"
+                             for p in finished if p.state == "finished"]
+        from ..adopt.workflows import unresolved_references
+
+        for s in scanned:
+            if s.app.kind == "comfyui":
+                result.workflows_before[s.app.name] = unresolved_references(s.app)
+        if dry_run:
+            return result
+        reporter.start("adopting", len(plan.groups), unit="models")
+        for group in plan.groups:
+            reporter.item(group.instances[0].cand.main_rel)
+            _adopt_group(lib, group, {s.app.name: s for s in scanned}, result)
+            reporter.advance(1)
+        for s in scanned:
+            _register(ws, s, result)
+        for s in scanned:
+            if s.app.kind == "comfyui":
+                result.workflows_after[s.app.name] = unresolved_references(s.app)
+    return result
+
+
+def _installs(ws: Workspace, apps: list[str] | None, from_dir: Path | None) -> list[tuple[AppInstall, TranslationMap]]:
+    layout = ws.layout
+    if apps:
+        chosen = [get_app(layout, a) for a in dict.fromkeys(apps)]
+    else:
+        chosen = list(load_apps(layout).apps)
+        if not chosen:
+            raise NotFound("no app installs registered (add one with `pumas app add KIND PATH`)")
+    out = [(a, select_map(layout, a).map) for a in chosen]
+    if from_dir is not None:
+        if len(out) != 1:
+            raise PumasError("--from DIR needs exactly one install: --as APP")
+        app, tmap = out[0]
+        base = os.path.realpath(plan_root(app, tmap))
+        real = os.path.realpath(from_dir)
+        if not os.path.isdir(real):
+            raise NotFound(f"{from_dir}: no such folder")
+        if real != base and not real.startswith(base + os.sep):
+            raise PumasError(f"{from_dir} is not inside {base}, the folder pumas links into for {app.name}")
+    return out
+
+
+def _hash_all(cands: list[Candidate], left: list[LeftAlone], reporter: Reporter) -> list[Hashed]:
+    total = sum(_size(f.source) for c in cands for f in c.unit.files)
+    reporter.start("reading", total)
+    out: list[Hashed] = []
+    for c in cands:
+        digests: dict[str, tuple[int, str, str]] = {}
+        stamps: dict[str, hashing.SourceStamp] = {}
+        try:
+            for f in c.unit.files:
+                reporter.item(str(f.source))
+                d, st = hashing.hash_file(f.source, progress=reporter.advance)
+                digests[f.rel] = (d.size, d.sha256, d.blake3)
+                stamps[f.rel] = st
+        except PumasError as e:
+            left.append(LeftAlone(c.app, str(c.unit.primary_source), "error", e.message))
+            continue
+        h = Hashed(c, digests)
+        h.stamps = stamps  # type: ignore[attr-defined]
+        out.append(h)
+    return out
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
+def _identify(c: Candidate) -> Any:
+    from ..importer import _identify_unit
+
+    try:
+        return _identify_unit(c.unit)
+    except PumasError:
+        return None
+
+
+def _drop_unsafe(hashed: list[Hashed], left: list[LeftAlone]) -> list[Hashed]:
+    """Identify once per content; a pickle that would run code stays where it is, listed."""
+    verdict: dict[tuple[str, ...], Any] = {}
+    out = []
+    for h in hashed:
+        key = h.weights_key()
+        if key not in verdict:
+            verdict[key] = _identify(h.cand)
+        ident = verdict[key]
+        unsafe = list(getattr(ident, "unsafe_globals", None) or [])
+        if unsafe:
+            left.append(LeftAlone(h.app, str(h.cand.unit.primary_source), "unsafe-pickle",
+                                  f"this pickle would run code on load ({', '.join(unsafe[:3])}); left in place"))
+            continue
+        h.ident = ident  # type: ignore[attr-defined]
+        out.append(h)
+    return out
+
+
+def _in_library(lib: Library, hashed: list[Hashed]) -> dict[tuple[str, ...], str]:
+    out: dict[tuple[str, ...], str] = {}
+    for h in hashed:
+        key = h.weights_key()
+        if key in out or not key:
+            continue
+        mid = _library_model_with(lib, key)
+        if mid is not None:
+            out[key] = mid
+    return out
+
+
+def _library_model_with(lib: Library, key: tuple[str, ...]) -> str | None:
+    for mid, _name in lib.index.find_sha256(key[0]):
+        rec = lib.index.get(mid)
+        if rec is None:
+            continue
+        weights = tuple(sorted(f.sha256 or "" for f in rec.meta.files if f.role == "weights"))
+        if weights == key:
+            return mid
+    return None
+
+
+# -- one model ---------------------------------------------------------------------
+
+
+def _adopt_group(lib: Library, group: ModelGroup, installs: dict[str, _Install], result: AdoptResult) -> None:
+    ready: list[Hashed] = []
+    for h in group.instances:
+        try:
+            for folder in sorted({os.path.dirname(str(f.source)) for f in h.cand.unit.files}):
+                probe_folder(folder)
+        except PumasError as e:
+            _fail(result, h, e.message)
+            continue
+        ready.append(h)
+    if not ready:
+        return
+    try:
+        if group.existing is None:
+            mid, created = _commit_new(lib, ready), True
+        else:
+            mid, created = group.existing, False
+            _add_places(lib, mid, ready)
+    except PumasError as e:
+        for h in ready:
+            _fail(result, h, e.message)
+        return
+    crash_point("committed")
+    meta = lib.get(mid)
+    failed_pins: list[Pin] = []
+    for i, h in enumerate(ready):
+        pin = next((p for p in meta.pins if p.app == h.app and p.path == h.cand.main_rel), None)
+        if pin is None:  # cannot happen: the commit wrote it
+            _fail(result, h, f"{mid}: its pin for {h.app}:{h.cand.main_rel} is missing")
+            continue
+        try:
+            _swap_place(lib, installs[h.app], h, pin, mid)
+        except PumasError as e:
+            _fail(result, h, e.message)
+            failed_pins.append(pin)
+            continue
+        status = "adopted" if created and i == 0 else "duplicate"
+        result.placed.append(Placed(h.app, h.cand.main_rel, mid, status))
+    if failed_pins:
+        meta = lib.get(mid)
+        meta.pins = [p for p in meta.pins if p not in failed_pins]
+        if created and not meta.pins:
+            # Nothing points at it and its bytes are still at their original path: take it out again.
+            lib.remove(mid)
+        else:
+            lib.save(meta)
+
+
+def _fail(result: AdoptResult, h: Hashed, message: str) -> None:
+    result.failures.append(message)
+    result.placed.append(Placed(h.app, h.cand.main_rel, "", "failed"))
+
+
+def _same_fs(a: Path, b: Path) -> bool:
+    try:
+        return os.stat(a).st_dev == os.stat(b).st_dev
+    except OSError:
+        return False
+
+
+def _bring(src: Path, dest: Path, stamp: hashing.SourceStamp, sha256: str) -> None:
+    """Put ``src``'s bytes at ``dest``: a second name on one filesystem, a verified copy across."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if _same_fs(src, dest.parent):
+        try:
+            os.link(src, dest, follow_symlinks=False)
+        except OSError as e:
+            if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.EACCES):
+                raise PumasError(f"{src}: cannot bring into the library: {os_error_text(e)}") from None
+        else:
+            if hashing.SourceStamp.of(os.stat(dest)) != stamp:
+                raise Changed(f"{src}: changed while it was being adopted; left as it is (run `pumas adopt` again)")
+            return
+    tmp = dest.with_name(f".{dest.name[:200]}.pumas-copy.tmp")
+    digest, got = hashing.copy_and_hash(src, tmp, expect=stamp)
+    if digest.sha256 != sha256 or got != stamp:
+        tmp.unlink(missing_ok=True)
+        raise Changed(f"{src}: changed while it was being adopted; left as it is (run `pumas adopt` again)")
+    hashing.verify_on_disk(tmp, sha256)
+    os.rename(tmp, dest)
+
+
+def _stamps(h: Hashed) -> dict[str, hashing.SourceStamp]:
+    return getattr(h, "stamps")  # noqa: B009 (set by _hash_all)
+
+
+def _alt_name(h: Hashed, rel: str) -> str:
+    """Where a duplicate's own sidecar (different bytes from the model's) lives in the model folder."""
+    sha = h.digests[rel][1]
+    return f"alt/{sha[:12]}/{text_of(rel.rpartition('/')[2])}"
+
+
+def _pin_files(h: Hashed, names: dict[str, str]) -> Pin:
+    """The pin of one place: each of its files (app path) -> the model file holding its bytes."""
+    c = h.cand
+    return Pin(app=h.app, path=c.main_rel, files={c.rels[f.rel]: names[f.rel] for f in c.unit.files})
+
+
+def _commit_new(lib: Library, ready: list[Hashed]) -> str:
+    src = ready[0]
+    unit = src.cand.unit
+    names = destination_names(unit)
+    ident = getattr(src, "ident", None)
+    meta = draft_metadata(unit, ident, ImportOptions())
+    if meta.model_type == "unknown" and not meta.subtype:
+        # A model apps use that we cannot identify keeps its folder as its role (sams, ultralytics/bbox).
+        meta.subtype = src.cand.role_folder or meta.subtype
+    with staging.StagingDir(lib.layout) as stage:
+        content = stage.content
+        stamps = _stamps(src)
+        files: list[FileEntry] = []
+        by_sha: dict[str, str] = {}
+        for f in unit.files:
+            size, sha, b3 = src.digests[f.rel]
+            _bring(f.source, content / names[f.rel], stamps[f.rel], sha)
+            files.append(FileEntry(name=names[f.rel], original_name=text_of(f.rel), size=size, sha256=sha,
+                                   blake3=b3, role=f.role))
+            by_sha.setdefault(sha, names[f.rel])
+        crash_point("staged")
+        pins = [_pin_files(src, names)]
+        for h in ready[1:]:
+            pins.append(_pin_files(h, _dup_names(h, by_sha, files, content)))
+        _fsync_tree(content)
+        primary_sha = src.digests[unit.primary][1]
+        meta.files = files
+        meta.primary_file = names[unit.primary]
+        meta.hashes = Hashes(sha256=primary_sha, blake3=src.digests[unit.primary][2])
+        meta.size_bytes = sum(f.size for f in files)
+        meta.approx_weight_size_gb = meta.size_bytes / 1024**3
+        previews = sorted((names[f.rel] for f in unit.files if f.role == "preview"),
+                          key=lambda n: (".preview." not in n.lower(), n))
+        meta.preview_image = previews[0] if previews else None
+        meta.pins = pins
+        _describe(meta, [f.source for f in unit.files if f.role != "weights"])
+        with locks.exclusive(lib.layout.run_dir / COMMIT_LOCK):
+            # Another process may have brought the same bytes in meanwhile: one copy of every byte.
+            mid = _library_model_with(lib, src.weights_key())
+            if mid is not None:
+                stage.committed = False
+            else:
+                return lib.commit_staged(stage, meta).model_id
+    _add_places(lib, mid, ready)
+    return mid
+
+
+def _dup_names(h: Hashed, by_sha: dict[str, str], files: list[FileEntry], content: Path) -> dict[str, str]:
+    """A duplicate's files -> model files: same bytes share one file; its own sidecars come along."""
+    out: dict[str, str] = {}
+    for f in h.cand.unit.files:
+        size, sha, b3 = h.digests[f.rel]
+        name = by_sha.get(sha)
+        if name is None:
+            name = _alt_name(h, f.rel)
+            if not (content / name).exists():
+                _bring(f.source, content / name, _stamps(h)[f.rel], sha)
+                files.append(FileEntry(name=name, original_name=text_of(f.rel), size=size, sha256=sha,
+                                       blake3=b3, role=f.role))
+            by_sha[sha] = name
+        out[f.rel] = name
+    return out
+
+
+def _add_places(lib: Library, mid: str, ready: list[Hashed]) -> None:
+    """Pins (and their own sidecars) for places whose bytes the library already holds."""
+    with locks.exclusive(lib.layout.run_dir / COMMIT_LOCK):
+        meta = lib.get(mid)
+        folder = lib.model_dir(mid)
+        by_sha = {f.sha256: f.name for f in meta.files if f.sha256}
+        files = list(meta.files)
+        pins = list(meta.pins)
+        for h in ready:
+            names = _dup_names(h, by_sha, files, folder)
+            pin = _pin_files(h, names)
+            pins = [p for p in pins if not (p.app == pin.app and p.path == pin.path)] + [pin]
+        _fsync_tree(folder)
+        meta.files = files
+        meta.pins = pins
+        lib.save(meta)
+
+
+def _describe(meta: ModelMetadata, sidecars: list[Path]) -> None:
+    found = read_descriptions(sidecars)
+    if found.get("official_name"):
+        meta.official_name = found["official_name"]
+    if found.get("base_model"):
+        meta.base_model = found["base_model"]
+    words = found.get("trigger_words") or []
+    if words:
+        meta.notes = (meta.notes + "\n" if meta.notes else "") + "trigger words: " + ", ".join(words)
+
+
+def _fsync_tree(root: Path) -> None:
+    from ..atomic import fsync_dir
+
+    for d, _dirs, _files in os.walk(root):
+        fsync_dir(Path(d))
+
+
+# -- the swap ----------------------------------------------------------------------
+
+
+def _targets(lib: Library, inst: _Install) -> Any:
+    from materializer.links import Targets
+
+    cached = getattr(inst, "_targets", None)
+    if cached is None:
+        lt = inst.app.link_type
+        cached = Targets(lib.layout.models_dir, inst.base, None if lt in (None, "", "auto") else lt)
+        inst._targets = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _swap_place(lib: Library, inst: _Install, h: Hashed, pin: Pin, mid: str) -> None:
+    targets = _targets(lib, inst)
+    stamps = _stamps(h)
+    by_path = {h.cand.rels[f.rel]: f for f in h.cand.unit.files}
+    # Weights first: a sidecar that fails to swap is still a real file with its bytes.
+    order = sorted(by_path, key=lambda p: (by_path[p].role != "weights", p))
+    for path in order:
+        f = by_path[path]
+        spec = targets.specs(path, mid, f"{mid}/{pin.files[path]}", False)[0]
+        swap_in_link(str(inst.base / path), spec, targets.models_real, stamps[f.rel])
+
+
+# -- the registry ------------------------------------------------------------------
+
+
+def _register(ws: Workspace, inst: _Install, result: AdoptResult) -> None:
+    """Record the links of every model pinned in this install (the materializer adopts links on disk)."""
+    from materializer.api import locked_registry
+    from materializer.sync import apply_plan
+
+    from ..planner import build_plan
+
+    lib = ws.library
+    records = [r for r in lib.index.records() if r.meta.pins_of(inst.app.name)]
+    if not records:
+        return
+    plan = build_plan(records, inst.tmap, inst.app, full=False)
+    lt = inst.app.link_type
+    with locked_registry(ws.layout) as reg:
+        report = apply_plan(reg, ws.layout.models_dir, plan, inst.base, app=inst.app.name,
+                            link_type=None if lt in (None, "", "auto") else lt, allow_conflicts=True,
+                            mark_dirty=False, mode="adopt")
+    crash_point("registered")
+    result.conflicts += [f"{c.path}: {c.detail}" for c in report.conflicts]
+    result.failures += report.errors
+
+
+# -- finishing a killed run --------------------------------------------------------
+
+
+@dataclass
+class Pending:
+    app: str
+    path: str
+    model_id: str
+    state: str  # finished | changed | missing-app
+
+
+def finish_pending(ws: Workspace, *, fix: bool, apps: set[str] | None = None) -> list[Pending]:
+    """Pinned paths still holding a real file (a run killed between commit and swap): swap them.
+
+    A file is swapped only if its bytes are the library file's (the same
+    inode, or the same SHA256 after a read); anything else is reported.
+    Costs one ``lstat`` per pinned file when there is nothing to finish.
+    """
+    from materializer.links import Targets
+
+    lib = ws.library
+    out: list[Pending] = []
+    from .release import release_marker
+
+    installs = {a.name: a for a in load_apps(ws.layout).apps
+                if (apps is None or a.name in apps) and not os.path.exists(release_marker(ws, a.name))}
+    where: dict[str, Any] = {}
+    for rec in lib.index.records():
+        meta = rec.meta
+        for pin in meta.pins:
+            app = installs.get(pin.app)
+            if app is None or not pin.files:
+                continue
+            if pin.app not in where:
+                try:
+                    tmap = select_map(ws.layout, app).map
+                except PumasError:
+                    where[pin.app] = None
+                    continue
+                base = plan_root(app, tmap)
+                lt = app.link_type
+                where[pin.app] = (base, Targets(lib.layout.models_dir, base,
+                                                None if lt in (None, "", "auto") else lt))
+            if where[pin.app] is None:
+                continue
+            base, targets = where[pin.app]
+            for path, name in sorted(pin.files.items()):
+                abs_path = str(base / path)
+                stamp = stamp_of(abs_path)
+                if stamp is None:
+                    continue  # a link (or nothing): the materializer's business
+                try:
+                    lst = os.stat(lib.model_dir(meta.model_id) / name)
+                except OSError:
+                    continue
+                same = (lst.st_dev, lst.st_ino) == (stamp.dev, stamp.ino)
+                if not fix:
+                    out.append(Pending(pin.app, path, meta.model_id, "unfinished"))
+                    continue
+                if not same:
+                    d, _ = hashing.hash_file(Path(abs_path), blake=False)
+                    want = next((f.sha256 for f in meta.files if f.name == name), None)
+                    same = d.sha256 == want and stamp_of(abs_path) == stamp
+                if not same:
+                    out.append(Pending(pin.app, path, meta.model_id, "changed"))
+                    continue
+                spec = targets.specs(path, meta.model_id, f"{meta.model_id}/{name}", False)[0]
+                try:
+                    swap_in_link(abs_path, spec, targets.models_real, stamp)
+                except PumasError:
+                    out.append(Pending(pin.app, path, meta.model_id, "changed"))
+                    continue
+                out.append(Pending(pin.app, path, meta.model_id, "finished"))
+    return out
+
+
+def pinned_records(lib: Library, app: str) -> list[ModelRecord]:
+    return [r for r in lib.index.records() if r.meta.pins_of(app)]
