@@ -207,3 +207,30 @@ def workflows(state: State, app: str, show_all: bool, as_json: bool) -> None:
 
 
 __all__ = ["adopt", "release", "workflows", "PumasError"]
+
+
+def note_unmanaged(state: State, apps: list[str] | None = None) -> None:
+    """One line per install holding model files pumas does not manage yet (for sync and doctor)."""
+    from ..usecases.adopt import unmanaged
+
+    try:
+        found = unmanaged(state, apps)
+    except (PumasError, OSError):
+        return
+    for u in found:
+        click.echo(f"pumas: note: {u.line()}", err=True)
+
+
+def adoption_findings(state: State, fix: bool) -> list:
+    """Adoptions a killed run left half done (a pinned path still a real file): doctor's findings."""
+    from ..health import Finding
+    from ..usecases.adopt import finish_pending
+
+    out = []
+    for p in finish_pending(state, fix=fix):
+        detail = {"finished": "a killed `pumas adopt` left it a real file; now linked",
+                  "unfinished": "a killed `pumas adopt` left it a real file; --fix links it",
+                  "changed": "pinned here, but the file is not the library's bytes; left alone"}[p.state]
+        out.append(Finding(kind="unfinished-adoption", path=f"{p.app}: {p.path}", detail=detail,
+                           fixable=p.state != "changed", fixed=p.state == "finished"))
+    return out

@@ -37,6 +37,10 @@ def doctor(state: State, fix: bool, as_json: bool):
         from materializer.api import doctor as links_doctor
 
         findings += links_doctor(state.layout, lib, fix=fix)
+        from .adopt_cmds import adoption_findings, note_unmanaged
+
+        findings += adoption_findings(state, fix)
+        note_unmanaged(state)
     if fix and any(getattr(f, "fixed", False) for f in findings):
         from . import hooks
 

@@ -113,6 +113,9 @@ def sync(state: State, app, dry_run, skip_conflicts, as_json):
 
     apps = resolve_apps(state.layout, app) if app else None
     reports = sync_pending(state.layout, state.library, apps, dry_run=dry_run, allow_conflicts=skip_conflicts)
+    from .adopt_cmds import note_unmanaged
+
+    note_unmanaged(state, [a.name for a in apps] if apps else None)
     if not reports and not as_json:
         click.echo("nothing to sync: no app has links yet (run `pumas materialize APP`)")
         return

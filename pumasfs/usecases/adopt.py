@@ -579,3 +579,58 @@ def finish_pending(ws: Workspace, *, fix: bool, apps: set[str] | None = None) ->
 
 def pinned_records(lib: Library, app: str) -> list[ModelRecord]:
     return [r for r in lib.index.records() if r.meta.pins_of(app)]
+
+
+# -- what is left to adopt (for sync and doctor) -------------------------------------
+
+
+@dataclass
+class Unmanaged:
+    app: str
+    files: int
+    bytes: int
+    duplicates: int  # of models the library already holds (same size, same first and last MiB)
+
+    def line(self) -> str:
+        from ..cli.output import size_text
+
+        dup = f", {self.duplicates} of them already in the library" if self.duplicates else ""
+        return (f"{self.app}: {self.files} model file(s) ({size_text(self.bytes)}) are not managed by pumas{dup}; "
+                f"`pumas adopt {self.app}` brings them in without changing their paths")
+
+
+def unmanaged(ws: Workspace, apps: list[str] | None = None) -> list[Unmanaged]:
+    """Model files sitting in app folders as real files; names and sizes only (and a sample for duplicates)."""
+    from ..importer import _sample_digest
+
+    lib = ws.library
+    models_real = os.path.realpath(ws.layout.models_dir)
+    out: list[Unmanaged] = []
+    for app in load_apps(ws.layout).apps:
+        if apps is not None and app.name not in apps:
+            continue
+        try:
+            tmap = select_map(ws.layout, app).map
+        except PumasError:
+            continue
+        scan = scan_install(app, tmap, models_real)
+        files = size = dups = 0
+        for c in scan.candidates:
+            files += len(c.unit.files)
+            size += c.unit.size
+            p = c.unit.primary_source
+            n = _size(p)
+            rows = lib.index.models_with_size(n)[:8]
+            if rows:
+                mine = _sample_digest(p, n)
+                for mid, name, _sha in rows:
+                    try:
+                        other = lib.model_dir(mid) / name
+                    except PumasError:
+                        continue
+                    if _sample_digest(other, n) == mine:
+                        dups += 1
+                        break
+        if files:
+            out.append(Unmanaged(app.name, files, size, dups))
+    return out

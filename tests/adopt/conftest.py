@@ -104,11 +104,17 @@ def build_machine(home: Path) -> Machine:
     return Machine(home, comfy, a1111, lms)
 
 
-def listing(folders: list[Path]) -> dict[str, str]:
-    """Every name an app lists (ComfyUI's walk: links followed, no extension filter) -> sha256 of its bytes."""
+def listing(folders: list[Path], *, during: bool = False) -> dict[str, str]:
+    """Every name an app lists (ComfyUI's walk: links followed, no extension filter) -> sha256 of its bytes.
+
+    ``during``: a run was killed mid-swap; a ``.<name>.pumas-tmp`` link beside
+    an original is allowed (no app lists that extension; the next run removes it).
+    """
     out = {}
     for top in folders:
         for rel in list_folder(str(top), ()):
+            if during and rel.rpartition("/")[2].startswith(".") and rel.endswith(".pumas-tmp"):
+                continue
             p = top / rel
             if p.is_file():
                 out[f"{top.name}/{rel}"] = hashlib.sha256(p.read_bytes()).hexdigest()
@@ -117,8 +123,8 @@ def listing(folders: list[Path]) -> dict[str, str]:
     return out
 
 
-def machine_listing(m: Machine) -> dict[str, dict[str, str]]:
-    return {name: listing(folders) for name, (_, folders) in m.installs().items()}
+def machine_listing(m: Machine, *, during: bool = False) -> dict[str, dict[str, str]]:
+    return {name: listing(folders, during=during) for name, (_, folders) in m.installs().items()}
 
 
 @pytest.fixture
