@@ -616,6 +616,9 @@ def unmanaged(ws: Workspace, apps: list[str] | None = None) -> list[Unmanaged]:
         scan = scan_install(app, tmap, models_real)
         files = size = dups = 0
         for c in scan.candidates:
+            if c.unit.primary.lower().endswith((".ckpt", ".pt", ".pth", ".bin", ".pkl")):
+                if getattr(_identify(c), "unsafe_globals", None):
+                    continue  # adopt leaves it where it is: nothing to suggest
             files += len(c.unit.files)
             size += c.unit.size
             p = c.unit.primary_source
