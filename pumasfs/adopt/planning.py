@@ -62,7 +62,7 @@ class AppCounts:
     bytes_freed: int = 0
     already_managed: int = 0
 
-    def add(self, other: "AppCounts") -> None:
+    def add(self, other: AppCounts) -> None:
         for k in vars(self):
             setattr(self, k, getattr(self, k) + getattr(other, k))
 

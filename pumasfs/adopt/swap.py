@@ -78,8 +78,13 @@ def stamp_of(path: str) -> SourceStamp | None:
     return SourceStamp.of(st) if stat.S_ISREG(st.st_mode) else None
 
 
-def swap_in_link(abs_path: str, spec: LinkSpec, models_real: str, expect: SourceStamp) -> None:
-    """Put ``spec``'s link at ``abs_path`` in place of the original, atomically."""
+def swap_in_link(abs_path: str, spec: LinkSpec, models_real: str, expect: SourceStamp, *,
+                 durable: bool = False) -> None:
+    """Put ``spec``'s link at ``abs_path`` in place of the original, atomically.
+
+    ``durable``: fsync the folder now (a batch syncs its filesystem once at
+    the end instead; until then a power cut simply leaves the original).
+    """
     tmp = temp_path(abs_path)
     try:
         _clear_temp(tmp)
@@ -100,7 +105,8 @@ def swap_in_link(abs_path: str, spec: LinkSpec, models_real: str, expect: Source
         except OSError:
             pass
         raise PumasError(f"{abs_path}: cannot replace it by its link ({os_error_text(e)}); left in place") from None
-    fsync_dir_quiet(os.path.dirname(abs_path))
+    if durable:
+        fsync_dir_quiet(os.path.dirname(abs_path))
     crash_point("swapped")
 
 

@@ -206,7 +206,7 @@ def workflows(state: State, app: str, show_all: bool, as_json: bool) -> None:
         raise SystemExit(1)
 
 
-__all__ = ["adopt", "release", "workflows", "PumasError"]
+__all__ = ["PumasError", "adopt", "release", "workflows"]
 
 
 def note_unmanaged(state: State, apps: list[str] | None = None) -> None:

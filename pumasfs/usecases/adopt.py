@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import hashing, locks, staging
+from ..adopt.commit import commit_batch, recover, syncfs
 from ..adopt.companions import read_descriptions
 from ..adopt.planning import AdoptPlan, Hashed, ModelGroup, plan_adoption
 from ..adopt.scan import Candidate, LeftAlone, ScanResult, scan_install
@@ -111,6 +112,7 @@ def adopt(
     with locks.exclusive(layout.run_dir / ADOPT_LOCK):
         if not dry_run:
             staging.sweep(layout)  # staging only ever holds second names or copies: never the only copy
+            recover(lib)  # models a killed batch renamed into place but did not index
             finished = finish_pending(ws, fix=True, apps={a.name for a, _ in installs})
         scanned = [
             _Install(app, tmap, plan_root(app, tmap),
@@ -135,10 +137,7 @@ def adopt(
         if dry_run:
             return result
         reporter.start("adopting", len(plan.groups), unit="models")
-        for group in plan.groups:
-            reporter.item(group.instances[0].cand.main_rel)
-            _adopt_group(lib, group, {s.app.name: s for s in scanned}, result)
-            reporter.advance(1)
+        _execute(lib, plan, {s.app.name: s for s in scanned}, result, reporter)
         for s in scanned:
             _register(ws, s, result)
         for s in scanned:
@@ -249,50 +248,108 @@ def _library_model_with(lib: Library, key: tuple[str, ...]) -> str | None:
     return None
 
 
-# -- one model ---------------------------------------------------------------------
+# -- one batch of models --------------------------------------------------------------
+
+BATCH = 256  # models committed per filesystem sync
 
 
-def _adopt_group(lib: Library, group: ModelGroup, installs: dict[str, _Install], result: AdoptResult) -> None:
-    ready: list[Hashed] = []
-    for h in group.instances:
+def _execute(lib: Library, plan: AdoptPlan, installs: dict[str, _Install], result: AdoptResult,
+             reporter: Reporter) -> None:
+    probed: dict[str, str | None] = {}
+    groups = plan.groups
+    for i in range(0, len(groups), BATCH):
+        _run_batch(lib, groups[i:i + BATCH], installs, result, probed)
+        reporter.advance(len(groups[i:i + BATCH]))
+
+
+def _probe(folder: str, probed: dict[str, str | None]) -> str | None:
+    if folder not in probed:
         try:
-            for folder in sorted({os.path.dirname(str(f.source)) for f in h.cand.unit.files}):
-                probe_folder(folder)
+            probe_folder(folder)
+            probed[folder] = None
         except PumasError as e:
-            _fail(result, h, e.message)
+            probed[folder] = e.message
+    return probed[folder]
+
+
+def _run_batch(lib: Library, groups: list[ModelGroup], installs: dict[str, _Install], result: AdoptResult,
+               probed: dict[str, str | None]) -> None:
+    ready: list[tuple[ModelGroup, list[Hashed]]] = []
+    for g in groups:
+        ok = []
+        for h in g.instances:
+            folders = sorted({os.path.dirname(str(f.source)) for f in h.cand.unit.files})
+            err = next((e for e in (_probe(f, probed) for f in folders) if e), None)
+            if err:
+                _fail(result, h, err)
+            else:
+                ok.append(h)
+        if ok:
+            ready.append((g, ok))
+    done: list[tuple[str, bool, list[Hashed], ModelMetadata | None]] = []  # (model id, created now, places, meta)
+    existing = [(g.existing, hs) for g, hs in ready if g.existing is not None]
+    new = [hs for g, hs in ready if g.existing is None]
+    if new:
+        with staging.StagingDir(lib.layout) as stage:
+            staged: list[tuple[list[Hashed], Path, ModelMetadata]] = []
+            for j, hs in enumerate(new):
+                content = stage.path / f"m{j}"
+                content.mkdir()
+                try:
+                    staged.append((hs, content, _stage(content, hs)))
+                except PumasError as e:
+                    for h in hs:
+                        _fail(result, h, e.message)
+            crash_point("staged")
+            with locks.exclusive(lib.layout.run_dir / COMMIT_LOCK):
+                fresh = []
+                for hs, content, meta in staged:
+                    # Another process may have brought the same bytes in meanwhile: one copy of every byte.
+                    mid = _library_model_with(lib, hs[0].weights_key())
+                    if mid is not None:
+                        existing.append((mid, hs))
+                    else:
+                        fresh.append((hs, content, meta))
+                metas = commit_batch(lib, [(c, m) for _, c, m in fresh])
+            for (hs, _c, _m), meta in zip(fresh, metas):
+                if meta is None:
+                    for h in hs:
+                        _fail(result, h, f"{h.cand.unit.primary_source}: no free folder name in the library")
+                else:
+                    done.append((meta.model_id, True, hs, meta))
+        crash_point("committed")
+    for mid, hs in existing:
+        try:
+            _add_places(lib, mid, hs)
+        except PumasError as e:
+            for h in hs:
+                _fail(result, h, e.message)
             continue
-        ready.append(h)
-    if not ready:
-        return
-    try:
-        if group.existing is None:
-            mid, created = _commit_new(lib, ready), True
-        else:
-            mid, created = group.existing, False
-            _add_places(lib, mid, ready)
-    except PumasError as e:
-        for h in ready:
-            _fail(result, h, e.message)
-        return
-    crash_point("committed")
-    meta = lib.get(mid)
-    failed_pins: list[Pin] = []
-    for i, h in enumerate(ready):
+        done.append((mid, False, hs, None))
+    for mid, created, hs, known in done:
+        _swap_all(lib, mid, created, hs, installs, result, known)
+    syncfs(lib.layout.models_dir)  # the swaps, durable (until then each original simply stays)
+
+
+def _swap_all(lib: Library, mid: str, created: bool, hs: list[Hashed], installs: dict[str, _Install],
+              result: AdoptResult, known: ModelMetadata | None = None) -> None:
+    meta = known if known is not None else lib.get(mid)
+    failed: list[Pin] = []
+    for i, h in enumerate(hs):
         pin = next((p for p in meta.pins if p.app == h.app and p.path == h.cand.main_rel), None)
-        if pin is None:  # cannot happen: the commit wrote it
+        if pin is None:
             _fail(result, h, f"{mid}: its pin for {h.app}:{h.cand.main_rel} is missing")
             continue
         try:
             _swap_place(lib, installs[h.app], h, pin, mid)
         except PumasError as e:
             _fail(result, h, e.message)
-            failed_pins.append(pin)
+            failed.append(pin)
             continue
-        status = "adopted" if created and i == 0 else "duplicate"
-        result.placed.append(Placed(h.app, h.cand.main_rel, mid, status))
-    if failed_pins:
+        result.placed.append(Placed(h.app, h.cand.main_rel, mid, "adopted" if created and i == 0 else "duplicate"))
+    if failed:
         meta = lib.get(mid)
-        meta.pins = [p for p in meta.pins if p not in failed_pins]
+        meta.pins = [p for p in meta.pins if p not in failed]
         if created and not meta.pins:
             # Nothing points at it and its bytes are still at their original path: take it out again.
             lib.remove(mid)
@@ -350,51 +407,38 @@ def _pin_files(h: Hashed, names: dict[str, str]) -> Pin:
     return Pin(app=h.app, path=c.main_rel, files={c.rels[f.rel]: names[f.rel] for f in c.unit.files})
 
 
-def _commit_new(lib: Library, ready: list[Hashed]) -> str:
+def _stage(content: Path, ready: list[Hashed]) -> ModelMetadata:
+    """Bring the first place's files into ``content`` and draft the model with a pin per place."""
     src = ready[0]
     unit = src.cand.unit
     names = destination_names(unit)
-    ident = getattr(src, "ident", None)
-    meta = draft_metadata(unit, ident, ImportOptions())
+    meta = draft_metadata(unit, getattr(src, "ident", None), ImportOptions())
     if meta.model_type == "unknown" and not meta.subtype:
         # A model apps use that we cannot identify keeps its folder as its role (sams, ultralytics/bbox).
         meta.subtype = src.cand.role_folder or meta.subtype
-    with staging.StagingDir(lib.layout) as stage:
-        content = stage.content
-        stamps = _stamps(src)
-        files: list[FileEntry] = []
-        by_sha: dict[str, str] = {}
-        for f in unit.files:
-            size, sha, b3 = src.digests[f.rel]
-            _bring(f.source, content / names[f.rel], stamps[f.rel], sha)
-            files.append(FileEntry(name=names[f.rel], original_name=text_of(f.rel), size=size, sha256=sha,
-                                   blake3=b3, role=f.role))
-            by_sha.setdefault(sha, names[f.rel])
-        crash_point("staged")
-        pins = [_pin_files(src, names)]
-        for h in ready[1:]:
-            pins.append(_pin_files(h, _dup_names(h, by_sha, files, content)))
-        _fsync_tree(content)
-        primary_sha = src.digests[unit.primary][1]
-        meta.files = files
-        meta.primary_file = names[unit.primary]
-        meta.hashes = Hashes(sha256=primary_sha, blake3=src.digests[unit.primary][2])
-        meta.size_bytes = sum(f.size for f in files)
-        meta.approx_weight_size_gb = meta.size_bytes / 1024**3
-        previews = sorted((names[f.rel] for f in unit.files if f.role == "preview"),
-                          key=lambda n: (".preview." not in n.lower(), n))
-        meta.preview_image = previews[0] if previews else None
-        meta.pins = pins
-        _describe(meta, [f.source for f in unit.files if f.role != "weights"])
-        with locks.exclusive(lib.layout.run_dir / COMMIT_LOCK):
-            # Another process may have brought the same bytes in meanwhile: one copy of every byte.
-            mid = _library_model_with(lib, src.weights_key())
-            if mid is not None:
-                stage.committed = False
-            else:
-                return lib.commit_staged(stage, meta).model_id
-    _add_places(lib, mid, ready)
-    return mid
+    stamps = _stamps(src)
+    files: list[FileEntry] = []
+    by_sha: dict[str, str] = {}
+    for f in unit.files:
+        size, sha, b3 = src.digests[f.rel]
+        _bring(f.source, content / names[f.rel], stamps[f.rel], sha)
+        files.append(FileEntry(name=names[f.rel], original_name=text_of(f.rel), size=size, sha256=sha,
+                               blake3=b3, role=f.role))
+        by_sha.setdefault(sha, names[f.rel])
+    pins = [_pin_files(src, names)]
+    for h in ready[1:]:
+        pins.append(_pin_files(h, _dup_names(h, by_sha, files, content)))
+    meta.files = files
+    meta.primary_file = names[unit.primary]
+    meta.hashes = Hashes(sha256=src.digests[unit.primary][1], blake3=src.digests[unit.primary][2])
+    meta.size_bytes = sum(f.size for f in files)
+    meta.approx_weight_size_gb = meta.size_bytes / 1024**3
+    previews = sorted((names[f.rel] for f in unit.files if f.role == "preview"),
+                      key=lambda n: (".preview." not in n.lower(), n))
+    meta.preview_image = previews[0] if previews else None
+    meta.pins = pins
+    _describe(meta, [f.source for f in unit.files if f.role != "weights"])
+    return meta
 
 
 def _dup_names(h: Hashed, by_sha: dict[str, str], files: list[FileEntry], content: Path) -> dict[str, str]:
@@ -569,7 +613,7 @@ def finish_pending(ws: Workspace, *, fix: bool, apps: set[str] | None = None) ->
                     continue
                 spec = targets.specs(path, meta.model_id, f"{meta.model_id}/{name}", False)[0]
                 try:
-                    swap_in_link(abs_path, spec, targets.models_real, stamp)
+                    swap_in_link(abs_path, spec, targets.models_real, stamp, durable=True)
                 except PumasError:
                     out.append(Pending(pin.app, path, meta.model_id, "changed"))
                     continue
@@ -616,9 +660,9 @@ def unmanaged(ws: Workspace, apps: list[str] | None = None) -> list[Unmanaged]:
         scan = scan_install(app, tmap, models_real)
         files = size = dups = 0
         for c in scan.candidates:
-            if c.unit.primary.lower().endswith((".ckpt", ".pt", ".pth", ".bin", ".pkl")):
-                if getattr(_identify(c), "unsafe_globals", None):
-                    continue  # adopt leaves it where it is: nothing to suggest
+            pickle = c.unit.primary.lower().endswith((".ckpt", ".pt", ".pth", ".bin", ".pkl"))
+            if pickle and getattr(_identify(c), "unsafe_globals", None):
+                continue  # adopt leaves it where it is: nothing to suggest
             files += len(c.unit.files)
             size += c.unit.size
             p = c.unit.primary_source

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..adopt.workflows import Reference, all_references, key_folders, workflow_files
 from ..adopt.listing import resolves
+from ..adopt.workflows import Reference, all_references, key_folders, workflow_files
 from ..apps import get_app
 from ..errors import PumasError
 from .workspace import Workspace

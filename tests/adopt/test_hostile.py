@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.adopt.conftest import lora, machine_listing
-from tests.importer.helpers import is_root, tmpfs, write_safetensors, LORA
+from tests.adopt.conftest import machine_listing
+from tests.importer.helpers import LORA, is_root, tmpfs, write_safetensors
 
 
 @contextmanager
 def read_only_bind(path: Path):
     if not is_root():
         pytest.skip("a read-only bind mount needs root")
-    p = subprocess.run(["mount", "--bind", str(path), str(path)], capture_output=True, text=True)
+    p = subprocess.run(["mount", "--bind", str(path), str(path)], capture_output=True, text=True, check=False)
     if p.returncode != 0:
         pytest.skip(f"cannot bind-mount here: {p.stderr.strip()}")
     try:
-        q = subprocess.run(["mount", "-o", "remount,bind,ro", str(path)], capture_output=True, text=True)
+        q = subprocess.run(["mount", "-o", "remount,bind,ro", str(path)], capture_output=True, text=True, check=False)
         if q.returncode != 0:
             pytest.skip(f"cannot remount read-only here: {q.stderr.strip()}")
         yield path

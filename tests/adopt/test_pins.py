@@ -50,7 +50,7 @@ def test_a_pin_wins_its_stem_over_a_map_placed_model(tmp_path, library):
 def test_pin_cli_survives_lost_databases_and_links_at_the_pin(tmp_path, library, pumas, root):
     install = make_comfyui(tmp_path / "ComfyUI")
     pumas("app", "add", "comfyui", install, "--name", "comfy")
-    meta = add_model(library, "foo", subtype="loras")
+    add_model(library, "foo", subtype="loras")
     library.close()
     pumas("pin", "foo", "comfy", "loras/sdxl/characters/foo.safetensors")
     pumas("materialize", "comfy")
