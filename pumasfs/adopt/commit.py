@@ -18,6 +18,7 @@ import ctypes.util
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -35,7 +36,7 @@ class Journal(BaseModel):
     model_ids: list[str]
 
 
-def _load_syncfs():  # type: ignore[no-untyped-def]
+def _load_syncfs() -> Any:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         fn = libc.syncfs
@@ -112,9 +113,9 @@ def commit_batch(lib: Library, staged: list[tuple[Path, ModelMetadata]]) -> list
         out.append(meta)
     syncfs(models_dir)
     with lib.index.transaction():
-        for meta in out:
-            if meta is not None:
-                lib.index.upsert(ModelRecord(meta=meta))
+        for done in out:
+            if done is not None:
+                lib.index.upsert(ModelRecord(meta=done))
     journal.unlink(missing_ok=True)
     return out
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..hashing import SourceStamp
+
 from .scan import Candidate, LeftAlone
 
 
@@ -22,6 +24,8 @@ class Hashed:
 
     cand: Candidate
     digests: dict[str, tuple[int, str, str]]
+    stamps: dict[str, SourceStamp] = field(default_factory=dict)  # as each file was read
+    ident: Any = None  # the identification of its weights (pumasfs.identify)
 
     @property
     def app(self) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..errors import EXIT_PARTIAL, PumasError
-from .main import State, pass_state
+from .state import State, pass_state
 from .output import echo_json, progress, size_text, warn
 
 
@@ -20,8 +21,8 @@ class _Bar:
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
-        self._cm = None
-        self._bar = None
+        self._cm: Any = None
+        self._bar: Any = None
 
     def start(self, label: str, total: int | None = None, *, unit: str = "bytes") -> None:
         self.close()
@@ -95,7 +96,7 @@ def adopt(state: State, apps: tuple[str, ...], dry_run: bool, as_json: bool, fro
         raise SystemExit(EXIT_PARTIAL)
 
 
-def _counts_line(name: str, c) -> str:
+def _counts_line(name: str, c: Any) -> str:
     line = (f"{name}: {c.files} file(s), {c.models} model(s), {size_text(c.bytes)}; "
             f"{c.duplicates} duplicate(s), {size_text(c.bytes_freed)} freed")
     if c.already_managed:
@@ -103,7 +104,7 @@ def _counts_line(name: str, c) -> str:
     return line
 
 
-def _print(result) -> None:
+def _print(result: Any) -> None:
     plan = result.plan
     verb = "would adopt" if result.dry_run else "adopted"
     click.echo(verb + ":")
@@ -221,7 +222,7 @@ def note_unmanaged(state: State, apps: list[str] | None = None) -> None:
         click.echo(f"pumas: note: {u.line()}", err=True)
 
 
-def adoption_findings(state: State, fix: bool) -> list:
+def adoption_findings(state: State, fix: bool) -> list[Any]:
     """Adoptions a killed run left half done (a pinned path still a real file): doctor's findings."""
     from ..health import Finding
     from ..usecases.adopt import finish_pending

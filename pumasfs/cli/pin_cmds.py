@@ -6,7 +6,7 @@ import click
 
 from ..usecases.pins import pin_model, unpin_model
 from . import hooks
-from .main import State, pass_state
+from .state import State, pass_state
 from .output import echo_json
 
 

@@ -142,7 +142,11 @@ def adopt(
             _register(ws, s, result)
         for s in scanned:
             if s.app.kind == "comfyui":
-                result.workflows_after[s.app.name] = unresolved_references(s.app)
+                after = result.workflows_after[s.app.name] = unresolved_references(s.app)
+                broke = [r for r in after if r not in set(result.workflows_before.get(s.app.name, []))]
+                # Never expected (paths do not change), but said loudly if it ever happens.
+                result.failures += [f"{s.app.name}: {r.workflow}: node {r.node}: {r.key}/{r.name} resolved before "
+                                    "adoption and does not now" for r in broke]
     return result
 
 
@@ -184,9 +188,7 @@ def _hash_all(cands: list[Candidate], left: list[LeftAlone], reporter: Reporter)
         except PumasError as e:
             left.append(LeftAlone(c.app, str(c.unit.primary_source), "error", e.message))
             continue
-        h = Hashed(c, digests)
-        h.stamps = stamps  # type: ignore[attr-defined]
-        out.append(h)
+        out.append(Hashed(c, digests, stamps))
     return out
 
 
@@ -220,7 +222,7 @@ def _drop_unsafe(hashed: list[Hashed], left: list[LeftAlone]) -> list[Hashed]:
             left.append(LeftAlone(h.app, str(h.cand.unit.primary_source), "unsafe-pickle",
                                   f"this pickle would run code on load ({', '.join(unsafe[:3])}); left in place"))
             continue
-        h.ident = ident  # type: ignore[attr-defined]
+        h.ident = ident
         out.append(h)
     return out
 
@@ -311,12 +313,12 @@ def _run_batch(lib: Library, groups: list[ModelGroup], installs: dict[str, _Inst
                     else:
                         fresh.append((hs, content, meta))
                 metas = commit_batch(lib, [(c, m) for _, c, m in fresh])
-            for (hs, _c, _m), meta in zip(fresh, metas):
-                if meta is None:
+            for (hs, _c, _m), committed in zip(fresh, metas):
+                if committed is None:
                     for h in hs:
                         _fail(result, h, f"{h.cand.unit.primary_source}: no free folder name in the library")
                 else:
-                    done.append((meta.model_id, True, hs, meta))
+                    done.append((committed.model_id, True, hs, committed))
         crash_point("committed")
     for mid, hs in existing:
         try:
@@ -392,7 +394,7 @@ def _bring(src: Path, dest: Path, stamp: hashing.SourceStamp, sha256: str) -> No
 
 
 def _stamps(h: Hashed) -> dict[str, hashing.SourceStamp]:
-    return getattr(h, "stamps")  # noqa: B009 (set by _hash_all)
+    return h.stamps
 
 
 def _alt_name(h: Hashed, rel: str) -> str:
@@ -412,7 +414,7 @@ def _stage(content: Path, ready: list[Hashed]) -> ModelMetadata:
     src = ready[0]
     unit = src.cand.unit
     names = destination_names(unit)
-    meta = draft_metadata(unit, getattr(src, "ident", None), ImportOptions())
+    meta = draft_metadata(unit, src.ident, ImportOptions())
     if meta.model_type == "unknown" and not meta.subtype:
         # A model apps use that we cannot identify keeps its folder as its role (sams, ultralytics/bbox).
         meta.subtype = src.cand.role_folder or meta.subtype

@@ -71,3 +71,17 @@ def test_pin_cli_survives_lost_databases_and_links_at_the_pin(tmp_path, library,
     assert_one_line_error(pumas("unpin", "foo", "comfy", check=False))
     assert_one_line_error(pumas("pin", "foo", "comfy", "../escape.safetensors", check=False))
     assert_one_line_error(pumas("pin", "foo", "nosuchapp", "loras/x.safetensors", check=False))
+
+
+def test_the_fuse_views_plan_source_honours_pins(tmp_path, library, pumas, root):
+    """The view serves the same Plan: the pinned path, not the map's."""
+    from pumasfs.paths import Layout
+    from pumasfs.view.source import AppPlanSource
+
+    install = make_comfyui(tmp_path / "ComfyUI")
+    pumas("app", "add", "comfyui", install, "--name", "comfy")
+    meta = add_model(library, "foo", subtype="loras")
+    library.close()
+    pumas("pin", "foo", "comfy", "loras/sdxl/characters/foo.safetensors")
+    plan = AppPlanSource(Layout(root), "comfy").full()
+    assert plan.by_model()[meta.model_id] == ["loras/sdxl/characters/foo.safetensors"]
