@@ -182,7 +182,7 @@ def _hash_all(cands: list[Candidate], left: list[LeftAlone], reporter: Reporter)
         try:
             for f in c.unit.files:
                 reporter.item(str(f.source))
-                d, st = hashing.hash_file(f.source, progress=reporter.advance)
+                d, st = _hash(f.source, reporter)
                 digests[f.rel] = (d.size, d.sha256, d.blake3)
                 stamps[f.rel] = st
         except PumasError as e:
@@ -190,6 +190,42 @@ def _hash_all(cands: list[Candidate], left: list[LeftAlone], reporter: Reporter)
             continue
         out.append(Hashed(c, digests, stamps))
     return out
+
+
+SMALL = 4 * 1024 * 1024  # below this, one read and both hashes inline: no pipeline threads to start
+
+
+def _hash(path: Path, reporter: Reporter) -> tuple[hashing.Digest, hashing.SourceStamp]:
+    """Both hashes from one read; small files (sidecars, LoRAs) without the threaded pipeline."""
+    import hashlib
+
+    import blake3
+
+    try:
+        st = os.lstat(path)
+    except OSError as e:
+        raise PumasError(f"{path}: cannot read: {os_error_text(e)}") from None
+    if st.st_size > SMALL:
+        return hashing.hash_file(path, progress=reporter.advance)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError as e:
+        raise PumasError(f"{path}: cannot read: {os_error_text(e)}") from None
+    try:
+        before = hashing.SourceStamp.of(os.fstat(fd))
+        chunks = []
+        while data := os.read(fd, SMALL + 1):
+            chunks.append(data)
+        after = hashing.SourceStamp.of(os.fstat(fd))
+    except OSError as e:
+        raise PumasError(f"{path}: cannot read: {os_error_text(e)}") from None
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    if len(raw) != before.size or after != before:
+        raise PumasError(f"{path}: changed while it was being read; left as it is")
+    reporter.advance(len(raw))
+    return hashing.Digest(len(raw), hashlib.sha256(raw).hexdigest(), blake3.blake3(raw).hexdigest()), before
 
 
 def _size(p: Path) -> int:
