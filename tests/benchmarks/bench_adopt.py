@@ -96,7 +96,8 @@ def run(small: int, big_gib: float, work: Path | None, *, cold: bool = True) -> 
         if cold:
             _drop_caches()
         t0 = time.perf_counter()
-        r = subprocess.run(pumas + ["adopt", "comfyui", "--json"], env=env, capture_output=True, text=True)
+        r = subprocess.run(pumas + ["adopt", "comfyui", "--json"], check=False, env=env, capture_output=True,
+                           text=True)
         t_adopt = time.perf_counter() - t0
         if r.returncode != 0:
             raise SystemExit(f"adopt failed: {r.stderr[-2000:]}")
