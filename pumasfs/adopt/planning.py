@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..hashing import SourceStamp
-
 from .scan import Candidate, LeftAlone
 
 

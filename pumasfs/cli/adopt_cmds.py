@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from ..errors import EXIT_PARTIAL, PumasError
-from .state import State, pass_state
 from .output import echo_json, progress, size_text, warn
+from .state import State, pass_state
 
 
 def _shown(path: str) -> str:

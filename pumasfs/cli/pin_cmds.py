@@ -6,8 +6,8 @@ import click
 
 from ..usecases.pins import pin_model, unpin_model
 from . import hooks
-from .state import State, pass_state
 from .output import echo_json
+from .state import State, pass_state
 
 
 @click.command("pin")
