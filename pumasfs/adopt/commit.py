@@ -28,6 +28,7 @@ from ..metadata import METADATA_FILE, ModelMetadata
 from ..naming import short_hash
 from ..plan import ModelRecord
 from ..xattrs import tag_model_files
+from .swap import crash_point
 
 JOURNAL = "adopt-journal.json"
 
@@ -111,6 +112,7 @@ def commit_batch(lib: Library, staged: list[tuple[Path, ModelMetadata]]) -> list
             out.append(None)
             continue
         out.append(meta)
+    crash_point("renamed")
     syncfs(models_dir)
     with lib.index.transaction():
         for done in out:

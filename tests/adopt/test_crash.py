@@ -20,7 +20,7 @@ import pytest
 from tests.adopt.conftest import build_machine, machine_listing
 from tests.adopt.test_adopt import library_files
 
-STEPS = ["staged", "committed", "before-swap:3", "swapped:4", "registered"]
+STEPS = ["staged", "renamed", "committed", "before-swap:3", "swapped:4", "registered"]
 
 
 def _assert_finished(m, before, pumas, root) -> None:
