@@ -294,10 +294,29 @@ BATCH = 256  # models committed per filesystem sync
 def _execute(lib: Library, plan: AdoptPlan, installs: dict[str, _Install], result: AdoptResult,
              reporter: Reporter) -> None:
     probed: dict[str, str | None] = {}
+    pinned_at = {(p.app, p.path): r.model_id for r in lib.index.records() for p in r.meta.pins}
     groups = plan.groups
     for i in range(0, len(groups), BATCH):
+        start = len(result.placed)
         _run_batch(lib, groups[i:i + BATCH], installs, result, probed)
+        _drop_stale_pins(lib, result.placed[start:], pinned_at)
         reporter.advance(len(groups[i:i + BATCH]))
+
+
+def _drop_stale_pins(lib: Library, placed: list[Placed], pinned_at: dict[tuple[str, str], str]) -> None:
+    """A place a user filled with a new file (other bytes) now belongs to the new model, not the old one."""
+    stale: dict[str, set[tuple[str, str]]] = {}
+    for p in placed:
+        old = pinned_at.get((p.app, p.path))
+        if p.status != "failed" and old is not None and old != p.model_id:
+            stale.setdefault(old, set()).add((p.app, p.path))
+    for mid, places in stale.items():
+        try:
+            meta = lib.get(mid)
+        except PumasError:
+            continue
+        meta.pins = [q for q in meta.pins if (q.app, q.path) not in places]
+        lib.save(meta)
 
 
 def _probe(folder: str, probed: dict[str, str | None]) -> str | None:

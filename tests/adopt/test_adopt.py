@@ -214,3 +214,20 @@ def test_extra_model_paths_inside_the_install_are_adopted(machine, pumas):
     pumas("adopt", "comfyui")
     assert (extra / "extra_one.safetensors").is_symlink()
     assert not any(r["name"] == "extra_one.safetensors" for r in unresolved(machine, pumas))
+
+
+def test_a_new_file_at_a_pinned_place_takes_the_place_over(machine, pumas):
+    pumas("adopt", "lmstudio")
+    gguf = machine.lmstudio / "models/TheBloke/Mistral-7B-GGUF/mistral-7b.Q4_K_M.gguf"
+    old_id = next(x["model_id"] for x in pumas("list", "--json").json())
+    gguf.unlink()  # the user downloads a new version over the link
+    from pumasfs.samples import write_gguf
+
+    write_gguf(gguf, "llama", {"general.name": "Mistral 7B v0.2"}, [("token_embd.weight", "F16", [32, 32])])
+    data = gguf.read_bytes()
+    out = pumas("adopt", "lmstudio", "--json").json()
+    assert out["failures"] == [] and gguf.is_symlink() and gguf.read_bytes() == data
+    models = {x["model_id"]: x for x in pumas("list", "--json").json()}
+    assert models[old_id]["pins"] == []
+    new = [x for x in models.values() if x["pins"]]
+    assert len(new) == 1 and new[0]["pins"][0]["path"] == "TheBloke/Mistral-7B-GGUF/mistral-7b.Q4_K_M.gguf"
