@@ -96,6 +96,11 @@ def swap_in_link(abs_path: str, spec: LinkSpec, models_real: str, expect: Source
         os.unlink(tmp)
         what = "vanished" if now is None and not os.path.lexists(abs_path) else "changed"
         raise Changed(f"{abs_path}: {what} while it was being adopted; left as it is (run `pumas adopt` again)")
+    if now is not None and (now.dev, now.ino) == (os.lstat(tmp).st_dev, os.lstat(tmp).st_ino):
+        # A hardlink install whose original already is the library file (one inode): rename(2)
+        # would do nothing and leave the temporary name; the path already shows the library's bytes.
+        os.unlink(tmp)
+        return
     crash_point("before-swap")
     try:
         os.replace(tmp, abs_path)

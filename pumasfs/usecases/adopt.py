@@ -119,6 +119,7 @@ def adopt(
                      scan_install(app, tmap, models_real, root=from_dir if from_dir is not None else None))
             for app, tmap in installs
         ]
+        _drop_registered(ws, scanned)
         notes = [n for s in scanned for n in s.scan.notes]
         left: list[LeftAlone] = [x for s in scanned for x in s.scan.left]
         hashed = _hash_all([c for s in scanned for c in s.scan.candidates], left, reporter)
@@ -148,6 +149,31 @@ def adopt(
                 result.failures += [f"{s.app.name}: {r.workflow}: node {r.node}: {r.key}/{r.name} resolved before "
                                     "adoption and does not now" for r in broke]
     return result
+
+
+def _drop_registered(ws: Workspace, scanned: list[_Install]) -> None:
+    """Hardlinks pumas made (NTFS installs) look like real files: the registry knows them."""
+    if not ws.layout.registry_db.exists():
+        return
+    from materializer.links import on_disk_matches
+    from materializer.registry import Registry
+
+    reg = Registry(ws.layout.registry_db)
+    try:
+        for s in scanned:
+            rows = reg.links_of_app(s.app.name)
+            if not rows:
+                continue
+            keep = []
+            for c in s.scan.candidates:
+                spec = rows.get(c.rels[c.unit.primary]) if c.unit.primary in c.rels else None
+                if spec is not None and on_disk_matches(spec, str(c.unit.primary_source)):
+                    s.scan.managed += 1
+                else:
+                    keep.append(c)
+            s.scan.candidates = keep
+    finally:
+        reg.close()
 
 
 def _installs(ws: Workspace, apps: list[str] | None, from_dir: Path | None) -> list[tuple[AppInstall, TranslationMap]]:
@@ -506,8 +532,9 @@ def _dup_names(h: Hashed, by_sha: dict[str, str], files: list[FileEntry], conten
         name = by_sha.get(sha)
         if name is None:
             name = _alt_name(h, f.rel)
-            if not (content / name).exists():
+            if not (content / name).exists():  # (it does after a killed run: same bytes, by its name)
                 _bring(f.source, content / name, _stamps(h)[f.rel], sha)
+            if not any(e.name == name for e in files):
                 files.append(FileEntry(name=name, original_name=text_of(f.rel), size=size, sha256=sha,
                                        blake3=b3, role=f.role))
             by_sha[sha] = name

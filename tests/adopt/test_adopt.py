@@ -231,3 +231,22 @@ def test_a_new_file_at_a_pinned_place_takes_the_place_over(machine, pumas):
     assert models[old_id]["pins"] == []
     new = [x for x in models.values() if x["pins"]]
     assert len(new) == 1 and new[0]["pins"][0]["path"] == "TheBloke/Mistral-7B-GGUF/mistral-7b.Q4_K_M.gguf"
+
+
+def test_hardlink_installs_pumas_own_links_are_not_adopted_again(machine, pumas, root):
+    pumas("import", machine.a1111 / "models/Lora/a1111_only.safetensors")  # a copy into the library
+    pumas("materialize", "comfyui", "--link-type", "hardlink")
+    linked = machine.comfy / "models/loras/a1111_only.safetensors"
+    assert linked.is_file() and not linked.is_symlink() and linked.stat().st_nlink == 2
+    before = machine_listing(machine)
+    out = pumas("adopt", "comfyui", "--json").json()
+    assert out["apps"]["comfyui"]["already_managed"] >= 1
+    assert all(p["path"] != "loras/a1111_only.safetensors" for p in out["placed"])
+    assert machine_listing(machine) == before
+    # Adopted files in a hardlink install become hardlinks of their library file; no temporary name stays.
+    ck = machine.comfy / "models/checkpoints/juggernaut_xl.safetensors"
+    assert ck.is_file() and not ck.is_symlink() and ck.stat().st_nlink == 2
+    assert not list((machine.comfy / "models/checkpoints").glob(".*pumas-tmp"))
+    rep = pumas("materialize", "comfyui", "--dry-run", "--json", check=False).json()
+    rep = rep[0] if isinstance(rep, list) else rep
+    assert rep["conflicts"] == []
