@@ -228,7 +228,11 @@ def adoption_findings(state: State, fix: bool) -> list[Any]:
     from ..usecases.adopt import finish_pending
 
     out = []
-    for p in finish_pending(state, fix=fix):
+    try:
+        pending = finish_pending(state, fix=fix)
+    except PumasError:
+        return out  # an unreadable apps.json: doctor reports it already
+    for p in pending:
         detail = {"finished": "a killed `pumas adopt` left it a real file; now linked",
                   "unfinished": "a killed `pumas adopt` left it a real file; --fix links it",
                   "changed": "pinned here, but the file is not the library's bytes; left alone"}[p.state]
