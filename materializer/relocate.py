@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pumasfs.errors import PumasError
+from pumasfs.errors import NotFound
 
 from .links import ABSOLUTE, RELATIVE, on_disk_matches, replace
 from .registry import Registry
@@ -34,7 +34,7 @@ def relocate(reg: Registry, layout: Any, old: Path, new: Path, *, dry_run: bool 
     old_s = os.path.abspath(old)
     new_s = os.path.abspath(new)
     if not os.path.isdir(new_s):
-        raise PumasError(f"{new_s} does not exist (mount the drive there first)")
+        raise NotFound(f"{new_s} does not exist (mount the drive there first)")
     from pumasfs.apps import load_apps
 
     load_apps(layout)  # a broken apps.json stops us before the registry changes, not after

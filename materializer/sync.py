@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pumasfs.errors import PumasError
+from pumasfs.errors import NotFound, PumasError
 from pumasfs.plan import Plan
 
 from .apply import diff, execute, fill_report, sweep_temps
@@ -74,7 +74,7 @@ def apply_plan(
     name = app or plan.app
     base = Path(os.path.abspath(base))
     if not base.is_dir():
-        raise PumasError(f"{name}: folder {base} does not exist (is its drive mounted?)")
+        raise NotFound(f"{name}: folder {base} does not exist (is its drive mounted?)")
     state = reg.state(name)
     if verify is None:
         verify = bool(state and state.dirty)

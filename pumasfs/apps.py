@@ -204,7 +204,7 @@ def add_app(
     """
     kind = kind.strip().lower()
     if known_kinds is not None and kind not in known_kinds:
-        raise PumasError(
+        raise NotFound(
             f"unknown app kind {kind!r} (known: {', '.join(sorted(known_kinds))}; "
             "write a translation map for it first, see contrib/maps/README.md)"
         )
@@ -335,6 +335,8 @@ def _version_key(v: str | None, fallback: str) -> tuple:
 def autodiscover_comfyui(layout: Layout) -> list[AppInstall]:
     """Register ComfyUI installs under ``<root>/comfyui-versions/*/`` not yet known.
 
+    Each one added gets the default map ``pumas app add`` would write.
+
     Folders without ``models/`` are skipped silently (an install in
     progress).  The first ComfyUI install gets the name ``comfyui``, the
     others ``comfyui-<version>``.
@@ -373,6 +375,12 @@ def autodiscover_comfyui(layout: Layout) -> list[AppInstall]:
             added.append(app)
         if added:
             save_apps(layout, apps)
+    # Same map as `pumas app add` writes: an install's map must not depend on
+    # which command (app add, materialize, sync, mount) saw it first.
+    from .maps import ensure_default_map
+
+    for app in added:
+        ensure_default_map(layout, app)
     return added
 
 

@@ -75,6 +75,7 @@ class ImportResult:
     message: str = ""
     identification: Any = None  # pumasfs.identify.Identification, or None
     meta: ModelMetadata | None = None  # the record written (or that would be, for a dry run)
+    refused: bool = False  # a dry run found a reason this import would be refused (``message``)
 
     @property
     def ok(self) -> bool:
@@ -85,6 +86,7 @@ class ImportResult:
         return {
             "source": self.source,
             "status": self.status,
+            "refused": self.refused,
             "model_id": self.model_id,
             "message": self.message,
             "model_type": meta.model_type if meta else None,
@@ -300,7 +302,8 @@ class _Importer:
                 msg = refusal or f"would import {len(unit.files)} file(s) as {meta.model_id}"
                 if likely and not refusal:
                     msg += f" (probably already in the library as {likely[0]}: same size, first and last MiB)"
-                return ImportResult(str(unit.source), "dry-run", meta.model_id, msg, ident, meta)
+                return ImportResult(str(unit.source), "dry-run", meta.model_id, msg, ident, meta,
+                                    refused=refusal is not None)
             if refusal:
                 return ImportResult(str(unit.source), "failed", None, refusal, ident, meta)
             if self.options.move:

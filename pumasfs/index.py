@@ -162,25 +162,41 @@ class Index:
     # -- writes (call inside a transaction) ---------------------------------
 
     def upsert(self, record: ModelRecord, *, log: bool = True) -> None:
-        meta = record.meta
-        self._delete_rows(meta.model_id)
-        cur = self.conn.execute(
-            "INSERT INTO models (model_id, model_type, subtype, family, cleaned_name, size_bytes, added_date,"
-            " metadata, overrides, overrides_error) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                meta.model_id, meta.model_type, meta.subtype, meta.family, meta.cleaned_name,
-                meta.size_bytes, meta.added_date, meta.model_dump_json(),
-                record.overrides.model_dump_json() if record.overrides else None,
-                record.overrides_error,
-            ),
-        )
+        self.upsert_many([(record, record_row(record))], log=log)
+
+    def upsert_many(self, rows: list[tuple[ModelRecord, "RecordRow"]], *, log: bool = True) -> None:
+        """Write many records at once: one ``executemany`` per table instead of four statements each.
+
+        ``rows`` pairs each record with its serialized form (:func:`record_row`), which a caller
+        comparing against the stored rows (a deep scan) has already computed.  Row ids are given
+        here, not left to SQLite, so that the full-text rows can be written in the same batch.
+        """
+        if not rows:
+            return
+        if self.conn.execute("SELECT 1 FROM models LIMIT 1").fetchone():  # a rebuild starts empty
+            for record, _ in rows:
+                self._delete_rows(record.meta.model_id)
+        first = (self.conn.execute("SELECT MAX(id) FROM models").fetchone()[0] or 0) + 1
+        models, files, fts = [], [], []
+        for i, (record, (meta_json, ov_json, ov_err)) in enumerate(rows, start=first):
+            meta = record.meta
+            models.append((
+                i, meta.model_id, meta.model_type, meta.subtype, meta.family, meta.cleaned_name,
+                meta.size_bytes, meta.added_date, meta_json, ov_json, ov_err,
+            ))
+            files.extend((meta.model_id, f.name, f.name.rsplit("/", 1)[-1], f.sha256, f.size) for f in meta.files)
+            fts.append((i, _search_body(meta)))
         self.conn.executemany(
-            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
-            [(meta.model_id, f.name, f.name.rsplit("/", 1)[-1], f.sha256, f.size) for f in meta.files],
+            "INSERT INTO models (id, model_id, model_type, subtype, family, cleaned_name, size_bytes, added_date,"
+            " metadata, overrides, overrides_error) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            models,
         )
-        self.conn.execute("INSERT INTO models_fts (rowid, body) VALUES (?, ?)", (cur.lastrowid, _search_body(meta)))
+        self.conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)", files)
+        self.conn.executemany("INSERT INTO models_fts (rowid, body) VALUES (?, ?)", fts)
         if log:
-            self._log(meta.model_id, "upsert")
+            self.conn.executemany(
+                "INSERT INTO changes (model_id, op) VALUES (?, 'upsert')", [(r.meta.model_id,) for r, _ in rows]
+            )
 
     def remove(self, model_id: str, *, log: bool = True) -> None:
         self._delete_rows(model_id)
@@ -230,6 +246,12 @@ class Index:
     def count(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0]
 
+    def distinct(self, column: str) -> set[str]:
+        """Every value one classification column holds (model_type, subtype or family)."""
+        if column not in ("model_type", "subtype", "family"):
+            raise ValueError(column)
+        return {r[0] for r in self.conn.execute(f"SELECT DISTINCT {column} FROM models") if r[0]}
+
     def query(
         self,
         *,
@@ -277,6 +299,18 @@ class Index:
     def models_with_size(self, size: int) -> list[tuple[str, str, str | None]]:
         """(model_id, file name, sha256) of every file of exactly this size: cheap duplicate candidates."""
         return list(self.conn.execute("SELECT model_id, name, sha256 FROM files WHERE size=?", (size,)))
+
+
+RecordRow = tuple[str, "str | None", "str | None"]
+
+
+def record_row(record: ModelRecord) -> RecordRow:
+    """A record as the index stores it: (metadata JSON, overrides JSON, overrides error)."""
+    return (
+        record.meta.model_dump_json(),
+        record.overrides.model_dump_json() if record.overrides else None,
+        record.overrides_error,
+    )
 
 
 class Transaction:

@@ -10,6 +10,7 @@ this version erasing them.  Fields a user set by hand are listed in
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -181,10 +182,50 @@ def parse_edit_value(key: str, raw: str) -> Any:
     return raw if raw != "" else None
 
 
-def load_metadata(model_dir: Path) -> ModelMetadata:
-    path = Path(model_dir) / METADATA_FILE
+def known_vocabulary() -> dict[str, frozenset[str]]:
+    """The values pumas itself knows for the fields ``--set`` checks (identification's vocabulary)."""
+    from .identify import vocab as V
+
+    families = {
+        V.SD1, V.SD2, V.SDXL, V.SDXL_REFINER, V.SD3, V.SD35, V.FLUX, V.CHROMA, V.AURAFLOW, V.PIXART,
+        V.HUNYUAN_DIT, V.HUNYUAN_VIDEO, V.WAN, V.LTXV, V.LUMINA2, V.QWEN_IMAGE, V.CASCADE, V.HIDREAM,
+        V.CLIP_L, V.CLIP_H, V.CLIP_G, V.T5, V.UMT5, V.CLIP_VIT_L, V.CLIP_VIT_H, V.CLIP_VIT_G, V.SIGLIP,
+        "clip", "yolo", "llama", "unknown",
+    }
+    return {"model_type": frozenset(V.MODEL_TYPES), "subtype": frozenset(V.SUBTYPES), "family": frozenset(families)}
+
+
+def check_vocabulary(changes: dict[str, Any], *, seen: dict[str, set[str]] | None = None,
+                     force: bool = False) -> None:
+    """Refuse a model_type, subtype or family nobody knows, unless forced.
+
+    A typo there moves the model to a folder no map reads (``sdxxl``), so an
+    unknown value needs ``--force``.  ``seen`` adds the values the library
+    already holds (an LLM architecture named by a GGUF header, say).
+    """
+    if force:
+        return
+    known = known_vocabulary()
+    for key, allowed in known.items():
+        value = changes.get(key)
+        if value is None or not isinstance(value, str):
+            continue
+        values = allowed | frozenset((seen or {}).get(key, set()))
+        if value in values:
+            continue
+        near = [v for v in values if v.lower() == value.lower()]
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        raise PumasError(
+            f"unknown {key} {value!r}: {hint}known: {', '.join(sorted(values))} (--force to set it anyway)"
+        )
+
+
+def load_metadata(model_dir: Path | str) -> ModelMetadata:
+    # A plain string join: a deep scan calls this for every model folder.
+    path = os.path.join(model_dir, METADATA_FILE)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read()
     except FileNotFoundError:
         raise PumasError(f"{path}: no metadata.json") from None
     except OSError as e:
@@ -233,11 +274,12 @@ class Overrides(_Open):
         return SpecifierSet(spec).contains(version, prereleases=True)
 
 
-def load_overrides(model_dir: Path) -> tuple[Overrides | None, str | None]:
+def load_overrides(model_dir: Path | str) -> tuple[Overrides | None, str | None]:
     """(overrides, None), (None, None) when absent, or (None, error) when invalid."""
-    path = Path(model_dir) / OVERRIDES_FILE
+    path = os.path.join(model_dir, OVERRIDES_FILE)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read()
     except FileNotFoundError:
         return None, None
     except OSError as e:

@@ -8,41 +8,12 @@ from typing import Any
 import click
 
 from ..errors import EXIT_PARTIAL, PumasError
-from .output import echo_json, progress, size_text, warn
+from .output import CliReporter, echo_json, size_text, warn
 from .state import State, pass_state
 
 
 def _shown(path: str) -> str:
     return path.encode("utf-8", "backslashreplace").decode()
-
-
-class _Bar:
-    """A Reporter over the CLI's progress bar (terminal only)."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self._cm: Any = None
-        self._bar: Any = None
-
-    def start(self, label: str, total: int | None = None, *, unit: str = "bytes") -> None:
-        self.close()
-        self._cm = progress(label, total, unit=unit, quiet=self.quiet)
-        self._bar = self._cm.__enter__()
-
-    def advance(self, n: int = 1) -> None:
-        if self._bar is not None:
-            self._bar.advance(n)
-
-    def item(self, name: str) -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        warn(message)
-
-    def close(self) -> None:
-        if self._cm is not None:
-            self._cm.__exit__(None, None, None)
-            self._cm = self._bar = None
 
 
 @click.command("adopt")
@@ -82,12 +53,9 @@ def adopt(state: State, apps: tuple[str, ...], dry_run: bool, as_json: bool, fro
         raise click.UsageError("give either APP... or --from DIR --as APP")
     from ..usecases.adopt import adopt as run
 
-    bar = _Bar(quiet=as_json)
-    try:
+    with CliReporter(bar=not as_json, warnings=not as_json) as reporter:
         result = run(state, [as_app] if as_app else list(apps) or None, dry_run=dry_run, from_dir=from_dir,
-                     reporter=bar)
-    finally:
-        bar.close()
+                     reporter=reporter)
     if as_json:
         echo_json(result.to_json())
     else:
@@ -210,12 +178,14 @@ def workflows(state: State, app: str, show_all: bool, as_json: bool) -> None:
 __all__ = ["PumasError", "adopt", "release", "workflows"]
 
 
-def note_unmanaged(state: State, apps: list[str] | None = None) -> None:
+def note_unmanaged(state: State, selector: str | None = None) -> None:
     """One line per install holding model files pumas does not manage yet (for sync and doctor)."""
+    from ..apps import resolve_apps
     from ..usecases.adopt import unmanaged
 
     try:
-        found = unmanaged(state, apps)
+        names = [a.name for a in resolve_apps(state.layout, selector)] if selector else None
+        found = unmanaged(state, names)
     except (PumasError, OSError):
         return
     for u in found:

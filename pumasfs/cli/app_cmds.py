@@ -2,63 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from ..apps import (
-    LINK_TYPES,
-    AppInstall,
-    add_app,
-    autodiscover_comfyui,
-    detect_sandbox,
-    discover_model_folders,
-    get_app,
-    load_apps,
-    remove_app_record,
-)
-from ..errors import PumasError
-from ..paths import Layout
-from .output import echo_json, print_table, warn
-from .state import State, check_root, pass_state
+from ..apps import LINK_TYPES
+from ..usecases import apps as uc
+from .output import CliReporter, echo_json, print_table, warn
+from .state import State, pass_state
+
+if TYPE_CHECKING:
+    from ..apps import AppInstall
 
 
-def _layout(state: State) -> Layout:
-    check_root(state.layout.root)
-    return state.layout.ensure()
-
-
-def _autodiscover(layout: Layout, *, quiet: bool = False) -> list[AppInstall]:
-    from ..maps import ensure_default_map
-
-    added = autodiscover_comfyui(layout)
-    for app in added:
-        ensure_default_map(layout, app)
-        if not quiet:
-            click.echo(f"found {app.label()} in {app.path}", err=True)
-    return added
-
-
-def _unmapped(app: AppInstall, folders: list[str], tmap: Any) -> list[str]:
-    """Discovered folders no rule targets (placeholders aside)."""
-    base = app.base_dir(tmap.base)
-    targets = {r.target for r in tmap.rules}
-    out = []
-    for f in folders:
-        rel = Path(os.path.relpath(app.models_path / f, base)).as_posix()
-        if rel not in targets:
-            out.append(f)
-    return out
-
-
-# Folders the default ComfyUI map leaves alone on purpose.
-_WHY_NO_RULE = {
-    "clip": "legacy twin of text_encoders: models go into one of the pair, so ComfyUI never lists them twice",
-    "unet": "legacy twin of diffusion_models: models go into one of the pair",
-    "configs": "configs travel beside their checkpoints",
-}
+def _say_discovered(found: list[AppInstall]) -> None:
+    for app in found:
+        click.echo(f"found {app.label()} in {app.path}", err=True)
 
 
 @click.group("app")
@@ -101,25 +61,16 @@ def add(state: State, kind: str, path: Path, name: str | None, version: str | No
       pumas app add comfyui ~/ComfyUI
       pumas app add forge ~/stable-diffusion-webui-forge --version 2.0
     """
-    from ..maps import ensure_default_map, known_kinds, select_map
-
-    layout = _layout(state)
-    installed = add_app(layout, kind, path, name=name, version=version, link_type=link_type,
-                        known_kinds=known_kinds(layout))
-    written = ensure_default_map(layout, installed)
-    _autodiscover(layout)
+    with CliReporter(bar=False, warnings=False) as reporter:
+        added = uc.add_app(state, kind, path, name=name, version=version, link_type=link_type, reporter=reporter)
+    installed = added.install
+    _say_discovered(added.discovered)
     click.echo(f"registered {installed.label()} at {installed.path}")
-    if written:
-        click.echo(f"wrote the default {installed.kind} map: {written}")
-    try:
-        selected = select_map(layout, installed)
-        click.echo(f"map: {selected.reason}")
-    except PumasError as e:
-        warn(e.message)
-    if installed.version is None:
-        warn(f"could not read {installed.name}'s version; maps or overrides with a version range will not "
-             f"match it (set it with `pumas app add ... --version V`)")
-    for line in detect_sandbox(installed, library_root=layout.root):
+    if added.map_written:
+        click.echo(f"wrote the default {installed.kind} map: {added.map_written}")
+    if added.map_reason:
+        click.echo(f"map: {added.map_reason}")
+    for line in added.warnings:
         warn(line)
     click.echo(f"next: pumas materialize {installed.name}   (or preview: pumas mount {installed.name} DIR)")
 
@@ -135,9 +86,10 @@ def list_(state: State, as_json: bool) -> None:
       pumas app list
       pumas app list --json | jq '.[].name'
     """
-    layout = _layout(state)
-    _autodiscover(layout, quiet=as_json)
-    apps = load_apps(layout).apps
+    listing = uc.list_apps(state)
+    if not as_json:
+        _say_discovered(listing.discovered)
+    apps = listing.apps
     if as_json:
         echo_json([a.model_dump(mode="json") for a in apps])
         return
@@ -148,34 +100,6 @@ def list_(state: State, as_json: bool) -> None:
         [(a.name, a.kind, a.version or "-", a.link_type, str(a.path)) for a in apps],
         ["NAME", "KIND", "VERSION", "LINKS", "PATH"],
     )
-
-
-def _show_data(layout: Layout, install: AppInstall) -> dict[str, Any]:
-    from ..maps import plan_root, select_map
-
-    folders = discover_model_folders(install)
-    data: dict[str, Any] = install.model_dump(mode="json")
-    data["discovered_folders"] = folders
-    try:
-        selected = select_map(layout, install)
-    except PumasError as e:
-        data.update(map=None, map_error=e.message, base_dir=None, unmapped_folders=None)
-    else:
-        data["map"] = {
-            "source": selected.source,
-            "reason": selected.reason,
-            "app": selected.map.app,
-            "version_range": selected.map.version_range,
-            "variant": selected.map.variant,
-            "install": selected.map.install,
-            "base": selected.map.base,
-            "rules": len(selected.map.rules),
-        }
-        data["map_error"] = None
-        data["base_dir"] = str(plan_root(install, selected.map))
-        data["unmapped_folders"] = _unmapped(install, folders, selected.map)
-    data["sandbox_warnings"] = detect_sandbox(install, library_root=layout.root)
-    return data
 
 
 @app.command("show")
@@ -190,31 +114,30 @@ def show(state: State, name: str, as_json: bool) -> None:
       pumas app show comfyui
       pumas app show comfyui --json | jq .map.reason
     """
-    layout = _layout(state)
-    _autodiscover(layout, quiet=True)
-    data = _show_data(layout, get_app(layout, name))
+    details = uc.show_app(state, name)
     if as_json:
-        echo_json(data)
+        echo_json(details.to_json())
         return
-    click.echo(f"name:       {data['name']}")
-    click.echo(f"kind:       {data['kind']}")
-    click.echo(f"version:    {data['version'] or 'unknown'}")
-    click.echo(f"path:       {data['path']}")
-    click.echo(f"models dir: {data['models_dir']}")
-    click.echo(f"link type:  {data['link_type']}")
-    if data["map"]:
-        m = data["map"]
-        click.echo(f"map:        {m['source']} ({m['rules']} rules; paths relative to {data['base_dir']})")
-        click.echo(f"  why:      {m['reason']}")
+    install = details.install
+    click.echo(f"name:       {install.name}")
+    click.echo(f"kind:       {install.kind}")
+    click.echo(f"version:    {install.version or 'unknown'}")
+    click.echo(f"path:       {install.path}")
+    click.echo(f"models dir: {install.models_dir}")
+    click.echo(f"link type:  {install.link_type}")
+    if details.map:
+        m = details.map
+        click.echo(f"map:        {m.source} ({m.rules} rules; paths relative to {details.base_dir})")
+        click.echo(f"  why:      {m.reason}")
     else:
-        click.echo(f"map:        none usable: {data['map_error']}")
-    folders = data["discovered_folders"]
+        click.echo(f"map:        none usable: {details.map_error}")
+    folders = details.discovered_folders
     click.echo(f"folders:    {len(folders)} found under models/: {', '.join(folders) or '-'}")
-    if data.get("unmapped_folders"):
-        why = _WHY_NO_RULE if data["kind"] == "comfyui" else {}
-        notes = [f"{f} ({why[f]})" if f in why else f for f in data["unmapped_folders"]]
+    if details.unmapped_folders:
+        why = uc.WHY_NO_RULE if install.kind == "comfyui" else {}
+        notes = [f"{f} ({why[f]})" if f in why else f for f in details.unmapped_folders]
         click.echo(f"  no rule:  {', '.join(notes)}")
-    for line in data["sandbox_warnings"]:
+    for line in details.sandbox_warnings:
         warn(line)
 
 
@@ -234,25 +157,10 @@ def remove(state: State, name: str, dry_run: bool) -> None:
       pumas app remove comfy-test --dry-run
       pumas app remove comfy-test
     """
-    layout = _layout(state)
-    install = get_app(layout, name)
-    try:
-        from materializer.api import uninstall
-    except ImportError as e:
-        # INTEGRATION: materializer.api.uninstall(layout, app, dry_run=False) does the clean uninstall.
-        raise PumasError(f"cannot remove {name}: the link materializer is not available ({e})") from None
-    report = uninstall(layout, install, dry_run=dry_run)
-    summary = getattr(report, "summary", None)
-    if callable(summary):
-        click.echo(summary())
-    for c in getattr(report, "conflicts", []) or []:
-        warn(f"left untouched: {getattr(c, 'path', c)} ({getattr(c, 'reason', '')})")
-    for line in getattr(report, "errors", []) or []:
-        warn(line)
+    with CliReporter(bar=False) as reporter:
+        removed = uc.remove_app(state, name, dry_run=dry_run, reporter=reporter)
+    click.echo(removed.report.summary())
     if dry_run:
-        click.echo(f"would forget {install.label()} (dry run: nothing changed)")
+        click.echo(f"would forget {removed.install.label()} (dry run: nothing changed)")
         return
-    if getattr(report, "errors", None):
-        raise PumasError(f"{name} is still registered: some links could not be removed (see above)")
-    remove_app_record(layout, name)
-    click.echo(f"removed {install.label()}; the library is untouched")
+    click.echo(f"removed {removed.install.label()}; the library is untouched")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .. import health
 from ..errors import EXIT_ERROR
+from ..usecases import sync as uc
 from .main import State, pass_state
-from .output import echo_json, print_table
+from .output import CliReporter, echo_json, print_table
 
 
 @click.command("doctor")
@@ -15,7 +15,7 @@ from .output import echo_json, print_table
               "move misidentified models, drop registry rows of vanished links. Never touches a user's file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @pass_state
-def doctor(state: State, fix: bool, as_json: bool):
+def doctor(state: State, fix: bool, as_json: bool) -> None:
     """Check the library, its index and every app's links; optionally repair.
 
     \b
@@ -29,39 +29,24 @@ def doctor(state: State, fix: bool, as_json: bool):
       missing apps       registered apps whose folder is gone
     Exit code 0 when healthy (or everything found was fixed), 1 otherwise.
     """
-    lib = state.library
-    findings = list(health.check_staging(lib, fix))
-    findings += health.check_index(lib, fix)
-    findings += health.check_identity(lib, fix)
-    if state.layout.registry_db.exists() or state.layout.apps_file.exists():
-        from materializer.api import doctor as links_doctor
-
-        findings += links_doctor(state.layout, lib, fix=fix)
+    with CliReporter(bar=False, warnings=not as_json) as reporter:
+        report = uc.doctor(state, fix=fix, reporter=reporter)
+    findings = report.findings
+    if state.layout.apps_file.exists():
         from .adopt_cmds import adoption_findings, note_unmanaged
 
-        findings += adoption_findings(state, fix)
+        findings = findings + adoption_findings(state, fix)  # adoptions a killed run left half done
         note_unmanaged(state)
-    if fix and any(getattr(f, "fixed", False) for f in findings):
-        from . import hooks
-
-        hooks.sync_apps(state, quiet=as_json)
-    rows = [_as_dict(f) for f in findings]
     if as_json:
-        echo_json(rows)
-    elif not rows:
+        echo_json([f.model_dump(include={"kind", "path", "detail", "fixable", "fixed"}) for f in findings])
+    elif not findings:
         click.echo("healthy: no problems found")
     else:
         print_table(
-            [(r["kind"], r["path"], r["detail"], "fixed" if r["fixed"] else ("fixable" if r["fixable"] else "-"))
-             for r in rows],
+            [(f.kind, f.path, f.detail, "fixed" if f.fixed else ("fixable" if f.fixable else "-")) for f in findings],
             ["PROBLEM", "WHERE", "DETAIL", "STATE"],
         )
-        if not fix and any(r["fixable"] for r in rows):
+        if not fix and any(f.fixable for f in findings):
             click.echo("run `pumas doctor --fix` to repair what is safe to repair")
-    if any(not r["fixed"] for r in rows):
+    if not report.healthy:
         raise SystemExit(EXIT_ERROR)
-
-
-def _as_dict(f) -> dict:
-    d = f.model_dump() if hasattr(f, "model_dump") else dict(vars(f))
-    return {k: d.get(k) for k in ("kind", "path", "detail", "fixable", "fixed")}

@@ -5,21 +5,9 @@ from __future__ import annotations
 import click
 
 from ..errors import EXIT_PARTIAL, PumasError
-from .output import echo_json, print_table, progress, size_text, warn
+from ..usecases import hub as uc
+from .output import CliReporter, echo_json, print_table, size_text, warn
 from .state import State, pass_state
-
-
-def _sync(state: State, changed: list[str], quiet: bool) -> None:
-    if not changed:
-        return
-    try:
-        from . import hooks
-    except ImportError:  # INTEGRATION: hooks/materializer not there yet
-        return
-    try:
-        hooks.sync_apps(state, quiet=quiet)
-    except ImportError:  # INTEGRATION: materializer.api not there yet
-        warn("metadata changed; apps not synced yet (run `pumas sync`)")
 
 
 @click.command("enrich")
@@ -31,7 +19,8 @@ def _sync(state: State, changed: list[str], quiet: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print what was found as JSON.")
 @click.option("--dry-run", is_flag=True, help="Look up, but change nothing.")
 @pass_state
-def enrich(state: State, models, all_, pending, budget, as_json, dry_run):
+def enrich(state: State, models: tuple[str, ...], all_: bool, pending: bool, budget: int, as_json: bool,
+           dry_run: bool) -> None:
     """Match models with their Hugging Face repo and fill in their metadata.
 
     Candidates come from a hub search on the model's name (quantisation,
@@ -50,22 +39,10 @@ def enrich(state: State, models, all_, pending, budget, as_json, dry_run):
       pumas enrich --all --budget 300   refresh the whole library
       pumas enrich --pending --json
     """
-    from ..hub.enrich import all_ids, enrich_models, pending_ids
-
-    lib = state.library
-    if models and (all_ or pending):
-        raise PumasError("give model ids, or --all, or --pending, not both")
-    if all_ and pending:
-        raise PumasError("--all already includes --pending")
-    if models:
-        ids = [lib.resolve_id(m) for m in models]
-    elif all_:
-        ids = all_ids(lib)
-    else:
-        ids = pending_ids(lib)
-    summary = enrich_models(lib, ids, budget=budget, dry_run=dry_run)
-    if not dry_run:
-        _sync(state, summary.changed, as_json)
+    with CliReporter(bar=False, warnings=not as_json) as reporter:
+        report = uc.enrich(state, models, all_models=all_, pending=pending, budget=budget, dry_run=dry_run,
+                           reporter=reporter)
+    ids, summary = report.ids, report.summary
     if as_json:
         echo_json(summary.to_json())
         return
@@ -94,7 +71,8 @@ def enrich(state: State, models, all_, pending, budget, as_json, dry_run):
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--dry-run", is_flag=True, help="Show what would be downloaded; download nothing.")
 @pass_state
-def download(state: State, repo, files, include, revision, as_json, dry_run):
+def download(state: State, repo: str, files: tuple[str, ...], include: tuple[str, ...], revision: str | None,
+             as_json: bool, dry_run: bool) -> None:
     """Download a Hugging Face repo (or some of its files) into the library.
 
     The files land in the library's staging area, each is checked against
@@ -111,26 +89,8 @@ def download(state: State, repo, files, include, revision, as_json, dry_run):
       pumas download stabilityai/sdxl-vae --revision main
       pumas download some/diffusers-repo --dry-run
     """
-    from ..hub.download import download_repo
-
-    lib = state.library
-    bar_holder: list = []
-
-    def start_bar(total: int):
-        if as_json or total <= 0:
-            return None
-        cm = progress(f"{repo}", total)
-        bar = cm.__enter__()
-        bar_holder.append(cm)
-        return bar.advance
-
-    try:
-        result = download_repo(lib, repo, files, include, revision, dry_run=dry_run, progress_total=start_bar)
-    finally:
-        for cm in bar_holder:
-            cm.__exit__(None, None, None)
-    if not dry_run:
-        _sync(state, result.changed, as_json)
+    with CliReporter(bar=not as_json, warnings=not as_json) as reporter:
+        result = uc.download(state, repo, files, include, revision, dry_run=dry_run, reporter=reporter).result
     if as_json:
         echo_json(result.to_json())
         return

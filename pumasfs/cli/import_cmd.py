@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
-from . import hooks
+from ..metadata import ModelMetadata
 from .main import State, pass_state
-from .output import echo_json, progress, size_text, warn
+from .output import CliReporter, echo_json, size_text
+
+if TYPE_CHECKING:
+    from ..importer import ImportResult
 
 
-def _kind(meta) -> str:
+def _kind(meta: ModelMetadata) -> str:
     return "/".join(x for x in (meta.model_type, meta.subtype or "-", meta.family) if x)
 
 
-def _line(result) -> str:
+def _line(result: ImportResult) -> str:
     meta = result.meta
-    if result.status == "imported":
+    if result.status == "imported" and meta is not None:
         return f"imported  {result.model_id}  ({_kind(meta)}, {size_text(meta.size_bytes)})"
     if result.status == "duplicate":
         return f"duplicate {result.source}: {result.message}"
@@ -27,7 +29,7 @@ def _line(result) -> str:
         if meta is None:
             return f"dry-run   {result.source}: {result.message}"
         ident = result.identification
-        conf = getattr(ident, "confidence", None)
+        conf = ident.confidence if ident is not None else None
         extra = [f"{_kind(meta)}", size_text(meta.size_bytes), meta.format or "?"]
         if meta.precision:
             extra.append(meta.precision)
@@ -36,8 +38,8 @@ def _line(result) -> str:
         if meta.unsafe_format:
             extra.append("unsafe format")
         lines = [f"dry-run   {result.source} -> {meta.model_id}  ({', '.join(extra)}): {result.message}"]
-        lines += [f"          evidence: {e}" for e in getattr(ident, "evidence", None) or []]
-        lines += [f"          warning: {w}" for w in getattr(ident, "warnings", None) or []]
+        lines += [f"          evidence: {e}" for e in (ident.evidence if ident is not None else [])]
+        lines += [f"          warning: {w}" for w in (ident.warnings if ident is not None else [])]
         return "\n".join(lines)
     return f"failed    {result.source}: {result.message}"
 
@@ -57,8 +59,9 @@ def _line(result) -> str:
               help="Skip the hub lookup after importing (`pumas enrich` does it later).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as a JSON array.")
 @pass_state
-def import_(state: State, paths, move, name, model_type, family, subtype, allow_duplicate, allow_unsafe,
-            dry_run, lookup, as_json):
+def import_(state: State, paths: tuple[Path, ...], move: bool, name: str | None, model_type: str | None,
+            family: str | None, subtype: str | None, allow_duplicate: bool, allow_unsafe: bool, dry_run: bool,
+            lookup: bool, as_json: bool) -> None:
     """Import model files or folders into the library.
 
     Files are copied (or moved with --move) into the library, hashed on the
@@ -84,15 +87,16 @@ def import_(state: State, paths, move, name, model_type, family, subtype, allow_
 
     Exit codes: 0 all imported (or already there), 1 all failed, 5 some failed.
     """
-    from ..importer import ImportOptions, import_paths
+    from ..importer import ImportOptions
+    from ..usecases.imports import import_models
 
     options = ImportOptions(
         move=move, name=name, model_type=model_type, family=family, subtype=subtype,
         allow_duplicate=allow_duplicate, allow_unsafe=allow_unsafe, dry_run=dry_run,
     )
-    quiet = as_json or dry_run or not sys.stdout.isatty()
-    with progress("importing", None, quiet=quiet) as bar:
-        results = import_paths(state.library, list(paths), options, progress=bar, notify=warn)
+    with CliReporter(bar=not (as_json or dry_run)) as reporter:
+        report = import_models(state, list(paths), options, lookup=lookup, reporter=reporter)
+    results = report.results
 
     if as_json:
         echo_json([r.to_json() for r in results])
@@ -100,22 +104,13 @@ def import_(state: State, paths, move, name, model_type, family, subtype, allow_
         for r in results:
             click.echo(_line(r), err=r.status == "failed")
 
-    imported = [r.model_id for r in results if r.status == "imported"]
-    if imported:
-        if lookup:
-            summary = hooks.lookup_after_import(state, imported)
-            if summary.pending and summary.status != "offline" and not as_json:
-                click.echo(f"hub lookup pending for {len(summary.pending)} model(s) ({summary.reason or summary.status}); "
-                           "`pumas enrich` finishes it later", err=True)
-            for old, new in (summary.renamed or {}).items():
-                click.echo(f"renamed   {old} -> {new} (type from the hub)", err=True)
-        hooks.sync_apps(state, quiet=as_json)
-
-    failed = [r for r in results if r.status == "failed"]
-    if failed:
-        if len(failed) == len(results):
-            raise PumasError(
-                f"{failed[0].source}: {failed[0].message}" if len(failed) == 1 else f"all {len(failed)} imports failed",
-                exit_code=EXIT_ERROR,
-            )
-        raise PumasError(f"{len(failed)} of {len(results)} imports failed", exit_code=EXIT_PARTIAL)
+    summary = report.lookup
+    if summary is not None:
+        if summary.pending and summary.status != "offline" and not as_json:
+            click.echo(f"hub lookup pending for {len(summary.pending)} model(s) ({summary.reason or summary.status}); "
+                       "`pumas enrich` finishes it later", err=True)
+        for old, new in summary.renamed.items():
+            click.echo(f"renamed   {old} -> {new} (type from the hub)", err=True)
+    error = report.error()
+    if error is not None:
+        raise error

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from ..errors import PumasError
-from ..metadata import ModelMetadata, parse_edit_value
+from ..errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
+from ..metadata import ModelMetadata
 from ..plan import ModelRecord
-from . import hooks
+from ..usecases import library as uc
+from ..usecases.after_change import catch_up_apps, unlink_everywhere
 from .main import State, pass_state
-from .output import echo_json, print_table, progress, size_text, warn
+from .output import CliReporter, echo_json, print_table, size_text
 
 
 def _badge(meta: ModelMetadata) -> str:
@@ -18,7 +21,7 @@ def _badge(meta: ModelMetadata) -> str:
     return trust_badge(meta)
 
 
-def _record_json(rec: ModelRecord) -> dict:
+def _record_json(rec: ModelRecord) -> dict[str, Any]:
     return rec.meta.model_dump(mode="json")
 
 
@@ -29,7 +32,8 @@ def _record_json(rec: ModelRecord) -> dict:
 @click.option("--search", "-s", metavar="TEXT", help="Full-text search over names, tags, files and notes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model records (metadata.json) as a JSON array.")
 @pass_state
-def list_(state: State, model_type, subtype, family, search, as_json):
+def list_(state: State, model_type: str | None, subtype: str | None, family: str | None, search: str | None,
+          as_json: bool) -> None:
     """List the models in the library.
 
     \b
@@ -39,12 +43,13 @@ def list_(state: State, model_type, subtype, family, search, as_json):
       pumas list --search "juggernaut"
       pumas list --json | jq '.[].model_id'
     """
-    records = state.library.index.query(model_type=model_type, subtype=subtype, family=family, search=search)
+    where = uc.ModelFilter(model_type=model_type, subtype=subtype, family=family, search=search)
+    records = uc.list_models(state, where)
     if as_json:
         echo_json([_record_json(r) for r in records])
         return
     if not records:
-        click.echo("no models" + (" match" if any((model_type, subtype, family, search)) else " yet: try `pumas import FILE`"))
+        click.echo("no models" + (" match" if where.active else " yet: try `pumas import FILE`"))
         return
     rows = [
         (r.meta.model_id, r.meta.subtype or "-", r.meta.precision or "-", size_text(r.meta.size_bytes), _badge(r.meta))
@@ -58,23 +63,14 @@ def list_(state: State, model_type, subtype, family, search, as_json):
 @click.option("--related", is_flag=True, help="Also list the matched hub repo's other files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_state
-def show(state: State, model, related, as_json):
+def show(state: State, model: str, related: bool, as_json: bool) -> None:
     """Show one model: its metadata, overrides, links and trust.
 
     MODEL is a model id (diffusion/sd1/dreamshaper-8) or a unique cleaned name.
     """
-    lib = state.library
-    rec = lib.record(lib.resolve_id(model))
-    meta = rec.meta
-    links = _links_of(state, meta.model_id)
-    rel = None
-    if related:
-        from ..hub import related_files
-
-        try:
-            rel = related_files(lib, meta)
-        except PumasError as e:  # offline with nothing cached: show the rest anyway
-            warn(f"related files unavailable: {e.message}")
+    with CliReporter(bar=False) as reporter:
+        details = uc.show_model(state, model, related=related, reporter=reporter)
+    rec, meta, links, rel = details.record, details.meta, details.links, details.related
     if as_json:
         out = meta.model_dump(mode="json")
         out["trust"] = _badge(meta)
@@ -83,7 +79,7 @@ def show(state: State, model, related, as_json):
         out["excluded_from_mappings"] = rec.overrides_error is not None
         out["links"] = links
         if rel is not None:
-            out["related"] = [r.model_dump(mode="json") if hasattr(r, "model_dump") else r for r in rel]
+            out["related"] = [r.model_dump(mode="json") for r in rel]
         echo_json(out)
         return
     fields = [
@@ -121,81 +117,72 @@ def show(state: State, model, related, as_json):
     if rel is not None:
         click.echo("related files on the hub:" if rel else "related files: none found (no matched repo)")
         for r in rel:
-            d = r.model_dump() if hasattr(r, "model_dump") else dict(r)
-            have = "in library" if d.get("in_library") else ""
-            click.echo(f"  {d.get('path')}  {size_text(d.get('size') or 0)}  {have}".rstrip())
-
-
-def _links_of(state: State, model_id: str) -> list[dict]:
-    if not state.layout.registry_db.exists():
-        return []
-    from materializer.api import links_of_model
-
-    return links_of_model(state.layout, model_id)
+            have = "in library" if r.in_library else ""
+            click.echo(f"  {r.path}  {size_text(r.size or 0)}  {have}".rstrip())
 
 
 @click.command("edit")
 @click.argument("model")
 @click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", required=True,
               help="Set a field; repeatable. Lists are comma-separated, dicts are JSON.")
+@click.option("--force", is_flag=True, help="Accept a model_type, subtype or family pumas does not know.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new record as JSON.")
 @pass_state
-def edit(state: State, model, sets, as_json):
+def edit(state: State, model: str, sets: tuple[str, ...], force: bool, as_json: bool) -> None:
     """Edit a model's metadata; edited fields are never overwritten by hub enrichment.
 
     Changing model_type, family or cleaned_name moves the model folder and
-    relinks it in every app.
+    relinks it in every app. model_type, subtype and family are checked
+    against the known values (an unknown one needs --force).
 
     \b
     Examples:
       pumas edit dreamshaper-8 --set tags=anime,sd1 --set notes="my favourite"
       pumas edit diffusion/unknown/foo --set family=sdxl --set subtype=loras
+      pumas edit my-model --set family=my-new-base --force
     """
-    changes = {}
-    for item in sets:
-        key, eq, raw = item.partition("=")
-        if not eq or not key:
-            raise PumasError(f"--set expects FIELD=VALUE, got {item!r}")
-        changes[key.strip()] = parse_edit_value(key.strip(), raw)
-    lib = state.library
-    meta = lib.edit(lib.resolve_id(model), changes)
-    hooks.sync_apps(state)
+    changes = uc.parse_sets(sets)
+    with CliReporter(bar=False) as reporter:
+        result = uc.edit_model(state, model, changes, force=force, reporter=reporter)
     if as_json:
-        echo_json(meta.model_dump(mode="json"))
+        echo_json(result.meta.model_dump(mode="json"))
+    elif result.moved:
+        click.echo(f"updated {result.meta.model_id} (was {result.old_id})")
     else:
-        click.echo(f"updated {meta.model_id}")
+        click.echo(f"updated {result.meta.model_id}")
 
 
 @click.command("rm")
 @click.argument("models", nargs=-1, required=True)
 @click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
 @pass_state
-def rm(state: State, models, dry_run):
+def rm(state: State, models: tuple[str, ...], dry_run: bool) -> None:
     """Remove models: their links in every app, their registry rows, then their folder."""
     lib = state.library
     ids = [lib.resolve_id(m) for m in models]
     for model_id in ids:
         if dry_run:
-            click.echo(f"would remove {model_id} ({len(_links_of(state, model_id))} link(s))")
+            click.echo(f"would remove {model_id} ({len(uc.links_of_model(state, model_id))} link(s))")
             continue
-        n = hooks.unlink_everywhere(state, model_id)
+        n = unlink_everywhere(state, model_id)
         lib.remove(model_id)
         click.echo(f"removed {model_id}" + (f" and {n} link(s)" if n else ""))
     if not dry_run:
-        hooks.sync_apps(state)
+        with CliReporter(bar=False) as reporter:
+            catch_up_apps(state, reporter)
 
 
 @click.command("scan")
 @click.option("--json", "as_json", is_flag=True, help="Print the scan report as JSON.")
 @pass_state
-def scan(state: State, as_json):
+def scan(state: State, as_json: bool) -> None:
     """Deep scan: rebuild models.db from the metadata.json files alone.
 
     A broken metadata.json is reported by path and skipped; the rest load.
     Apps catch up on what changed at the next `pumas sync`.
     """
-    with progress("scanning", None, unit="models", quiet=as_json) as bar:
-        report = state.library.scan(progress=bar.advance)
+    with CliReporter(bar=not as_json, warnings=False) as reporter:
+        report = uc.scan(state, reporter)
     if as_json:
         echo_json(report.__dict__)
     else:
@@ -204,6 +191,7 @@ def scan(state: State, as_json):
             f"{len(report.changed)} changed, {len(report.removed)} removed from the index"
         )
         for err in report.errors:
-            warn(err)
+            click.echo(f"pumas: warning: {err}", err=True)
     if report.errors:
-        raise SystemExit(5 if report.loaded else 1)
+        raise PumasError(f"{len(report.errors)} metadata file(s) could not be read (see above)",
+                         exit_code=EXIT_PARTIAL if report.loaded else EXIT_ERROR)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -52,35 +51,87 @@ def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
 
 
-class _Progress:
-    def __init__(self, progress: Any, task: Any) -> None:
-        self._p, self._t = progress, task
+class CliReporter:
+    """A use case's Reporter on a terminal: one progress bar on stderr, warnings above it.
+
+    The bar shows only when stderr is a terminal and ``bar`` is true; it names
+    the item being worked on and uses the binary units of ``size_text``.
+    Warnings print as ``pumas: warning: ...`` lines (never on the bar's line)
+    unless ``warnings`` is false (``--json`` runs keep stderr for errors).
+    Use it as a context manager so the bar is cleared at the end.
+    """
+
+    def __init__(self, *, bar: bool = True, warnings: bool = True) -> None:
+        self._want_bar = bar and sys.stderr.isatty()
+        self._warnings = warnings
+        self._progress: Any = None
+        self._task: Any = None
+        self._unit = ""
+        self._label = ""
+
+    def __enter__(self) -> "CliReporter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def start(self, label: str, total: int | None = None, *, unit: str = "bytes") -> None:
+        if not self._want_bar:
+            return
+        self._label = label
+        if self._progress is None or unit != self._unit:
+            self.close()
+            self._unit = unit
+            self._progress = _rich_progress(unit)
+            self._progress.start()
+            self._task = self._progress.add_task(label, total=total)
+        else:
+            self._progress.reset(self._task, total=total, description=label)
 
     def advance(self, n: int = 1) -> None:
-        if self._p is not None:
-            self._p.advance(self._t, n)
+        if self._progress is not None:
+            self._progress.advance(self._task, n)
 
-    def update(self, **kw: Any) -> None:
-        if self._p is not None:
-            self._p.update(self._t, **kw)
+    def item(self, name: str) -> None:
+        if self._progress is not None:
+            shown = name if len(name) <= 40 else "…" + name[-39:]
+            self._progress.update(self._task, description=f"{self._label} {shown}")
+
+    def warn(self, message: str) -> None:
+        if not self._warnings:
+            return
+        if self._progress is not None:
+            # Printed through the live display: above the bar, never on its line.
+            self._progress.console.print(f"pumas: warning: {message}", markup=False, highlight=False,
+                                         soft_wrap=True)
+        else:
+            warn(message)
 
 
-@contextmanager
-def progress(description: str, total: int | None, *, unit: str = "bytes", quiet: bool = False) -> Iterator[_Progress]:
-    """A progress bar on stderr when it is a terminal; nothing otherwise or when quiet."""
-    if quiet or not sys.stderr.isatty():
-        yield _Progress(None, None)
-        return
+def _rich_progress(unit: str) -> Any:
     from rich.console import Console
-    from rich.progress import (
-        BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
-        TimeRemainingColumn, TransferSpeedColumn,
-    )
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, \
+        TimeRemainingColumn
+    from rich.text import Text
+
+    class Size(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            total = size_text(task.total) if task.total is not None else "?"
+            return Text(f"{size_text(task.completed)}/{total}")
+
+    class Speed(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{size_text(speed)}/s" if speed else "")
 
     columns: list[Any] = [TextColumn("{task.description}"), BarColumn()]
     if unit == "bytes":
-        columns += [DownloadColumn(binary_units=True), TransferSpeedColumn(), TimeRemainingColumn()]
+        columns += [Size(), Speed(), TimeRemainingColumn()]
     else:
         columns += [MofNCompleteColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=Console(stderr=True), transient=True) as p:
-        yield _Progress(p, p.add_task(description, total=total))
+    return Progress(*columns, console=Console(stderr=True), transient=True)

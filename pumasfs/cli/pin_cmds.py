@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from ..usecases.pins import pin_model, unpin_model
-from . import hooks
-from .output import echo_json
+from .output import CliReporter, echo_json
 from .state import State, pass_state
 
 
@@ -28,8 +27,8 @@ def pin(state: State, model: str, app: str, path: str, as_json: bool) -> None:
       pumas pin foo-character-v2 comfyui loras/sdxl/characters/foo_character_v2.safetensors
       pumas pin lmstudio-model lmstudio TheBloke/Mistral-GGUF/mistral.Q4_K_M.gguf
     """
-    meta = pin_model(state, model, app, path)
-    hooks.sync_apps(state, quiet=as_json)
+    with CliReporter(bar=False, warnings=not as_json) as reporter:
+        meta, _ = pin_model(state, model, app, path, reporter=reporter)
     if as_json:
         echo_json([p.model_dump(mode="json") for p in meta.pins])
     else:
@@ -50,8 +49,8 @@ def unpin(state: State, model: str, app: str, path: str | None, as_json: bool) -
       pumas unpin foo-character-v2 comfyui
       pumas unpin foo-character-v2 comfyui loras/old/foo.safetensors
     """
-    meta, gone = unpin_model(state, model, app, path)
-    hooks.sync_apps(state, quiet=as_json)
+    with CliReporter(bar=False, warnings=not as_json) as reporter:
+        meta, gone, _ = unpin_model(state, model, app, path, reporter=reporter)
     if as_json:
         echo_json([p.model_dump(mode="json") for p in gone])
     else:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import click
+from pathlib import Path
 
-from ..errors import EXIT_CONFLICT, EXIT_PARTIAL, PumasError
+import click
+from materializer.report import SyncReport
+
+from ..apps import LINK_TYPES
+from ..usecases import sync as uc
 from .main import State, pass_state
 from .output import echo_json, warn
 
-LINK_TYPES = ("auto", "relative-symlink", "absolute-symlink", "hardlink")
 
-
-def _print_report(report, *, verbose: bool) -> None:
+def _print_report(report: SyncReport, *, verbose: bool) -> None:
     click.echo(report.summary())
     if verbose:
         for label, paths in (("create", report.created), ("retarget", report.retargeted),
@@ -28,24 +30,15 @@ def _print_report(report, *, verbose: bool) -> None:
         warn(e)
 
 
-def _finish(reports, as_json: bool, dry_run: bool) -> None:
+def _finish(reports: list[SyncReport], as_json: bool, dry_run: bool) -> None:
     if as_json:
         echo_json([r.to_dict() for r in reports])
     else:
         for r in reports:
             _print_report(r, verbose=dry_run)
-    blocked = [r for r in reports if r.conflicts and not r.applied]
-    if blocked and not dry_run:
-        names = ", ".join(r.app for r in blocked)
-        raise PumasError(
-            f"conflicts in {names}: nothing applied there (pumas never replaces what it did not make; move those "
-            "files away, or pass --skip-conflicts to apply the rest)",
-            exit_code=EXIT_CONFLICT,
-        )
-    if dry_run and any(r.conflicts for r in reports):
-        raise SystemExit(EXIT_CONFLICT)
-    if any(r.errors for r in reports):
-        raise SystemExit(EXIT_PARTIAL)
+    error = uc.outcome_error(reports, dry_run=dry_run)
+    if error is not None:
+        raise error
 
 
 @click.command("materialize")
@@ -59,7 +52,8 @@ def _finish(reports, as_json: bool, dry_run: bool) -> None:
               "(default: with any conflict, apply nothing).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report(s) as JSON.")
 @pass_state
-def materialize(state: State, app, dry_run, link_type, skip_conflicts, as_json):
+def materialize(state: State, app: str, dry_run: bool, link_type: str | None, skip_conflicts: bool,
+                as_json: bool) -> None:
     """Link the whole library into an app install (full sync).
 
     APP is an install name or a kind (then every install of that kind).
@@ -73,18 +67,7 @@ def materialize(state: State, app, dry_run, link_type, skip_conflicts, as_json):
       pumas materialize comfyui
       pumas materialize comfyui-0.3 --link-type absolute-symlink --json
     """
-    from materializer.api import materialize as do_materialize
-
-    from ..apps import resolve_apps, update_app
-
-    lib = state.library
-    reports = []
-    for install in resolve_apps(state.layout, app):
-        if link_type and not dry_run and install.link_type != link_type:
-            # A one-run override would be undone by the next automatic sync: remember it.
-            install = update_app(state.layout, install.name, link_type=link_type)
-        reports.append(do_materialize(state.layout, lib, install, dry_run=dry_run, link_type=link_type,
-                                      allow_conflicts=skip_conflicts))
+    reports = uc.materialize(state, app, dry_run=dry_run, link_type=link_type, skip_conflicts=skip_conflicts)
     _finish(reports, as_json, dry_run)
 
 
@@ -94,7 +77,7 @@ def materialize(state: State, app, dry_run, link_type, skip_conflicts, as_json):
 @click.option("--skip-conflicts", is_flag=True, help="Apply everything except the conflicting paths.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report(s) as JSON.")
 @pass_state
-def sync(state: State, app, dry_run, skip_conflicts, as_json):
+def sync(state: State, app: str | None, dry_run: bool, skip_conflicts: bool, as_json: bool) -> None:
     """Bring app folders up to date with the library (only what changed).
 
     Without APP: every install that was materialized before.  With APP (an
@@ -107,15 +90,10 @@ def sync(state: State, app, dry_run, skip_conflicts, as_json):
       pumas sync
       pumas sync comfyui --dry-run
     """
-    from materializer.api import sync_pending
-
-    from ..apps import resolve_apps
-
-    apps = resolve_apps(state.layout, app) if app else None
-    reports = sync_pending(state.layout, state.library, apps, dry_run=dry_run, allow_conflicts=skip_conflicts)
+    reports = uc.sync_apps(state, app, dry_run=dry_run, skip_conflicts=skip_conflicts)
     from .adopt_cmds import note_unmanaged
 
-    note_unmanaged(state, [a.name for a in apps] if apps else None)
+    note_unmanaged(state, app)
     if not reports and not as_json:
         click.echo("nothing to sync: no app has links yet (run `pumas materialize APP`)")
         return
@@ -123,12 +101,12 @@ def sync(state: State, app, dry_run, skip_conflicts, as_json):
 
 
 @click.command("relocate")
-@click.argument("old", type=click.Path(file_okay=False))
-@click.argument("new", type=click.Path(file_okay=False))
+@click.argument("old", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--dry-run", "-n", is_flag=True, help="Print what would be rewritten and change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_state
-def relocate(state: State, old, new, dry_run, as_json):
+def relocate(state: State, old: Path, new: Path, dry_run: bool, as_json: bool) -> None:
     """A drive moved from mount point OLD to NEW: rewrite links and recorded paths.
 
     Absolute links (made across drives) pointing under OLD are rewritten to
@@ -141,9 +119,7 @@ def relocate(state: State, old, new, dry_run, as_json):
     Example:
       pumas relocate /media/me/OldName /media/me/NewName
     """
-    from materializer.api import relocate as do_relocate
-
-    report = do_relocate(state.layout, old, new, dry_run=dry_run)
+    report = uc.relocate(state, old, new, dry_run=dry_run)
     if as_json:
         echo_json(report.to_dict())
     else:
@@ -153,5 +129,6 @@ def relocate(state: State, old, new, dry_run, as_json):
             click.echo(f"  {p}")
         for w in report.warnings + report.errors:
             warn(w)
-    if report.errors:
-        raise SystemExit(EXIT_PARTIAL)
+    error = uc.outcome_error([report], dry_run=dry_run)
+    if error is not None:
+        raise error

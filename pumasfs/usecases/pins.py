@@ -13,6 +13,8 @@ import posixpath
 from ..apps import get_app
 from ..errors import NotFound, PumasError
 from ..metadata import ModelMetadata, Pin
+from .after_change import CatchUp, catch_up_apps
+from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
 
 
@@ -25,21 +27,23 @@ def clean_pin_path(path: str) -> str:
     return norm
 
 
-def pin_model(ws: Workspace, model: str, app: str, path: str) -> ModelMetadata:
-    """Pin ``model`` at ``path`` in install ``app`` (added beside its other pins there)."""
+def pin_model(ws: Workspace, model: str, app: str, path: str, *,
+              reporter: Reporter = NULL_REPORTER) -> tuple[ModelMetadata, CatchUp]:
+    """Pin ``model`` at ``path`` in install ``app`` (added beside its other pins there); apps catch up."""
     get_app(ws.layout, app)  # a one-line NotFound for a typo
     rel = clean_pin_path(path)
     lib = ws.library
     mid = lib.resolve_id(model)
     meta = lib.get(mid)
     if any(p.app == app and p.path == rel for p in meta.pins):
-        return meta
+        return meta, CatchUp()
     meta.pins = [*meta.pins, Pin(app=app, path=rel)]
     lib.save(meta)
-    return meta
+    return meta, catch_up_apps(ws, reporter)
 
 
-def unpin_model(ws: Workspace, model: str, app: str, path: str | None = None) -> tuple[ModelMetadata, list[Pin]]:
+def unpin_model(ws: Workspace, model: str, app: str, path: str | None = None, *,
+                reporter: Reporter = NULL_REPORTER) -> tuple[ModelMetadata, list[Pin], CatchUp]:
     """Drop the model's pins in ``app`` (or the one at ``path``): the map places it from then on."""
     lib = ws.library
     mid = lib.resolve_id(model)
@@ -51,4 +55,4 @@ def unpin_model(ws: Workspace, model: str, app: str, path: str | None = None) ->
         raise NotFound(f"{mid} has no pin in {app}{where} (see `pumas show {mid}`)")
     meta.pins = [p for p in meta.pins if p not in gone]
     lib.save(meta)
-    return meta, gone
+    return meta, gone, catch_up_apps(ws, reporter)

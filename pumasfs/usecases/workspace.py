@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import PumasError
+from ..errors import NotFound, PumasError
 from ..paths import Layout, default_root
 
 if TYPE_CHECKING:
@@ -33,6 +33,11 @@ class Workspace:
             self._library = Library(self.layout)
         return self._library
 
+    def writable_layout(self) -> Layout:
+        """The layout, its folders created: for use cases that write (never on a missing drive)."""
+        check_root(self.layout.root)
+        return self.layout.ensure()
+
     def close(self) -> None:
         if self._library is not None:
             self._library.close()
@@ -51,4 +56,4 @@ def check_root(root: Path) -> None:
             raise PumasError(f"library root {root} is not a folder")
         return
     if root != default_root().absolute() and not root.parent.is_dir():
-        raise PumasError(f"library root {root} does not exist and neither does {root.parent} (is its drive mounted?)")
+        raise NotFound(f"library root {root} does not exist and neither does {root.parent} (is its drive mounted?)")
