@@ -197,7 +197,7 @@ def adoption_findings(state: State, fix: bool) -> list[Any]:
     from ..health import Finding
     from ..usecases.adopt import finish_pending
 
-    out = []
+    out: list[Any] = []
     try:
         pending = finish_pending(state, fix=fix)
     except PumasError:
