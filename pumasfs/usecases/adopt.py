@@ -124,6 +124,7 @@ def adopt(
         left: list[LeftAlone] = [x for s in scanned for x in s.scan.left]
         hashed = _hash_all([c for s in scanned for c in s.scan.candidates], left, reporter)
         hashed = _drop_unsafe(hashed, left)
+        hashed = _drop_in_use(hashed, left)
         in_library = _in_library(lib, hashed)
         plan = plan_adoption(hashed, in_library, left, {s.app.name: s.scan.managed for s in scanned})
         result = AdoptResult(plan=plan, dry_run=dry_run, notes=notes)
@@ -286,6 +287,25 @@ def _drop_unsafe(hashed: list[Hashed], left: list[LeftAlone]) -> list[Hashed]:
             continue
         h.ident = ident
         out.append(h)
+    return out
+
+
+def _drop_in_use(hashed: list[Hashed], left: list[LeftAlone]) -> list[Hashed]:
+    """A file some process is still writing (a download) is not adopted this time."""
+    from ..adopt.inuse import open_for_writing
+
+    busy = open_for_writing()
+    if not busy:
+        return hashed
+    out = []
+    for h in hashed:
+        held = [rel for rel, st in h.stamps.items() if (st.dev, st.ino) in busy]
+        if held:
+            left.append(LeftAlone(h.app, str(h.cand.unit.primary_source), "in-use",
+                                  f"{held[0]} is open for writing by another process; left in place "
+                                  "(run `pumas adopt` again when it is done)"))
+        else:
+            out.append(h)
     return out
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.adopt.conftest import machine_listing
+from tests.adopt.conftest import lora, machine_listing
 from tests.importer.helpers import LORA, is_root, tmpfs, write_safetensors
 
 
@@ -70,3 +70,23 @@ def test_sync_and_doctor_name_the_files_adopt_would_bring_in(machine, pumas):
     pumas("adopt")
     r = pumas("doctor", check=False)
     assert "pumas adopt" not in r.stderr
+
+
+def test_a_file_open_for_writing_is_left_in_place(machine, pumas):
+    """A download still in progress (another process holds it open for writing) is not adopted."""
+    import sys
+
+    f = machine.comfy / "models/loras/downloading.safetensors"
+    lora(f, 77)
+    code = "import sys,time; f=open(sys.argv[1],'r+b'); print('ready', flush=True); time.sleep(60)"
+    writer = subprocess.Popen([sys.executable, "-c", code, str(f)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+        out = pumas("adopt", "comfyui", "--json").json()
+        assert any(x["reason"] == "in-use" and x["path"] == str(f) for x in out["left_alone"])
+        assert f.is_file() and not f.is_symlink()
+    finally:
+        writer.kill()
+        writer.wait()
+    pumas("adopt", "comfyui")
+    assert f.is_symlink()
