@@ -42,7 +42,6 @@ from ..library import Library
 from ..maps import TranslationMap, plan_root, select_map
 from ..metadata import FileEntry, Hashes, ModelMetadata, Pin
 from ..naming import text_of
-from ..plan import ModelRecord
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
 
@@ -723,10 +722,6 @@ def finish_pending(ws: Workspace, *, fix: bool, apps: set[str] | None = None) ->
                     continue
                 out.append(Pending(pin.app, path, meta.model_id, "finished"))
     return out
-
-
-def pinned_records(lib: Library, app: str) -> list[ModelRecord]:
-    return [r for r in lib.index.records() if r.meta.pins_of(app)]
 
 
 # -- what is left to adopt (for sync and doctor) -------------------------------------
