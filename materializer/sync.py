@@ -138,6 +138,11 @@ def apply_plan(
 def _plan_inputs(layout: Any, app: Any) -> tuple[Any, Path]:
     from pumasfs.maps import plan_root, select_map
 
+    if getattr(app, "mode", "links") == "view":
+        # Its tree is a FUSE view's mount point: links written there would
+        # hide under (or fail against) the view.
+        raise PumasError(f"{app.name} is shown through a live view (mode view) at {app.tree_dir}: pumas writes no "
+                         f"links for it (`pumas app set {app.name} --mode yaml` builds a tree of links instead)")
     selected = select_map(layout, app)
     return selected.map, Path(plan_root(app, selected.map))
 
@@ -201,7 +206,9 @@ def config_fingerprint(layout: Any, app: Any, tmap: Any, base: Path, override: s
         except OSError:
             return ""
 
-    app_json = app.model_dump_json(exclude={"added_date"}) if hasattr(app, "model_dump_json") else repr(app)
+    # What pumas wrote into the app's yaml (extra_paths) does not change the plan or its links.
+    app_json = (app.model_dump_json(exclude={"added_date", "extra_paths"}) if hasattr(app, "model_dump_json")
+                else repr(app))
     parts = [
         __version__, tmap.model_dump_json(), app_json, str(base),
         os.path.realpath(layout.models_dir), str(override), str(dev(base)), str(dev(layout.models_dir)),

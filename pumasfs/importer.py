@@ -172,6 +172,9 @@ def draft_metadata(unit: ImportUnit, ident: Any, options: ImportOptions) -> Mode
     }
     if _field(ident, "unsafe_globals"):
         identification["unsafe_globals"] = list(ident.unsafe_globals)
+    for key in ("size", "releases"):  # base size class; releases sharing the layout (identify/model.py)
+        if _field(ident, key):
+            identification[key] = _field(ident, key)
     size = unit.size
     return ModelMetadata(
         model_id=model_id_for(model_type, family, cleaned),

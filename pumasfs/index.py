@@ -84,7 +84,12 @@ def _search_body(meta: ModelMetadata) -> str:
         meta.subtype or "", meta.variant or "", meta.precision or "", meta.base_model or "",
         meta.original_name or "", meta.notes, " ".join(meta.tags), meta.hub_repo or "",
         " ".join(f.name for f in meta.files),
+        # CivitAI (issue 12): a LoRA is found by its trigger words and CivitAI names.
+        " ".join(meta.trigger_words),
     ]
+    if meta.civitai is not None:
+        c = meta.civitai
+        parts += [c.model_name, c.version_name, c.creator or "", c.base_model or ""]
     return " ".join(p for p in parts if p)
 
 

@@ -13,7 +13,7 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -31,10 +31,10 @@ EDITABLE_FIELDS = frozenset(
     {
         "official_name", "cleaned_name", "family", "model_type", "subtype", "variant",
         "precision", "tags", "base_model", "preview_image", "release_date", "download_url",
-        "compatible_apps", "notes", "inference_settings", "model_card",
+        "compatible_apps", "notes", "inference_settings", "model_card", "trigger_words", "description",
     }
 )
-LIST_FIELDS = frozenset({"tags", "compatible_apps"})
+LIST_FIELDS = frozenset({"tags", "compatible_apps", "trigger_words"})
 DICT_FIELDS = frozenset({"inference_settings", "model_card"})
 
 
@@ -89,6 +89,35 @@ class Pin(_Open):
     files: dict[str, str] = Field(default_factory=dict)
 
 
+class CivitaiInfo(_Open):
+    """What CivitAI says about a model (issue 12): one version of one CivitAI model.
+
+    ``trust`` says how we know: "hash" (CivitAI has a file with these exact
+    bytes) or "user" (``pumas link``: kept until the user links again;
+    enrichment never replaces it).
+    """
+
+    model_id: int
+    version_id: int
+    model_name: str = ""
+    version_name: str = ""
+    creator: str | None = None
+    url: str = ""  # the model page, on this version
+    air: str | None = None
+    base_model: str | None = None  # CivitAI's word ("SDXL 1.0", "Pony"...); the header decides placement
+    base_model_type: str | None = None
+    type: str | None = None  # CivitAI's model type: Checkpoint, LORA, TextualInversion, VAE, ...
+    file_type: str | None = None  # the file's type on CivitAI: Model, Pruned Model, VAE, ...
+    file_name: str | None = None
+    nsfw_level: int | None = None
+    nsfw: bool = False
+    tags: list[str] = Field(default_factory=list)
+    published_at: str | None = None
+    trust: Literal["hash", "user"] = "hash"
+    sha256: str | None = None  # the matched file's SHA256 on CivitAI
+    checked: str | None = None
+
+
 class ModelMetadata(_Open):
     schema_version: int = SCHEMA_VERSION
     model_id: str
@@ -131,7 +160,14 @@ class ModelMetadata(_Open):
     user_edited: list[str] = Field(default_factory=list)
     pins: list[Pin] = Field(default_factory=list)  # pinned placements (pumas adopt, pumas pin)
 
-    @field_validator("tags", "compatible_apps")
+    # CivitAI (issue 12).  civitai_checked: when CivitAI last answered about these
+    # bytes (None: that lookup is still pending, `pumas enrich` catches up).
+    civitai: CivitaiInfo | None = None
+    civitai_checked: str | None = None
+    trigger_words: list[str] = Field(default_factory=list)
+    description: str | None = None
+
+    @field_validator("tags", "compatible_apps", "trigger_words")
     @classmethod
     def _dedupe(cls, v: list[str]) -> list[str]:
         return list(dict.fromkeys(v))

@@ -5,7 +5,7 @@ config, previews (``.preview.png/jpg/jpeg/webp`` and plain images), Civitai
 Helper's ``.civitai.info``, StabilityMatrix's ``.cm-info.json``,
 ComfyUI-Lora-Manager's ``.metadata.json``, A1111's ``.json`` (LoRA settings)
 and ``.txt``.  From the descriptions we take the name, the base model and the
-trigger words (into ``notes``, which ``pumas list --search`` reads).
+trigger words (``trigger_words``, which ``pumas list --search`` reads).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class _CivitaiModel(_Lenient):
     name: str | None = None
 
 
-class CivitaiInfo(_Lenient):
+class CivitaiInfoFile(_Lenient):
     """``.civitai.info``: a CivitAI model-version record (empty file: looked up, not found)."""
 
     name: str | None = None
@@ -55,7 +55,7 @@ class LoraManagerInfo(_Lenient):
 
     model_name: str | None = None
     base_model: str | None = None
-    civitai: CivitaiInfo | None = None
+    civitai: CivitaiInfoFile | None = None
 
 
 class A1111Settings(_Lenient):
@@ -107,7 +107,7 @@ def read_descriptions(files: list[Path]) -> dict[str, Any]:
         if not raw or not raw.strip():
             continue
         if low.endswith(".civitai.info"):
-            c = _parse(CivitaiInfo, raw)
+            c = _parse(CivitaiInfoFile, raw)
             if c is not None:
                 name = name or (c.model.name if c.model and c.model.name else c.name)
                 base = base or c.base_model

@@ -55,7 +55,22 @@ def list_(state: State, model_type: str | None, subtype: str | None, family: str
         (r.meta.model_id, r.meta.subtype or "-", r.meta.precision or "-", size_text(r.meta.size_bytes), _badge(r.meta))
         for r in records
     ]
-    print_table(rows, ["MODEL", "SUBTYPE", "PRECISION", "SIZE", "TRUST"])
+    headers = ["MODEL", "SUBTYPE", "PRECISION", "SIZE", "TRUST"]
+    if any(r.meta.civitai is not None or r.meta.trigger_words for r in records):
+        # CivitAI columns only when some model has CivitAI data (issue 12).
+        from ..hub.badge import trust_text
+
+        wide = [(*row[:4], trust_text(r.meta), *_civitai_cells(r.meta)) for row, r in zip(rows, records, strict=True)]
+        print_table(wide, [*headers, "CIVITAI", "BASE MODEL", "TRIGGER WORDS"])
+        return
+    print_table(rows, headers)
+
+
+def _civitai_cells(meta: ModelMetadata) -> tuple[str, str, str]:
+    civ = meta.civitai
+    name = f"{civ.model_name} {civ.version_name}".strip() if civ else "-"
+    words = ", ".join(meta.trigger_words)
+    return name or "-", (civ.base_model if civ else None) or "-", (words[:60] + "…" if len(words) > 61 else words) or "-"
 
 
 @click.command("show")
@@ -74,6 +89,11 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
     if as_json:
         out = meta.model_dump(mode="json")
         out["trust"] = _badge(meta)
+        from ..hub.badge import trust_badges
+        from ..hub.civitai.fields import base_model_disagrees
+
+        out["trust_badges"] = trust_badges(meta)
+        out["civitai_base_model_disagrees"] = base_model_disagrees(meta)
         out["overrides"] = rec.overrides.model_dump(mode="json") if rec.overrides else None
         out["overrides_error"] = rec.overrides_error
         out["excluded_from_mappings"] = rec.overrides_error is not None
@@ -88,11 +108,12 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
         ("precision", meta.precision), ("params", f"{meta.param_count:,}" if meta.param_count else None),
         ("format", meta.format + (" (unsafe: pickle)" if meta.unsafe_format else "") if meta.format else None),
         ("size", size_text(meta.size_bytes)), ("sha256", meta.hashes.sha256), ("blake3", meta.hashes.blake3),
-        ("trust", f"{_badge(meta)} ({meta.match_method}, {meta.match_confidence:.2f})"),
+        ("trust", f"{_badge(meta)} ({meta.match_method}, {meta.match_confidence:.2f})" + _civitai_trust(meta)),
         ("hub", f"{meta.hub_repo}@{meta.hub_revision or 'main'}" if meta.hub_repo else None),
         ("tags", ", ".join(meta.tags) or None), ("added", meta.added_date),
         ("user-edited", ", ".join(meta.user_edited) or None),
         ("pending lookup", "yes" if meta.pending_online_lookup else None),
+        *_civitai_fields(meta),
     ]
     width = max(len(k) for k, _ in fields)
     for key, value in fields:
@@ -119,6 +140,37 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
         for r in rel:
             have = "in library" if r.in_library else ""
             click.echo(f"  {r.path}  {size_text(r.size or 0)}  {have}".rstrip())
+
+
+def _civitai_trust(meta: ModelMetadata) -> str:
+    """The CivitAI badge beside the Hugging Face one (issue 12)."""
+    from ..hub.badge import badge_label, civitai_badge
+
+    badge = civitai_badge(meta)
+    return f" + {badge_label(badge)}" if badge else ""
+
+
+def _civitai_fields(meta: ModelMetadata) -> list[tuple[str, str | None]]:
+    """CivitAI's lines for `show` (issue 12): names, page, base model (both when they disagree), words."""
+    from ..hub.civitai.fields import base_model_disagrees
+
+    civ = meta.civitai
+    out: list[tuple[str, str | None]] = []
+    if civ is not None:
+        base = civ.base_model
+        if base and base_model_disagrees(meta):
+            base = f"{base} on CivitAI, but the header says {meta.family} (placed as {meta.family})"
+        out += [
+            ("civitai", f"{civ.model_name} / {civ.version_name}" + (f" by {civ.creator}" if civ.creator else "")),
+            ("civitai page", civ.url), ("air", civ.air), ("civitai type", " / ".join(x for x in (civ.type, civ.file_type) if x) or None),
+            ("civitai base", base), ("nsfw level", str(civ.nsfw_level) if civ.nsfw_level is not None else None),
+        ]
+    out.append(("trigger words", ", ".join(meta.trigger_words) or None))
+    if meta.description:
+        first = meta.description.strip().splitlines()[0]
+        out.append(("description", first[:100] + ("…" if len(first) > 100 else "")))
+    return out
+
 
 
 @click.command("edit")

@@ -44,6 +44,9 @@ COMMANDS: dict[str, str] = {
     "adopt": "adopt_cmds:adopt",
     "release": "adopt_cmds:release",
     "workflows": "adopt_cmds:workflows",
+    "link": "civitai_cmds:link",
+    "outdated": "civitai_cmds:outdated",
+    "config": "civitai_cmds:config",
 }
 
 

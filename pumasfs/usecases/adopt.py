@@ -587,7 +587,7 @@ def _describe(meta: ModelMetadata, sidecars: list[Path]) -> None:
         meta.base_model = found["base_model"]
     words = found.get("trigger_words") or []
     if words:
-        meta.notes = (meta.notes + "\n" if meta.notes else "") + "trigger words: " + ", ".join(words)
+        meta.trigger_words = list(dict.fromkeys([*meta.trigger_words, *words]))  # searchable
 
 
 def _fsync_tree(root: Path) -> None:

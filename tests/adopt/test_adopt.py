@@ -72,6 +72,7 @@ def test_adopt_keeps_every_name_every_workflow_and_one_copy_of_each_byte(machine
     sdxl_meta = next(x for x in models.values() if any(p["path"].startswith("loras/sdxl/") for p in x["pins"]))
     assert sdxl_meta["model_id"] != pony_id
     assert sdxl_meta["official_name"] == "Foo Character" and sdxl_meta["base_model"] == "SDXL 1.0"
+    assert sdxl_meta["trigger_words"] == ["foochar", "blue hair"]
     assert [x["model_id"] for x in pumas("list", "--search", "foochar", "--json").json()] == [sdxl_meta["model_id"]]
     jugg = [x for x in models.values() if x["subtype"] == "checkpoints"]
     assert len(jugg) == 1 and {p["app"] for p in jugg[0]["pins"]} == {"comfyui", "a1111"}
