@@ -74,6 +74,21 @@ class FileEntry(_Open):
     role: str = "weights"  # weights | config | preview | info | other
 
 
+class Pin(_Open):
+    """A pinned placement: this model sits at ``path`` in install ``app``, whatever the map says.
+
+    ``path`` is relative to the folder the install's map is based on (its
+    models folder, usually).  ``files`` maps app-relative paths to files of
+    the model folder exactly (adoption writes it: the weights and each
+    companion where they were found); empty means the main file at ``path``
+    and its companions named after it, as the map would place them.
+    """
+
+    app: str
+    path: str
+    files: dict[str, str] = Field(default_factory=dict)
+
+
 class CivitaiInfo(_Open):
     """What CivitAI says about a model (issue 12): one version of one CivitAI model.
 
@@ -143,6 +158,7 @@ class ModelMetadata(_Open):
     hub_revision: str | None = None
     pending_online_lookup: bool = True
     user_edited: list[str] = Field(default_factory=list)
+    pins: list[Pin] = Field(default_factory=list)  # pinned placements (pumas adopt, pumas pin)
 
     # CivitAI (issue 12).  civitai_checked: when CivitAI last answered about these
     # bytes (None: that lookup is still pending, `pumas enrich` catches up).
@@ -155,6 +171,9 @@ class ModelMetadata(_Open):
     @classmethod
     def _dedupe(cls, v: list[str]) -> list[str]:
         return list(dict.fromkeys(v))
+
+    def pins_of(self, app: str) -> list[Pin]:
+        return [p for p in self.pins if p.app == app]
 
     def weight_files(self) -> list[FileEntry]:
         return [f for f in self.files if f.role == "weights"]

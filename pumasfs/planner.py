@@ -24,6 +24,16 @@ How one model is placed
    ``<stem>.civitai.info`` CivitAI extensions read.  Companion names
    follow the main file's link name, renamed or not.
 
+Pins
+----
+A model with pinned placements for this install (``meta.pins``, written by
+``pumas adopt`` and ``pumas pin``) is placed at exactly its pinned path(s)
+there, never also where the map would put it (ComfyUI would list it twice),
+and whatever the map's rules or guards say: a pin records where the user's
+file was.  Pinned paths are taken first; a map-placed model claiming the
+same ``(folder, stem)`` as a pinned one is renamed as a collision loser.
+Elsewhere the model is placed by the map as usual.
+
 Collisions
 ----------
 Every entry of a model in its folder is ``<stem><suffix>`` for one *stem*
@@ -67,7 +77,7 @@ from typing import TYPE_CHECKING
 
 from .apps import AppInstall
 from .maps import Rule, TranslationMap
-from .metadata import FileEntry, ModelMetadata
+from .metadata import FileEntry, ModelMetadata, Pin
 from .naming import MAX_NAME_BYTES, safe_filename, short_hash, stem_of
 from .plan import Collision, Exclusion, ModelRecord, Plan, PlanEntry
 
@@ -88,8 +98,11 @@ class _Group:
     folder: str  # "" = the map's base folder itself
     stem: str
     items: tuple[tuple[str, str, bool], ...]  # (suffix, source, is_dir); name = stem + suffix
+    exact: bool = False  # a pin's exact files: items hold (app path, source, is_dir)
 
     def paths(self, stem: str | None = None) -> list[str]:
+        if self.exact:
+            return [path for path, _, _ in self.items]
         s = self.stem if stem is None else stem
         return [_join(self.folder, s + suffix) for suffix, _, _ in self.items]
 
@@ -297,6 +310,42 @@ def _group(
     return _Group(mid, order, folder, stem, tuple(items))
 
 
+def _pinned(meta: ModelMetadata, pins: list[Pin]) -> list[_Group] | Exclusion:
+    """One group per pin: exactly the pinned paths, nothing from the map."""
+    mid = meta.model_id
+    if not _safe_rel(mid):
+        return Exclusion(mid, "unsafe-path", "the model id is not a plain relative path")
+    out: list[_Group] = []
+    order = ("", mid)  # before any added_date: a pinned path is never renamed
+    for pin in sorted(pins, key=lambda p: p.path):
+        if not _safe_rel(pin.path):
+            return Exclusion(mid, "unsafe-path", f"pinned path {pin.path!r} leaves the app folder")
+        folder, _, name = pin.path.rpartition("/")
+        if pin.files:
+            # Exact: every app path to its file (adoption records them as found).
+            items: list[tuple[str, str, bool]] = []
+            for path, fname in sorted(pin.files.items()):
+                if not (_safe_rel(path) and _safe_rel(fname)):
+                    return Exclusion(mid, "unsafe-path", f"pinned file {path!r} -> {fname!r} is not a plain path")
+                items.append((path, f"{mid}/{fname}", False))
+            out.append(_Group(mid, order, folder, _base_stem(name), tuple(items), exact=True))
+        elif meta.layout == "folder":
+            out.append(_Group(mid, order, folder, name, (("", mid, True),)))
+        else:
+            primary = _primary(meta)
+            if primary is None or not _safe_rel(primary):
+                return Exclusion(mid, "no-primary-file", "a pinned file model without a usable primary_file")
+            lib_stem, items0 = _file_items(meta, primary, True)
+            main_suffix = items0[0][0]
+            stem = name[: -len(main_suffix)] if main_suffix and name.endswith(main_suffix) else None
+            if stem:
+                items = [(suffix, src, d) for suffix, src, d in items0]
+            else:  # a pinned name that does not end like the file: the main file alone
+                stem, items = name, [("", items0[0][1], False)]
+            out.append(_Group(mid, order, folder, stem, tuple(items)))
+    return out
+
+
 def renamed_stem(stem: str, model_id: str, items: Iterable[tuple[str, str, bool]] = ()) -> str:
     """``<stem>-<short_hash(model_id)>``, shortened so every entry name still fits."""
     tag = f"-{short_hash(model_id)}"
@@ -319,9 +368,18 @@ def build_plan(
     for rec in records:
         by_id[rec.model_id] = rec
     groups: list[_Group] = []
+    pinned: list[_Group] = []
     excluded: list[Exclusion] = []
     rules = tmap.ordered_rules()
     for mid in sorted(by_id):
+        pins = by_id[mid].meta.pins_of(app.name)
+        if pins:
+            p = _pinned(by_id[mid].meta, pins)
+            if isinstance(p, Exclusion):
+                excluded.append(p)
+            else:
+                pinned += p
+            continue
         g = _group(by_id[mid], tmap, app, rules)
         (excluded if isinstance(g, Exclusion) else groups).append(g)  # type: ignore[arg-type]
 
@@ -330,16 +388,23 @@ def build_plan(
     claims: dict[tuple[str, str], list[_Group]] = {}
     for g in groups:
         claims.setdefault((g.folder.casefold(), g.stem.casefold()), []).append(g)
+    pinned_stems = {
+        (g.folder.casefold(), g.stem.casefold()): g for g in sorted(pinned, key=lambda g: (g.model_id, g.paths()[0]))
+    }
 
     # Winners first, then renamed ones, each in claim order: a winner's path
-    # never depends on a loser's.
-    placed: list[tuple[_Group, str]] = []
+    # never depends on a loser's.  A stem held by a pin has no map-placed winner.
+    placed: list[tuple[_Group, str]] = [(g, g.stem) for g in pinned]
     renamed: list[tuple[_Group, str, _Group]] = []  # (loser, new stem, winner)
     for key in sorted(claims):
         contenders = sorted(claims[key], key=lambda g: g.order)
-        placed.append((contenders[0], contenders[0].stem))
-        for loser in contenders[1:]:
-            renamed.append((loser, renamed_stem(loser.stem, loser.model_id, loser.items), contenders[0]))
+        holder = pinned_stems.get(key)
+        if holder is None:
+            holder = contenders[0]
+            placed.append((holder, holder.stem))
+            contenders = contenders[1:]
+        for loser in contenders:
+            renamed.append((loser, renamed_stem(loser.stem, loser.model_id, loser.items), holder))
 
     entries: dict[str, PlanEntry] = {}
     owner: dict[str, str] = {}  # casefolded path -> model id
@@ -347,6 +412,9 @@ def build_plan(
 
     def put(g: _Group, stem: str) -> str | None:
         paths = g.paths(stem)
+        folded = [p.casefold() for p in paths]
+        if len(set(folded)) != len(folded):
+            return next(p for p, f in zip(paths, folded) if folded.count(f) > 1)
         clash = next((p for p in paths if p.casefold() in owner), None)
         if clash is not None:
             return clash
@@ -385,8 +453,18 @@ def build_plan(
 
 def claim(record: ModelRecord, tmap: TranslationMap, app: AppInstall) -> tuple[str, str] | None:
     """``(folder, stem)`` the model claims in this app, or None when it is not placed."""
+    pins = record.meta.pins_of(app.name)
+    if pins:
+        p = _pinned(record.meta, pins)
+        return None if isinstance(p, Exclusion) or not p else (p[0].folder, p[0].stem)
     g = _group(record, tmap, app)
     return None if isinstance(g, Exclusion) else (g.folder, g.stem)
+
+
+def pinned_stems(record: ModelRecord, app: AppInstall) -> list[str]:
+    """Every stem a model's pins hold in this app (a model may be pinned at several paths)."""
+    p = _pinned(record.meta, record.meta.pins_of(app.name))
+    return [] if isinstance(p, Exclusion) else [g.stem for g in p]
 
 
 def related_records(
@@ -407,6 +485,7 @@ def related_records(
     found: dict[str, ModelRecord] = {r.model_id: r for r in seeds}
     todo = [*extra_stems]
     for r in list(found.values()):
+        todo += pinned_stems(r, app)
         if (c := claim(r, tmap, app)) is not None:
             todo += [c[1], renamed_stem(c[1], r.model_id)]
     asked: set[str] = set()
@@ -419,6 +498,7 @@ def related_records(
             if r.model_id in found:
                 continue
             found[r.model_id] = r
+            todo += pinned_stems(r, app)
             if (c := claim(r, tmap, app)) is not None:
                 todo.append(c[1])
     return [found[m] for m in sorted(found)]

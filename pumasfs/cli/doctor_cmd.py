@@ -39,6 +39,11 @@ def doctor(state: State, fix: bool, verify: bool, as_json: bool) -> None:
     with CliReporter(bar=verify and not as_json, warnings=not as_json) as reporter:
         report = uc.doctor(state, fix=fix, verify=verify, reporter=reporter)
     findings = report.findings
+    if state.layout.apps_file.exists():
+        from .adopt_cmds import adoption_findings, note_unmanaged
+
+        findings = findings + adoption_findings(state, fix)  # adoptions a killed run left half done
+        note_unmanaged(state)
     if as_json:
         echo_json([f.model_dump(include={"kind", "path", "detail", "fixable", "fixed"}) for f in findings])
     elif not findings:

@@ -126,6 +126,10 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
     click.echo("files:")
     for f in meta.files:
         click.echo(f"  {printable(f.name)}  {size_text(f.size)}  {printable(f.role)}")
+    if meta.pins:
+        click.echo("pins:")
+        for pin in meta.pins:
+            click.echo(f"  {printable(pin.app)}: {printable(pin.path)}")
     if links:
         click.echo("links:")
         for link in links:

@@ -91,6 +91,9 @@ def sync(state: State, app: str | None, dry_run: bool, skip_conflicts: bool, as_
       pumas sync comfyui --dry-run
     """
     reports = uc.sync_apps(state, app, dry_run=dry_run, skip_conflicts=skip_conflicts)
+    from .adopt_cmds import note_unmanaged
+
+    note_unmanaged(state, app)
     if not reports and not as_json:
         click.echo("nothing to sync: no app has links yet (run `pumas materialize APP`)")
         return
