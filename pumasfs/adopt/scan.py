@@ -154,8 +154,9 @@ def scan_install(app: AppInstall, tmap: TranslationMap, models_real: str, *, roo
             continue
         _walk_links(r, app.name, models_real, out)
         grouping = group_paths([r])
+        listed = {x.path for x in out.left}  # a foreign link is listed once, as that, not also as refused
         for e in grouping.errors:
-            if "no model files in this folder" in e.message:
+            if "no model files in this folder" in e.message or str(e.source) in listed:
                 continue
             out.left.append(LeftAlone(app.name, str(e.source), "incomplete", e.message))
         for unit in grouping.units:

@@ -23,7 +23,7 @@ def test_index_drift_found_and_fixed(library: Library):
     c_dir.mkdir()
     meta = library.get(a.model_id).model_copy(update={"model_id": "diffusion/sd1/c", "cleaned_name": "c"})
     (c_dir / "metadata.json").write_text(meta.model_dump_json())
-    (c_dir / "a.safetensors").write_bytes(b"x" * 64)
+    (c_dir / "a.safetensors").write_bytes(b"x" * meta.files[0].size)  # the size c's record says
     # ...a folder deleted behind our back, and a metadata.json edited by hand.
     os.rename(library.layout.models_dir / b.model_id, library.layout.staging_dir / "import-1-x")
     raw = json.loads((library.layout.models_dir / a.model_id / "metadata.json").read_text())
