@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
 from pumasfs.errors import NotFound
+from pumasfs.paths import Layout
 
 from .links import ABSOLUTE, RELATIVE, on_disk_matches, replace
 from .registry import Registry
@@ -30,7 +29,7 @@ def _moved(path: str, old: str, new: str) -> str | None:
     return None
 
 
-def relocate(reg: Registry, layout: Any, old: Path, new: Path, *, dry_run: bool = False) -> SyncReport:
+def relocate(reg: Registry, layout: Layout, old: Path, new: Path, *, dry_run: bool = False) -> SyncReport:
     old_s = os.path.abspath(old)
     new_s = os.path.abspath(new)
     if not os.path.isdir(new_s):
@@ -91,7 +90,7 @@ def relocate(reg: Registry, layout: Any, old: Path, new: Path, *, dry_run: bool 
     return report
 
 
-def _relocate_apps_file(layout: Any, old: str, new: str) -> list[str]:
+def _relocate_apps_file(layout: Layout, old: str, new: str) -> list[str]:
     """Install paths in apps.json follow the drive too."""
     from pumasfs.apps import load_apps, update_app
 

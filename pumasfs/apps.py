@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import atomic, locks
 from .errors import Conflict, NotFound, PumasError
-from .metadata import utcnow, validation_error_line
+from .jsonfile import read_model
+from .metadata import utcnow
 from .paths import Layout
 
 APPS_SCHEMA = 1
@@ -108,17 +109,7 @@ class AppsFile(BaseModel):
 
 
 def load_apps(layout: Layout) -> AppsFile:
-    path = layout.apps_file
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return AppsFile()
-    except OSError as e:
-        raise PumasError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        return AppsFile.model_validate_json(raw)
-    except ValidationError as e:
-        raise PumasError(f"{path}: invalid: {validation_error_line(e)}") from None
+    return read_model(layout.apps_file, AppsFile) or AppsFile()
 
 
 def save_apps(layout: Layout, apps: AppsFile) -> None:

@@ -94,6 +94,7 @@ class ImportUnit:
 class UnitError:
     source: Path
     message: str
+    missing: bool = False  # the path does not exist (exit code 4, like every missing path)
 
 
 @dataclass
@@ -395,7 +396,7 @@ def group_paths(paths: Iterable[Path]) -> Grouping:
         try:
             st = p.stat()
         except FileNotFoundError:
-            out.errors.append(UnitError(p, "no such file or folder"))
+            out.errors.append(UnitError(p, "no such file or folder", missing=True))
             continue
         except OSError as e:
             out.errors.append(UnitError(p, f"cannot read: {e.strerror}"))

@@ -95,7 +95,7 @@ def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
 
 
 def _temp_leftovers(model_dir: Path) -> list[Path]:
-    """Temporary files of ``atomic.write_bytes`` that a killed process left (``.<name>.<pid>.<hex>.tmp``)."""
+    """Temporary files of ``atomic.write_bytes`` that a killed process left (``.<name>.<pid>.<hex>.pumas-tmp``)."""
     with os.scandir(model_dir) as it:
         return [Path(e.path) for e in it if e.name.startswith(".") and e.name.endswith(TMP_SUFFIX) and e.is_file()]
 

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import atomic
 from .errors import PumasError
+from .jsonfile import read_model
+
 
 SCHEMA_VERSION = 1
 METADATA_FILE = "metadata.json"
@@ -35,18 +37,6 @@ EDITABLE_FIELDS = frozenset(
 )
 LIST_FIELDS = frozenset({"tags", "compatible_apps"})
 DICT_FIELDS = frozenset({"inference_settings", "model_card"})
-
-
-def validation_error_line(e: ValidationError, *, unknown_field: str = "unknown field") -> str:
-    """The first problem pydantic found, as ``rules[3].target: message`` for one error line."""
-    err = e.errors()[0]
-    if err["type"] == "json_invalid":
-        return f"not valid JSON: {err['msg']}"
-    where = ""
-    for part in err["loc"]:
-        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
-    msg = unknown_field if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-    return f"{where or '(top level)'}: {msg}"
 
 
 def utcnow() -> str:
@@ -202,16 +192,10 @@ def check_vocabulary(changes: dict[str, Any], *, seen: dict[str, set[str]] | Non
 
 def load_metadata(model_dir: Path) -> ModelMetadata:
     path = Path(model_dir) / METADATA_FILE
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PumasError(f"{path}: no metadata.json") from None
-    except OSError as e:
-        raise PumasError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        return ModelMetadata.model_validate_json(raw)
-    except ValidationError as e:
-        raise PumasError(f"{path}: invalid metadata: {validation_error_line(e)}") from None
+    meta = read_model(path, ModelMetadata, invalid="invalid metadata")
+    if meta is None:
+        raise PumasError(f"{path}: no metadata.json")
+    return meta
 
 
 def save_metadata(model_dir: Path, meta: ModelMetadata, *, touch: bool = True) -> None:
@@ -254,14 +238,7 @@ class Overrides(_Open):
 
 def load_overrides(model_dir: Path) -> tuple[Overrides | None, str | None]:
     """(overrides, None), (None, None) when absent, or (None, error) when invalid."""
-    path = Path(model_dir) / OVERRIDES_FILE
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None, None
-    except OSError as e:
-        return None, f"{path}: cannot read: {e.strerror}"
-    try:
-        return Overrides.model_validate_json(raw), None
-    except ValidationError as e:
-        return None, f"{path}: invalid: {validation_error_line(e)}"
+        return read_model(Path(model_dir) / OVERRIDES_FILE, Overrides), None
+    except PumasError as e:
+        return None, e.message

@@ -69,6 +69,7 @@ from .maps import Rule, TranslationMap
 from .metadata import FileEntry, ModelMetadata
 from .naming import MAX_NAME_BYTES, safe_filename, short_hash, stem_of
 from .plan import Collision, Exclusion, ModelRecord, Plan, PlanEntry
+from .relpath import is_safe_relpath
 
 if TYPE_CHECKING:
     from .index import Index
@@ -99,13 +100,6 @@ def _join(folder: str, name: str) -> str:
 
 def _utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
-
-
-def _safe_rel(path: str) -> bool:
-    """A relative posix path that stays where it is put."""
-    if not path or path.startswith("/") or "\x00" in path:
-        return False
-    return all(part not in ("", ".", "..") for part in path.split("/"))
 
 
 # -- rule matching -----------------------------------------------------------
@@ -190,7 +184,7 @@ def _target(rule: Rule, meta: ModelMetadata) -> str | None:
         folder = rule.target
     else:
         folder = rule.target.format_map(_Placeholders(meta))
-    return folder if _safe_rel(folder) else None
+    return folder if is_safe_relpath(folder) else None
 
 
 # -- entries of one model ----------------------------------------------------
@@ -219,7 +213,7 @@ def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[st
         items.append((name[len(stem):], f"{mid}/{source_name}", False))
 
     siblings: list[FileEntry] = sorted(
-        (f for f in meta.files if f.name != primary and f.name.rpartition("/")[0] == lib_dir and _safe_rel(f.name)),
+        (f for f in meta.files if f.name != primary and f.name.rpartition("/")[0] == lib_dir and is_safe_relpath(f.name)),
         key=lambda f: f.name,
     )
     shard = _SHARD.search(lib_name)
@@ -263,7 +257,7 @@ def _group(
     hit = {t.lower() for t in meta.tags} & set(tmap.exclude.tags)
     if hit:
         return Exclusion(mid, "excluded-tag", f"the map excludes tag {sorted(hit)[0]!r}")
-    if not _safe_rel(mid):
+    if not is_safe_relpath(mid):
         return Exclusion(mid, "unsafe-path", "the model id is not a plain relative path")
     rule, blocked = None, None
     for r in tmap.ordered_rules() if rules is None else rules:
@@ -287,7 +281,7 @@ def _group(
     primary = _primary(meta)
     if primary is None:
         return Exclusion(mid, "no-primary-file", "a file model without primary_file and not one weights file")
-    if not _safe_rel(primary):
+    if not is_safe_relpath(primary):
         return Exclusion(mid, "unsafe-path", f"primary_file {primary!r} leaves the model folder")
     stem, items = _file_items(meta, primary, rule.companions)
     return _Group(mid, order, folder, stem, tuple(items))

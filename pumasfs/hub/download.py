@@ -32,6 +32,7 @@ from typing import Any, BinaryIO
 from ..errors import NotFound, PumasError
 from ..library import Library
 from ..paths import Layout
+from ..relpath import is_safe_relpath
 from .badge import VERIFIED
 from .cache import HubCache, HubFile, RepoSnapshot
 from .client import Budget, HubClient, classify, quiet_hub_logs
@@ -98,7 +99,7 @@ def select_files(snap: RepoSnapshot, files: Iterable[str], include: Iterable[str
     if not chosen:
         raise NotFound(f"{snap.repo_id} has no files")
     for path in chosen:
-        if path.startswith("/") or ".." in path.split("/"):
+        if not is_safe_relpath(path):
             raise PumasError(f"refusing file path {path!r} from the hub")
     return [chosen[p] for p in sorted(chosen)]
 
@@ -468,11 +469,10 @@ def _import_tree(library: Library, fetched: Fetched) -> list[tuple[str, str]]:
     out = []
     problems = []
     for r in results:
-        status = getattr(r, "status", "failed")
-        if status in ("imported", "duplicate") and getattr(r, "model_id", None):
-            out.append((status, r.model_id))
+        if r.status in ("imported", "duplicate") and r.model_id:
+            out.append((r.status, r.model_id))
         else:
-            problems.append(getattr(r, "message", None) or getattr(r, "error", None) or str(r))
+            problems.append(r.message or r.status)
     if problems and not out:
         raise PumasError(f"import of {fetched.snap.repo_id} failed: {problems[0]}")
     return out

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
+from ..errors import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_PARTIAL, PumasError
 from .after_change import CatchUp, catch_up_apps, lookup_after_import
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
@@ -51,16 +51,17 @@ class ImportReport:
         return [r for r in self.results if r.status == "failed" or r.refused]
 
     def error(self) -> PumasError | None:
-        """The error the whole run ends with: all failed (1), some failed (5), or None."""
+        """The error the whole run ends with: all failed (1; 4 when no source exists), some failed (5), or None."""
         failed = self.failed
         if not failed:
             return None
         if len(failed) == len(self.results):
             first = failed[0]
+            code = EXIT_NOT_FOUND if all(r.missing for r in failed) else EXIT_ERROR
             message = f"{first.source}: {first.message}" if len(failed) == 1 else f"all {len(failed)} imports failed"
             if self.dry_run:
                 message = ("would refuse " + message) if len(failed) == 1 else f"all {len(failed)} would be refused"
-            return PumasError(message, exit_code=EXIT_ERROR)
+            return PumasError(message, exit_code=code)
         verb = "would be refused" if self.dry_run else "failed"
         return PumasError(f"{len(failed)} of {len(self.results)} imports {verb}", exit_code=EXIT_PARTIAL)
 

@@ -21,7 +21,7 @@ BIG = 1024 * 1024 * 1024  # sparse at the source; long enough to copy that a kil
 def _partial_copies(staging_dir: Path) -> list[Path]:
     if not staging_dir.is_dir():
         return []
-    return [p for p in staging_dir.glob("import-*/model/*.tmp") if p.stat().st_size > 0]
+    return [p for p in staging_dir.glob("import-*/model/*.pumas-tmp") if p.stat().st_size > 0]
 
 
 def test_sigkill_mid_copy_leaves_nothing_visible(root: Path, tmp_path: Path, pumas):
