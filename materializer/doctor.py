@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import stat
+
 from pumasfs.apps import AppInstall
 from pumasfs.health import Finding
 from pumasfs.paths import Layout

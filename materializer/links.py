@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from pumasfs.atomic import TMP_SUFFIX
 from pumasfs.apps import LINK_TYPES
+from pumasfs.atomic import TMP_SUFFIX as TMP_SUFFIX  # re-exported for apply and doctor
 from pumasfs.errors import PumasError
 from pumasfs.metadata import METADATA_FILE, OVERRIDES_FILE
 from pumasfs.relpath import is_safe_relpath

@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pumasfs.index import Transaction, connect
 
@@ -88,7 +89,7 @@ class AppState:
     fingerprint: str | None = None
 
 
-def _spec(row: tuple) -> LinkSpec:
+def _spec(row: tuple[Any, ...]) -> LinkSpec:
     return LinkSpec(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
 
 
@@ -181,7 +182,7 @@ class Registry:
             out.setdefault(r[0], {})[r[1]] = _spec(r[1:])
         return out
 
-    def rows_of_model(self, model_id: str) -> list[dict]:
+    def rows_of_model(self, model_id: str) -> list[dict[str, Any]]:
         """For `pumas show`: every link of a model, with the app's absolute path."""
         cur = self.conn.execute(
             "SELECT l.app, s.base_dir, l.target_app_path, l.source_model_path, l.link_kind, l.created_at "
@@ -271,7 +272,7 @@ class Registry:
         )
 
     def count(self, app: str) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM links WHERE app=?", (app,)).fetchone()[0]
+        return int(self.conn.execute("SELECT COUNT(*) FROM links WHERE app=?", (app,)).fetchone()[0])
 
     def set_paths(self, app: str, base_dir: str, models_real: str) -> None:
         self.conn.execute("UPDATE app_state SET base_dir=?, models_real=?, fingerprint=NULL WHERE app=?",

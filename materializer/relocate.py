@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
 from pumasfs.errors import NotFound
 from pumasfs.paths import Layout
 
@@ -99,6 +100,6 @@ def _relocate_apps_file(layout: Layout, old: str, new: str) -> list[str]:
         path = _moved(str(app.path), old, new)
         models = _moved(str(app.models_dir), old, new) if app.models_dir else None
         if path or models:
-            update_app(layout, app.name, path=Path(path or app.path), models_dir=Path(models or app.models_dir))
+            update_app(layout, app.name, path=Path(path or app.path), models_dir=Path(models or app.models_path))
             changed.append(app.name)
     return [f"{name}: install path now under {new}" for name in changed]

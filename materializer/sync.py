@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pumasfs.apps import AppInstall, detect_sandbox
-from pumasfs.errors import NotFound, PumasError
+from pumasfs.errors import NotFound
 from pumasfs.paths import Layout
 from pumasfs.plan import ModelRecord, Plan
 

@@ -226,7 +226,7 @@ def add_app(
         if name in clash and name != kind:
             raise PumasError(f"{name!r} is an app kind; pick another name so selectors stay unambiguous")
         try:
-            app = AppInstall(name=name, kind=kind, path=root, version=version, link_type=link_type)  # type: ignore[arg-type]
+            app = AppInstall(name=name, kind=kind, path=root, version=version, link_type=link_type)
         except ValidationError as e:
             raise PumasError(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
         apps.apps.append(app)
@@ -316,7 +316,7 @@ def discover_model_folders(app: AppInstall) -> list[str]:
     return sorted(out)
 
 
-def _version_key(v: str | None, fallback: str) -> tuple:
+def _version_key(v: str | None, fallback: str) -> tuple[int, Version, str]:
     try:
         return (0, Version(v or ""), fallback)
     except InvalidVersion:

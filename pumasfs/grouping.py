@@ -103,6 +103,12 @@ class Grouping:
     errors: list[UnitError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def add(self, result: ImportUnit | UnitError) -> None:
+        if isinstance(result, UnitError):
+            self.errors.append(result)
+        else:
+            self.units.append(result)
+
 
 class _ShardIndex(BaseModel):
     """``*.index.json`` of a sharded set (transformers/diffusers): which file holds each tensor."""
@@ -146,7 +152,7 @@ def _weights_stem(name: str) -> str:
 def companions_of(weights: Path) -> list[UnitFile]:
     """Files beside ``weights`` with the same stem and a companion suffix."""
     stem = _weights_stem(weights.name)
-    out = []
+    out: list[UnitFile] = []
     taken: set[str] = set()
     try:
         siblings = {e.name: e for e in os.scandir(weights.parent)}
@@ -329,8 +335,8 @@ def _collection_units(d: Path, out: Grouping) -> int:
     found = 0
     try:
         entries = sorted(os.scandir(d), key=lambda e: e.name)
-    except OSError as e:
-        out.errors.append(UnitError(d, f"cannot read folder: {e.strerror}"))
+    except OSError as err:
+        out.errors.append(UnitError(d, f"cannot read folder: {err.strerror}"))
         return 0
     groups: dict[_ShardKey, None] = {}
     for e in entries:
@@ -410,10 +416,9 @@ def group_paths(paths: Iterable[Path]) -> Grouping:
             if key is None:
                 out.units.append(_file_unit(p))
             else:
-                result = _sharded_unit(key)
-                (out.errors if isinstance(result, UnitError) else out.units).append(result)  # type: ignore[arg-type]
-        elif p.name.lower().endswith(".index.json") and (result := _index_json_set(p)) is not None:
-            (out.errors if isinstance(result, UnitError) else out.units).append(result)  # type: ignore[arg-type]
+                out.add(_sharded_unit(key))
+        elif p.name.lower().endswith(".index.json") and (indexed := _index_json_set(p)) is not None:
+            out.add(indexed)
         else:
             loose.append(p)
     out.units = _dedupe(out.units)

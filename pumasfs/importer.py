@@ -34,11 +34,12 @@ import blake3
 from . import hashing, locks, staging
 from .atomic import TMP_SUFFIX
 from .errors import PumasError, os_error_text
-from .grouping import ImportUnit, UnitFile, group_paths
+from .grouping import ImportUnit, UnitError, UnitFile, group_paths
 from .ioqueue import executor_for
 from .library import Library, model_id_for
 from .metadata import METADATA_FILE, OVERRIDES_FILE, FileEntry, Hashes, ModelMetadata
 from .naming import MAX_NAME_BYTES, disambiguate, safe_filename, slugify, text_of, truncate_utf8
+from .paths import Layout
 
 if TYPE_CHECKING:
     from .identify import Identification
@@ -575,7 +576,8 @@ def import_paths(
     if progress is not None:
         progress.update(total=sum(u.size for u in grouping.units))
     results = _Importer(library, options, progress).run_all(grouping.units)
-    results += [ImportResult(str(e.source), "failed", None, e.message, missing=e.missing) for e in _unique_errors(grouping.errors)]
+    results += [ImportResult(str(e.source), "failed", None, e.message, missing=e.missing)
+                for e in _unique_errors(grouping.errors)]
     results += [
         ImportResult(str(p), "failed", None, "is already inside the library (use `pumas edit` to rename or refile it)")
         for p in inside
@@ -583,14 +585,15 @@ def import_paths(
     return results
 
 
-def _split_library_paths(layout, paths: list[Path]) -> tuple[list[Path], list[Path]]:
+def _split_library_paths(layout: Layout, paths: list[Path]) -> tuple[list[Path], list[Path]]:
     """Sources inside the library's model folders are refused: importing them (worse,
     with --move) would take files away from the model that owns them.  The hub's
     verified downloads under ``.downloads/`` are the one legitimate source in there.
     """
     models = os.path.realpath(layout.models_dir)
     staging_dir = os.path.realpath(layout.staging_dir)
-    inside, outside = [], []
+    inside: list[Path] = []
+    outside: list[Path] = []
     for p in paths:
         real = os.path.realpath(p)
         in_library = real == models or real.startswith(models + os.sep)
@@ -599,9 +602,9 @@ def _split_library_paths(layout, paths: list[Path]) -> tuple[list[Path], list[Pa
     return inside, outside
 
 
-def _unique_errors(errors: list) -> list:
-    seen = set()
-    out = []
+def _unique_errors(errors: list[UnitError]) -> list[UnitError]:
+    seen: set[tuple[str, str]] = set()
+    out: list[UnitError] = []
     for e in errors:
         key = (str(e.source), e.message)
         if key not in seen:

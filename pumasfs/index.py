@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 from .metadata import ModelMetadata, Overrides
 from .plan import ModelRecord
@@ -137,14 +139,14 @@ class Index:
             if p.exists():
                 os.replace(p, self.path.with_name(f"{self.path.name}.corrupt-{stamp}{suffix}"))
 
-    def transaction(self) -> "Transaction":
+    def transaction(self) -> Transaction:
         return Transaction(self.conn)
 
     # -- change log ----------------------------------------------------------
 
     @property
     def epoch(self) -> str:
-        return self.conn.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()[0]
+        return str(self.conn.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()[0])
 
     def latest_seq(self) -> int:
         row = self.conn.execute("SELECT MAX(seq) FROM changes").fetchone()
@@ -198,7 +200,7 @@ class Index:
     # -- reads ---------------------------------------------------------------
 
     @staticmethod
-    def _record(row: tuple) -> ModelRecord:
+    def _record(row: tuple[Any, ...]) -> ModelRecord:
         meta_json, ov_json, ov_err = row
         return ModelRecord(
             meta=ModelMetadata.model_validate_json(meta_json),
@@ -228,7 +230,7 @@ class Index:
         return [r[0] for r in self.conn.execute("SELECT model_id FROM models ORDER BY model_id")]
 
     def count(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0]
+        return int(self.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0])
 
     def distinct(self, column: str) -> set[str]:
         """Every value one classification column holds (model_type, subtype or family)."""
@@ -295,7 +297,8 @@ class Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             self.conn.execute("COMMIT")
         else:

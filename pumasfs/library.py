@@ -52,7 +52,7 @@ class Library:
         self._index: Index | None = None
 
     @classmethod
-    def open(cls, root: Path) -> "Library":
+    def open(cls, root: Path) -> Library:
         return cls(Layout(Path(root)))
 
     @property
@@ -122,7 +122,7 @@ class Library:
         model appears whole or not at all.  Two different models that want
         the same folder get distinct, stable names (a suffix from the hash).
         """
-        self.index  # open (and, if it was deleted, rebuild) before the model appears
+        _ = self.index  # open (and, if it was deleted, rebuild) before the model appears
         content = stage.content
         base = meta.cleaned_name
         candidates = [base, f"{base}-{(meta.hashes.sha256 or short_hash(meta.original_name or base, 12))[:8]}"]
@@ -296,7 +296,7 @@ class Library:
         return report
 
 
-def _row_of(rec: ModelRecord) -> tuple:
+def _row_of(rec: ModelRecord) -> tuple[str, str | None, str | None]:
     return (
         rec.meta.model_dump_json(),
         rec.overrides.model_dump_json() if rec.overrides else None,

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import atomic
 from .apps import AppInstall, discover_model_folders
@@ -255,7 +255,7 @@ def load_maps(layout: Layout) -> MapSet:
 
 def builtin_maps() -> list[tuple[str, TranslationMap]]:
     """Maps shipped with pumas (the same files as contrib/maps), by file name."""
-    out = []
+    out: list[tuple[str, TranslationMap]] = []
     folder = resources.files("pumasfs") / "data" / "maps"
     try:
         items = sorted(folder.iterdir(), key=lambda p: p.name)

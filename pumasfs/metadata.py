@@ -10,7 +10,7 @@ this version erasing them.  Fields a user set by hand are listed in
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import atomic
 from .errors import PumasError
 from .jsonfile import read_model
-
 
 SCHEMA_VERSION = 1
 METADATA_FILE = "metadata.json"
@@ -40,7 +39,7 @@ DICT_FIELDS = frozenset({"inference_settings", "model_card"})
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class _Open(BaseModel):

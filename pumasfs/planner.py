@@ -122,7 +122,10 @@ def _match_name(meta: ModelMetadata) -> str:
 def _rule_verdict(rule: Rule, meta: ModelMetadata) -> str | None:
     """"match", "excluded" (everything held but exclude_tags), or None."""
     m = rule.match
-    low = lambda v: (v or "").lower()  # noqa: E731
+
+    def low(v: str | None) -> str:
+        return (v or "").lower()
+
     if m.model_type and low(meta.model_type) not in m.model_type:
         return None
     if m.subtype and low(meta.subtype) not in m.subtype:
@@ -151,7 +154,7 @@ def _rule_verdict(rule: Rule, meta: ModelMetadata) -> str | None:
     return "match"
 
 
-class _Placeholders(dict):
+class _Placeholders(dict[str, str]):
     """A target's ``{name}`` values, each made one safe path component on first use.
 
     Most targets use none or one of them; computing all six for every model
@@ -338,7 +341,7 @@ def build_plan(
         clash = next((p for p in paths if p in owner), None)
         if clash is not None:
             return clash
-        for path, (_, source, is_dir) in zip(paths, g.items):
+        for path, (_, source, is_dir) in zip(paths, g.items, strict=False):
             entries[path] = PlanEntry(g.model_id, source, is_dir)
             owner[path] = g.model_id
         return None
@@ -412,7 +415,7 @@ def related_records(
     return [found[m] for m in sorted(found)]
 
 
-def index_stem_lookup(index: "Index") -> Callable[[str], list[ModelRecord]]:
+def index_stem_lookup(index: Index) -> Callable[[str], list[ModelRecord]]:
     """A ``lookup`` for ``related_records`` over models.db (indexed prefix scans; a superset)."""
 
     def lookup(stem: str) -> list[ModelRecord]:

@@ -54,7 +54,7 @@ class StagingDir:
             os.close(self._lock_fd)
             self._lock_fd = -1
 
-    def __enter__(self) -> "StagingDir":
+    def __enter__(self) -> StagingDir:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from ..metadata import ModelMetadata
-from .main import State, pass_state
 from .output import CliReporter, echo_json, size_text
+from .state import State, pass_state
 
 if TYPE_CHECKING:
     from ..importer import ImportResult

@@ -11,8 +11,8 @@ from ..metadata import ModelMetadata
 from ..plan import ModelRecord
 from ..usecases import library as uc
 from ..usecases.after_change import catch_up_apps, unlink_everywhere
-from .main import State, pass_state
 from .output import CliReporter, echo_json, print_table, size_text
+from .state import State, pass_state
 
 
 def _badge(meta: ModelMetadata) -> str:

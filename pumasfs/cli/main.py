@@ -51,7 +51,9 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(f"pumasfs.cli.{module}"), attr)
+        command = getattr(importlib.import_module(f"pumasfs.cli.{module}"), attr)
+        assert isinstance(command, click.Command)
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help comes from each command's docstring; loading them all is fine for --help.
@@ -60,8 +62,7 @@ class LazyGroup(click.Group):
 
 # State lives in its own module so that `python -m pumasfs.cli.main` and the
 # command modules share one class (click finds the context object by type).
-from .state import State, pass_state  # noqa: E402,F401 (commands import pass_state from here)
-
+from .state import State  # noqa: E402
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

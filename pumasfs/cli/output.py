@@ -46,9 +46,9 @@ def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
         Console().print(table)
         return
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for row in cells:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
 
 
 class CliReporter:
@@ -69,7 +69,7 @@ class CliReporter:
         self._unit = ""
         self._label = ""
 
-    def __enter__(self) -> "CliReporter":
+    def __enter__(self) -> CliReporter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -115,8 +115,7 @@ class CliReporter:
 
 def _rich_progress(unit: str) -> Any:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, \
-        TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
     from rich.text import Text
 
     class Size(ProgressColumn):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
 from materializer.report import SyncReport
 
 from ..apps import LINK_TYPES
 from ..usecases import sync as uc
-from .main import State, pass_state
 from .output import echo_json, warn
+from .state import State, pass_state
 
 
 def _print_report(report: SyncReport, *, verbose: bool) -> None:

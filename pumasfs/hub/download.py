@@ -121,7 +121,7 @@ class WorkDir:
         self.parts = self.path / PARTS
         self._fd = -1
 
-    def open(self) -> "WorkDir":
+    def open(self) -> WorkDir:
         self.parts.mkdir(parents=True, exist_ok=True)
         self.tree.mkdir(exist_ok=True)
         self._fd = os.open(self.path / LOCK_NAME, os.O_CREAT | os.O_RDWR, 0o600)
@@ -255,7 +255,7 @@ def _tqdm_for(progress: Progress | None) -> type:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             pass
 
-        def __enter__(self) -> "_Bar":
+        def __enter__(self) -> _Bar:
             return self
 
         def __exit__(self, *exc: object) -> None:
@@ -291,7 +291,7 @@ def _transfer(
     """
     from huggingface_hub import hf_hub_url
     from huggingface_hub.file_download import http_get
-    from huggingface_hub.utils import build_hf_headers
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined, unused-ignore]
 
     assert snap.sha
     quiet_hub_logs()

@@ -24,7 +24,7 @@ class Workspace:
         self._library: Library | None = None
 
     @property
-    def library(self) -> "Library":
+    def library(self) -> Library:
         from ..library import Library
 
         if self._library is None:

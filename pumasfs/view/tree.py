@@ -259,10 +259,12 @@ class Tree:
         if parent is None:
             return None
         ino = self._inode_for(("dir", path))
-        node = self.nodes.get(ino)
-        if node is None:
+        found = self.nodes.get(ino)
+        if found is None:
             node = Node(ino, "dir", name, parent.inode, path, children={}, mtime_ns=self.now_ns)
             self.nodes[ino] = node
+        else:
+            node = found
         node.attached, node.parent, node.name, node.children, node.subdirs = True, parent.inode, name, {}, 0
         node.mtime_ns = self.now_ns
         self._listings.pop(ino, None)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from materializer.registry import close_shared
+from pumasfs.demo import COMFYUI_FOLDERS
 from pumasfs.library import Library
 from pumasfs.metadata import FileEntry, Hashes, ModelMetadata
-from pumasfs.demo import COMFYUI_FOLDERS
 from pumasfs.staging import StagingDir
 
 # Every folder a fresh ComfyUI checkout ships under models/, each with its placeholder file.
