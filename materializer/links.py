@@ -25,15 +25,15 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from pumasfs.apps import LINK_TYPES
 from pumasfs.atomic import TMP_SUFFIX as TMP_SUFFIX  # re-exported for apply and doctor
 from pumasfs.errors import PumasError
-from pumasfs.metadata import METADATA_FILE, OVERRIDES_FILE
+from pumasfs.link_types import LINK_TYPES
 from pumasfs.relpath import is_safe_relpath
 
-from .fsinfo import Mount, mount_of, mounts
+if TYPE_CHECKING:
+    from .fsinfo import Mount
 
 # The names users choose (apps.LINK_TYPES, the one list): "auto", then the kinds.
 AUTO, RELATIVE, ABSOLUTE, HARDLINK = LINK_TYPES
@@ -203,6 +203,8 @@ class Targets:
         self.base = str(base)
         self.override = override
         self.lib_dev = os.stat(self.models_real).st_dev
+        from .fsinfo import mount_of, mounts  # reads /proc: only when links are planned
+
         self._mounts = mounts()
         self.lib_mount = mount_of(self.models_real, self._mounts)
         self._folders: dict[str, Folder] = {}
@@ -231,6 +233,8 @@ class Targets:
         real = "/".join([real.rstrip("/") or ""] + rest[::-1]) if rest else real
         if real.startswith(self.models_real + "/") or real == self.models_real:
             raise PumasError(f"{abs_dir} is inside the library; refusing to link the library into itself")
+        from .fsinfo import mount_of
+
         mount = mount_of(real, self._mounts)
         kind, warning = choose_kind(self.lib_mount, self.lib_dev, mount, dev, self.override, abs_dir)
         if warning and mount.mountpoint not in self._warned:
@@ -268,6 +272,8 @@ class Targets:
         metadata.json and overrides.json are left out: they are replaced on every
         edit (new inode), so a hardlink to them would go stale at once.
         """
+        from pumasfs.metadata import METADATA_FILE, OVERRIDES_FILE
+
         top = f"{self.models_real}/{source}"
         out: list[LinkSpec] = []
         for dirpath, dirnames, filenames in os.walk(top):

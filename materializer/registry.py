@@ -131,6 +131,7 @@ def close_shared() -> None:
 atexit.register(close_shared)
 
 
+
 class Registry:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

@@ -30,12 +30,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import atomic, locks
 from .errors import Conflict, NotFound, PumasError
 from .jsonfile import read_model
+from .link_types import LINK_TYPES
 from .metadata import utcnow
 from .paths import Layout
 
 APPS_SCHEMA = 1
 LinkType = Literal["auto", "relative-symlink", "absolute-symlink", "hardlink"]
-LINK_TYPES: tuple[str, ...] = ("auto", "relative-symlink", "absolute-symlink", "hardlink")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _COMFY_VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 # Discovery stops here: model folders are shallow, and a runaway walk into a

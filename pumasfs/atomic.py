@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,8 @@ TMP_SUFFIX = ".pumas-tmp"  # every temporary name pumas makes ends so: files, li
 
 
 def temp_name(final: Path) -> Path:
+    import secrets  # here, not at the top: `pumas list` imports this module for TMP_SUFFIX only
+
     return final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}")
 
 

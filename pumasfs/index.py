@@ -11,6 +11,7 @@ that sees another epoch (the index was deleted and rebuilt) does a full sync.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import uuid
@@ -18,10 +19,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .metadata import ModelMetadata, Overrides
-from .plan import ModelRecord
+if TYPE_CHECKING:  # pydantic loads only when records are built: `pumas list` reads rows
+    from .metadata import ModelMetadata
+    from .plan import ModelRecord
 
 INDEX_SCHEMA = 2
 
@@ -63,6 +65,23 @@ CREATE TABLE IF NOT EXISTS changes (
 """
 
 
+def peek_column(path: Path, column: str) -> list[str]:
+    """Distinct values of model_id, model_type, subtype or family, read-only (shell completion):
+    never creates, migrates or locks anything; an absent or unreadable index gives []."""
+    if column not in ("model_id", "model_type", "subtype", "family"):
+        raise ValueError(column)
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return []
+    try:
+        return [r[0] for r in conn.execute(f"SELECT DISTINCT {column} FROM models ORDER BY 1") if r[0]]
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
+
+
 @dataclass(frozen=True)
 class Change:
     seq: int
@@ -85,15 +104,33 @@ def _search_body(meta: ModelMetadata) -> str:
         meta.model_id, meta.official_name, meta.cleaned_name, meta.family, meta.model_type,
         meta.subtype or "", meta.variant or "", meta.precision or "", meta.base_model or "",
         meta.original_name or "", meta.notes, " ".join(meta.tags), meta.hub_repo or "",
-        " ".join(f.name for f in meta.files),
+        " ".join(f.name for f in meta.files), " ".join(_trigger_words(meta)),
     ]
     return " ".join(p for p in parts if p)
 
 
-def _fts_query(text: str) -> str:
-    # Every word must match as a prefix; quoting keeps user text from being FTS syntax.
-    words = [w for w in text.replace('"', " ").split() if w]
-    return " ".join(f'"{w}"*' for w in words)
+def _trigger_words(meta: ModelMetadata) -> list[str]:
+    """Words that activate a LoRA (CivitAI's trained words), when the metadata holds them."""
+    extra = meta.model_extra or {}
+    words = extra.get("trigger_words") or extra.get("trained_words") or []
+    return [str(w) for w in words] if isinstance(words, list) else [str(words)]
+
+
+def _where(*, model_type: str | None, subtype: str | None, family: str | None,
+           search: str | None) -> tuple[str, list[str]]:
+    """The WHERE clause of a listing (over ``models m`` joined with ``models_fts f``)."""
+    where: list[str] = []
+    args: list[str] = []
+    for col, val in (("model_type", model_type), ("subtype", subtype), ("family", family)):
+        if val is not None:
+            where.append(f"m.{col} = ? COLLATE NOCASE")
+            args.append(val)
+    for word in (search or "").split():
+        # A substring anywhere in the searchable text; LIKE is case-insensitive for ASCII.
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append("f.body LIKE ? ESCAPE '\\'")
+        args.append(f"%{escaped}%")
+    return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
 class Index:
@@ -202,6 +239,9 @@ class Index:
     @staticmethod
     def _record(row: tuple[Any, ...]) -> ModelRecord:
         meta_json, ov_json, ov_err = row
+        from .metadata import ModelMetadata, Overrides
+        from .plan import ModelRecord
+
         return ModelRecord(
             meta=ModelMetadata.model_validate_json(meta_json),
             overrides=Overrides.model_validate_json(ov_json) if ov_json else None,
@@ -246,20 +286,46 @@ class Index:
         family: str | None = None,
         search: str | None = None,
     ) -> list[ModelRecord]:
-        sql = "SELECT m.metadata, m.overrides, m.overrides_error FROM models m"
-        where, args = [], []
-        if search and _fts_query(search):
-            sql += " JOIN models_fts f ON f.rowid = m.id"
-            where.append("models_fts MATCH ?")
-            args.append(_fts_query(search))
-        for col, val in (("model_type", model_type), ("subtype", subtype), ("family", family)):
-            if val is not None:
-                where.append(f"m.{col} = ?")
-                args.append(val)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY m.model_id"
-        return [self._record(r) for r in self.conn.execute(sql, args)]
+        """Records matching every filter given (see :meth:`rows`)."""
+        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
+        sql = "SELECT m.metadata, m.overrides, m.overrides_error FROM models m JOIN models_fts f ON f.rowid = m.id"
+        return [self._record(r) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
+
+    def rows(
+        self,
+        *,
+        model_type: str | None = None,
+        subtype: str | None = None,
+        family: str | None = None,
+        search: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """metadata.json of each matching model as a plain dict, by id: listing 10,000 models
+        builds no pydantic object.
+
+        Filters compare case-insensitively (``--family SDXL``); ``search`` keeps the
+        models whose names, file names, tags, notes or trigger words contain every
+        word of it, anywhere (``pony`` finds ``autismmixSDXL_autismmixPony``).
+        """
+        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
+        sql = "SELECT m.metadata FROM models m JOIN models_fts f ON f.rowid = m.id"
+        return [json.loads(r[0]) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
+
+    def summaries(
+        self,
+        *,
+        model_type: str | None = None,
+        subtype: str | None = None,
+        family: str | None = None,
+        search: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Like :meth:`rows`, but only the fields a listing shows (SQLite extracts them: no JSON
+        parsing in Python): model_id, subtype, family, size_bytes, precision, match_method, hub_badge."""
+        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
+        sql = ("SELECT m.model_id, m.subtype, m.family, m.size_bytes, json_extract(m.metadata, '$.precision'),"
+               " json_extract(m.metadata, '$.match_method'), json_extract(m.metadata, '$.hub_match.badge')"
+               " FROM models m JOIN models_fts f ON f.rowid = m.id")
+        keys = ("model_id", "subtype", "family", "size_bytes", "precision", "match_method", "hub_badge")
+        return [dict(zip(keys, r, strict=True)) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
 
     def find_sha256(self, sha256: str) -> list[tuple[str, str]]:
         """(model_id, file name) of every file with these bytes."""

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..apps import LINK_TYPES
+from ..link_types import LINK_TYPES
 from ..usecases import apps as uc
+from .complete import complete_apps, complete_kinds
+from .main import FullHelpGroup
 from .output import CliReporter, echo_json, print_table, warn
 from .state import State, pass_state
 
@@ -21,7 +23,7 @@ def _say_discovered(found: list[AppInstall]) -> None:
         click.echo(f"found {app.label()} in {app.path}", err=True)
 
 
-@click.group("app")
+@click.group("app", cls=FullHelpGroup)
 def app() -> None:
     """Register the app installs pumas feeds (ComfyUI, A1111/Forge, LM Studio, ...).
 
@@ -37,7 +39,7 @@ def app() -> None:
 
 
 @app.command("add")
-@click.argument("kind")
+@click.argument("kind", shell_complete=complete_kinds)
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", help="Install name (default: the kind, then KIND-2, KIND-3...).")
 @click.option("--version", "version", help="App version, when it cannot be read from the install.")
@@ -98,12 +100,12 @@ def list_(state: State, as_json: bool) -> None:
         return
     print_table(
         [(a.name, a.kind, a.version or "-", a.link_type, str(a.path)) for a in apps],
-        ["NAME", "KIND", "VERSION", "LINKS", "PATH"],
+        ["NAME", "KIND", "VERSION", "LINK TYPE", "PATH"],
     )
 
 
 @app.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_apps)
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON object.")
 @pass_state
 def show(state: State, name: str, as_json: bool) -> None:
@@ -142,7 +144,7 @@ def show(state: State, name: str, as_json: bool) -> None:
 
 
 @app.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_apps)
 @click.option("--dry-run", is_flag=True, help="Show which links would be removed; change nothing.")
 @pass_state
 def remove(state: State, name: str, dry_run: bool) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..metadata import ModelMetadata
+from .complete import complete_families, complete_subtypes
 from .output import CliReporter, echo_json, size_text
 from .state import State, pass_state
 
@@ -50,8 +51,10 @@ def _line(result: ImportResult) -> str:
               "filesystems: copy, verify, then delete the source).")
 @click.option("--name", "name", metavar="NAME", help="The model's name (one model only). Default: the file or folder name.")
 @click.option("--type", "model_type", metavar="TYPE", help="Set model_type (diffusion, llm, audio, vision, upscaler).")
-@click.option("--family", metavar="FAMILY", help="Set the family (sd1, sdxl, flux, llama, ...).")
-@click.option("--subtype", metavar="SUBTYPE", help="Set the subtype, i.e. the app folder key (checkpoints, loras, vae, ...).")
+@click.option("--family", metavar="FAMILY", shell_complete=complete_families,
+              help="Set the family (sd1, sdxl, flux, llama, ...).")
+@click.option("--subtype", metavar="SUBTYPE", shell_complete=complete_subtypes,
+              help="Set the subtype, i.e. the app folder key (checkpoints, loras, vae, ...).")
 @click.option("--allow-duplicate", is_flag=True, help="Import even when the same bytes are already in the library.")
 @click.option("--allow-unsafe", is_flag=True, help="Import pickles that reference code beyond tensor rebuilding.")
 @click.option("--dry-run", is_flag=True, help="Show how each model would be identified and named; import nothing.")

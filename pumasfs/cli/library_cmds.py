@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
-from ..metadata import ModelMetadata
-from ..plan import ModelRecord
 from ..usecases import library as uc
 from ..usecases.after_change import catch_up_apps, unlink_everywhere
+from .complete import complete_families, complete_models, complete_subtypes, complete_types
 from .output import CliReporter, echo_json, print_table, size_text
 from .state import State, pass_state
+
+if TYPE_CHECKING:
+    from ..metadata import ModelMetadata
 
 
 def _badge(meta: ModelMetadata) -> str:
@@ -21,15 +23,13 @@ def _badge(meta: ModelMetadata) -> str:
     return trust_badge(meta)
 
 
-def _record_json(rec: ModelRecord) -> dict[str, Any]:
-    return rec.meta.model_dump(mode="json")
-
-
 @click.command("list")
-@click.option("--type", "model_type", help="Only this model_type (diffusion, llm, ...).")
-@click.option("--subtype", help="Only this subtype (checkpoints, loras, vae, ...).")
-@click.option("--family", help="Only this family (sd1, sdxl, flux, llama, ...).")
-@click.option("--search", "-s", metavar="TEXT", help="Full-text search over names, tags, files and notes.")
+@click.option("--type", "model_type", shell_complete=complete_types,
+              help="Only this model_type (diffusion, llm, ...); any case.")
+@click.option("--subtype", shell_complete=complete_subtypes, help="Only this subtype (checkpoints, loras, vae, ...).")
+@click.option("--family", shell_complete=complete_families, help="Only this family (sd1, sdxl, flux, llama, ...).")
+@click.option("--search", "-s", metavar="TEXT", help="Models whose names, file names, tags, notes or trigger words "
+              "contain every word of TEXT (anywhere, any case).")
 @click.option("--json", "as_json", is_flag=True, help="Print the model records (metadata.json) as a JSON array.")
 @pass_state
 def list_(state: State, model_type: str | None, subtype: str | None, family: str | None, search: str | None,
@@ -44,22 +44,27 @@ def list_(state: State, model_type: str | None, subtype: str | None, family: str
       pumas list --json | jq '.[].model_id'
     """
     where = uc.ModelFilter(model_type=model_type, subtype=subtype, family=family, search=search)
-    records = uc.list_models(state, where)
+    listing = uc.list_rows(state, where, full=as_json)
     if as_json:
-        echo_json([_record_json(r) for r in records])
+        echo_json([r.metadata for r in listing.rows])
         return
-    if not records:
+    if not listing.rows:
         click.echo("no models" + (" match" if where.active else " yet: try `pumas import FILE`"))
         return
     rows = [
-        (r.meta.model_id, r.meta.subtype or "-", r.meta.precision or "-", size_text(r.meta.size_bytes), _badge(r.meta))
-        for r in records
+        (r.model_id, r.subtype or "-", r.precision or "-", size_text(r.size_bytes), r.trust,
+         ", ".join(r.used_by) or "-")
+        for r in listing.rows
     ]
-    print_table(rows, ["MODEL", "SUBTYPE", "PRECISION", "SIZE", "TRUST"])
+    print_table(rows, ["MODEL", "SUBTYPE", "PRECISION", "SIZE", "TRUST", "USED BY"])
+    shown = len(listing.rows)
+    of = f" (of {listing.total_models})" if shown != listing.total_models else ""
+    used = sum(1 for r in listing.rows if r.used_by)
+    click.echo(f"{shown} model(s){of}, {size_text(listing.total_bytes)}; {used} used by an app")
 
 
 @click.command("show")
-@click.argument("model")
+@click.argument("model", shell_complete=complete_models)
 @click.option("--related", is_flag=True, help="Also list the matched hub repo's other files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_state
@@ -118,7 +123,7 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
 
 
 @click.command("edit")
-@click.argument("model")
+@click.argument("model", shell_complete=complete_models)
 @click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", required=True,
               help="Set a field; repeatable. Lists are comma-separated, dicts are JSON.")
 @click.option("--force", is_flag=True, help="Accept a model_type, subtype or family pumas does not know.")
@@ -149,13 +154,13 @@ def edit(state: State, model: str, sets: tuple[str, ...], force: bool, as_json: 
 
 
 @click.command("rm")
-@click.argument("models", nargs=-1, required=True)
+@click.argument("models", nargs=-1, required=True, shell_complete=complete_models)
 @click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
 @pass_state
 def rm(state: State, models: tuple[str, ...], dry_run: bool) -> None:
     """Remove models: their links in every app, their registry rows, then their folder."""
     lib = state.library
-    ids = [lib.resolve_id(m) for m in models]
+    ids = [uc.resolve_model(state, m) for m in models]
     for model_id in ids:
         if dry_run:
             click.echo(f"would remove {model_id} ({len(uc.links_of_model(state, model_id))} link(s))")

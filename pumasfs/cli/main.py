@@ -42,7 +42,57 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class LazyGroup(click.Group):
+# name -> its one-line description, so that `pumas --help` imports no command module.
+# A command missing here is loaded to read its docstring (correct, only slower);
+# tests/cli/test_help.py checks these lines against the docstrings.
+SHORT_HELP: dict[str, str] = {
+    "import": "Import model files or folders into the library.",
+    "identify": "Identify model files and folders from their headers (never loads weights).",
+    "list": "List the models in the library.",
+    "show": "Show one model: its metadata, overrides, links and trust.",
+    "edit": "Edit a model's metadata; edited fields are never overwritten by hub enrichment.",
+    "rm": "Remove models: their links in every app, their registry rows, then their folder.",
+    "scan": "Deep scan: rebuild models.db from the metadata.json files alone.",
+    "doctor": "Check the library, its index and every app's links; optionally repair.",
+    "app": "Register the app installs pumas feeds (ComfyUI, A1111/Forge, LM Studio, ...).",
+    "materialize": "Link the whole library into an app install (full sync).",
+    "sync": "Bring app folders up to date with the library (only what changed).",
+    "relocate": "A drive moved from mount point OLD to NEW: rewrite links and recorded paths.",
+    "mount": "Show APP's models tree at MOUNTPOINT, live, without writing into the app.",
+    "umount": "Unmount a view made by `pumas mount` (a dead daemon's stale view too).",
+    "mounts": "List mounted views: mountpoint, app, mode, daemon pid and state.",
+    "enrich": "Match models with their Hugging Face repo and fill in their metadata.",
+    "download": "Download a Hugging Face repo (or some of its files) into the library.",
+    "demo": "Generate a sample library, import it, link it into a sample ComfyUI, and show it live.",
+}
+
+
+def first_line(command: click.Command) -> str:
+    """A command's description as its docstring's first line, never cut short."""
+    text = command.short_help or command.help or ""
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def write_command_list(formatter: click.HelpFormatter, rows: list[tuple[str, str]]) -> None:
+    """The Commands section with whole descriptions (click cuts them at ~45 columns), wrapped."""
+    if rows:
+        with formatter.section("Commands"):
+            formatter.write_dl(rows, col_spacing=2)
+
+
+class FullHelpGroup(click.Group):
+    """A group whose --help shows each subcommand's whole description."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, first_line(cmd)))
+        write_command_list(formatter, rows)
+
+
+class LazyGroup(FullHelpGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -56,8 +106,14 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Short help comes from each command's docstring; loading them all is fine for --help.
-        super().format_commands(ctx, formatter)
+        rows = []
+        for name in self.list_commands(ctx):
+            text = SHORT_HELP.get(name)
+            if text is None:
+                cmd = self.get_command(ctx, name)
+                text = first_line(cmd) if cmd is not None else ""
+            rows.append((name, text))
+        write_command_list(formatter, rows)
 
 
 # State lives in its own module so that `python -m pumasfs.cli.main` and the

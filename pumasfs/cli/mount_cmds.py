@@ -8,12 +8,13 @@ from pathlib import Path
 import click
 
 from ..errors import PumasError
+from .complete import complete_app_selectors
 from .output import echo_json, print_table
 from .state import State, pass_state
 
 
 @click.command("mount")
-@click.argument("app")
+@click.argument("app", shell_complete=complete_app_selectors)
 @click.argument("mountpoint", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--content", is_flag=True,
               help="Serve file contents instead of symlinks (for sandboxed apps: Flatpak, Docker).")

@@ -46,9 +46,9 @@ def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
         Console().print(table)
         return
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
-    for row in cells:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in cells]
+    click.echo("\n".join(lines))  # one write: 10,000 rows cost one syscall, not 10,000
 
 
 class CliReporter:

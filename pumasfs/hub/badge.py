@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from ..metadata import ModelMetadata
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..metadata import ModelMetadata
 
 VERIFIED, PROBABLE, MODIFIED, UNKNOWN = "verified", "probable", "modified", "unknown"
 
 
 def trust_badge(meta: ModelMetadata) -> str:
     """verified (hash match), probable (name only), modified (same name, other bytes), unknown."""
-    if meta.match_method == "hash":
+    # hub_match is an open field (metadata keeps unknown keys), hence getattr.
+    return badge_of(meta.match_method, getattr(meta, "hub_match", None))
+
+
+def badge_of(match_method: str | None, hub_match: Any) -> str:
+    """The badge from the two fields it depends on (for rows read without pydantic)."""
+    if match_method == "hash":
         return VERIFIED
-    hub_match = getattr(meta, "hub_match", None)
     if isinstance(hub_match, dict) and hub_match.get("badge") == MODIFIED:
         return MODIFIED
-    if meta.match_method in ("filename_exact", "filename_fuzzy"):
+    if match_method in ("filename_exact", "filename_fuzzy"):
         return PROBABLE
     return UNKNOWN

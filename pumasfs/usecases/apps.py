@@ -81,6 +81,7 @@ def list_apps(ws: Workspace) -> AppListing:
     """Every registered install (after registering new ones under comfyui-versions/)."""
     from ..apps import load_apps
 
+    ws.require_library()
     discovered = discover_installs(ws)
     return AppListing(apps=list(load_apps(ws.layout).apps), discovered=discovered)
 
@@ -131,6 +132,7 @@ def show_app(ws: Workspace, name: str) -> AppDetails:
     from ..apps import detect_sandbox, discover_model_folders, get_app
     from ..maps import plan_root, select_map
 
+    ws.require_library()
     discover_installs(ws)
     layout = ws.layout
     install = get_app(layout, name)

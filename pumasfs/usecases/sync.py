@@ -90,6 +90,7 @@ def doctor(ws: Workspace, *, fix: bool = False, reporter: Reporter = NULL_REPORT
     """Check the library, its index and every app's links; with ``fix``, make the safe repairs."""
     from .. import health
 
+    ws.require_library()
     lib = ws.library
     report = DoctorReport()
     report.findings += health.check_staging(lib, fix)
