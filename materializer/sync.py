@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from pumasfs.apps import AppInstall, detect_sandbox
 from pumasfs.errors import NotFound
+from pumasfs.notices import new_notices
 from pumasfs.paths import Layout
 from pumasfs.plan import ModelRecord, Plan
 
@@ -271,4 +272,5 @@ def affected_records(reg: Registry, index: Index, app: AppInstall, tmap: Transla
 
 
 def _sandbox_warnings(layout: Layout, app: AppInstall, report: SyncReport) -> None:
-    report.warnings += detect_sandbox(app, library_root=layout.root)
+    # Once per install until they change (`pumas app show` prints them every time).
+    report.warnings += new_notices(layout, f"sandbox:{app.name}", detect_sandbox(app, library_root=layout.root))

@@ -86,9 +86,10 @@ class MapExclude(_Strict):
     """Models the map never places, whatever the rules say (a guard)."""
 
     model_type: list[str] = Field(default_factory=list)
+    family: list[str] = Field(default_factory=list)  # bases the app cannot load (A1111 and Flux)
     tags: list[str] = Field(default_factory=list)
 
-    @field_validator("model_type", "tags", mode="before")
+    @field_validator("model_type", "family", "tags", mode="before")
     @classmethod
     def _lowered(cls, v: object) -> object:
         return _lower(v) if isinstance(v, list) and all(isinstance(s, str) for s in v) else v

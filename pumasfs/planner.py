@@ -257,6 +257,8 @@ def _group(
                                            f"this install is {app.version or 'of unknown version'}")
     if meta.model_type.lower() in tmap.exclude.model_type:
         return Exclusion(mid, "excluded-type", f"the map never places model_type {meta.model_type!r}")
+    if meta.family.lower() in tmap.exclude.family:
+        return Exclusion(mid, "excluded-family", f"{app.kind} cannot load {meta.family!r} models")
     hit = {t.lower() for t in meta.tags} & set(tmap.exclude.tags)
     if hit:
         return Exclusion(mid, "excluded-tag", f"the map excludes tag {sorted(hit)[0]!r}")

@@ -50,6 +50,7 @@ def add_app(ws: Workspace, kind: str, path: Path, *, name: str | None = None, ve
     from ..apps import add_app as register
     from ..apps import detect_sandbox
     from ..maps import ensure_default_map, known_kinds, select_map
+    from ..notices import new_notices
 
     layout = ws.writable_layout()
     installed = register(layout, kind, path, name=name, version=version, link_type=link_type,
@@ -65,7 +66,9 @@ def add_app(ws: Workspace, kind: str, path: Path, *, name: str | None = None, ve
         result.warnings.append(
             f"could not read {installed.name}'s version; maps or overrides with a version range will not "
             f"match it (set it with `pumas app add ... --version V`)")
-    result.warnings += detect_sandbox(installed, library_root=layout.root)
+    # Shown now, then not again at every sync until it changes (app show keeps showing it).
+    result.warnings += new_notices(layout, f"sandbox:{installed.name}",
+                                   detect_sandbox(installed, library_root=layout.root))
     for line in result.warnings:
         reporter.warn(line)
     return result
