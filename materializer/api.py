@@ -119,7 +119,7 @@ def remove_model_links(layout: Layout, model_id: str) -> int:
                 reg.add_vacated(app, {p.rpartition("/")[2] for p in done})
             prune_dirs(reg, app, base, touched)
             with reg.transaction():
-                reg.conn.execute("UPDATE app_state SET dirty=0 WHERE app=?", (app,))
+                reg.mark_dirty(app, False)
     return removed
 
 

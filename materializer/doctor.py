@@ -102,7 +102,7 @@ def check(reg: Registry, layout: Layout, apps: list[AppInstall], *, fix: bool = 
         if fix and drop:
             with reg.transaction():
                 reg.delete(name, drop)
-                reg.conn.execute("UPDATE app_state SET dirty=1 WHERE app=?", (name,))
+                reg.mark_dirty(name, True)
     return findings
 
 

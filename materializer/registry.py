@@ -251,6 +251,10 @@ class Registry:
     def apps_with_links(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT DISTINCT app FROM links")}
 
+    def mark_dirty(self, app: str, dirty: bool) -> None:
+        """Flag (or clear) an app's apply as unfinished, nothing else (the caller holds the transaction)."""
+        self.conn.execute("UPDATE app_state SET dirty=? WHERE app=?", (1 if dirty else 0, app))
+
     def set_dirty(self, app: str, base_dir: str, models_real: str) -> None:
         """Mark an apply under way; committed before the first change on disk."""
         with self.transaction():

@@ -118,7 +118,7 @@ def apply_plan(
         if report.conflicts:
             # Conflicts skipped by request: the disk is consistent, but the
             # change-log position stays so that the conflicts are met again.
-            reg.conn.execute("UPDATE app_state SET dirty=0 WHERE app=?", (name,))
+            reg.mark_dirty(name, False)
             return
         if plan.full:
             reg.clear_vacated(name, reg.vacated(name))

@@ -119,6 +119,7 @@ class LazyGroup(FullHelpGroup):
 # State lives in its own module so that `python -m pumasfs.cli.main` and the
 # command modules share one class (click finds the context object by type).
 from .state import State  # noqa: E402
+from .state import pass_state as pass_state  # noqa: E402  (re-exported: command modules may import it from here)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
