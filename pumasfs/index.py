@@ -104,16 +104,14 @@ def _search_body(meta: ModelMetadata) -> str:
         meta.model_id, meta.official_name, meta.cleaned_name, meta.family, meta.model_type,
         meta.subtype or "", meta.variant or "", meta.precision or "", meta.base_model or "",
         meta.original_name or "", meta.notes, " ".join(meta.tags), meta.hub_repo or "",
-        " ".join(f.name for f in meta.files), " ".join(_trigger_words(meta)),
+        " ".join(f.name for f in meta.files),
+        # CivitAI (issue 12): a LoRA is found by its trigger words and CivitAI names.
+        " ".join(meta.trigger_words),
     ]
+    if meta.civitai is not None:
+        c = meta.civitai
+        parts += [c.model_name, c.version_name, c.creator or "", c.base_model or ""]
     return " ".join(p for p in parts if p)
-
-
-def _trigger_words(meta: ModelMetadata) -> list[str]:
-    """Words that activate a LoRA (CivitAI's trained words), when the metadata holds them."""
-    extra = meta.model_extra or {}
-    words = extra.get("trigger_words") or extra.get("trained_words") or []
-    return [str(w) for w in words] if isinstance(words, list) else [str(words)]
 
 
 def _where(*, model_type: str | None, subtype: str | None, family: str | None,
@@ -201,25 +199,43 @@ class Index:
     # -- writes (call inside a transaction) ---------------------------------
 
     def upsert(self, record: ModelRecord, *, log: bool = True) -> None:
-        meta = record.meta
-        self._delete_rows(meta.model_id)
-        cur = self.conn.execute(
-            "INSERT INTO models (model_id, model_type, subtype, family, cleaned_name, size_bytes, added_date,"
-            " metadata, overrides, overrides_error) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                meta.model_id, meta.model_type, meta.subtype, meta.family, meta.cleaned_name,
-                meta.size_bytes, meta.added_date, meta.model_dump_json(),
-                record.overrides.model_dump_json() if record.overrides else None,
-                record.overrides_error,
-            ),
-        )
+        self.upsert_many([(record, record_row(record))], log=log)
+
+    def upsert_many(self, rows: list[tuple[ModelRecord, RecordRow]], *, log: bool = True) -> None:
+        """Write many records at once: one ``executemany`` per table instead of four statements each.
+
+        ``rows`` pairs each record with its serialized form (:func:`record_row`), which a caller
+        comparing against the stored rows (a deep scan) has already computed.  Row ids are given
+        here, not left to SQLite, so that the full-text rows can be written in the same batch.
+        """
+        if not rows:
+            return
+        if self.conn.execute("SELECT 1 FROM models LIMIT 1").fetchone():  # a rebuild starts empty
+            for record, _ in rows:
+                self._delete_rows(record.meta.model_id)
+        first = (self.conn.execute("SELECT MAX(id) FROM models").fetchone()[0] or 0) + 1
+        models: list[tuple[Any, ...]] = []
+        files: list[tuple[Any, ...]] = []
+        fts: list[tuple[Any, ...]] = []
+        for i, (record, (meta_json, ov_json, ov_err)) in enumerate(rows, start=first):
+            meta = record.meta
+            models.append((
+                i, meta.model_id, meta.model_type, meta.subtype, meta.family, meta.cleaned_name,
+                meta.size_bytes, meta.added_date, meta_json, ov_json, ov_err,
+            ))
+            files.extend((meta.model_id, f.name, f.name.rsplit("/", 1)[-1], f.sha256, f.size) for f in meta.files)
+            fts.append((i, _search_body(meta)))
         self.conn.executemany(
-            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
-            [(meta.model_id, f.name, f.name.rsplit("/", 1)[-1], f.sha256, f.size) for f in meta.files],
+            "INSERT INTO models (id, model_id, model_type, subtype, family, cleaned_name, size_bytes, added_date,"
+            " metadata, overrides, overrides_error) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            models,
         )
-        self.conn.execute("INSERT INTO models_fts (rowid, body) VALUES (?, ?)", (cur.lastrowid, _search_body(meta)))
+        self.conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)", files)
+        self.conn.executemany("INSERT INTO models_fts (rowid, body) VALUES (?, ?)", fts)
         if log:
-            self._log(meta.model_id, "upsert")
+            self.conn.executemany(
+                "INSERT INTO changes (model_id, op) VALUES (?, 'upsert')", [(r.meta.model_id,) for r, _ in rows]
+            )
 
     def remove(self, model_id: str, *, log: bool = True) -> None:
         self._delete_rows(model_id)
@@ -321,10 +337,16 @@ class Index:
         """Like :meth:`rows`, but only the fields a listing shows (SQLite extracts them: no JSON
         parsing in Python): model_id, subtype, family, size_bytes, precision, match_method, hub_badge."""
         where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
-        sql = ("SELECT m.model_id, m.subtype, m.family, m.size_bytes, json_extract(m.metadata, '$.precision'),"
-               " json_extract(m.metadata, '$.match_method'), json_extract(m.metadata, '$.hub_match.badge')"
+        fields = {
+            "precision": "$.precision", "match_method": "$.match_method", "hub_badge": "$.hub_match.badge",
+            "civitai_trust": "$.civitai.trust", "civitai_model": "$.civitai.model_name",
+            "civitai_version": "$.civitai.version_name", "civitai_base": "$.civitai.base_model",
+            "trigger_words": "$.trigger_words",  # JSON text of a list
+        }
+        extracts = ", ".join(f"json_extract(m.metadata, '{path}')" for path in fields.values())
+        sql = (f"SELECT m.model_id, m.subtype, m.family, m.size_bytes, {extracts}"
                " FROM models m JOIN models_fts f ON f.rowid = m.id")
-        keys = ("model_id", "subtype", "family", "size_bytes", "precision", "match_method", "hub_badge")
+        keys = ("model_id", "subtype", "family", "size_bytes", *fields)
         return [dict(zip(keys, r, strict=True)) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
 
     def find_sha256(self, sha256: str) -> list[tuple[str, str]]:
@@ -351,6 +373,18 @@ class Index:
     def models_with_size(self, size: int) -> list[tuple[str, str, str | None]]:
         """(model_id, file name, sha256) of every file of exactly this size: cheap duplicate candidates."""
         return list(self.conn.execute("SELECT model_id, name, sha256 FROM files WHERE size=?", (size,)))
+
+
+RecordRow = tuple[str, "str | None", "str | None"]
+
+
+def record_row(record: ModelRecord) -> RecordRow:
+    """A record as the index stores it: (metadata JSON, overrides JSON, overrides error)."""
+    return (
+        record.meta.model_dump_json(),
+        record.overrides.model_dump_json() if record.overrides else None,
+        record.overrides_error,
+    )
 
 
 class Transaction:

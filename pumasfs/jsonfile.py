@@ -29,10 +29,11 @@ def validation_error_line(e: ValidationError, *, unknown_field: str = "unknown f
     return f"{where or '(top level)'}: {msg}"
 
 
-def read_bytes(path: Path) -> bytes | None:
+def read_bytes(path: Path | str) -> bytes | None:
     """The file's bytes, None when it does not exist; any other failure is a PumasError."""
     try:
-        return path.read_bytes()
+        with open(path, "rb") as f:  # a plain open: a deep scan reads 10,000 of these
+            return f.read()
     except FileNotFoundError:
         return None
     except OSError as e:
@@ -49,7 +50,7 @@ def parse_model(raw: bytes | str, model: type[M], name: str, *, invalid: str = "
         raise PumasError(f"{name}: {invalid + ': ' if invalid else ''}{line}") from None
 
 
-def read_model(path: Path, model: type[M], *, invalid: str = "invalid") -> M | None:
+def read_model(path: Path | str, model: type[M], *, invalid: str = "invalid") -> M | None:
     """``path`` validated as ``model``; None when the file does not exist."""
     raw = read_bytes(path)
     return None if raw is None else parse_model(raw, model, str(path), invalid=invalid)

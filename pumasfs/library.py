@@ -9,7 +9,7 @@ brings the index back in line.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,10 @@ from typing import Any
 from . import staging
 from .atomic import fsync_dir
 from .errors import NotFound, PumasError
-from .index import Index
+from .index import Index, record_row
 from .metadata import (
     METADATA_FILE,
+    OVERRIDES_FILE,
     ModelMetadata,
     load_metadata,
     load_overrides,
@@ -238,6 +239,15 @@ class Library:
         Hidden folders (staging, trash) are skipped, and a model folder is not
         descended into: a Diffusers model's subfolders are part of it.
         """
+        for d, _ in self._walk_model_folders(limit):
+            yield Path(d)
+
+    def _walk_model_folders(self, limit: int | None = None) -> Iterator[tuple[str, bool]]:
+        """(folder path, has overrides.json) for every model folder, as plain strings.
+
+        Plain strings and the listing's own names keep a deep scan of 100,000 folders from
+        paying for path objects and for opening an overrides.json that is not there.
+        """
         root = str(self.layout.models_dir)
         found = 0
         stack = [root]
@@ -247,8 +257,9 @@ class Library:
                 entries = sorted(os.scandir(d), key=lambda e: e.name)
             except OSError:
                 continue
-            if d != root and any(e.name == METADATA_FILE for e in entries):
-                yield Path(d)
+            names = {e.name for e in entries}
+            if d != root and METADATA_FILE in names:
+                yield d, OVERRIDES_FILE in names
                 found += 1
                 if limit is not None and found >= limit:
                     return
@@ -261,16 +272,16 @@ class Library:
         """Rebuild the index from metadata.json files alone, logging what changed."""
         report = ScanReport()
         records: dict[str, ModelRecord] = {}
-        root = self.layout.models_dir
-        for d in self.model_folders():
-            model_id = d.relative_to(root).as_posix()
+        prefix = len(str(self.layout.models_dir)) + 1
+        for d, has_overrides in self._walk_model_folders():
+            model_id = d[prefix:].replace(os.sep, "/")
             try:
                 meta = load_metadata(d)
             except PumasError as e:
                 report.errors.append(e.message)
                 continue
             meta.model_id = model_id  # the folder's place wins over a stale recorded id
-            overrides, error = load_overrides(d)
+            overrides, error = load_overrides(d) if has_overrides else (None, None)
             records[model_id] = ModelRecord(meta=meta, overrides=overrides, overrides_error=error)
             report.loaded += 1
             if progress:
@@ -285,20 +296,16 @@ class Library:
             for mid in old.keys() - records.keys():
                 index.remove(mid)
                 report.removed.append(mid)
+            writes = []
             for mid, rec in records.items():
+                row = record_row(rec)
                 before = old.get(mid)
                 if before is None:
-                    index.upsert(rec)
                     report.added.append(mid)
-                elif before != _row_of(rec):
-                    index.upsert(rec)
+                elif before != row:
                     report.changed.append(mid)
+                else:
+                    continue
+                writes.append((rec, row))
+            index.upsert_many(writes)
         return report
-
-
-def _row_of(rec: ModelRecord) -> tuple[str, str | None, str | None]:
-    return (
-        rec.meta.model_dump_json(),
-        rec.overrides.model_dump_json() if rec.overrides else None,
-        rec.overrides_error,
-    )

@@ -10,9 +10,10 @@ this version erasing them.  Fields a user set by hand are listed in
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import atomic
 from .errors import PumasError
 from .jsonfile import read_model
+from .jsonfile import validation_error_line as validation_error_line  # re-exported for older callers
 
 SCHEMA_VERSION = 1
 METADATA_FILE = "metadata.json"
@@ -31,10 +33,10 @@ EDITABLE_FIELDS = frozenset(
     {
         "official_name", "cleaned_name", "family", "model_type", "subtype", "variant",
         "precision", "tags", "base_model", "preview_image", "release_date", "download_url",
-        "compatible_apps", "notes", "inference_settings", "model_card",
+        "compatible_apps", "notes", "inference_settings", "model_card", "trigger_words", "description",
     }
 )
-LIST_FIELDS = frozenset({"tags", "compatible_apps"})
+LIST_FIELDS = frozenset({"tags", "compatible_apps", "trigger_words"})
 DICT_FIELDS = frozenset({"inference_settings", "model_card"})
 
 
@@ -60,6 +62,35 @@ class FileEntry(_Open):
     sha256: str | None = None
     blake3: str | None = None
     role: str = "weights"  # weights | config | preview | info | other
+
+
+class CivitaiInfo(_Open):
+    """What CivitAI says about a model (issue 12): one version of one CivitAI model.
+
+    ``trust`` says how we know: "hash" (CivitAI has a file with these exact
+    bytes) or "user" (``pumas link``: kept until the user links again;
+    enrichment never replaces it).
+    """
+
+    model_id: int
+    version_id: int
+    model_name: str = ""
+    version_name: str = ""
+    creator: str | None = None
+    url: str = ""  # the model page, on this version
+    air: str | None = None
+    base_model: str | None = None  # CivitAI's word ("SDXL 1.0", "Pony"...); the header decides placement
+    base_model_type: str | None = None
+    type: str | None = None  # CivitAI's model type: Checkpoint, LORA, TextualInversion, VAE, ...
+    file_type: str | None = None  # the file's type on CivitAI: Model, Pruned Model, VAE, ...
+    file_name: str | None = None
+    nsfw_level: int | None = None
+    nsfw: bool = False
+    tags: list[str] = Field(default_factory=list)
+    published_at: str | None = None
+    trust: Literal["hash", "user"] = "hash"
+    sha256: str | None = None  # the matched file's SHA256 on CivitAI
+    checked: str | None = None
 
 
 class ModelMetadata(_Open):
@@ -103,7 +134,14 @@ class ModelMetadata(_Open):
     pending_online_lookup: bool = True
     user_edited: list[str] = Field(default_factory=list)
 
-    @field_validator("tags", "compatible_apps")
+    # CivitAI (issue 12).  civitai_checked: when CivitAI last answered about these
+    # bytes (None: that lookup is still pending, `pumas enrich` catches up).
+    civitai: CivitaiInfo | None = None
+    civitai_checked: str | None = None
+    trigger_words: list[str] = Field(default_factory=list)
+    description: str | None = None
+
+    @field_validator("tags", "compatible_apps", "trigger_words")
     @classmethod
     def _dedupe(cls, v: list[str]) -> list[str]:
         return list(dict.fromkeys(v))
@@ -189,8 +227,9 @@ def check_vocabulary(changes: dict[str, Any], *, seen: dict[str, set[str]] | Non
         )
 
 
-def load_metadata(model_dir: Path) -> ModelMetadata:
-    path = Path(model_dir) / METADATA_FILE
+def load_metadata(model_dir: Path | str) -> ModelMetadata:
+    # A plain string join: a deep scan calls this for every model folder.
+    path = os.path.join(model_dir, METADATA_FILE)
     meta = read_model(path, ModelMetadata, invalid="invalid metadata")
     if meta is None:
         raise PumasError(f"{path}: no metadata.json")
@@ -235,9 +274,9 @@ class Overrides(_Open):
         return SpecifierSet(spec).contains(version, prereleases=True)
 
 
-def load_overrides(model_dir: Path) -> tuple[Overrides | None, str | None]:
+def load_overrides(model_dir: Path | str) -> tuple[Overrides | None, str | None]:
     """(overrides, None), (None, None) when absent, or (None, error) when invalid."""
     try:
-        return read_model(Path(model_dir) / OVERRIDES_FILE, Overrides), None
+        return read_model(os.path.join(model_dir, OVERRIDES_FILE), Overrides), None
     except PumasError as e:
         return None, e.message

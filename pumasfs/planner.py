@@ -19,8 +19,9 @@ How one model is placed
    ``<target>/<cleaned_name>`` -> ``<model_id>``.  A "file" model gets
    ``<target>/<primary file name>`` -> ``<model_id>/<primary_file>``, the
    other shards of a split set, and (unless the rule says
-   ``"companions": false``) the same-stem ``.yaml`` config and the preview
-   images apps read beside a file (``<stem>.preview.png``).  Companion names
+   ``"companions": false``) the same-stem ``.yaml`` config, the preview
+   images apps read beside a file (``<stem>.preview.png``) and the
+   ``<stem>.civitai.info`` CivitAI extensions read.  Companion names
    follow the main file's link name, renamed or not.
 
 Collisions
@@ -241,6 +242,9 @@ def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[st
             ):
                 suffix = base[len(lib_noext):] if base.startswith(lib_noext + ".") else ".preview" + ext
                 add(safe_filename(main_noext + suffix), f.name)
+            elif base.lower() == (lib_noext + ".civitai.info").lower():
+                # What A1111/Forge CivitAI extensions read beside a model to know it.
+                add(safe_filename(main_noext + base[len(lib_noext):]), f.name)
     return stem, items
 
 

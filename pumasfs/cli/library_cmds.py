@@ -51,16 +51,25 @@ def list_(state: State, model_type: str | None, subtype: str | None, family: str
     if not listing.rows:
         click.echo("no models" + (" match" if where.active else " yet: try `pumas import FILE`"))
         return
-    rows = [
+    headers = ["MODEL", "SUBTYPE", "PRECISION", "SIZE", "TRUST"]
+    civitai = any(r.civitai or r.trigger_words for r in listing.rows)
+    if civitai:  # CivitAI columns only when some model has CivitAI data (issue 12)
+        headers += ["CIVITAI", "BASE MODEL", "TRIGGER WORDS"]
+    rows: list[tuple[str, ...]] = [
         (r.model_id, r.subtype or "-", r.precision or "-", size_text(r.size_bytes), r.trust,
-         ", ".join(r.used_by) or "-")
+         *(_civitai_cells(r) if civitai else ()), ", ".join(r.used_by) or "-")
         for r in listing.rows
     ]
-    print_table(rows, ["MODEL", "SUBTYPE", "PRECISION", "SIZE", "TRUST", "USED BY"])
+    print_table(rows, [*headers, "USED BY"])
     shown = len(listing.rows)
     of = f" (of {listing.total_models})" if shown != listing.total_models else ""
     used = sum(1 for r in listing.rows if r.used_by)
     click.echo(f"{shown} model(s){of}, {size_text(listing.total_bytes)}; {used} used by an app")
+
+
+def _civitai_cells(row: uc.ModelRow) -> tuple[str, str, str]:
+    words = ", ".join(row.trigger_words)
+    return row.civitai or "-", row.civitai_base or "-", (words[:60] + "…" if len(words) > 61 else words) or "-"
 
 
 @click.command("show")
@@ -79,6 +88,11 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
     if as_json:
         out = meta.model_dump(mode="json")
         out["trust"] = _badge(meta)
+        from ..hub.badge import trust_badges
+        from ..hub.civitai.fields import base_model_disagrees
+
+        out["trust_badges"] = trust_badges(meta)
+        out["civitai_base_model_disagrees"] = base_model_disagrees(meta)
         out["overrides"] = rec.overrides.model_dump(mode="json") if rec.overrides else None
         out["overrides_error"] = rec.overrides_error
         out["excluded_from_mappings"] = rec.overrides_error is not None
@@ -93,11 +107,12 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
         ("precision", meta.precision), ("params", f"{meta.param_count:,}" if meta.param_count else None),
         ("format", meta.format + (" (unsafe: pickle)" if meta.unsafe_format else "") if meta.format else None),
         ("size", size_text(meta.size_bytes)), ("sha256", meta.hashes.sha256), ("blake3", meta.hashes.blake3),
-        ("trust", f"{_badge(meta)} ({meta.match_method}, {meta.match_confidence:.2f})"),
+        ("trust", f"{_badge(meta)} ({meta.match_method}, {meta.match_confidence:.2f})" + _civitai_trust(meta)),
         ("hub", f"{meta.hub_repo}@{meta.hub_revision or 'main'}" if meta.hub_repo else None),
         ("tags", ", ".join(meta.tags) or None), ("added", meta.added_date),
         ("user-edited", ", ".join(meta.user_edited) or None),
         ("pending lookup", "yes" if meta.pending_online_lookup else None),
+        *_civitai_fields(meta),
     ]
     width = max(len(k) for k, _ in fields)
     for key, value in fields:
@@ -120,6 +135,38 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
         for r in rel:
             have = "in library" if r.in_library else ""
             click.echo(f"  {r.path}  {size_text(r.size or 0)}  {have}".rstrip())
+
+
+def _civitai_trust(meta: ModelMetadata) -> str:
+    """The CivitAI badge beside the Hugging Face one (issue 12)."""
+    from ..hub.badge import badge_label, civitai_badge
+
+    badge = civitai_badge(meta)
+    return f" + {badge_label(badge)}" if badge else ""
+
+
+def _civitai_fields(meta: ModelMetadata) -> list[tuple[str, str | None]]:
+    """CivitAI's lines for `show` (issue 12): names, page, base model (both when they disagree), words."""
+    from ..hub.civitai.fields import base_model_disagrees
+
+    civ = meta.civitai
+    out: list[tuple[str, str | None]] = []
+    if civ is not None:
+        base = civ.base_model
+        if base and base_model_disagrees(meta):
+            base = f"{base} on CivitAI, but the header says {meta.family} (placed as {meta.family})"
+        out += [
+            ("civitai", f"{civ.model_name} / {civ.version_name}" + (f" by {civ.creator}" if civ.creator else "")),
+            ("civitai page", civ.url), ("air", civ.air),
+            ("civitai type", " / ".join(x for x in (civ.type, civ.file_type) if x) or None),
+            ("civitai base", base), ("nsfw level", str(civ.nsfw_level) if civ.nsfw_level is not None else None),
+        ]
+    out.append(("trigger words", ", ".join(meta.trigger_words) or None))
+    if meta.description:
+        first = meta.description.strip().splitlines()[0]
+        out.append(("description", first[:100] + ("…" if len(first) > 100 else "")))
+    return out
+
 
 
 @click.command("edit")

@@ -39,6 +39,9 @@ COMMANDS: dict[str, str] = {
     "enrich": "hub_cmds:enrich",
     "download": "hub_cmds:download",
     "demo": "demo_cmd:demo",
+    "link": "civitai_cmds:link",
+    "outdated": "civitai_cmds:outdated",
+    "config": "civitai_cmds:config",
 }
 
 
@@ -62,7 +65,10 @@ SHORT_HELP: dict[str, str] = {
     "umount": "Unmount a view made by `pumas mount` (a dead daemon's stale view too).",
     "mounts": "List mounted views: mountpoint, app, mode, daemon pid and state.",
     "enrich": "Match models with their Hugging Face repo and fill in their metadata.",
-    "download": "Download a Hugging Face repo (or some of its files) into the library.",
+    "download": "Download a Hugging Face repo (or some of its files), or a CivitAI file, into the library.",
+    "link": "Say which CivitAI version a model is, for files CivitAI does not know by hash.",
+    "outdated": "List models with a newer version upstream.",
+    "config": "Read or change pumas settings (stored in launcher-data/config/civitai.json).",
     "demo": "Generate a sample library, import it, link it into a sample ComfyUI, and show it live.",
 }
 

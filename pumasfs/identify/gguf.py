@@ -17,6 +17,7 @@ from .tensors import TensorTable
 MAX_GGUF_HEADER = 1 << 30  # metadata + tensor infos; real files stay under ~20 MB
 _SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _SIZE = {t: struct.calcsize(f) for t, f in _SCALAR.items()}
+_U64 = struct.Struct("<Q")
 KEEP_ARRAY = 64  # arrays longer than this (tokenizer vocabularies) are skipped, not decoded
 
 
@@ -67,6 +68,33 @@ class _Buf:
         self.pos += n
         return s.decode("utf-8", "replace") if keep else None
 
+    def skip_strings(self, count: int) -> None:
+        """Step over ``count`` length-prefixed strings (a tokenizer vocabulary) without decoding them.
+
+        This loop is the cost of identifying a GGUF file: a vocabulary holds 32k-260k strings, each
+        found only from the previous one's length.  It is kept to plain locals and one C call per
+        string; the buffer is grown only when the next length prefix or string runs past it.
+        """
+        unpack = _U64.unpack_from
+        data, pos = self.data, self.pos
+        end = len(data)
+        left = count
+        while left:
+            if pos + 8 > end:
+                self.pos = pos
+                self.need(8)
+                data, end = self.data, len(self.data)
+            n = unpack(data, pos)[0]
+            if n > 1 << 28:
+                raise PumasError(f"{self.path}: invalid GGUF string length {n}")
+            pos += 8 + n
+            left -= 1
+            if pos > end:
+                self.pos = pos - n
+                self.need(n)
+                data, end = self.data, len(self.data)
+        self.pos = pos
+
     def value(self, t: int):
         if t == 8:
             return self.string()
@@ -75,12 +103,10 @@ class _Buf:
             count = self.u64()
             keep = count <= KEEP_ARRAY
             if et == 8:
-                out = []
-                for _ in range(count):
-                    s = self.string(keep)
-                    if keep:
-                        out.append(s)
-                return out if keep else f"<{count} strings>"
+                if not keep:
+                    self.skip_strings(count)
+                    return f"<{count} strings>"
+                return [self.string() for _ in range(count)]
             if et == 9:
                 raise PumasError(f"{self.path}: nested GGUF arrays are not supported")
             n = _SIZE.get(et)

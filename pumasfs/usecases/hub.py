@@ -41,6 +41,12 @@ def enrich(ws: Workspace, models: list[str] | tuple[str, ...] = (), *, all_model
     else:
         ids = pending_ids(lib)
     summary = enrich_models(lib, ids, budget=budget, dry_run=dry_run)
+    # CivitAI (issue 12): the same models by SHA256; by default those CivitAI has not answered about.
+    from .civitai import enrich as enrich_civitai
+
+    summary.civitai = enrich_civitai(ws, [summary.renamed.get(i, i) for i in ids] if models else None,
+                                     pending=not all_models, dry_run=dry_run)
+    summary.changed = list(dict.fromkeys([*summary.changed, *summary.civitai.changed]))
     apps = catch_up_apps(ws, reporter) if summary.changed and not dry_run else None
     return EnrichReport(ids=ids, summary=summary, apps=apps)
 

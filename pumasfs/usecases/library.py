@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +49,11 @@ class ModelRow:
     family: str
     precision: str | None
     size_bytes: int
-    trust: str
+    trust: str  # "verified", "probable + civitai-verified", ...
     used_by: list[str]  # apps with links to it
+    civitai: str | None  # CivitAI model and version name, when CivitAI knows the model
+    civitai_base: str | None
+    trigger_words: list[str]
     metadata: dict[str, Any]  # metadata.json as stored (only when asked for: ``full``)
 
 
@@ -69,7 +73,7 @@ def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = F
     ``full`` also reads each metadata.json as stored (for ``--json``).  Reading only: a root
     with no library is NotFound, and nothing is created.
     """
-    from ..hub.badge import badge_of
+    from ..hub.badge import trust_text_of
 
     where = where or ModelFilter()
     index = ws.reading_index()
@@ -78,12 +82,19 @@ def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = F
     if full:
         data = index.rows(**filters)
         for d in data:
-            hub_match = d.get("hub_match")
-            d["_badge"] = badge_of(d.get("match_method"), hub_match)
+            civ = d.get("civitai") if isinstance(d.get("civitai"), dict) else None
+            d["_badge"] = trust_text_of(d.get("match_method"), d.get("hub_match"), civ and civ.get("trust"))
+            d["_civitai"] = civ and f"{civ.get('model_name', '')} {civ.get('version_name', '')}".strip()
+            d["_civitai_base"] = civ and civ.get("base_model")
+            d["_words"] = list(d.get("trigger_words") or [])
     else:
         data = index.summaries(**filters)
         for d in data:
-            d["_badge"] = badge_of(d["match_method"], {"badge": d["hub_badge"]})
+            d["_badge"] = trust_text_of(d["match_method"], {"badge": d["hub_badge"]}, d["civitai_trust"])
+            name = f"{d['civitai_model'] or ''} {d['civitai_version'] or ''}".strip()
+            d["_civitai"] = name if d["civitai_trust"] is not None else None
+            d["_civitai_base"] = d["civitai_base"]
+            d["_words"] = json.loads(d["trigger_words"]) if d["trigger_words"] else []
     used_by: dict[str, list[str]] = {}
     if ws.layout.registry_db.exists():
         from materializer.registry_peek import peek_apps_by_model
@@ -92,7 +103,8 @@ def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = F
     rows = [
         ModelRow(model_id=d["model_id"], subtype=d.get("subtype"), family=d.get("family") or "",
                  precision=d.get("precision"), size_bytes=int(d.get("size_bytes") or 0), trust=d.pop("_badge"),
-                 used_by=used_by.get(d["model_id"], []), metadata=d if full else {})
+                 used_by=used_by.get(d["model_id"], []), civitai=d.pop("_civitai") or None,
+                 civitai_base=d.pop("_civitai_base"), trigger_words=d.pop("_words"), metadata=d if full else {})
         for d in data
     ]
     return Listing(rows=rows, total_models=index.count() if where.active else len(rows))

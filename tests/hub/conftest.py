@@ -32,6 +32,7 @@ def hub_env(hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> di
         "HF_TOKEN": "",
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "CIVITAI_OFFLINE": "1",  # these tests are about the hub; never reach civitai.com
         "NO_PROXY": "127.0.0.1,localhost",
     }
     for k, v in env.items():
