@@ -75,6 +75,19 @@ def import_models(ws: Workspace, paths: list[Path], options: ImportOptions, *, l
     """
     from ..importer import import_paths
 
+    if options.dry_run and not ws.layout.models_dir.is_dir():
+        # A dry run writes nothing, so it must not create a library either: plan against an
+        # empty one in a scratch folder (nothing could be a duplicate there anyway).
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="pumas-dry-run-") as scratch:
+            empty = Workspace(Path(scratch))
+            try:
+                results = import_paths(empty.library, list(paths), options, progress=_ImportProgress(reporter),
+                                       notify=reporter.warn)
+            finally:
+                empty.close()
+        return ImportReport(results=results, dry_run=True)
     results = import_paths(ws.library, list(paths), options, progress=_ImportProgress(reporter),
                            notify=reporter.warn)
     report = ImportReport(results=results, dry_run=options.dry_run)

@@ -122,8 +122,10 @@ def test_reading_a_root_that_does_not_exist_creates_nothing(pumas, tmp_path: Pat
         r = pumas("--root", typo, *args, check=False)
         assert_one_line_error(r)
         assert r.returncode == 4 and f"no library at {typo}" in r.stderr, args
+    src = lora(tmp_path / "x.safetensors")
+    assert "-> diffusion/unknown/x" in pumas("--root", typo, "import", "--dry-run", src).stdout  # writes nothing
     assert not typo.exists()
-    pumas("--root", typo, "import", lora(tmp_path / "x.safetensors"), "--no-lookup")  # writing creates it
+    pumas("--root", typo, "import", src, "--no-lookup")  # writing creates it
     assert [m["official_name"] for m in pumas("--root", typo, "list", "--json").json()] == ["x"]
 
 
