@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,7 +154,7 @@ class Index:
             ).fetchall():
                 self.conn.execute(f'DROP TABLE IF EXISTS "{name}"')
             self.conn.executescript(_SCHEMA)
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (uuid.uuid4().hex,))
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (os.urandom(16).hex(),))
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(INDEX_SCHEMA),))
             self.reset = True
         else:
@@ -168,7 +167,7 @@ class Index:
         conn = getattr(self, "conn", None)
         if conn is not None:
             conn.close()
-        stamp = uuid.uuid4().hex[:8]
+        stamp = os.urandom(4).hex()
         for suffix in ("", "-wal", "-shm"):
             p = self.path.with_name(self.path.name + suffix)
             if p.exists():
