@@ -43,9 +43,31 @@ def locked_registry(layout: Layout) -> Iterator[Registry]:
 def materialize(layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False, link_type: str | None = None,
                 allow_conflicts: bool = False) -> SyncReport:
     """Full sync of one install: make its models folder show the whole plan."""
+    if getattr(app, "mode", "links") == "view":
+        # A kind selector (`pumas materialize comfyui`) may name an install shown through a live view.
+        report = SyncReport(app=app.name, mode="full", base_dir=str(app.tree_dir), dry_run=dry_run,
+                            applied=not dry_run)
+        report.warnings.append(f"{app.name} is shown through a live view (mode view) at {app.tree_dir}: pumas "
+                               f"writes no links for it (`pumas app set {app.name} --mode yaml` builds a tree "
+                               "of links instead)")
+        return report
     with locked_registry(layout) as reg:
-        return full_sync(reg, layout, library, app, dry_run=dry_run, link_type=link_type,
-                         allow_conflicts=allow_conflicts)
+        report = full_sync(reg, layout, library, app, dry_run=dry_run, link_type=link_type,
+                           allow_conflicts=allow_conflicts)
+    _refresh_yaml(layout, library, app, report)
+    return report
+
+
+def _refresh_yaml(layout: Layout, library: Any, app: Any, report: SyncReport) -> None:
+    """A yaml-mode install's tree may have gained a folder its extra_model_paths.yaml must name."""
+    if getattr(app, "mode", "links") != "yaml" or report.dry_run or report.mode == "incremental" \
+            or not report.applied:
+        return
+    from pumasfs.usecases.install_mode import refresh_section
+
+    warning = refresh_section(layout, app)
+    if warning:
+        report.warnings.append(warning)
 
 
 def _registered_apps(layout: Layout) -> list[AppInstall]:
@@ -75,13 +97,20 @@ def sync_pending(layout: Layout, library: Library, apps: Iterable[AppInstall] | 
         for app in candidates:
             if apps is None and app.name not in known:
                 continue
+            if getattr(app, "mode", "links") == "view":
+                continue  # a live view follows the library by itself: nothing to link
             try:
-                reports.append(incremental_sync(reg, layout, library, app, dry_run=dry_run,
-                                                allow_conflicts=allow_conflicts))
+                report = incremental_sync(reg, layout, library, app, dry_run=dry_run,
+                                          allow_conflicts=allow_conflicts)
+                reports.append(report)
             except PumasError as e:
                 r = SyncReport(app=app.name, mode="incremental", dry_run=dry_run)
                 r.errors.append(e.message)
                 reports.append(r)
+    for app in candidates:
+        for report in reports:
+            if report.app == app.name:
+                _refresh_yaml(layout, library, app, report)
     return reports
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pumasfs.errors import NotFound
 from pumasfs.paths import Layout
@@ -102,4 +103,17 @@ def _relocate_apps_file(layout: Layout, old: str, new: str) -> list[str]:
         if path or models:
             update_app(layout, app.name, path=Path(path or app.path), models_dir=Path(models or app.models_path))
             changed.append(app.name)
+        # A yaml/view install's tree and yaml move too; `pumas doctor --fix` then rewrites the yaml's section.
+        tree = _moved(str(app.tree_dir), old, new) if getattr(app, "tree_dir", None) else None
+        extra = getattr(app, "extra_paths", None)
+        yaml_file = _moved(str(extra.file), old, new) if extra is not None else None
+        if tree or yaml_file:
+            changes: dict[str, Any] = {}
+            if tree:
+                changes["tree_dir"] = Path(tree)
+            if yaml_file and extra is not None:
+                changes["extra_paths"] = extra.model_copy(update={"file": Path(yaml_file)})
+            update_app(layout, app.name, **changes)
+            if app.name not in changed:
+                changed.append(app.name)
     return [f"{name}: install path now under {new}" for name in changed]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pumasfs.apps import AppInstall, detect_sandbox
-from pumasfs.errors import NotFound
+from pumasfs.errors import NotFound, PumasError
 from pumasfs.notices import new_notices
 from pumasfs.paths import Layout
 from pumasfs.plan import ModelRecord, Plan
@@ -146,6 +146,11 @@ def apply_plan(
 def _plan_inputs(layout: Layout, app: AppInstall) -> tuple[TranslationMap, Path]:
     from pumasfs.maps import plan_root, select_map
 
+    if app.mode == "view":
+        # Its tree is a FUSE view's mount point: links written there would
+        # hide under (or fail against) the view.
+        raise PumasError(f"{app.name} is shown through a live view (mode view) at {app.tree_dir}: pumas writes no "
+                         f"links for it (`pumas app set {app.name} --mode yaml` builds a tree of links instead)")
     selected = select_map(layout, app)
     return selected.map, Path(plan_root(app, selected.map))
 
@@ -209,7 +214,8 @@ def config_fingerprint(layout: Layout, app: AppInstall, tmap: TranslationMap, ba
         except OSError:
             return ""
 
-    app_json = app.model_dump_json(exclude={"added_date"})
+    # What pumas wrote into the app's yaml (extra_paths) does not change the plan or its links.
+    app_json = app.model_dump_json(exclude={"added_date", "extra_paths"})
     parts = [
         __version__, tmap.model_dump_json(), app_json, str(base),
         os.path.realpath(layout.models_dir), str(override), str(dev(base)), str(dev(layout.models_dir)),

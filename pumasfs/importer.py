@@ -165,6 +165,11 @@ def draft_metadata(unit: ImportUnit, ident: Identification, options: ImportOptio
     }
     if ident.unsafe_globals:
         identification["unsafe_globals"] = list(ident.unsafe_globals)
+    # The base size class, and the releases sharing the layout (identify/model.py).
+    if ident.size:
+        identification["size"] = ident.size
+    if ident.releases:
+        identification["releases"] = list(ident.releases)
     size = unit.size
     return ModelMetadata(
         model_id=model_id_for(model_type, family, cleaned),

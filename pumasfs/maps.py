@@ -393,8 +393,8 @@ def select_map(layout: Layout, app: AppInstall, maps: MapSet | None = None) -> S
 
 
 def plan_root(app: AppInstall, tmap: TranslationMap) -> Path:
-    """The absolute folder a plan's paths for this install are relative to."""
-    return app.base_dir(tmap.base)
+    """The absolute folder a plan's paths for this install are relative to (its tree in yaml/view mode)."""
+    return app.plan_dir(tmap.base)
 
 
 # -- the default ComfyUI map -------------------------------------------------
@@ -432,6 +432,16 @@ COMFYUI_FOLDERS: dict[str, list[str]] = {
     "instantid": ["instantid"],
     "pulid": ["pulid"],
 }
+# Folders of custom nodes that alone load some files (AnimateDiff-Evolved's motion modules, x-flux-comfyui's
+# IP-Adapters): always given a rule, so such a file lands where that node looks (the folder is made on the
+# first link). ComfyUI itself never reads them: an install without the node is not disturbed.
+# ComfyUI-GGUF reads the "unet"/"clip" keys: the diffusion_models/text_encoders rules serve it.
+COMFYUI_CUSTOM_NODE_FOLDERS: dict[str, list[str]] = {
+    "animatediff_models": ["animatediff_models"],
+    "animatediff_motion_lora": ["animatediff_motion_lora"],
+    "xlabs/ipadapters": ["xlabs_ipadapters"],
+    "xlabs/loras": ["xlabs_loras"],
+}
 # ComfyUI scans both folders of a pair under one key: a model linked into
 # both would be listed twice.  One rule, to the preferred folder present.
 COMFYUI_ALIASED: list[tuple[str, str, list[str]]] = [
@@ -468,6 +478,8 @@ def default_comfyui_map(discovered_folders: list[str]) -> TranslationMap:
         if folder in found:
             rules.append(Rule(name=folder, priority=50, target=folder,
                               match=Match(subtype=subtypes, layout=["file"])))
+    for folder, subtypes in COMFYUI_CUSTOM_NODE_FOLDERS.items():
+        rules.append(Rule(name=folder, priority=50, target=folder, match=Match(subtype=subtypes, layout=["file"])))
     return TranslationMap(
         app="comfyui",
         version_range="*",

@@ -27,6 +27,9 @@ def doctor(state: State, fix: bool, as_json: bool) -> None:
       orphaned links     links into the library that the registry does not know
       changed links      registry rows whose link vanished or was changed by someone else
       missing apps       registered apps whose folder is gone
+      yaml / view mode   extra_model_paths.yaml no longer naming the tree (a user
+                         edited it), an incomplete tree, an unmounted view (--fix
+                         restores pumas's section only, rebuilds, remounts)
     Exit code 0 when healthy (or everything found was fixed), 1 otherwise.
     """
     with CliReporter(bar=False, warnings=not as_json) as reporter:

@@ -100,6 +100,9 @@ def doctor(ws: Workspace, *, fix: bool = False, reporter: Reporter = NULL_REPORT
         from materializer.api import doctor as links_doctor
 
         report.findings += links_doctor(ws.layout, lib, fix=fix)
+        from .install_mode import check_installs
+
+        report.findings += check_installs(ws, fix=fix)  # yaml/view installs: their section, tree and view
     if fix and any(f.fixed for f in report.findings):
         report.apps = catch_up_apps(ws, reporter)
     return report
