@@ -122,12 +122,23 @@ def _where(*, model_type: str | None, subtype: str | None, family: str | None,
         if val is not None:
             where.append(f"m.{col} = ? COLLATE NOCASE")
             args.append(val)
+    terms, term_args = search_terms(search)
+    where += terms
+    args += term_args
+    return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
+def search_terms(search: str | None) -> tuple[list[str], list[str]]:
+    """The conditions (over ``models_fts f``) of a search, for every listing (CLI and web UI alike):
+    each word of ``search`` is a substring, anywhere, of a model's searchable text (names, file
+    names, tags, notes, trigger words, CivitAI names); LIKE is case-insensitive for ASCII."""
+    where: list[str] = []
+    args: list[str] = []
     for word in (search or "").split():
-        # A substring anywhere in the searchable text; LIKE is case-insensitive for ASCII.
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append("f.body LIKE ? ESCAPE '\\'")
         args.append(f"%{escaped}%")
-    return (" WHERE " + " AND ".join(where)) if where else "", args
+    return where, args
 
 
 class Index:

@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "link": "civitai_cmds:link",
     "outdated": "civitai_cmds:outdated",
     "config": "civitai_cmds:config",
+    "ui": "ui_cmd:ui",
 }
 
 
@@ -69,6 +70,7 @@ SHORT_HELP: dict[str, str] = {
     "link": "Say which CivitAI version a model is, for files CivitAI does not know by hash.",
     "outdated": "List models with a newer version upstream.",
     "config": "Read or change pumas settings (stored in launcher-data/config/civitai.json).",
+    "ui": "Browse, import, edit and download models in your browser.",
     "demo": "Generate a sample library, import it, link it into a sample ComfyUI, and show it live.",
 }
 

@@ -13,13 +13,19 @@ It holds what huggingface_hub leaves to the caller:
   deadline), 5xx backs off briefly; after that the hub counts as down for the
   rest of the batch, so one outage costs one timeout, not one per model;
 * a request budget per batch;
+* a refused connection (or a host name DNS says does not exist) is an answer:
+  the first request of a batch gives up at once instead of letting the
+  client's own retries wait out the deadline;
 * errors turned into :class:`HubUnavailable` (later) or :class:`HubRefused` (no).
 """
 
 from __future__ import annotations
 
+import functools
+import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -85,6 +91,37 @@ def _run_bounded(fn: Callable[[], T], timeout_s: float) -> T:
     return cast(T, out.value)
 
 
+def unreachable(endpoint: str, timeout_s: float) -> str | None:
+    """Why nothing can be listening at the endpoint, when the network says so at once; else None.
+
+    huggingface_hub retries connection errors by itself (sleeping 1, 2, 4... s), so a hub
+    that refuses connections would cost the whole deadline.  One TCP connect settles it.
+    Not done through a proxy (the proxy answers for the hub) nor for other errors
+    (timeouts, resets): those the request itself decides.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    host = parts.hostname
+    if not host:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(host):
+        return None
+    try:
+        with socket.create_connection((host, port), timeout=max(0.05, timeout_s)):
+            return None
+    except ConnectionRefusedError:
+        return f"connection to {host}:{port} refused"
+    except socket.gaierror as e:
+        return f"no such host {host}" if e.errno == socket.EAI_NONAME else None
+    except OSError:
+        return None
+
+
 def quiet_hub_logs() -> None:
     """huggingface_hub logs each retry as a warning; pumas reports outcomes itself, once."""
     from huggingface_hub.utils import logging as hf_logging
@@ -125,6 +162,7 @@ class HubClient:
         self.down: str | None = "offline mode (HF_HUB_OFFLINE is set)" if self.settings.offline else None
         self.requests = 0
         self._api: HfApi | None = None
+        self._probed = False  # the endpoint is probed once per batch, before its first request
 
     # -- plumbing --------------------------------------------------------------
 
@@ -172,6 +210,12 @@ class HubClient:
             self.budget.take()
             self.requests += 1
             try:
+                if not self._probed:
+                    self._probed = True
+                    endpoint = self.settings.endpoint
+                    why = _run_bounded(functools.partial(unreachable, endpoint, timeout), timeout)
+                    if why is not None:
+                        raise HubUnavailable(f"cannot reach {endpoint} ({why})")
                 # Even importing huggingface_hub happens on the clock, in the bounded thread.
                 return _run_bounded(lambda: fn(self.api), timeout)
             except HubUnavailable as e:
