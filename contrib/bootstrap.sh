@@ -60,6 +60,9 @@ case "$what" in
         exec .venv/bin/pumas demo "$@"
         ;;
     test)
+        # Lint and types first (config in pyproject.toml): quick, and they fail CI like a test.
+        .venv/bin/python -m ruff check .
+        .venv/bin/python -m mypy
         # Exit code 5 (no tests collected) must fail CI, like any other failure.
         # Branch coverage of pumasfs/ and materializer/ is printed at the end; below the floor
         # (fail_under in pyproject.toml) the run fails.

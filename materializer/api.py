@@ -13,10 +13,12 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pumasfs import locks
+from pumasfs.apps import AppInstall
 from pumasfs.errors import PumasError
+from pumasfs.health import Finding
 from pumasfs.paths import Layout
 
 from . import doctor as _doctor
@@ -26,6 +28,9 @@ from .links import on_disk_matches
 from .registry import Registry, close_shared, shared
 from .report import SyncReport
 from .sync import full_sync, incremental_sync
+
+if TYPE_CHECKING:
+    from pumasfs.library import Library
 
 
 @contextmanager
@@ -40,7 +45,7 @@ def locked_registry(layout: Layout) -> Iterator[Registry]:
         yield reg
 
 
-def materialize(layout: Layout, library: Any, app: Any, *, dry_run: bool = False, link_type: str | None = None,
+def materialize(layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False, link_type: str | None = None,
                 allow_conflicts: bool = False) -> SyncReport:
     """Full sync of one install: make its models folder show the whole plan."""
     if getattr(app, "mode", "links") == "view":
@@ -70,13 +75,13 @@ def _refresh_yaml(layout: Layout, library: Any, app: Any, report: SyncReport) ->
         report.warnings.append(warning)
 
 
-def _registered_apps(layout: Layout) -> list[Any]:
+def _registered_apps(layout: Layout) -> list[AppInstall]:
     from pumasfs.apps import load_apps
 
     return list(load_apps(layout).apps)
 
 
-def sync_pending(layout: Layout, library: Any, apps: Iterable[Any] | None = None, *,
+def sync_pending(layout: Layout, library: Library, apps: Iterable[AppInstall] | None = None, *,
                  dry_run: bool = False, allow_conflicts: bool = False) -> list[SyncReport]:
     """Incremental sync of every materialized app (or the given ones).
 
@@ -148,11 +153,11 @@ def remove_model_links(layout: Layout, model_id: str) -> int:
                 reg.add_vacated(app, {p.rpartition("/")[2] for p in done})
             prune_dirs(reg, app, base, touched)
             with reg.transaction():
-                reg.conn.execute("UPDATE app_state SET dirty=0 WHERE app=?", (app,))
+                reg.mark_dirty(app, False)
     return removed
 
 
-def uninstall(layout: Layout, app: Any, *, dry_run: bool = False) -> SyncReport:
+def uninstall(layout: Layout, app: AppInstall | str, *, dry_run: bool = False) -> SyncReport:
     """Remove exactly the links we made in an install and the folders we created that are now empty.
 
     Anything else (the app's placeholder files, a user's own models, a link
@@ -169,7 +174,7 @@ def uninstall(layout: Layout, app: Any, *, dry_run: bool = False) -> SyncReport:
         if state is None and not rows:
             report.applied = not dry_run
             return report
-        base = state.base_dir if state else str(getattr(app, "models_dir", ""))
+        base = state.base_dir if state else ("" if isinstance(app, str) else str(app.models_dir))
         report.base_dir = base
         if not os.path.isdir(base):
             report.warnings.append(f"{base} is gone (or its drive is not mounted); forgetting its {len(rows)} link(s)")
@@ -208,12 +213,10 @@ def uninstall(layout: Layout, app: Any, *, dry_run: bool = False) -> SyncReport:
     return report
 
 
-def doctor(layout: Layout, library: Any, *, fix: bool = False) -> list[Any]:
+def doctor(layout: Layout, library: Library, *, fix: bool = False) -> list[Finding]:
     """Link health over every app: broken, orphaned, vanished or changed links, missing app folders."""
-    from pumasfs.health import Finding
-
-    apps: list[Any] = []
-    broken: list[Any] = []
+    apps: list[AppInstall] = []
+    broken: list[Finding] = []
     if layout.apps_file.exists():
         try:
             apps = _registered_apps(layout)
@@ -235,7 +238,7 @@ def close() -> None:
     close_shared()
 
 
-def links_of_model(layout: Layout, model_id: str) -> list[dict]:
+def links_of_model(layout: Layout, model_id: str) -> list[dict[str, Any]]:
     """Every link of a model (for `pumas show`)."""
     if not layout.registry_db.exists():
         return []

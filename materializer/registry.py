@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pumasfs.index import Transaction, cannot_write_reason, connect, connect_read_only, is_corrupt
 
@@ -90,7 +91,7 @@ class AppState:
     fingerprint: str | None = None
 
 
-def _spec(row: tuple) -> LinkSpec:
+def _spec(row: tuple[Any, ...]) -> LinkSpec:
     return LinkSpec(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
 
 
@@ -130,6 +131,7 @@ def close_shared() -> None:
 
 
 atexit.register(close_shared)
+
 
 
 class Registry:
@@ -225,7 +227,7 @@ class Registry:
             out.setdefault(r[0], {})[r[1]] = _spec(r[1:])
         return out
 
-    def rows_of_model(self, model_id: str) -> list[dict]:
+    def rows_of_model(self, model_id: str) -> list[dict[str, Any]]:
         """For `pumas show`: every link of a model, with the app's absolute path."""
         cur = self.conn.execute(
             "SELECT l.app, s.base_dir, l.target_app_path, l.source_model_path, l.link_kind, l.created_at "
@@ -293,6 +295,10 @@ class Registry:
     def apps_with_links(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT DISTINCT app FROM links")}
 
+    def mark_dirty(self, app: str, dirty: bool) -> None:
+        """Flag (or clear) an app's apply as unfinished, nothing else (the caller holds the transaction)."""
+        self.conn.execute("UPDATE app_state SET dirty=? WHERE app=?", (1 if dirty else 0, app))
+
     def set_dirty(self, app: str, base_dir: str, models_real: str) -> None:
         """Mark an apply under way; committed before the first change on disk."""
         with self.transaction():
@@ -315,7 +321,7 @@ class Registry:
         )
 
     def count(self, app: str) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM links WHERE app=?", (app,)).fetchone()[0]
+        return int(self.conn.execute("SELECT COUNT(*) FROM links WHERE app=?", (app,)).fetchone()[0])
 
     def set_paths(self, app: str, base_dir: str, models_real: str) -> None:
         self.conn.execute("UPDATE app_state SET base_dir=?, models_real=?, fingerprint=NULL WHERE app=?",

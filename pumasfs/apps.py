@@ -29,12 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import atomic, locks
 from .errors import Conflict, NotFound, PumasError
-from .metadata import utcnow, validation_error_line
+from .jsonfile import read_model
+from .link_types import LINK_TYPES
+from .metadata import utcnow
 from .paths import Layout
 
 APPS_SCHEMA = 1
 LinkType = Literal["auto", "relative-symlink", "absolute-symlink", "hardlink"]
-LINK_TYPES: tuple[str, ...] = ("auto", "relative-symlink", "absolute-symlink", "hardlink")
 # How an install is shown the plan (see pumasfs/install_mode.py): links in its
 # models folder, links in a tree outside it named by extra_model_paths.yaml,
 # or a FUSE content view mounted on that tree.
@@ -145,17 +146,7 @@ class AppsFile(BaseModel):
 
 
 def load_apps(layout: Layout) -> AppsFile:
-    path = layout.apps_file
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return AppsFile()
-    except OSError as e:
-        raise PumasError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        return AppsFile.model_validate_json(raw)
-    except ValidationError as e:
-        raise PumasError(f"{path}: invalid: {validation_error_line(e)}") from None
+    return read_model(layout.apps_file, AppsFile) or AppsFile()
 
 
 def save_apps(layout: Layout, apps: AppsFile) -> None:
@@ -272,7 +263,7 @@ def add_app(
         if name in clash and name != kind:
             raise PumasError(f"{name!r} is an app kind; pick another name so selectors stay unambiguous")
         try:
-            app = AppInstall(name=name, kind=kind, path=root, version=version, link_type=link_type)  # type: ignore[arg-type]
+            app = AppInstall(name=name, kind=kind, path=root, version=version, link_type=link_type)
         except ValidationError as e:
             raise PumasError(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
         apps.apps.append(app)
@@ -362,7 +353,7 @@ def discover_model_folders(app: AppInstall) -> list[str]:
     return sorted(out)
 
 
-def _version_key(v: str | None, fallback: str) -> tuple:
+def _version_key(v: str | None, fallback: str) -> tuple[int, Version, str]:
     try:
         return (0, Version(v or ""), fallback)
     except InvalidVersion:

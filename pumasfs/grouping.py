@@ -94,6 +94,7 @@ class ImportUnit:
 class UnitError:
     source: Path
     message: str
+    missing: bool = False  # the path does not exist (exit code 4, like every missing path)
 
 
 @dataclass
@@ -101,6 +102,12 @@ class Grouping:
     units: list[ImportUnit] = field(default_factory=list)
     errors: list[UnitError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    def add(self, result: ImportUnit | UnitError) -> None:
+        if isinstance(result, UnitError):
+            self.errors.append(result)
+        else:
+            self.units.append(result)
 
 
 class _ShardIndex(BaseModel):
@@ -155,7 +162,7 @@ def companions_of(weights: Path, siblings: dict[str, list[os.DirEntry[str]]] | N
     """Files beside ``weights`` with the same stem and a companion suffix (``siblings``: its folder's
     ``sibling_index``, when the caller already listed it)."""
     stem = _weights_stem(weights.name)
-    out = []
+    out: list[UnitFile] = []
     taken: set[str] = set()
     if siblings is None:
         try:
@@ -379,8 +386,8 @@ def _collection_units(d: Path, out: Grouping, top: Path | None = None) -> int:
     found = 0
     try:
         entries = sorted(os.scandir(d), key=lambda e: e.name)
-    except OSError as e:
-        out.errors.append(UnitError(d, f"cannot read folder: {e.strerror}"))
+    except OSError as err:
+        out.errors.append(UnitError(d, f"cannot read folder: {err.strerror}"))
         return 0
     groups: dict[_ShardKey, None] = {}
     siblings = sibling_index(entries)
@@ -454,7 +461,7 @@ def group_paths(paths: Iterable[Path]) -> Grouping:
         try:
             st = p.stat()
         except FileNotFoundError:
-            out.errors.append(UnitError(p, "no such file or folder"))
+            out.errors.append(UnitError(p, "no such file or folder", missing=True))
             continue
         except OSError as e:
             out.errors.append(UnitError(p, f"cannot read: {e.strerror}"))
@@ -468,10 +475,9 @@ def group_paths(paths: Iterable[Path]) -> Grouping:
             if key is None:
                 out.units.append(_file_unit(p))
             else:
-                result = _sharded_unit(key)
-                (out.errors if isinstance(result, UnitError) else out.units).append(result)  # type: ignore[arg-type]
-        elif p.name.lower().endswith(".index.json") and (result := _index_json_set(p)) is not None:
-            (out.errors if isinstance(result, UnitError) else out.units).append(result)  # type: ignore[arg-type]
+                out.add(_sharded_unit(key))
+        elif p.name.lower().endswith(".index.json") and (indexed := _index_json_set(p)) is not None:
+            out.add(indexed)
         else:
             loose.append(p)
     out.units = _dedupe(out.units)

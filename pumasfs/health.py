@@ -83,12 +83,15 @@ def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
             findings.append(Finding(kind="invalid-overrides", path=str(d), detail=f"{error}; excluded from every app"))
     indexed = {r.meta.model_id: r.meta.model_dump_json() for r in lib.index.records()}
     for mid in sorted(on_disk.keys() - indexed.keys()):
-        findings.append(Finding(kind="not-indexed", path=str(models / mid), detail="model folder missing from models.db", fixable=True))
+        findings.append(Finding(kind="not-indexed", path=str(models / mid),
+                                detail="model folder missing from models.db", fixable=True))
     for mid in sorted(indexed.keys() - on_disk.keys()):
-        findings.append(Finding(kind="ghost-index-row", path=mid, detail="models.db lists a model whose folder is gone", fixable=True))
+        findings.append(Finding(kind="ghost-index-row", path=mid,
+                                detail="models.db lists a model whose folder is gone", fixable=True))
     for mid in sorted(on_disk.keys() & indexed.keys()):
         if on_disk[mid] != indexed[mid]:
-            findings.append(Finding(kind="stale-index-row", path=mid, detail="models.db differs from metadata.json", fixable=True))
+            findings.append(Finding(kind="stale-index-row", path=mid,
+                                    detail="models.db differs from metadata.json", fixable=True))
     if fix and any(f.fixable for f in findings):
         for f in findings:
             if f.kind == "id-mismatch":
@@ -159,7 +162,7 @@ def check_hashes(lib: Library, progress: Callable[[int], None] | None = None) ->
 
 
 def _temp_leftovers(model_dir: Path) -> list[Path]:
-    """Temporary files of ``atomic.write_bytes`` that a killed process left (``.<name>.<pid>.<hex>.tmp``)."""
+    """Temporary files of ``atomic.write_bytes`` that a killed process left (``.<name>.<pid>.<hex>.pumas-tmp``)."""
     with os.scandir(model_dir) as it:
         return [Path(e.path) for e in it if e.name.startswith(".") and e.name.endswith(TMP_SUFFIX) and e.is_file()]
 

@@ -11,16 +11,20 @@ that sees another epoch (the index was deleted and rebuilt) does a full sync.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from .errors import PumasError, os_error_text
-from .metadata import ModelMetadata, Overrides
-from .plan import ModelRecord
+
+if TYPE_CHECKING:  # pydantic loads only when records are built: `pumas list` reads rows
+    from .metadata import ModelMetadata
+    from .plan import ModelRecord
 
 INDEX_SCHEMA = 2
 
@@ -63,6 +67,23 @@ CREATE TABLE IF NOT EXISTS changes (
 """
 
 
+def peek_column(path: Path, column: str) -> list[str]:
+    """Distinct values of model_id, model_type, subtype or family, read-only (shell completion):
+    never creates, migrates or locks anything; an absent or unreadable index gives []."""
+    if column not in ("model_id", "model_type", "subtype", "family"):
+        raise ValueError(column)
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return []
+    try:
+        return [r[0] for r in conn.execute(f"SELECT DISTINCT {column} FROM models ORDER BY 1") if r[0]]
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
+
+
 @dataclass(frozen=True)
 class Change:
     seq: int
@@ -95,10 +116,32 @@ def _search_body(meta: ModelMetadata) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _fts_query(text: str) -> str:
-    # Every word must match as a prefix; quoting keeps user text from being FTS syntax.
-    words = [w for w in text.replace('"', " ").split() if w]
-    return " ".join(f'"{w}"*' for w in words)
+def _where(*, model_type: str | None, subtype: str | None, family: str | None,
+           search: str | None) -> tuple[str, list[str]]:
+    """The WHERE clause of a listing (over ``models m`` joined with ``models_fts f``)."""
+    where: list[str] = []
+    args: list[str] = []
+    for col, val in (("model_type", model_type), ("subtype", subtype), ("family", family)):
+        if val is not None:
+            where.append(f"m.{col} = ? COLLATE NOCASE")
+            args.append(val)
+    terms, term_args = search_terms(search)
+    where += terms
+    args += term_args
+    return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
+def search_terms(search: str | None) -> tuple[list[str], list[str]]:
+    """The conditions (over ``models_fts f``) of a search, for every listing (CLI and web UI alike):
+    each word of ``search`` is a substring, anywhere, of a model's searchable text (names, file
+    names, tags, notes, trigger words, CivitAI names); LIKE is case-insensitive for ASCII."""
+    where: list[str] = []
+    args: list[str] = []
+    for word in (search or "").split():
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append("f.body LIKE ? ESCAPE '\\'")
+        args.append(f"%{escaped}%")
+    return where, args
 
 
 def is_corrupt(e: sqlite3.Error) -> bool:
@@ -172,7 +215,7 @@ class Index:
             ).fetchall():
                 self.conn.execute(f'DROP TABLE IF EXISTS "{name}"')
             self.conn.executescript(_SCHEMA)
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (uuid.uuid4().hex,))
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (os.urandom(16).hex(),))
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(INDEX_SCHEMA),))
             self.reset = True
         else:
@@ -211,13 +254,13 @@ class Index:
         conn = getattr(self, "conn", None)
         if conn is not None:
             conn.close()
-        stamp = uuid.uuid4().hex[:8]
+        stamp = os.urandom(4).hex()
         for suffix in ("", "-wal", "-shm"):
             p = self.path.with_name(self.path.name + suffix)
             if p.exists():
                 os.replace(p, self.path.with_name(f"{self.path.name}.corrupt-{stamp}{suffix}"))
 
-    def transaction(self) -> "Transaction":
+    def transaction(self) -> Transaction:
         if self.read_only is not None and not getattr(self, "_memory", False):
             raise PumasError(f"cannot change the library now: {self.read_only}")
         return Transaction(self.conn)
@@ -226,7 +269,7 @@ class Index:
 
     @property
     def epoch(self) -> str:
-        return self.conn.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()[0]
+        return str(self.conn.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()[0])
 
     def latest_seq(self) -> int:
         row = self.conn.execute("SELECT MAX(seq) FROM changes").fetchone()
@@ -246,7 +289,7 @@ class Index:
     def upsert(self, record: ModelRecord, *, log: bool = True) -> None:
         self.upsert_many([(record, record_row(record))], log=log)
 
-    def upsert_many(self, rows: list[tuple[ModelRecord, "RecordRow"]], *, log: bool = True) -> None:
+    def upsert_many(self, rows: list[tuple[ModelRecord, RecordRow]], *, log: bool = True) -> None:
         """Write many records at once: one ``executemany`` per table instead of four statements each.
 
         ``rows`` pairs each record with its serialized form (:func:`record_row`), which a caller
@@ -259,7 +302,9 @@ class Index:
             for record, _ in rows:
                 self._delete_rows(record.meta.model_id)
         first = (self.conn.execute("SELECT MAX(id) FROM models").fetchone()[0] or 0) + 1
-        models, files, fts = [], [], []
+        models: list[tuple[Any, ...]] = []
+        files: list[tuple[Any, ...]] = []
+        fts: list[tuple[Any, ...]] = []
         for i, (record, (meta_json, ov_json, ov_err)) in enumerate(rows, start=first):
             meta = record.meta
             models.append((
@@ -296,8 +341,11 @@ class Index:
     # -- reads ---------------------------------------------------------------
 
     @staticmethod
-    def _record(row: tuple) -> ModelRecord:
+    def _record(row: tuple[Any, ...]) -> ModelRecord:
         meta_json, ov_json, ov_err = row
+        from .metadata import ModelMetadata, Overrides
+        from .plan import ModelRecord
+
         return ModelRecord(
             meta=ModelMetadata.model_validate_json(meta_json),
             overrides=Overrides.model_validate_json(ov_json) if ov_json else None,
@@ -326,7 +374,7 @@ class Index:
         return [r[0] for r in self.conn.execute("SELECT model_id FROM models ORDER BY model_id")]
 
     def count(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0]
+        return int(self.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0])
 
     def distinct(self, column: str) -> set[str]:
         """Every value one classification column holds (model_type, subtype or family)."""
@@ -342,20 +390,52 @@ class Index:
         family: str | None = None,
         search: str | None = None,
     ) -> list[ModelRecord]:
-        sql = "SELECT m.metadata, m.overrides, m.overrides_error FROM models m"
-        where, args = [], []
-        if search and _fts_query(search):
-            sql += " JOIN models_fts f ON f.rowid = m.id"
-            where.append("models_fts MATCH ?")
-            args.append(_fts_query(search))
-        for col, val in (("model_type", model_type), ("subtype", subtype), ("family", family)):
-            if val is not None:
-                where.append(f"m.{col} = ?")
-                args.append(val)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY m.model_id"
-        return [self._record(r) for r in self.conn.execute(sql, args)]
+        """Records matching every filter given (see :meth:`rows`)."""
+        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
+        sql = "SELECT m.metadata, m.overrides, m.overrides_error FROM models m JOIN models_fts f ON f.rowid = m.id"
+        return [self._record(r) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
+
+    def rows(
+        self,
+        *,
+        model_type: str | None = None,
+        subtype: str | None = None,
+        family: str | None = None,
+        search: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """metadata.json of each matching model as a plain dict, by id: listing 10,000 models
+        builds no pydantic object.
+
+        Filters compare case-insensitively (``--family SDXL``); ``search`` keeps the
+        models whose names, file names, tags, notes or trigger words contain every
+        word of it, anywhere (``pony`` finds ``autismmixSDXL_autismmixPony``).
+        """
+        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
+        sql = "SELECT m.metadata FROM models m JOIN models_fts f ON f.rowid = m.id"
+        return [json.loads(r[0]) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
+
+    def summaries(
+        self,
+        *,
+        model_type: str | None = None,
+        subtype: str | None = None,
+        family: str | None = None,
+        search: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Like :meth:`rows`, but only the fields a listing shows (SQLite extracts them: no JSON
+        parsing in Python): model_id, subtype, family, size_bytes, precision, match_method, hub_badge."""
+        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
+        fields = {
+            "precision": "$.precision", "match_method": "$.match_method", "hub_badge": "$.hub_match.badge",
+            "civitai_trust": "$.civitai.trust", "civitai_model": "$.civitai.model_name",
+            "civitai_version": "$.civitai.version_name", "civitai_base": "$.civitai.base_model",
+            "trigger_words": "$.trigger_words",  # JSON text of a list
+        }
+        extracts = ", ".join(f"json_extract(m.metadata, '{path}')" for path in fields.values())
+        sql = (f"SELECT m.model_id, m.subtype, m.family, m.size_bytes, {extracts}"
+               " FROM models m JOIN models_fts f ON f.rowid = m.id")
+        keys = ("model_id", "subtype", "family", "size_bytes", *fields)
+        return [dict(zip(keys, r, strict=True)) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
 
     def find_sha256(self, sha256: str) -> list[tuple[str, str]]:
         """(model_id, file name) of every file with these bytes."""
@@ -406,7 +486,8 @@ class Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             self.conn.execute("COMMIT")
         elif self.conn.in_transaction:  # SQLite may have rolled back already (a full disk does)

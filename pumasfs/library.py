@@ -251,7 +251,7 @@ class Library:
         model appears whole or not at all.  Two different models that want
         the same folder get distinct, stable names (a suffix from the hash).
         """
-        self.index  # open (and, if it was deleted, rebuild) before the model appears
+        _ = self.index  # open (and, if it was deleted, rebuild) before the model appears
         content = stage.content
         base = meta.cleaned_name
         candidates = [base, f"{base}-{(meta.hashes.sha256 or short_hash(meta.original_name or base, 12))[:8]}"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import atomic
 from .errors import PumasError
+from .jsonfile import read_model
+from .jsonfile import validation_error_line as validation_error_line  # re-exported for older callers
 
 SCHEMA_VERSION = 1
 METADATA_FILE = "metadata.json"
@@ -38,20 +40,8 @@ LIST_FIELDS = frozenset({"tags", "compatible_apps", "trigger_words"})
 DICT_FIELDS = frozenset({"inference_settings", "model_card"})
 
 
-def validation_error_line(e: ValidationError, *, unknown_field: str = "unknown field") -> str:
-    """The first problem pydantic found, as ``rules[3].target: message`` for one error line."""
-    err = e.errors()[0]
-    if err["type"] == "json_invalid":
-        return f"not valid JSON: {err['msg']}"
-    where = ""
-    for part in err["loc"]:
-        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
-    msg = unknown_field if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-    return f"{where or '(top level)'}: {msg}"
-
-
 def utcnow() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class _Open(BaseModel):
@@ -259,17 +249,10 @@ def check_vocabulary(changes: dict[str, Any], *, seen: dict[str, set[str]] | Non
 def load_metadata(model_dir: Path | str) -> ModelMetadata:
     # A plain string join: a deep scan calls this for every model folder.
     path = os.path.join(model_dir, METADATA_FILE)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise PumasError(f"{path}: no metadata.json") from None
-    except OSError as e:
-        raise PumasError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        return ModelMetadata.model_validate_json(raw)
-    except ValidationError as e:
-        raise PumasError(f"{path}: invalid metadata: {validation_error_line(e)}") from None
+    meta = read_model(path, ModelMetadata, invalid="invalid metadata")
+    if meta is None:
+        raise PumasError(f"{path}: no metadata.json")
+    return meta
 
 
 def save_metadata(model_dir: Path, meta: ModelMetadata, *, touch: bool = True) -> None:
@@ -312,15 +295,7 @@ class Overrides(_Open):
 
 def load_overrides(model_dir: Path | str) -> tuple[Overrides | None, str | None]:
     """(overrides, None), (None, None) when absent, or (None, error) when invalid."""
-    path = os.path.join(model_dir, OVERRIDES_FILE)
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        return None, None
-    except OSError as e:
-        return None, f"{path}: cannot read: {e.strerror}"
-    try:
-        return Overrides.model_validate_json(raw), None
-    except ValidationError as e:
-        return None, f"{path}: invalid: {validation_error_line(e)}"
+        return read_model(os.path.join(model_dir, OVERRIDES_FILE), Overrides), None
+    except PumasError as e:
+        return None, e.message

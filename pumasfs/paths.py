@@ -83,7 +83,7 @@ class Layout:
     def model_dir(self, model_id: str) -> Path:
         return self.models_dir / model_id
 
-    def ensure(self) -> "Layout":
+    def ensure(self) -> Layout:
         for d in (self.models_dir, self.staging_dir, self.registry_db.parent, self.maps_dir, self.run_dir):
             d.mkdir(parents=True, exist_ok=True)
         return self

@@ -80,6 +80,7 @@ from .maps import Rule, TranslationMap
 from .metadata import FileEntry, ModelMetadata, Pin
 from .naming import MAX_NAME_BYTES, safe_filename, short_hash, stem_of
 from .plan import Collision, Exclusion, ModelRecord, Plan, PlanEntry
+from .relpath import is_safe_relpath
 
 if TYPE_CHECKING:
     from .index import Index
@@ -115,13 +116,6 @@ def _utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _safe_rel(path: str) -> bool:
-    """A relative posix path that stays where it is put."""
-    if not path or path.startswith("/") or "\x00" in path:
-        return False
-    return all(part not in ("", ".", "..") for part in path.split("/"))
-
-
 # -- rule matching -----------------------------------------------------------
 
 
@@ -142,7 +136,10 @@ def _match_name(meta: ModelMetadata) -> str:
 def _rule_verdict(rule: Rule, meta: ModelMetadata) -> str | None:
     """"match", "excluded" (everything held but exclude_tags), or None."""
     m = rule.match
-    low = lambda v: (v or "").lower()  # noqa: E731
+
+    def low(v: str | None) -> str:
+        return (v or "").lower()
+
     if m.model_type and low(meta.model_type) not in m.model_type:
         return None
     if m.subtype and low(meta.subtype) not in m.subtype:
@@ -171,7 +168,7 @@ def _rule_verdict(rule: Rule, meta: ModelMetadata) -> str | None:
     return "match"
 
 
-class _Placeholders(dict):
+class _Placeholders(dict[str, str]):
     """A target's ``{name}`` values, each made one safe path component on first use.
 
     Most targets use none or one of them; computing all six for every model
@@ -204,7 +201,7 @@ def _target(rule: Rule, meta: ModelMetadata) -> str | None:
         folder = rule.target
     else:
         folder = rule.target.format_map(_Placeholders(meta))
-    return folder if _safe_rel(folder) else None
+    return folder if is_safe_relpath(folder) else None
 
 
 # -- entries of one model ----------------------------------------------------
@@ -233,7 +230,7 @@ def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[st
         items.append((name[len(stem):], f"{mid}/{source_name}", False))
 
     siblings: list[FileEntry] = sorted(
-        (f for f in meta.files if f.name != primary and f.name.rpartition("/")[0] == lib_dir and _safe_rel(f.name)),
+        (f for f in meta.files if f.name != primary and f.name.rpartition("/")[0] == lib_dir and is_safe_relpath(f.name)),
         key=lambda f: f.name,
     )
     shard = _SHARD.search(lib_name)
@@ -277,10 +274,12 @@ def _group(
                                            f"this install is {app.version or 'of unknown version'}")
     if meta.model_type.lower() in tmap.exclude.model_type:
         return Exclusion(mid, "excluded-type", f"the map never places model_type {meta.model_type!r}")
+    if meta.family.lower() in tmap.exclude.family:
+        return Exclusion(mid, "excluded-family", f"{app.kind} cannot load {meta.family!r} models")
     hit = {t.lower() for t in meta.tags} & set(tmap.exclude.tags)
     if hit:
         return Exclusion(mid, "excluded-tag", f"the map excludes tag {sorted(hit)[0]!r}")
-    if not _safe_rel(mid):
+    if not is_safe_relpath(mid):
         return Exclusion(mid, "unsafe-path", "the model id is not a plain relative path")
     rule, blocked = None, None
     for r in tmap.ordered_rules() if rules is None else rules:
@@ -304,7 +303,7 @@ def _group(
     primary = _primary(meta)
     if primary is None:
         return Exclusion(mid, "no-primary-file", "a file model without primary_file and not one weights file")
-    if not _safe_rel(primary):
+    if not is_safe_relpath(primary):
         return Exclusion(mid, "unsafe-path", f"primary_file {primary!r} leaves the model folder")
     stem, items = _file_items(meta, primary, rule.companions)
     return _Group(mid, order, folder, stem, tuple(items))
@@ -418,7 +417,7 @@ def build_plan(
         clash = next((p for p in paths if p.casefold() in owner), None)
         if clash is not None:
             return clash
-        for path, (_, source, is_dir) in zip(paths, g.items):
+        for path, (_, source, is_dir) in zip(paths, g.items, strict=False):
             entries[path] = PlanEntry(g.model_id, source, is_dir)
             owner[path.casefold()] = g.model_id
         return None
@@ -504,7 +503,7 @@ def related_records(
     return [found[m] for m in sorted(found)]
 
 
-def index_stem_lookup(index: "Index") -> Callable[[str], list[ModelRecord]]:
+def index_stem_lookup(index: Index) -> Callable[[str], list[ModelRecord]]:
     """A ``lookup`` for ``related_records`` over models.db (indexed prefix scans; a superset)."""
 
     def lookup(stem: str) -> list[ModelRecord]:

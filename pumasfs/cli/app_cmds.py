@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..apps import INSTALL_MODES, LINK_TYPES
+from ..apps import INSTALL_MODES
+from ..link_types import LINK_TYPES
 from ..usecases import apps as uc
 from ..usecases.install_mode import mode_details
 from .app_mode_cmds import print_mode_result, set_
+from .complete import complete_apps, complete_kinds
+from .main import FullHelpGroup
 from .output import CliReporter, echo_json, print_table, warn
 from .state import State, pass_state
 
@@ -23,7 +26,7 @@ def _say_discovered(found: list[AppInstall]) -> None:
         click.echo(f"found {app.label()} in {app.path}", err=True)
 
 
-@click.group("app")
+@click.group("app", cls=FullHelpGroup)
 def app() -> None:
     """Register the app installs pumas feeds (ComfyUI, A1111/Forge, LM Studio, ...).
 
@@ -39,7 +42,7 @@ def app() -> None:
 
 
 @app.command("add")
-@click.argument("kind")
+@click.argument("kind", shell_complete=complete_kinds)
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", help="Install name (default: the kind, then KIND-2, KIND-3...).")
 @click.option("--version", "version", help="App version, when it cannot be read from the install.")
@@ -111,12 +114,12 @@ def list_(state: State, as_json: bool) -> None:
         return
     print_table(
         [(a.name, a.kind, a.version or "-", a.link_type, str(a.path)) for a in apps],
-        ["NAME", "KIND", "VERSION", "LINKS", "PATH"],
+        ["NAME", "KIND", "VERSION", "LINK TYPE", "PATH"],
     )
 
 
 @app.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_apps)
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON object.")
 @pass_state
 def show(state: State, name: str, as_json: bool) -> None:
@@ -161,7 +164,7 @@ def show(state: State, name: str, as_json: bool) -> None:
 
 
 @app.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_apps)
 @click.option("--dry-run", is_flag=True, help="Show which links would be removed; change nothing.")
 @pass_state
 def remove(state: State, name: str, dry_run: bool) -> None:

@@ -6,8 +6,8 @@ import click
 
 from ..errors import EXIT_ERROR
 from ..usecases import sync as uc
-from .main import State, pass_state
 from .output import CliReporter, echo_json, print_table
+from .state import State, pass_state
 
 
 @click.command("doctor")

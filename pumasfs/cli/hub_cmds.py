@@ -9,12 +9,13 @@ import click
 
 from ..errors import EXIT_PARTIAL, PumasError
 from ..usecases import hub as uc
+from .complete import complete_models
 from .output import CliReporter, echo_json, print_table, size_text, warn
 from .state import State, pass_state
 
 
 @click.command("enrich")
-@click.argument("models", nargs=-1)
+@click.argument("models", nargs=-1, shell_complete=complete_models)
 @click.option("--all", "all_", is_flag=True, help="Look up every model again (refreshes verified ones too).")
 @click.option("--pending", is_flag=True, help="Models imported while the hub was unreachable (the default).")
 @click.option("--budget", type=click.IntRange(1, 10_000), default=100, show_default=True,

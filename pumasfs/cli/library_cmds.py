@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
-from ..metadata import ModelMetadata
-from ..plan import ModelRecord
 from ..usecases import library as uc
-from .main import State, pass_state
+from .complete import complete_families, complete_models, complete_subtypes, complete_types
 from .output import CliReporter, echo_json, print_table, printable, size_text
+from .state import State, pass_state
+
+if TYPE_CHECKING:
+    from ..metadata import ModelMetadata
 
 
 def _badge(meta: ModelMetadata) -> str:
@@ -20,15 +22,13 @@ def _badge(meta: ModelMetadata) -> str:
     return trust_badge(meta)
 
 
-def _record_json(rec: ModelRecord) -> dict[str, Any]:
-    return rec.meta.model_dump(mode="json")
-
-
 @click.command("list")
-@click.option("--type", "model_type", help="Only this model_type (diffusion, llm, ...).")
-@click.option("--subtype", help="Only this subtype (checkpoints, loras, vae, ...).")
-@click.option("--family", help="Only this family (sd1, sdxl, flux, llama, ...).")
-@click.option("--search", "-s", metavar="TEXT", help="Full-text search over names, tags, files and notes.")
+@click.option("--type", "model_type", shell_complete=complete_types,
+              help="Only this model_type (diffusion, llm, ...); any case.")
+@click.option("--subtype", shell_complete=complete_subtypes, help="Only this subtype (checkpoints, loras, vae, ...).")
+@click.option("--family", shell_complete=complete_families, help="Only this family (sd1, sdxl, flux, llama, ...).")
+@click.option("--search", "-s", metavar="TEXT", help="Models whose names, file names, tags, notes or trigger words "
+              "contain every word of TEXT (anywhere, any case).")
 @click.option("--json", "as_json", is_flag=True, help="Print the model records (metadata.json) as a JSON array.")
 @pass_state
 def list_(state: State, model_type: str | None, subtype: str | None, family: str | None, search: str | None,
@@ -43,37 +43,36 @@ def list_(state: State, model_type: str | None, subtype: str | None, family: str
       pumas list --json | jq '.[].model_id'
     """
     where = uc.ModelFilter(model_type=model_type, subtype=subtype, family=family, search=search)
-    records = uc.list_models(state, where)
+    listing = uc.list_rows(state, where, full=as_json)
     if as_json:
-        echo_json([_record_json(r) for r in records])
+        echo_json([r.metadata for r in listing.rows])
         return
-    if not records:
+    if not listing.rows:
         click.echo("no models" + (" match" if where.active else " yet: try `pumas import FILE`"))
         return
-    rows = [
-        (r.meta.model_id, r.meta.subtype or "-", r.meta.precision or "-", size_text(r.meta.size_bytes), _badge(r.meta))
-        for r in records
-    ]
     headers = ["MODEL", "SUBTYPE", "PRECISION", "SIZE", "TRUST"]
-    if any(r.meta.civitai is not None or r.meta.trigger_words for r in records):
-        # CivitAI columns only when some model has CivitAI data (issue 12).
-        from ..hub.badge import trust_text
+    civitai = any(r.civitai or r.trigger_words for r in listing.rows)
+    if civitai:  # CivitAI columns only when some model has CivitAI data (issue 12)
+        headers += ["CIVITAI", "BASE MODEL", "TRIGGER WORDS"]
+    rows: list[tuple[str, ...]] = [
+        (r.model_id, r.subtype or "-", r.precision or "-", size_text(r.size_bytes), r.trust,
+         *(_civitai_cells(r) if civitai else ()), ", ".join(r.used_by) or "-")
+        for r in listing.rows
+    ]
+    print_table(rows, [*headers, "USED BY"])
+    shown = len(listing.rows)
+    of = f" (of {listing.total_models})" if shown != listing.total_models else ""
+    used = sum(1 for r in listing.rows if r.used_by)
+    click.echo(f"{shown} model(s){of}, {size_text(listing.total_bytes)}; {used} used by an app")
 
-        wide = [(*row[:4], trust_text(r.meta), *_civitai_cells(r.meta)) for row, r in zip(rows, records, strict=True)]
-        print_table(wide, [*headers, "CIVITAI", "BASE MODEL", "TRIGGER WORDS"])
-        return
-    print_table(rows, headers)
 
-
-def _civitai_cells(meta: ModelMetadata) -> tuple[str, str, str]:
-    civ = meta.civitai
-    name = f"{civ.model_name} {civ.version_name}".strip() if civ else "-"
-    words = ", ".join(meta.trigger_words)
-    return name or "-", (civ.base_model if civ else None) or "-", (words[:60] + "…" if len(words) > 61 else words) or "-"
+def _civitai_cells(row: uc.ModelRow) -> tuple[str, str, str]:
+    words = ", ".join(row.trigger_words)
+    return row.civitai or "-", row.civitai_base or "-", (words[:60] + "…" if len(words) > 61 else words) or "-"
 
 
 @click.command("show")
-@click.argument("model")
+@click.argument("model", shell_complete=complete_models)
 @click.option("--related", is_flag=True, help="Also list the matched hub repo's other files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_state
@@ -161,7 +160,8 @@ def _civitai_fields(meta: ModelMetadata) -> list[tuple[str, str | None]]:
             base = f"{base} on CivitAI, but the header says {meta.family} (placed as {meta.family})"
         out += [
             ("civitai", f"{civ.model_name} / {civ.version_name}" + (f" by {civ.creator}" if civ.creator else "")),
-            ("civitai page", civ.url), ("air", civ.air), ("civitai type", " / ".join(x for x in (civ.type, civ.file_type) if x) or None),
+            ("civitai page", civ.url), ("air", civ.air),
+            ("civitai type", " / ".join(x for x in (civ.type, civ.file_type) if x) or None),
             ("civitai base", base), ("nsfw level", str(civ.nsfw_level) if civ.nsfw_level is not None else None),
         ]
     out.append(("trigger words", ", ".join(meta.trigger_words) or None))
@@ -173,7 +173,7 @@ def _civitai_fields(meta: ModelMetadata) -> list[tuple[str, str | None]]:
 
 
 @click.command("edit")
-@click.argument("model")
+@click.argument("model", shell_complete=complete_models)
 @click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", required=True,
               help="Set a field; repeatable. Lists are comma-separated, dicts are JSON.")
 @click.option("--force", is_flag=True, help="Accept a model_type, subtype or family pumas does not know.")

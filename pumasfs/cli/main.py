@@ -54,7 +54,67 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class LazyGroup(click.Group):
+# name -> its one-line description, so that `pumas --help` imports no command module.
+# A command missing here is loaded to read its docstring (correct, only slower);
+# tests/cli/test_help.py checks these lines against the docstrings.
+SHORT_HELP: dict[str, str] = {
+    "import": "Import model files or folders into the library.",
+    "identify": "Identify model files and folders from their headers (never loads weights).",
+    "list": "List the models in the library.",
+    "show": "Show one model: its metadata, overrides, links and trust.",
+    "edit": "Edit a model's metadata; edited fields are never overwritten by hub enrichment.",
+    "rm": "Remove models: their links in every app, then the model into the trash.",
+    "trash": "Models removed by `pumas rm`: list, restore or delete them for good.",
+    "adopt": "Bring the models already in your apps' folders into the library, paths unchanged.",
+    "release": "Undo adoption for APP: every pinned link becomes a real file again.",
+    "pin": "Place MODEL at PATH in install APP instead of where the map puts it.",
+    "unpin": "Drop MODEL's pin(s) in APP: the map places it there from then on.",
+    "workflows": "List the model references in APP's saved ComfyUI workflows that it cannot resolve.",
+    "scan": "Deep scan: rebuild models.db from the metadata.json files alone.",
+    "doctor": "Check the library, its index and every app's links; optionally repair.",
+    "app": "Register the app installs pumas feeds (ComfyUI, A1111/Forge, LM Studio, ...).",
+    "materialize": "Link the whole library into an app install (full sync).",
+    "sync": "Bring app folders up to date with the library (only what changed).",
+    "relocate": "A drive moved from mount point OLD to NEW: rewrite links and recorded paths.",
+    "mount": "Show APP's models tree at MOUNTPOINT, live, without writing into the app.",
+    "umount": "Unmount a view made by `pumas mount` (a dead daemon's stale view too).",
+    "mounts": "List mounted views: mountpoint, app, mode, daemon pid and state.",
+    "enrich": "Match models with their Hugging Face repo and fill in their metadata.",
+    "download": "Download a Hugging Face repo (or some of its files), or a CivitAI file, into the library.",
+    "link": "Say which CivitAI version a model is, for files CivitAI does not know by hash.",
+    "outdated": "List models with a newer version upstream.",
+    "config": "Read or change pumas settings (stored in launcher-data/config/civitai.json).",
+    "ui": "Browse, import, edit and download models in your browser.",
+    "demo": "Generate a sample library, import it, link it into a sample ComfyUI, and show it live.",
+}
+
+
+def first_line(command: click.Command) -> str:
+    """A command's description as its docstring's first line, never cut short."""
+    text = command.short_help or command.help or ""
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def write_command_list(formatter: click.HelpFormatter, rows: list[tuple[str, str]]) -> None:
+    """The Commands section with whole descriptions (click cuts them at ~45 columns), wrapped."""
+    if rows:
+        with formatter.section("Commands"):
+            formatter.write_dl(rows, col_spacing=2)
+
+
+class FullHelpGroup(click.Group):
+    """A group whose --help shows each subcommand's whole description."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, first_line(cmd)))
+        write_command_list(formatter, rows)
+
+
+class LazyGroup(FullHelpGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -63,17 +123,25 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(f"pumasfs.cli.{module}"), attr)
+        command = getattr(importlib.import_module(f"pumasfs.cli.{module}"), attr)
+        assert isinstance(command, click.Command)
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Short help comes from each command's docstring; loading them all is fine for --help.
-        super().format_commands(ctx, formatter)
+        rows = []
+        for name in self.list_commands(ctx):
+            text = SHORT_HELP.get(name)
+            if text is None:
+                cmd = self.get_command(ctx, name)
+                text = first_line(cmd) if cmd is not None else ""
+            rows.append((name, text))
+        write_command_list(formatter, rows)
 
 
 # State lives in its own module so that `python -m pumasfs.cli.main` and the
 # command modules share one class (click finds the context object by type).
-from .state import State, pass_state  # noqa: E402,F401 (commands import pass_state from here)
-
+from .state import State  # noqa: E402
+from .state import pass_state as pass_state  # noqa: E402  (re-exported: command modules may import it from here)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 def echo_json(obj: Any) -> None:
@@ -73,9 +76,9 @@ def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
         Console().print(table)
         return
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
-    for row in cells:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in cells]
+    click.echo("\n".join(lines))  # one write: 10,000 rows cost one syscall, not 10,000
 
 
 class CliReporter:
@@ -91,12 +94,12 @@ class CliReporter:
     def __init__(self, *, bar: bool = True, warnings: bool = True) -> None:
         self._want_bar = bar and sys.stderr.isatty()
         self._warnings = warnings
-        self._progress: Any = None
-        self._task: Any = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
         self._unit = ""
         self._label = ""
 
-    def __enter__(self) -> "CliReporter":
+    def __enter__(self) -> CliReporter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -118,14 +121,15 @@ class CliReporter:
             self._progress.start()
             self._task = self._progress.add_task(label, total=total)
         else:
+            assert self._task is not None
             self._progress.reset(self._task, total=total, description=label)
 
     def advance(self, n: int = 1) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, n)
 
     def item(self, name: str) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             shown = name if len(name) <= 40 else "…" + name[-39:]
             self._progress.update(self._task, description=f"{self._label} {shown}")
 
@@ -140,10 +144,9 @@ class CliReporter:
             warn(message)
 
 
-def _rich_progress(unit: str) -> Any:
+def _rich_progress(unit: str) -> Progress:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, \
-        TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
     from rich.text import Text
 
     class Size(ProgressColumn):

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
 from materializer.report import SyncReport
 
-from ..apps import LINK_TYPES
+from ..link_types import LINK_TYPES
 from ..usecases import sync as uc
-from .main import State, pass_state
+from .complete import complete_app_selectors
 from .output import echo_json, printable, warn
+from .state import State, pass_state
 
 
 def _print_report(report: SyncReport, *, verbose: bool) -> None:
@@ -42,7 +44,7 @@ def _finish(reports: list[SyncReport], as_json: bool, dry_run: bool) -> None:
 
 
 @click.command("materialize")
-@click.argument("app")
+@click.argument("app", shell_complete=complete_app_selectors)
 @click.option("--dry-run", "-n", is_flag=True, help="Print the plan (what would be created, retargeted, removed) "
               "and change nothing.")
 @click.option("--link-type", type=click.Choice(LINK_TYPES), default=None,
@@ -72,7 +74,7 @@ def materialize(state: State, app: str, dry_run: bool, link_type: str | None, sk
 
 
 @click.command("sync")
-@click.argument("app", required=False)
+@click.argument("app", required=False, shell_complete=complete_app_selectors)
 @click.option("--dry-run", "-n", is_flag=True, help="Print what would change and change nothing.")
 @click.option("--skip-conflicts", is_flag=True, help="Apply everything except the conflicting paths.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report(s) as JSON.")

@@ -21,19 +21,23 @@ It holds what huggingface_hub leaves to the caller:
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .cache import HubFile, RepoSnapshot, SearchHit
 from .errors import HubNotFound, HubRefused, HubUnavailable
 from .settings import HubSettings
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 REQUEST_TIMEOUT_S = 10.0
 # list_models retries connection errors by itself (sleeping 1, 2, 4... s) and takes
@@ -84,7 +88,7 @@ def _run_bounded(fn: Callable[[], T], timeout_s: float) -> T:
         raise HubUnavailable(f"the hub did not answer within {timeout_s:.1f} s")
     if out.error is not None:
         raise out.error
-    return out.value
+    return cast(T, out.value)
 
 
 def unreachable(endpoint: str, timeout_s: float) -> str | None:
@@ -122,7 +126,7 @@ def quiet_hub_logs() -> None:
     """huggingface_hub logs each retry as a warning; pumas reports outcomes itself, once."""
     from huggingface_hub.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
 
 def _retry_after(response: Any) -> float | None:
@@ -157,13 +161,13 @@ class HubClient:
         self.max_retries = max_retries
         self.down: str | None = "offline mode (HF_HUB_OFFLINE is set)" if self.settings.offline else None
         self.requests = 0
-        self._api = None
+        self._api: HfApi | None = None
         self._probed = False  # the endpoint is probed once per batch, before its first request
 
     # -- plumbing --------------------------------------------------------------
 
     @property
-    def api(self):
+    def api(self) -> HfApi:
         if self._api is None:
             from huggingface_hub import HfApi
 
@@ -209,7 +213,7 @@ class HubClient:
                 if not self._probed:
                     self._probed = True
                     endpoint = self.settings.endpoint
-                    why = _run_bounded(lambda: unreachable(endpoint, timeout), timeout)
+                    why = _run_bounded(functools.partial(unreachable, endpoint, timeout), timeout)
                     if why is not None:
                         raise HubUnavailable(f"cannot reach {endpoint} ({why})")
                 # Even importing huggingface_hub happens on the clock, in the bounded thread.
@@ -311,7 +315,7 @@ def _is_transport_error(e: BaseException) -> bool:
         import httpx2 as httpx
     except ImportError:  # older huggingface_hub used requests/httpx
         try:
-            import httpx  # type: ignore[no-redef]
+            import httpx  # type: ignore[no-redef, import-not-found, unused-ignore]
         except ImportError:
             return False
     return isinstance(e, (httpx.TransportError, httpx.TimeoutException))
@@ -321,7 +325,7 @@ def _iso(dt: Any) -> str | None:
     if dt is None:
         return None
     try:
-        return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     except AttributeError:
         return str(dt)
 

@@ -10,7 +10,7 @@ import os
 import stat as _stat
 from pathlib import Path
 
-from ..errors import PumasError
+from ..errors import NotFound, PumasError
 from . import folders as F
 from . import rules
 from . import vocab as V
@@ -42,7 +42,7 @@ def identify_path(path: os.PathLike | str, *, name_hint: str | None = None) -> I
     try:
         st = p.stat()
     except FileNotFoundError:
-        raise PumasError(f"{p}: no such file or directory") from None
+        raise NotFound(f"{p}: no such file or directory") from None
     except OSError as e:
         raise PumasError(f"{p}: {e.strerror or e}") from None
     if _stat.S_ISDIR(st.st_mode):

@@ -57,7 +57,8 @@ class Job:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "kind": self.kind, "title": self.title, "detail": self.detail, "state": self.state, "phase": self.phase,
+            "id": self.id, "kind": self.kind, "title": self.title, "detail": self.detail, "state": self.state,
+            "phase": self.phase,
             "item": self.item, "done": self.done, "total": self.total, "unit": self.unit,
             "percent": self.percent, "messages": self.messages[-20:], "error": self.error,
             "cancellable": self.cancellable and self.active, "result": self.result,

@@ -405,7 +405,8 @@ def build_app(config: UiConfig) -> Starlette:
         folders = sorted(set(details.discovered_folders) | set(planned) | set(links.per_folder))
         views = [v for v in _views() if v.get("app") == name]
         return page(request, "app.html", {"d": details, "links": links, "preview": preview, "plan_error": plan_error,
-                                          "planned": planned, "folders": folders, "views": views, "fs": fs, "unmanaged": unmanaged,
+                                          "planned": planned, "folders": folders, "views": views, "fs": fs,
+                                          "unmanaged": unmanaged,
                                           "roots": ui.allowlist.roots})
 
     def app_materialize(request: Request) -> Response:

@@ -57,6 +57,7 @@ def add_app(ws: Workspace, kind: str, path: Path, *, name: str | None = None, ve
     from ..apps import add_app as register
     from ..apps import detect_sandbox
     from ..maps import ensure_default_map, known_kinds, select_map
+    from ..notices import new_notices
     from .install_mode import precheck, set_mode
 
     layout = ws.writable_layout()
@@ -74,7 +75,9 @@ def add_app(ws: Workspace, kind: str, path: Path, *, name: str | None = None, ve
         result.warnings.append(
             f"could not read {installed.name}'s version; maps or overrides with a version range will not "
             f"match it (set it with `pumas app add ... --version V`)")
-    result.warnings += detect_sandbox(installed, library_root=layout.root)
+    # Shown now, then not again at every sync until it changes (app show keeps showing it).
+    result.warnings += new_notices(layout, f"sandbox:{installed.name}",
+                                   detect_sandbox(installed, library_root=layout.root))
     for line in result.warnings:
         reporter.warn(line)
     if mode != "links":
@@ -92,6 +95,7 @@ def list_apps(ws: Workspace) -> AppListing:
     """Every registered install (after registering new ones under comfyui-versions/)."""
     from ..apps import load_apps
 
+    ws.require_library()
     discovered = discover_installs(ws)
     return AppListing(apps=list(load_apps(ws.layout).apps), discovered=discovered)
 
@@ -142,6 +146,7 @@ def show_app(ws: Workspace, name: str) -> AppDetails:
     from ..apps import detect_sandbox, discover_model_folders, get_app
     from ..maps import plan_root, select_map
 
+    ws.require_library()
     discover_installs(ws)
     layout = ws.layout
     install = get_app(layout, name)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..hub.badge import trust_badge
-from ..index import _fts_query
+from ..index import search_terms
 from ..metadata import ModelMetadata
 from .workspace import Workspace
 
@@ -108,14 +108,14 @@ def _has_registry(conn: sqlite3.Connection) -> bool:
 
 def _where(q: BrowseQuery, has_reg: bool) -> tuple[str, str, list[object]]:
     joins, where, args = "", [], []  # type: tuple[str, list[str], list[object]]
-    fts = _fts_query(q.search) if q.search else ""
-    if fts:
+    terms, term_args = search_terms(q.search)  # the same search as `pumas list --search`
+    if terms:
         joins += " JOIN models_fts f ON f.rowid = m.id"
-        where.append("models_fts MATCH ?")
-        args.append(fts)
+        where += terms
+        args += term_args
     for col, val in (("model_type", q.model_type), ("subtype", q.subtype), ("family", q.family)):
         if val:
-            where.append(f"m.{col} = ?")
+            where.append(f"m.{col} = ? COLLATE NOCASE")  # any case, as `pumas list --family SDXL`
             args.append(val)
     if q.base_model:
         where.append("json_extract(m.metadata,'$.base_model') = ?")

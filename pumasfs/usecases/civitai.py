@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import PumasError
 from .after_change import CatchUp, catch_up_apps
+from .library import resolve_model
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
 
@@ -127,7 +128,7 @@ def link_model(
     settings = _settings(ws, nsfw)
     civ_ref = parse_ref(ref, settings.endpoint)
     lib = ws.library
-    model_id = lib.resolve_id(model)
+    model_id = resolve_model(ws, model)
     reporter.item(model_id)
     out = link(lib, model_id, civ_ref, settings, dry_run=dry_run)
     return LinkReport(out, catch_up_apps(ws, reporter) if out.changed and not dry_run else None)

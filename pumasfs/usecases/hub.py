@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import PumasError
 from .after_change import CatchUp, catch_up_apps
+from .library import resolve_model
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
 
@@ -35,7 +36,7 @@ def enrich(ws: Workspace, models: list[str] | tuple[str, ...] = (), *, all_model
         raise PumasError("--all already includes --pending")
     lib = ws.library
     if models:
-        ids = [lib.resolve_id(m) for m in models]
+        ids = [resolve_model(ws, m) for m in models]
     elif all_models:
         ids = all_ids(lib)
     else:

@@ -93,6 +93,7 @@ def doctor(ws: Workspace, *, fix: bool = False, verify: bool = False, reporter: 
     """
     from .. import health
 
+    ws.require_library()
     lib = ws.library
     report = DoctorReport()
     report.findings += health.check_staging(lib, fix)

@@ -9,6 +9,7 @@ from ..errors import NotFound, PumasError
 from ..paths import Layout, default_root
 
 if TYPE_CHECKING:
+    from ..index import Index
     from ..library import Library
 
 
@@ -22,9 +23,10 @@ class Workspace:
     def __init__(self, root: Path) -> None:
         self.layout = Layout(root)
         self._library: Library | None = None
+        self._index: Index | None = None  # opened alone, for reading use cases
 
     @property
-    def library(self) -> "Library":
+    def library(self) -> Library:
         from ..library import Library
 
         if self._library is None:
@@ -44,12 +46,39 @@ class Workspace:
             self._library = Library(self.layout)
         return self._library
 
+    def require_library(self) -> None:
+        """Reading use cases: a root without a library is an error, and nothing is created there."""
+        if not self.layout.models_dir.is_dir():
+            raise NotFound(f"no library at {self.layout.root} (`pumas import FILE` creates one there; "
+                           "or pass --root / set PUMAS_HOME)")
+
+    def reading_index(self) -> Index:
+        """The index, for reading, without loading the library's machinery (pydantic stays unloaded)."""
+        self.require_library()
+        if self._library is not None:
+            return self._library.index
+        if self._index is None:
+            from ..index import Index
+
+            if not self.layout.index_db.exists():
+                return self.library.index  # deleted: the library rebuilds it from metadata.json
+            index = Index(self.layout.index_db)
+            if index.reset:  # unreadable and set aside: rebuild it from metadata.json
+                index.close()
+                self.library.scan()
+                return self.library.index
+            self._index = index
+        return self._index
+
     def writable_layout(self) -> Layout:
         """The layout, its folders created: for use cases that write (never on a missing drive)."""
         check_root(self.layout.root)
         return self.layout.ensure()
 
     def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
         if self._library is not None:
             self._library.close()
             self._library = None

@@ -413,9 +413,9 @@ _te: dict = {}
 def comfy_te(kind: str) -> dict:
     """ComfyUI's own text-encoder modules (what its repacks hold), built on meta."""
     if kind not in _te:
-        import torch
         import comfy.ops
         import comfy.text_encoders.llama as L
+        import torch
         ops = comfy.ops.manual_cast
         with torch.device("meta"):
             if kind == "gemma2-2b":
@@ -492,10 +492,10 @@ def gen_text_encoders():
 def gen_audio():
     import comfy.supported_models as sm
     mc = sm.StableAudio({"audio_model": "dit1.0"})
-    from comfy.ldm.audio.dit import AudioDiffusionTransformer
-    from comfy.ldm.audio.autoencoder import AudioOobleckVAE
-    from comfy.ldm.audio.embedders import NumberConditioner
     import comfy.ops
+    from comfy.ldm.audio.autoencoder import AudioOobleckVAE
+    from comfy.ldm.audio.dit import AudioDiffusionTransformer
+    from comfy.ldm.audio.embedders import NumberConditioner
     dit = meta_sd(lambda: AudioDiffusionTransformer(io_channels=64, embed_dim=1536, depth=24, num_heads=24,
                                                     cond_token_dim=768, global_cond_dim=1536, project_cond_tokens=False,
                                                     transformer_type="continuous_transformer",
@@ -697,10 +697,10 @@ def gen_loras():
     add("ltxv-lora", E("loras", "ltxv", None, size="2b"), _lora_pairs(ltl, "comfy", 32), file="ltxv_lora.safetensors",
         source=src("comfy/ldm/lightricks/model.py", "LTXVModel, diffusion_model. naming"))
     # SDXL DoRA (kohya) and LoHa keep their base family
-    import torch
-    from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
     import comfy.model_detection as md
     import comfy.ops
+    import torch
+    from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
     cfg = md.unet_config_from_diffusers_unet(G.diffusers_unet("sdxl"))
     uxl = meta_model(lambda: UNetModel(**cfg, device="meta", operations=comfy.ops.disable_weight_init))
     xls = [(n, [m.out_features, m.in_features]) for n, m in uxl.named_modules()
@@ -723,8 +723,8 @@ def gen_control():
     add("flux-controlnet-instantx-canny", E("controlnet", "flux"), tensors_of(fcn2, "", "BF16"),
         file="instantx_flux_canny.safetensors", source="diffusers FluxControlNetModel (InstantX canny config)")
     import comfy.controlnet  # noqa: F401  (load_controlnet_flux_xlabs_mistoline reads these names)
-    from comfy.ldm.flux.controlnet import ControlNetFlux
     import comfy.ops
+    from comfy.ldm.flux.controlnet import ControlNetFlux
     xcfg = {k: v for k, v in FLUX.items() if k != "image_model"}
     xcfg.update(depth=2, depth_single_blocks=0)
     xc = meta_sd(lambda: ControlNetFlux(**xcfg, operations=comfy.ops.disable_weight_init, device="meta"))
@@ -981,7 +981,12 @@ def gen_more_dits():
 
 @step("more loras")
 def gen_more_loras():
-    from diffusers import FluxTransformer2DModel, HunyuanVideoTransformer3DModel, Lumina2Transformer2DModel, QwenImageControlNetModel
+    from diffusers import (
+        FluxTransformer2DModel,
+        HunyuanVideoTransformer3DModel,
+        Lumina2Transformer2DModel,
+        QwenImageControlNetModel,
+    )
     # OneTrainer: lora_transformer_ + diffusers module names with "_" (comfy/lora.py Flux key map)
     fd = meta_sd(lambda: FluxTransformer2DModel(guidance_embeds=True))
     ot = _linear_shapes(fd, r"transformer_blocks\.\d+\.(attn\.(to_q|to_k|to_v|to_out\.0|add_q_proj|add_k_proj|add_v_proj|to_add_out)|norm1\.linear|norm1_context\.linear)\.weight$|single_transformer_blocks\.\d+\.(attn\.(to_q|to_k|to_v)|proj_mlp|proj_out|norm\.linear)\.weight$")

@@ -13,10 +13,9 @@ import pytest
 
 from pumasfs.hub import download_repo, trust_badge
 from pumasfs.library import Library
-
-from ..conftest import assert_one_line_error
 from tests.support.cli import cli_env, pumas_argv
 
+from ..conftest import assert_one_line_error
 from .conftest import safetensors_bytes
 from .fakehub import FakeHub
 

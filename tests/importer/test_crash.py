@@ -15,7 +15,6 @@ from pumasfs import staging
 from pumasfs.library import Library
 from pumasfs.metadata import FileEntry, Hashes, ModelMetadata, save_metadata
 from pumasfs.paths import Layout
-
 from tests.support.cli import cli_env, pumas_argv
 
 from .helpers import LORA, lora, model_dirs, write_safetensors
@@ -27,7 +26,7 @@ def _partial_copies(staging_dir: Path) -> list[Path]:
     if not staging_dir.is_dir():
         return []
     out = []
-    for p in staging_dir.glob("import-*/model/*.tmp"):
+    for p in staging_dir.glob("import-*/model/*.pumas-tmp"):
         try:
             if p.stat().st_size > 0:
                 out.append(p)

@@ -391,7 +391,7 @@ def test_stale_staging_is_swept_by_the_next_import(library: Library, tmp_path: P
     stale = library.layout.staging_dir / "import-99999-deadbeef"
     (stale / "model").mkdir(parents=True)
     (stale / "model" / "half.safetensors").write_bytes(b"x" * 100)
-    (library.layout.staging_dir / ".leftover.1.abcd.tmp").write_bytes(b"x")
+    (library.layout.staging_dir / ".leftover.1.abcd.pumas-tmp").write_bytes(b"x")
     [r] = _imp(library, lora(tmp_path / "a.safetensors"))
     assert r.status == "imported"
     _assert_no_leftovers(library)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pumasfs.index import Index
-from pumasfs.maps import Match, MapExclude, Rule, TranslationMap, default_comfyui_map
+from pumasfs.maps import MapExclude, Match, Rule, TranslationMap, default_comfyui_map
 from pumasfs.naming import disambiguate
 from pumasfs.planner import build_plan, index_stem_lookup, related_records
 from tests.planner.conftest import COMFYUI_STANDARD, comfy_app, record

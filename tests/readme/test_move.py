@@ -99,7 +99,7 @@ def _links_to(p: Path) -> int:
 def _partial_copy(root: Path) -> bool:
     staging = Layout(root).staging_dir
     try:
-        return any(_size(p) > 0 for p in staging.glob("import-*/model/.pumas-*.tmp"))
+        return any(_size(p) > 0 for p in staging.glob("import-*/model/.*.pumas-tmp"))  # atomic.TMP_SUFFIX
     except FileNotFoundError:
         return False
 

@@ -170,7 +170,8 @@ def _transfer(url: str, settings: CivitaiSettings, part: Path, hasher: _Hasher, 
                         raise HubUnavailable(f"CivitAI unavailable: HTTP {status}" + (" (rate limited)" if status == 429 else ""))
                     time.sleep(backoff_s(attempt, retry_after_of(resp.headers)))
                     continue
-                raise _Refused(f"CivitAI refused the download: HTTP {status}" + (f" ({error_text(body)})" if error_text(body) else ""))
+                why = f" ({error_text(body)})" if error_text(body) else ""
+                raise _Refused(f"CivitAI refused the download: HTTP {status}{why}")
             with open(part, "r+b") as raw:
                 if status == 200 and have:
                     # The server ignored our Range and sent the whole file again.

@@ -50,7 +50,9 @@ def base_model_disagrees(meta: ModelMetadata) -> bool:
 
 
 class _Text(HTMLParser):
-    _BLOCK: ClassVar[set[str]] = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre", "blockquote"}
+    _BLOCK: ClassVar[set[str]] = {
+        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre", "blockquote",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
