@@ -312,19 +312,19 @@ def _group(
 def _pinned(meta: ModelMetadata, pins: list[Pin]) -> list[_Group] | Exclusion:
     """One group per pin: exactly the pinned paths, nothing from the map."""
     mid = meta.model_id
-    if not _safe_rel(mid):
+    if not is_safe_relpath(mid):
         return Exclusion(mid, "unsafe-path", "the model id is not a plain relative path")
     out: list[_Group] = []
     order = ("", mid)  # before any added_date: a pinned path is never renamed
     for pin in sorted(pins, key=lambda p: p.path):
-        if not _safe_rel(pin.path):
+        if not is_safe_relpath(pin.path):
             return Exclusion(mid, "unsafe-path", f"pinned path {pin.path!r} leaves the app folder")
         folder, _, name = pin.path.rpartition("/")
         if pin.files:
             # Exact: every app path to its file (adoption records them as found).
             items: list[tuple[str, str, bool]] = []
             for path, fname in sorted(pin.files.items()):
-                if not (_safe_rel(path) and _safe_rel(fname)):
+                if not (is_safe_relpath(path) and is_safe_relpath(fname)):
                     return Exclusion(mid, "unsafe-path", f"pinned file {path!r} -> {fname!r} is not a plain path")
                 items.append((path, f"{mid}/{fname}", False))
             out.append(_Group(mid, order, folder, _base_stem(name), tuple(items), exact=True))
@@ -332,7 +332,7 @@ def _pinned(meta: ModelMetadata, pins: list[Pin]) -> list[_Group] | Exclusion:
             out.append(_Group(mid, order, folder, name, (("", mid, True),)))
         else:
             primary = _primary(meta)
-            if primary is None or not _safe_rel(primary):
+            if primary is None or not is_safe_relpath(primary):
                 return Exclusion(mid, "no-primary-file", "a pinned file model without a usable primary_file")
             lib_stem, items0 = _file_items(meta, primary, True)
             main_suffix = items0[0][0]
@@ -413,7 +413,7 @@ def build_plan(
         paths = g.paths(stem)
         folded = [p.casefold() for p in paths]
         if len(set(folded)) != len(folded):
-            return next(p for p, f in zip(paths, folded) if folded.count(f) > 1)
+            return next(p for p, f in zip(paths, folded, strict=True) if folded.count(f) > 1)
         clash = next((p for p in paths if p.casefold() in owner), None)
         if clash is not None:
             return clash

@@ -7,8 +7,8 @@ import sys
 import click
 
 from ..usecases.remove import remove_models
-from .main import State, pass_state
 from .output import CliReporter, echo_json, printable, warn
+from .state import State, pass_state
 
 
 @click.command("rm")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from ..usecases import trash as uc
-from .main import State, pass_state
 from .output import CliReporter, echo_json, print_table, printable, size_text
+from .state import State, pass_state
 
 
 @click.group("trash")

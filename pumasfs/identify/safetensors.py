@@ -75,7 +75,9 @@ def check_offsets(header: dict[str, Any], path: str) -> None:
         if not isinstance(begin, int) or not isinstance(end, int) or isinstance(begin, bool):
             raise PumasError(f"{path}: invalid safetensors header (tensor {name!r}: data offsets are not integers)")
         if begin < 0 or end < begin:
-            raise PumasError(f"{path}: invalid safetensors header (tensor {name!r}: offsets [{begin}, {end}] are negative or reversed)")
+            raise PumasError(
+                f"{path}: invalid safetensors header (tensor {name!r}: offsets [{begin}, {end}] are negative or reversed)"
+            )
         if begin != at:
             what = "overlap the previous tensor" if begin < at else f"leave a gap after byte {at}"
             raise PumasError(f"{path}: invalid safetensors header (tensor {name!r}: offsets [{begin}, {end}] {what})")

@@ -413,7 +413,7 @@ def _run_batch(lib: Library, groups: list[ModelGroup], installs: dict[str, _Inst
                     else:
                         fresh.append((hs, content, meta))
                 metas = commit_batch(lib, [(c, m) for _, c, m in fresh])
-            for (hs, _c, _m), committed in zip(fresh, metas):
+            for (hs, _c, _m), committed in zip(fresh, metas, strict=True):
                 if committed is None:
                     for h in hs:
                         _fail(result, h, f"{h.cand.unit.primary_source}: no free folder name in the library")

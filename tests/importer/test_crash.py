@@ -9,8 +9,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from pumasfs import staging
 from pumasfs.library import Library
 from pumasfs.metadata import FileEntry, Hashes, ModelMetadata, save_metadata
