@@ -25,8 +25,8 @@ from typing import Literal
 from pydantic import BaseModel, ValidationError
 
 from .atomic import fsync_dir
+from .paths import JOURNAL_DIR as JOURNAL_DIR
 
-JOURNAL_DIR = ".journal"
 SUFFIX = ".intent"
 
 

@@ -27,9 +27,9 @@ from pydantic import BaseModel, ValidationError
 from .atomic import write_bytes
 from .errors import PumasError
 from .metadata import utcnow
-from .paths import Layout
+from .paths import LIBRARY_MARKER, Layout
 
-MARKER = ".pumas-library.json"
+MARKER = LIBRARY_MARKER
 
 
 class Marker(BaseModel):

@@ -12,6 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+LIBRARY_MARKER = ".pumas-library.json"  # the library's id, at its root and in its models folder
+JOURNAL_DIR = ".journal"  # in the models folder: intents of changes made in several steps
+
 
 def default_root(environ: dict[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ

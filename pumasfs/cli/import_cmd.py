@@ -144,7 +144,7 @@ def import_(state: State, paths: tuple[Path, ...], move: bool, name: str | None,
     elif not (len(results) == 1 and results[0].status == "failed"):  # a lone failure is the error line
         base = _common_base(results)
         for r in results:
-            click.echo(printable(_line(r, base)), err=r.status == "failed")
+            click.echo("\n".join(map(printable, _line(r, base).splitlines())), err=r.status == "failed")
         if dry_run:
             click.echo(_dry_run_summary(results))
 

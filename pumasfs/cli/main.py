@@ -19,7 +19,6 @@ import click
 from .. import __version__
 from ..errors import EXIT_BUG, EXIT_ERROR, PumasError, os_error_text
 from ..paths import resolve_root
-from .output import printable
 
 # name -> "module:attribute", relative to pumasfs.cli
 COMMANDS: dict[str, str] = {
@@ -174,6 +173,13 @@ def _os_error_line(e: OSError) -> str:
     return os_error_text(e) + (f": {e.filename}" if e.filename else "")
 
 
+def _error_line(text: str) -> None:
+    """One error line on stderr, control characters escaped (names in errors come from files)."""
+    from .output import printable  # only on the error path: `pumas --help` loads no command module
+
+    click.echo(f"pumas: {printable(text)}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
@@ -189,12 +195,12 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"pumas: {e.format_message()} (see `{where} --help`)", err=True)
         sys.exit(e.exit_code)
     except click.ClickException as e:
-        click.echo(f"pumas: {printable(e.format_message())}", err=True)
+        _error_line(e.format_message())
         sys.exit(e.exit_code)
     except PumasError as e:
         if debug:
             raise
-        click.echo(f"pumas: {printable(e.message)}", err=True)
+        _error_line(e.message)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("pumas: interrupted", err=True)
@@ -206,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         if debug:
             raise
-        click.echo(f"pumas: {printable(_os_error_line(e))}", err=True)
+        _error_line(_os_error_line(e))
         sys.exit(EXIT_ERROR)
     except sqlite3.Error as e:
         # A full disk or a read-only drive under models.db/registry.db is the user's

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import NotFound, PumasError
-from ..paths import Layout, default_root
+from ..paths import JOURNAL_DIR, LIBRARY_MARKER, Layout, default_root
 
 if TYPE_CHECKING:
     from ..index import Index
@@ -49,6 +51,9 @@ class Workspace:
     def require_library(self) -> None:
         """Reading use cases: a root without a library is an error, and nothing is created there."""
         if not self.layout.models_dir.is_dir():
+            from ..libmarker import missing_root_check
+
+            missing_root_check(self.layout.root)  # a root used before, now gone: its drive is unplugged
             raise NotFound(f"no library at {self.layout.root} (`pumas import FILE` creates one there; "
                            "or pass --root / set PUMAS_HOME)")
 
@@ -60,8 +65,10 @@ class Workspace:
         if self._index is None:
             from ..index import Index
 
-            if not self.layout.index_db.exists():
-                return self.library.index  # deleted: the library rebuilds it from metadata.json
+            if not self.layout.index_db.exists() or not _at_rest(self.layout):
+                # Deleted (the library rebuilds it), or the library has something to check or to
+                # finish first (markers, a killed change's intent): the whole library does that.
+                return self.library.index
             index = Index(self.layout.index_db)
             if index.reset:  # unreadable and set aside: rebuild it from metadata.json
                 index.close()
@@ -97,3 +104,22 @@ def check_root(root: Path) -> None:
         return
     if root != default_root().absolute() and not root.parent.is_dir():
         raise NotFound(f"library root {root} does not exist and neither does {root.parent} (is its drive mounted?)")
+
+
+def _at_rest(layout: Layout) -> bool:
+    """The library is itself and has nothing to finish: both markers name one id, no intent is pending.
+
+    Two small reads and a listing, without pydantic, so that `pumas list` stays quick; anything
+    else sends the caller through the whole library, which checks, repairs or refuses.
+    """
+    try:
+        ids = {json.loads((d / LIBRARY_MARKER).read_bytes())["id"] for d in (layout.root, layout.models_dir)}
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    try:
+        pending = os.listdir(layout.models_dir / JOURNAL_DIR)
+    except FileNotFoundError:
+        pending = []  # no journal yet: nothing was ever left half-done
+    except OSError:
+        return False
+    return len(ids) == 1 and not pending

@@ -89,7 +89,7 @@ def test_models_folder_gone_or_another_librarys(root: Path, tmp_path: Path, puma
     assert not models.exists()
     # Another library's models folder in its place.
     other = tmp_path / "other-root"
-    pumas("--root", other, "list")
+    pumas("--root", other, "import", write_safetensors(tmp_path / "dl2" / "vae.safetensors", VAE))
     os.rename(Layout(other).models_dir, models)
     r = pumas("sync", check=False)
     assert_one_line_error(r)
@@ -107,7 +107,7 @@ def test_root_on_an_unplugged_drive_is_not_recreated_on_the_system_disk(tmp_path
     with drive(data, mnt):
         lib_root = mnt / "pumas"
         pumas("--root", lib_root, "import", lora(tmp_path / "dl" / "a.safetensors", 2))
-        pumas("--root", mnt, "list")  # a library at the mount point itself too
+        pumas("--root", mnt, "import", tmp_path / "dl" / "a.safetensors")  # a library at the mount point too
         unplug(mnt)
         for r in (pumas("--root", lib_root, "import", tmp_path / "dl" / "a.safetensors", check=False),
                   pumas("--root", lib_root, "list", check=False),
