@@ -13,10 +13,12 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pumasfs import locks
+from pumasfs.apps import AppInstall
 from pumasfs.errors import PumasError
+from pumasfs.health import Finding
 from pumasfs.paths import Layout
 
 from . import doctor as _doctor
@@ -27,29 +29,59 @@ from .registry import Registry, close_shared, shared
 from .report import SyncReport
 from .sync import full_sync, incremental_sync
 
+if TYPE_CHECKING:
+    from pumasfs.library import Library
+
 
 @contextmanager
 def locked_registry(layout: Layout) -> Iterator[Registry]:
     """The registry, with the root's link lock held: one process changes links at a time."""
     with locks.exclusive(layout.run_dir / "links.lock"):
-        yield shared(layout.registry_db)
+        reg = shared(layout.registry_db)
+        if reg.needs_rebuild():
+            from .rebuild import rebuild
+
+            rebuild(reg, layout)
+        yield reg
 
 
-def materialize(layout: Layout, library: Any, app: Any, *, dry_run: bool = False, link_type: str | None = None,
+def materialize(layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False, link_type: str | None = None,
                 allow_conflicts: bool = False) -> SyncReport:
     """Full sync of one install: make its models folder show the whole plan."""
+    if getattr(app, "mode", "links") == "view":
+        # A kind selector (`pumas materialize comfyui`) may name an install shown through a live view.
+        report = SyncReport(app=app.name, mode="full", base_dir=str(app.tree_dir), dry_run=dry_run,
+                            applied=not dry_run)
+        report.warnings.append(f"{app.name} is shown through a live view (mode view) at {app.tree_dir}: pumas "
+                               f"writes no links for it (`pumas app set {app.name} --mode yaml` builds a tree "
+                               "of links instead)")
+        return report
     with locked_registry(layout) as reg:
-        return full_sync(reg, layout, library, app, dry_run=dry_run, link_type=link_type,
-                         allow_conflicts=allow_conflicts)
+        report = full_sync(reg, layout, library, app, dry_run=dry_run, link_type=link_type,
+                           allow_conflicts=allow_conflicts)
+    _refresh_yaml(layout, library, app, report)
+    return report
 
 
-def _registered_apps(layout: Layout) -> list[Any]:
+def _refresh_yaml(layout: Layout, library: Any, app: Any, report: SyncReport) -> None:
+    """A yaml-mode install's tree may have gained a folder its extra_model_paths.yaml must name."""
+    if getattr(app, "mode", "links") != "yaml" or report.dry_run or report.mode == "incremental" \
+            or not report.applied:
+        return
+    from pumasfs.usecases.install_mode import refresh_section
+
+    warning = refresh_section(layout, app)
+    if warning:
+        report.warnings.append(warning)
+
+
+def _registered_apps(layout: Layout) -> list[AppInstall]:
     from pumasfs.apps import load_apps
 
     return list(load_apps(layout).apps)
 
 
-def sync_pending(layout: Layout, library: Any, apps: Iterable[Any] | None = None, *,
+def sync_pending(layout: Layout, library: Library, apps: Iterable[AppInstall] | None = None, *,
                  dry_run: bool = False, allow_conflicts: bool = False) -> list[SyncReport]:
     """Incremental sync of every materialized app (or the given ones).
 
@@ -70,13 +102,20 @@ def sync_pending(layout: Layout, library: Any, apps: Iterable[Any] | None = None
         for app in candidates:
             if apps is None and app.name not in known:
                 continue
+            if getattr(app, "mode", "links") == "view":
+                continue  # a live view follows the library by itself: nothing to link
             try:
-                reports.append(incremental_sync(reg, layout, library, app, dry_run=dry_run,
-                                                allow_conflicts=allow_conflicts))
+                report = incremental_sync(reg, layout, library, app, dry_run=dry_run,
+                                          allow_conflicts=allow_conflicts)
+                reports.append(report)
             except PumasError as e:
                 r = SyncReport(app=app.name, mode="incremental", dry_run=dry_run)
                 r.errors.append(e.message)
                 reports.append(r)
+    for app in candidates:
+        for report in reports:
+            if report.app == app.name:
+                _refresh_yaml(layout, library, app, report)
     return reports
 
 
@@ -114,11 +153,11 @@ def remove_model_links(layout: Layout, model_id: str) -> int:
                 reg.add_vacated(app, {p.rpartition("/")[2] for p in done})
             prune_dirs(reg, app, base, touched)
             with reg.transaction():
-                reg.conn.execute("UPDATE app_state SET dirty=0 WHERE app=?", (app,))
+                reg.mark_dirty(app, False)
     return removed
 
 
-def uninstall(layout: Layout, app: Any, *, dry_run: bool = False) -> SyncReport:
+def uninstall(layout: Layout, app: AppInstall | str, *, dry_run: bool = False) -> SyncReport:
     """Remove exactly the links we made in an install and the folders we created that are now empty.
 
     Anything else (the app's placeholder files, a user's own models, a link
@@ -135,7 +174,7 @@ def uninstall(layout: Layout, app: Any, *, dry_run: bool = False) -> SyncReport:
         if state is None and not rows:
             report.applied = not dry_run
             return report
-        base = state.base_dir if state else str(getattr(app, "models_dir", ""))
+        base = state.base_dir if state else ("" if isinstance(app, str) else str(app.models_dir))
         report.base_dir = base
         if not os.path.isdir(base):
             report.warnings.append(f"{base} is gone (or its drive is not mounted); forgetting its {len(rows)} link(s)")
@@ -174,12 +213,10 @@ def uninstall(layout: Layout, app: Any, *, dry_run: bool = False) -> SyncReport:
     return report
 
 
-def doctor(layout: Layout, library: Any, *, fix: bool = False) -> list[Any]:
+def doctor(layout: Layout, library: Library, *, fix: bool = False) -> list[Finding]:
     """Link health over every app: broken, orphaned, vanished or changed links, missing app folders."""
-    from pumasfs.health import Finding
-
-    apps: list[Any] = []
-    broken: list[Any] = []
+    apps: list[AppInstall] = []
+    broken: list[Finding] = []
     if layout.apps_file.exists():
         try:
             apps = _registered_apps(layout)
@@ -201,7 +238,7 @@ def close() -> None:
     close_shared()
 
 
-def links_of_model(layout: Layout, model_id: str) -> list[dict]:
+def links_of_model(layout: Layout, model_id: str) -> list[dict[str, Any]]:
     """Every link of a model (for `pumas show`)."""
     if not layout.registry_db.exists():
         return []

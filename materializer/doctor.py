@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any
 
+from pumasfs.apps import AppInstall
 from pumasfs.health import Finding
+from pumasfs.paths import Layout
 
 from .links import HARDLINK, TMP_SUFFIX, LinkSpec, on_disk_matches
 from .registry import Registry
@@ -48,13 +49,13 @@ def _in_library(abs_link: str, models_real: str) -> bool:
     return any(p == models_real or p.startswith(models_real + "/") for p in (resolved, real))
 
 
-def check(reg: Registry, layout: Any, apps: list[Any], *, fix: bool = False) -> list[Finding]:
+def check(reg: Registry, layout: Layout, apps: list[AppInstall], *, fix: bool = False) -> list[Finding]:
     findings: list[Finding] = []
     models_real = os.path.realpath(layout.models_dir)
     states = {s.app: s for s in reg.states()}
     bases: dict[str, str] = {name: s.base_dir for name, s in states.items()}
     for app in apps:
-        bases.setdefault(app.name, str(getattr(app, "models_dir", None) or getattr(app, "path", "")))
+        bases.setdefault(app.name, str(app.models_path))
     for name in sorted(reg.apps_with_links() - bases.keys()):
         findings.append(Finding(kind="app-missing", path=name, detail="links recorded for an app with no recorded folder"))
 
@@ -101,7 +102,7 @@ def check(reg: Registry, layout: Any, apps: list[Any], *, fix: bool = False) -> 
         if fix and drop:
             with reg.transaction():
                 reg.delete(name, drop)
-                reg.conn.execute("UPDATE app_state SET dirty=1 WHERE app=?", (name,))
+                reg.mark_dirty(name, True)
     return findings
 
 

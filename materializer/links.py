@@ -1,4 +1,8 @@
-"""Link strategies behind one interface: relative symlink, absolute symlink, hardlink.
+"""Link kinds as one table of behaviour: relative symlink, absolute symlink, hardlink.
+
+Each kind in :data:`LINK_KINDS` says how to build its spec, make it on disk,
+recognise it as ours and what it needs of the filesystems; adding a kind
+(reflinks, a copy fallback for exFAT) is one entry there.
 
 A :class:`LinkSpec` says exactly what we put at one path, so exactly what we
 can later recognise as ours: the text ``readlink`` returns for a symlink, the
@@ -18,21 +22,21 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
+from pumasfs.atomic import TMP_SUFFIX as TMP_SUFFIX  # re-exported for apply and doctor
 from pumasfs.errors import PumasError
-from pumasfs.metadata import METADATA_FILE, OVERRIDES_FILE
+from pumasfs.link_types import LINK_TYPES
+from pumasfs.relpath import is_safe_relpath
 
-from .fsinfo import Mount, mount_of, mounts
+if TYPE_CHECKING:
+    from .fsinfo import Mount
 
-RELATIVE = "relative-symlink"
-ABSOLUTE = "absolute-symlink"
-HARDLINK = "hardlink"
-KINDS = (RELATIVE, ABSOLUTE, HARDLINK)
-AUTO = "auto"
-TMP_SUFFIX = ".pumas-tmp"
+# The names users choose (apps.LINK_TYPES, the one list): "auto", then the kinds.
+AUTO, RELATIVE, ABSOLUTE, HARDLINK = LINK_TYPES
 
 
 class LinkSpec(NamedTuple):
@@ -52,11 +56,11 @@ class LinkSpec(NamedTuple):
 
     @property
     def link_type(self) -> str:
-        return "hardlink" if self.kind == HARDLINK else "symlink"
+        return "symlink" if LINK_KINDS[self.kind].symlink else "hardlink"
 
     @property
     def is_external(self) -> bool:
-        return self.kind == ABSOLUTE
+        return LINK_KINDS[self.kind].external
 
     def same_as(self, other: LinkSpec) -> bool:
         """Same link, wherever it is: everything but the path."""
@@ -69,8 +73,7 @@ class UnsafePath(PumasError):
 
 def check_relpath(p: str, what: str) -> str:
     """A posix path that stays inside its base: no absolute, empty, '.' or '..' parts."""
-    q = f"/{p}/"  # string tests in C: this runs once per link of a 10,000-link plan
-    if not p or "//" in q or "/./" in q or "/../" in q or "\0" in p:
+    if not is_safe_relpath(p):
         raise UnsafePath(f"unsafe {what} path {p!r} in plan")
     return p
 
@@ -84,21 +87,8 @@ def temp_path(abs_path: str) -> str:
 
 
 def on_disk_matches(spec: LinkSpec, abs_path: str) -> bool:
-    """True when the disk still holds exactly what ``spec`` says we wrote.
-
-    A hardlink whose library side is gone (link count 1) is no longer a link
-    we made: it is the last copy of the bytes, and nothing may delete it.
-    """
-    if spec.kind == HARDLINK:
-        try:
-            st = os.lstat(abs_path)
-        except OSError:
-            return False
-        return stat.S_ISREG(st.st_mode) and st.st_dev == spec.dev and st.st_ino == spec.ino and st.st_nlink > 1
-    try:
-        return os.readlink(abs_path) == spec.target
-    except OSError:
-        return False
+    """True when the disk still holds exactly what ``spec`` says we wrote."""
+    return LINK_KINDS[spec.kind].matches(spec, abs_path)
 
 
 def describe(abs_path: str) -> str:
@@ -123,10 +113,7 @@ def describe(abs_path: str) -> str:
 
 def make(spec: LinkSpec, abs_path: str, models_real: str) -> None:
     """Create the link; fails with FileExistsError rather than replace anything."""
-    if spec.kind == HARDLINK:
-        os.link(f"{models_real}/{spec.source}", abs_path, follow_symlinks=False)
-    else:
-        os.symlink(spec.target, abs_path)  # type: ignore[arg-type]
+    LINK_KINDS[spec.kind].make(spec, abs_path, models_real)
 
 
 def _clear_temp(tmp: str, specs: tuple[LinkSpec, ...]) -> None:
@@ -136,7 +123,7 @@ def _clear_temp(tmp: str, specs: tuple[LinkSpec, ...]) -> None:
     except FileNotFoundError:
         return
     ours = stat.S_ISLNK(st.st_mode) or any(
-        s.kind == HARDLINK and (st.st_dev, st.st_ino) == (s.dev, s.ino) for s in specs
+        not LINK_KINDS[s.kind].symlink and (st.st_dev, st.st_ino) == (s.dev, s.ino) for s in specs
     )
     if not ours:
         raise FileExistsError(errno.EEXIST, "a file pumas did not make holds the temporary name", tmp)
@@ -183,17 +170,17 @@ def choose_kind(lib: Mount, lib_dev: int, folder: Mount, folder_dev: int, overri
         if same:
             return (HARDLINK if folder.is_ntfs else RELATIVE), None
         kind = ABSOLUTE
-    elif override in KINDS:
+    elif override in LINK_KINDS:
         kind = override
-        if kind == HARDLINK and not same:
+        if LINK_KINDS[kind].same_filesystem and not same:
             raise PumasError(
                 f"--link-type hardlink needs the library and {folder_path} on one filesystem "
                 f"(library: {lib.describe()}; app: {folder.describe()})"
             )
     else:
-        raise PumasError(f"unknown link type {override!r} (choose: auto, {', '.join(KINDS)})")
+        raise PumasError(f"unknown link type {override!r} (choose: {', '.join(LINK_TYPES)})")
     warning = None
-    if not same and kind != HARDLINK:
+    if not same and not LINK_KINDS[kind].same_filesystem:
         warning = (
             f"{folder_path} is on another filesystem than the library: links point at "
             f"{lib.source} mounted at {lib.mountpoint}, which must stay mounted for the app to see its models"
@@ -216,6 +203,8 @@ class Targets:
         self.base = str(base)
         self.override = override
         self.lib_dev = os.stat(self.models_real).st_dev
+        from .fsinfo import mount_of, mounts  # reads /proc: only when links are planned
+
         self._mounts = mounts()
         self.lib_mount = mount_of(self.models_real, self._mounts)
         self._folders: dict[str, Folder] = {}
@@ -244,6 +233,8 @@ class Targets:
         real = "/".join([real.rstrip("/") or ""] + rest[::-1]) if rest else real
         if real.startswith(self.models_real + "/") or real == self.models_real:
             raise PumasError(f"{abs_dir} is inside the library; refusing to link the library into itself")
+        from .fsinfo import mount_of
+
         mount = mount_of(real, self._mounts)
         kind, warning = choose_kind(self.lib_mount, self.lib_dev, mount, dev, self.override, abs_dir)
         if warning and mount.mountpoint not in self._warned:
@@ -259,27 +250,25 @@ class Targets:
         the registry heard of it; recognising both forms lets the next sync
         finish the job instead of calling its own links foreign.
         """
-        if spec.kind == HARDLINK:
+        if not LINK_KINDS[spec.kind].symlink:
             return []
         f = self.folder(spec.path.rpartition("/")[0])
-        return [
-            LinkSpec(spec.path, spec.model_id, spec.source, RELATIVE, target=f"{f.prefix}/{spec.source}"),
-            LinkSpec(spec.path, spec.model_id, spec.source, ABSOLUTE, target=f"{self.models_real}/{spec.source}"),
-        ]
+        return [kind.spec(self, f, spec.path, spec.model_id, spec.source)
+                for kind in LINK_KINDS.values() if kind.symlink]
 
     def specs(self, path: str, model_id: str, source: str, is_dir: bool) -> list[LinkSpec]:
         check_relpath(path, "app")
         check_relpath(source, "source")
         rel_dir = path.rpartition("/")[0]
         f = self.folder(rel_dir)
-        if f.kind == RELATIVE:
-            return [LinkSpec(path, model_id, source, RELATIVE, target=f"{f.prefix}/{source}")]
-        if f.kind == ABSOLUTE:
-            return [LinkSpec(path, model_id, source, ABSOLUTE, target=f"{self.models_real}/{source}")]
-        if not is_dir:
-            st = os.stat(f"{self.models_real}/{source}")
-            return [LinkSpec(path, model_id, source, HARDLINK, dev=st.st_dev, ino=st.st_ino)]
-        return self._hardlink_tree(path, model_id, source)
+        if f.kind in (RELATIVE, ABSOLUTE) and not os.path.lexists(f"{self.models_real}/{source}"):
+            # A model listed whose folder is gone (moved to the trash by a killed `rm`, a
+            # deleted folder): a link to it would dangle.  desired_links reports it.
+            raise FileNotFoundError(errno.ENOENT, "no such file in the library", f"{self.models_real}/{source}")
+        kind = LINK_KINDS[f.kind]
+        if is_dir and not kind.links_folders:
+            return self._hardlink_tree(path, model_id, source)
+        return [kind.spec(self, f, path, model_id, source)]
 
     def _hardlink_tree(self, path: str, model_id: str, source: str) -> list[LinkSpec]:
         """A folder cannot be hardlinked: mirror it as real folders of hardlinked files.
@@ -287,6 +276,8 @@ class Targets:
         metadata.json and overrides.json are left out: they are replaced on every
         edit (new inode), so a hardlink to them would go stale at once.
         """
+        from pumasfs.metadata import METADATA_FILE, OVERRIDES_FILE
+
         top = f"{self.models_real}/{source}"
         out: list[LinkSpec] = []
         for dirpath, dirnames, filenames in os.walk(top):
@@ -302,3 +293,74 @@ class Targets:
                 out.append(LinkSpec(f"{path}/{rel}{name}", model_id, f"{source}/{rel}{name}", HARDLINK,
                                     dev=st.st_dev, ino=st.st_ino))
         return out
+
+
+# -- the table ---------------------------------------------------------------------
+
+
+def _symlink_matches(spec: LinkSpec, abs_path: str) -> bool:
+    try:
+        return os.readlink(abs_path) == spec.target
+    except OSError:
+        return False
+
+
+def _hardlink_matches(spec: LinkSpec, abs_path: str) -> bool:
+    # A hardlink whose library side is gone (link count 1) is no longer a link
+    # we made: it is the last copy of the bytes, and nothing may delete it.
+    try:
+        st = os.lstat(abs_path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_dev == spec.dev and st.st_ino == spec.ino and st.st_nlink > 1
+
+
+def _make_symlink(spec: LinkSpec, abs_path: str, models_real: str) -> None:
+    assert spec.target is not None
+    os.symlink(spec.target, abs_path)
+
+
+def _make_hardlink(spec: LinkSpec, abs_path: str, models_real: str) -> None:
+    os.link(f"{models_real}/{spec.source}", abs_path, follow_symlinks=False)
+
+
+def _relative_spec(t: Targets, f: Folder, path: str, model_id: str, source: str) -> LinkSpec:
+    return LinkSpec(path, model_id, source, RELATIVE, target=f"{f.prefix}/{source}")
+
+
+def _absolute_spec(t: Targets, f: Folder, path: str, model_id: str, source: str) -> LinkSpec:
+    return LinkSpec(path, model_id, source, ABSOLUTE, target=f"{t.models_real}/{source}")
+
+
+def _hardlink_spec(t: Targets, f: Folder, path: str, model_id: str, source: str) -> LinkSpec:
+    st = os.stat(f"{t.models_real}/{source}")
+    return LinkSpec(path, model_id, source, HARDLINK, dev=st.st_dev, ino=st.st_ino)
+
+
+@dataclass(frozen=True)
+class LinkKind:
+    """How one kind of link is built, made, recognised, and what it needs."""
+
+    name: str
+    spec: Callable[[Targets, Folder, str, str, str], LinkSpec]  # (targets, folder, path, model id, source)
+    make: Callable[[LinkSpec, str, str], None]  # (spec, absolute path, library models dir); never replaces
+    matches: Callable[[LinkSpec, str], bool]  # the disk holds exactly what the spec says we wrote
+    symlink: bool  # recognised by its target text (else by the library file's identity)
+    external: bool  # points outside its filesystem: the library's drive must stay mounted
+    same_filesystem: bool  # needs the library and the link on one filesystem
+    links_folders: bool  # a folder model is one link (else: real folders of links to each file)
+    # Removal is the same for every kind: os.unlink, after ``matches``.
+
+
+LINK_KINDS: dict[str, LinkKind] = {
+    k.name: k for k in (
+        LinkKind(RELATIVE, _relative_spec, _make_symlink, _symlink_matches, symlink=True, external=False,
+                 same_filesystem=False, links_folders=True),
+        LinkKind(ABSOLUTE, _absolute_spec, _make_symlink, _symlink_matches, symlink=True, external=True,
+                 same_filesystem=False, links_folders=True),
+        LinkKind(HARDLINK, _hardlink_spec, _make_hardlink, _hardlink_matches, symlink=False, external=False,
+                 same_filesystem=True, links_folders=False),
+    )
+}
+KINDS = tuple(LINK_KINDS)
+assert (AUTO, *KINDS) == LINK_TYPES, "apps.LINK_TYPES and the table must name the same kinds"

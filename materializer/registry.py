@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import atexit
 import os
+import sqlite3
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from pumasfs.index import Transaction, connect
+from pumasfs.index import Transaction, cannot_write_reason, connect, connect_read_only, is_corrupt
 
 from .links import ABSOLUTE, HARDLINK, LinkSpec
 
@@ -88,7 +91,7 @@ class AppState:
     fingerprint: str | None = None
 
 
-def _spec(row: tuple) -> LinkSpec:
+def _spec(row: tuple[Any, ...]) -> LinkSpec:
     return LinkSpec(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
 
 
@@ -130,10 +133,33 @@ def close_shared() -> None:
 atexit.register(close_shared)
 
 
+
 class Registry:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only: str | None = None
+        try:
+            self._open()
+        except sqlite3.DatabaseError as e:
+            reason = None if is_corrupt(e) else cannot_write_reason(e)
+            if reason is not None and self.path.exists():
+                # A full disk or a read-only drive: what the registry says can still be read
+                # (`show`, `doctor`); a write fails with the reason, in one line.
+                self.read_only = reason
+                self.conn = connect_read_only(self.path)
+                return
+            if not is_corrupt(e):
+                raise
+            # Not a database (a bad disk, a stray write).  Refusing every command would leave
+            # no way out; the registry is rebuilt from the links found in the app folders
+            # (materializer/rebuild.py), so the broken file is only set aside, never deleted.
+            self._set_aside()
+            self._open()
+            with self.transaction():
+                self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('rebuild', '1')")
+
+    def _open(self) -> None:
         self.conn = connect(self.path)
         # A 10,000-link materialize writes a few MB of WAL; checkpointing in the
         # middle of it (every 1000 pages by default) costs fsyncs that can
@@ -141,6 +167,26 @@ class Registry:
         self.conn.execute("PRAGMA wal_autocheckpoint=16384")
         self.conn.executescript(_SCHEMA)
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(REGISTRY_SCHEMA),))
+
+    def _set_aside(self) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            conn.close()
+        stamp = uuid.uuid4().hex[:8]
+        for suffix in ("", "-wal", "-shm"):
+            p = self.path.with_name(self.path.name + suffix)
+            if p.exists():
+                os.replace(p, self.path.with_name(f"{self.path.name}.corrupt-{stamp}{suffix}"))
+
+    def needs_rebuild(self) -> bool:
+        if self.read_only is not None:
+            return False
+        row = self.conn.execute("SELECT value FROM meta WHERE key='rebuild'").fetchone()
+        return row is not None and row[0] == "1"
+
+    def rebuilt(self) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM meta WHERE key='rebuild'")
 
     def close(self) -> None:
         self.conn.close()
@@ -181,7 +227,7 @@ class Registry:
             out.setdefault(r[0], {})[r[1]] = _spec(r[1:])
         return out
 
-    def rows_of_model(self, model_id: str) -> list[dict]:
+    def rows_of_model(self, model_id: str) -> list[dict[str, Any]]:
         """For `pumas show`: every link of a model, with the app's absolute path."""
         cur = self.conn.execute(
             "SELECT l.app, s.base_dir, l.target_app_path, l.source_model_path, l.link_kind, l.created_at "
@@ -249,6 +295,10 @@ class Registry:
     def apps_with_links(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT DISTINCT app FROM links")}
 
+    def mark_dirty(self, app: str, dirty: bool) -> None:
+        """Flag (or clear) an app's apply as unfinished, nothing else (the caller holds the transaction)."""
+        self.conn.execute("UPDATE app_state SET dirty=? WHERE app=?", (1 if dirty else 0, app))
+
     def set_dirty(self, app: str, base_dir: str, models_real: str) -> None:
         """Mark an apply under way; committed before the first change on disk."""
         with self.transaction():
@@ -271,7 +321,7 @@ class Registry:
         )
 
     def count(self, app: str) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM links WHERE app=?", (app,)).fetchone()[0]
+        return int(self.conn.execute("SELECT COUNT(*) FROM links WHERE app=?", (app,)).fetchone()[0])
 
     def set_paths(self, app: str, base_dir: str, models_real: str) -> None:
         self.conn.execute("UPDATE app_state SET base_dir=?, models_real=?, fingerprint=NULL WHERE app=?",

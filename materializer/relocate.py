@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pumasfs.errors import NotFound
+from pumasfs.paths import Layout
 
 from .links import ABSOLUTE, RELATIVE, on_disk_matches, replace
 from .registry import Registry
@@ -30,7 +31,7 @@ def _moved(path: str, old: str, new: str) -> str | None:
     return None
 
 
-def relocate(reg: Registry, layout: Any, old: Path, new: Path, *, dry_run: bool = False) -> SyncReport:
+def relocate(reg: Registry, layout: Layout, old: Path, new: Path, *, dry_run: bool = False) -> SyncReport:
     old_s = os.path.abspath(old)
     new_s = os.path.abspath(new)
     if not os.path.isdir(new_s):
@@ -91,7 +92,7 @@ def relocate(reg: Registry, layout: Any, old: Path, new: Path, *, dry_run: bool 
     return report
 
 
-def _relocate_apps_file(layout: Any, old: str, new: str) -> list[str]:
+def _relocate_apps_file(layout: Layout, old: str, new: str) -> list[str]:
     """Install paths in apps.json follow the drive too."""
     from pumasfs.apps import load_apps, update_app
 
@@ -100,6 +101,19 @@ def _relocate_apps_file(layout: Any, old: str, new: str) -> list[str]:
         path = _moved(str(app.path), old, new)
         models = _moved(str(app.models_dir), old, new) if app.models_dir else None
         if path or models:
-            update_app(layout, app.name, path=Path(path or app.path), models_dir=Path(models or app.models_dir))
+            update_app(layout, app.name, path=Path(path or app.path), models_dir=Path(models or app.models_path))
             changed.append(app.name)
+        # A yaml/view install's tree and yaml move too; `pumas doctor --fix` then rewrites the yaml's section.
+        tree = _moved(str(app.tree_dir), old, new) if getattr(app, "tree_dir", None) else None
+        extra = getattr(app, "extra_paths", None)
+        yaml_file = _moved(str(extra.file), old, new) if extra is not None else None
+        if tree or yaml_file:
+            changes: dict[str, Any] = {}
+            if tree:
+                changes["tree_dir"] = Path(tree)
+            if yaml_file and extra is not None:
+                changes["extra_paths"] = extra.model_copy(update={"file": Path(yaml_file)})
+            update_app(layout, app.name, **changes)
+            if app.name not in changed:
+                changed.append(app.name)
     return [f"{name}: install path now under {new}" for name in changed]

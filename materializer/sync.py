@@ -18,15 +18,23 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from pumasfs.apps import AppInstall, detect_sandbox
 from pumasfs.errors import NotFound, PumasError
-from pumasfs.plan import Plan
+from pumasfs.notices import new_notices
+from pumasfs.paths import Layout
+from pumasfs.plan import ModelRecord, Plan
 
 from .apply import diff, execute, fill_report, sweep_temps
 from .links import LinkSpec, Targets, UnsafePath
 from .registry import Registry
 from .report import ConflictInfo, SyncReport
+
+if TYPE_CHECKING:
+    from pumasfs.index import Index
+    from pumasfs.library import Library
+    from pumasfs.maps import TranslationMap
 
 
 def desired_links(plan: Plan, targets: Targets, report: SyncReport) -> dict[str, LinkSpec]:
@@ -110,7 +118,7 @@ def apply_plan(
         if report.conflicts:
             # Conflicts skipped by request: the disk is consistent, but the
             # change-log position stays so that the conflicts are met again.
-            reg.conn.execute("UPDATE app_state SET dirty=0 WHERE app=?", (name,))
+            reg.mark_dirty(name, False)
             return
         if plan.full:
             reg.clear_vacated(name, reg.vacated(name))
@@ -135,19 +143,24 @@ def apply_plan(
 # -- with the planner ------------------------------------------------------------------
 
 
-def _plan_inputs(layout: Any, app: Any) -> tuple[Any, Path]:
+def _plan_inputs(layout: Layout, app: AppInstall) -> tuple[TranslationMap, Path]:
     from pumasfs.maps import plan_root, select_map
 
+    if app.mode == "view":
+        # Its tree is a FUSE view's mount point: links written there would
+        # hide under (or fail against) the view.
+        raise PumasError(f"{app.name} is shown through a live view (mode view) at {app.tree_dir}: pumas writes no "
+                         f"links for it (`pumas app set {app.name} --mode yaml` builds a tree of links instead)")
     selected = select_map(layout, app)
     return selected.map, Path(plan_root(app, selected.map))
 
 
-def _override(app: Any, link_type: str | None) -> str | None:
-    lt = link_type or getattr(app, "link_type", None)
+def _override(app: AppInstall, link_type: str | None) -> str | None:
+    lt = link_type or app.link_type
     return None if lt in (None, "", "auto") else lt
 
 
-def full_sync(reg: Registry, layout: Any, library: Any, app: Any, *, dry_run: bool = False,
+def full_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False,
               link_type: str | None = None, allow_conflicts: bool = False, verify: bool | None = None,
               use_fingerprint: bool = True) -> SyncReport:
     from pumasfs.planner import build_plan
@@ -173,7 +186,7 @@ def full_sync(reg: Registry, layout: Any, library: Any, app: Any, *, dry_run: bo
     return report
 
 
-def plan_fingerprint(layout: Any, app: Any, tmap: Any, base: Path, epoch: str, seq: int,
+def plan_fingerprint(layout: Layout, app: AppInstall, tmap: TranslationMap, base: Path, epoch: str, seq: int,
                      override: str | None) -> str:
     """Everything a full plan and its link specs depend on: ``<config hash>:<epoch>:<seq>``.
 
@@ -183,10 +196,10 @@ def plan_fingerprint(layout: Any, app: Any, tmap: Any, base: Path, epoch: str, s
     return f"{config_fingerprint(layout, app, tmap, base, override)}:{epoch}:{seq}"
 
 
-def config_fingerprint(layout: Any, app: Any, tmap: Any, base: Path, override: str | None) -> str:
+def config_fingerprint(layout: Layout, app: AppInstall, tmap: TranslationMap, base: Path, override: str | None) -> str:
     from pumasfs import __version__
 
-    def dev(p: Any) -> int:
+    def dev(p: Path) -> int:
         try:
             return os.stat(p).st_dev
         except OSError:
@@ -201,7 +214,8 @@ def config_fingerprint(layout: Any, app: Any, tmap: Any, base: Path, override: s
         except OSError:
             return ""
 
-    app_json = app.model_dump_json(exclude={"added_date"}) if hasattr(app, "model_dump_json") else repr(app)
+    # What pumas wrote into the app's yaml (extra_paths) does not change the plan or its links.
+    app_json = app.model_dump_json(exclude={"added_date", "extra_paths"})
     parts = [
         __version__, tmap.model_dump_json(), app_json, str(base),
         os.path.realpath(layout.models_dir), str(override), str(dev(base)), str(dev(layout.models_dir)),
@@ -210,7 +224,7 @@ def config_fingerprint(layout: Any, app: Any, tmap: Any, base: Path, override: s
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def incremental_sync(reg: Registry, layout: Any, library: Any, app: Any, *, dry_run: bool = False,
+def incremental_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False,
                      allow_conflicts: bool = False) -> SyncReport:
     """Apply what changed in the library since this app's last sync."""
     from pumasfs.planner import build_plan
@@ -244,7 +258,8 @@ def incremental_sync(reg: Registry, layout: Any, library: Any, app: Any, *, dry_
     return report
 
 
-def affected_records(reg: Registry, index: Any, app: Any, tmap: Any, changed: set[str]) -> list[Any]:
+def affected_records(reg: Registry, index: Index, app: AppInstall, tmap: TranslationMap,
+                     changed: set[str]) -> list[ModelRecord]:
     """The changed models plus every model that may share a link name (stem) with them, old or new.
 
     The lookup the planner asks for goes through indexed ranges of models.db
@@ -262,12 +277,6 @@ def affected_records(reg: Registry, index: Any, app: Any, tmap: Any, changed: se
     return related_records(seeds, index_stem_lookup(index), tmap, app, extra_stems=old_stems)
 
 
-def _sandbox_warnings(layout: Any, app: Any, report: SyncReport) -> None:
-    try:
-        from pumasfs.apps import detect_sandbox
-    except ImportError:
-        return
-    try:
-        report.warnings += detect_sandbox(app, library_root=layout.root)
-    except (OSError, TypeError):
-        pass
+def _sandbox_warnings(layout: Layout, app: AppInstall, report: SyncReport) -> None:
+    # Once per install until they change (`pumas app show` prints them every time).
+    report.warnings += new_notices(layout, f"sandbox:{app.name}", detect_sandbox(app, library_root=layout.root))

@@ -29,18 +29,34 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import atomic, locks
 from .errors import Conflict, NotFound, PumasError
-from .metadata import utcnow, validation_error_line
+from .jsonfile import read_model
+from .link_types import LINK_TYPES
+from .metadata import utcnow
 from .paths import Layout
 
 APPS_SCHEMA = 1
 LinkType = Literal["auto", "relative-symlink", "absolute-symlink", "hardlink"]
-LINK_TYPES: tuple[str, ...] = ("auto", "relative-symlink", "absolute-symlink", "hardlink")
+# How an install is shown the plan (see pumasfs/install_mode.py): links in its
+# models folder, links in a tree outside it named by extra_model_paths.yaml,
+# or a FUSE content view mounted on that tree.
+InstallMode = Literal["links", "yaml", "view"]
+INSTALL_MODES: tuple[str, ...] = ("links", "yaml", "view")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _COMFY_VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 # Discovery stops here: model folders are shallow, and a runaway walk into a
 # user's nested archive helps nobody.
 _MAX_DISCOVERY_DEPTH = 4
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules"})
+
+
+class ExtraPathsRecord(BaseModel):
+    """What pumas did to an install's extra_model_paths.yaml, so that it can undo exactly that."""
+
+    model_config = ConfigDict(extra="allow")
+
+    file: Path  # absolute path of the yaml we edited
+    created: bool = False  # the file did not exist: delete it once our section is gone and it is empty
+    joiner: str = ""  # bytes we added in front of our appended section (removed with it)
 
 
 class AppInstall(BaseModel):
@@ -56,6 +72,10 @@ class AppInstall(BaseModel):
     link_type: LinkType = "auto"
     variant: str = "default"  # which map variant the install wants (maps.select_map)
     added_date: str = Field(default_factory=utcnow)
+    # Additive fields of the yaml/view modes (issue 18); absent in older apps.json = links.
+    mode: InstallMode = "links"
+    tree_dir: Path | None = None  # absolute; where the plan is built in yaml/view mode
+    extra_paths: ExtraPathsRecord | None = None
 
     @field_validator("name")
     @classmethod
@@ -64,7 +84,7 @@ class AppInstall(BaseModel):
             raise ValueError(f"app name {v!r} must be letters, digits, '.', '_' or '-' (at most 64)")
         return v
 
-    @field_validator("path", "models_dir")
+    @field_validator("path", "models_dir", "tree_dir")
     @classmethod
     def _absolute(cls, v: Path | None) -> Path | None:
         if v is not None and not v.is_absolute():
@@ -91,6 +111,24 @@ class AppInstall(BaseModel):
             return self.models_path
         return self.path if base in ("", ".") else self.path / base
 
+    def plan_dir(self, base: str = "models") -> Path:
+        """Where the plan for this install is built: its own folder (links) or its tree (yaml, view).
+
+        A tree stands for the models folder, so a map whose paths are relative
+        to ``models`` lands at the tree's root.  Without a recorded tree a
+        yaml/view install refuses rather than fall back to writing into the
+        app, which is what the user chose those modes to avoid.
+        """
+        if self.mode == "links":
+            return self.base_dir(base)
+        if self.tree_dir is None:
+            raise PumasError(f"{self.name} is in {self.mode} mode but has no tree recorded; "
+                             f"run `pumas app set {self.name} --mode {self.mode}`")
+        if base != "models":
+            raise PumasError(f"{self.name}: {self.mode} mode needs a map whose paths are relative to models/ "
+                             f"(this one uses base {base!r})")
+        return self.tree_dir
+
     def label(self) -> str:
         return f"{self.name} ({self.kind} {self.version or 'version unknown'})"
 
@@ -108,17 +146,7 @@ class AppsFile(BaseModel):
 
 
 def load_apps(layout: Layout) -> AppsFile:
-    path = layout.apps_file
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return AppsFile()
-    except OSError as e:
-        raise PumasError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        return AppsFile.model_validate_json(raw)
-    except ValidationError as e:
-        raise PumasError(f"{path}: invalid: {validation_error_line(e)}") from None
+    return read_model(layout.apps_file, AppsFile) or AppsFile()
 
 
 def save_apps(layout: Layout, apps: AppsFile) -> None:
@@ -235,7 +263,7 @@ def add_app(
         if name in clash and name != kind:
             raise PumasError(f"{name!r} is an app kind; pick another name so selectors stay unambiguous")
         try:
-            app = AppInstall(name=name, kind=kind, path=root, version=version, link_type=link_type)  # type: ignore[arg-type]
+            app = AppInstall(name=name, kind=kind, path=root, version=version, link_type=link_type)
         except ValidationError as e:
             raise PumasError(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
         apps.apps.append(app)
@@ -325,7 +353,7 @@ def discover_model_folders(app: AppInstall) -> list[str]:
     return sorted(out)
 
 
-def _version_key(v: str | None, fallback: str) -> tuple:
+def _version_key(v: str | None, fallback: str) -> tuple[int, Version, str]:
     try:
         return (0, Version(v or ""), fallback)
     except InvalidVersion:

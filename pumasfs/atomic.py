@@ -1,7 +1,8 @@
 """Durable, atomic file replacement: temporary name, fsync, rename, fsync dir.
 
 A reader (or a crash) sees either the old file or the new one, never a
-half-written one.  Temporary names end in ``.tmp`` so that scans skip them and
+half-written one.  Temporary names end in ``.pumas-tmp`` (``TMP_SUFFIX``, the one suffix every
+temporary name pumas makes ends in) so that scans skip them and
 ``pumas doctor`` can sweep the ones a killed process left behind.
 """
 
@@ -9,14 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
-TMP_SUFFIX = ".tmp"
+TMP_SUFFIX = ".pumas-tmp"  # every temporary name pumas makes ends so: files, links, staged copies
 
 
 def temp_name(final: Path) -> Path:
+    import secrets  # here, not at the top: `pumas list` imports this module for TMP_SUFFIX only
+
     return final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}")
 
 

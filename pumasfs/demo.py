@@ -43,7 +43,7 @@ def make_comfyui_tree(path: Path, version: str = "0.3.64", extra_folders: tuple[
     return path
 
 
-def _run(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def _run(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     shown = " ".join(["pumas", *args])
     click.secho(f"\n$ {shown}", bold=True)
     p = subprocess.run([sys.executable, "-m", "pumasfs", "--root", str(root), *args], text=True)

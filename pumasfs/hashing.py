@@ -116,7 +116,7 @@ def _open_source(path: Path) -> int:
 class _Consumer(threading.Thread):
     """Applies one function to every chunk, in order, on its own thread."""
 
-    def __init__(self, name: str, work: Callable[[memoryview], None], pipe: _Pipeline) -> None:
+    def __init__(self, name: str, work: Callable[[memoryview], object], pipe: _Pipeline) -> None:
         super().__init__(name=f"pumas-{name}", daemon=True)
         self.work = work
         self.pipe = pipe
@@ -141,7 +141,7 @@ class _Consumer(threading.Thread):
 class _Pipeline:
     """The reader's side: a pool of buffers, each returned once every consumer is done with it."""
 
-    def __init__(self, consumers: dict[str, Callable[[memoryview], None]], size_hint: int) -> None:
+    def __init__(self, consumers: dict[str, Callable[[memoryview], object]], size_hint: int) -> None:
         # Small files (configs, previews) get small buffers: zeroing 48 MiB per JSON file adds up.
         chunk = min(CHUNK, max(64 * 1024, size_hint + 1))
         count = min(BUFFERS, size_hint // chunk + 2)
@@ -251,7 +251,7 @@ def _try_direct(fd: int) -> bool:
 
 
 def _read_all(
-    src: Path, consumers: dict[str, Callable[[memoryview], None]], progress: Progress | None,
+    src: Path, consumers: dict[str, Callable[[memoryview], object]], progress: Progress | None,
     expect: SourceStamp | None = None,
 ) -> tuple[int, SourceStamp]:
     """Feed the whole of ``src`` to the consumers; check it did not change meanwhile."""
@@ -337,7 +337,7 @@ def hash_file(
 ) -> tuple[Digest, SourceStamp]:
     """Both hashes of a file from one read (a same-filesystem move reads only for this)."""
     sha = hashlib.sha256()
-    consumers: dict[str, Callable[[memoryview], None]] = {"sha256": sha.update}
+    consumers: dict[str, Callable[[memoryview], object]] = {"sha256": sha.update}
     b3 = blake3.blake3() if blake else None
     if b3 is not None:
         consumers["blake3"] = b3.update

@@ -9,7 +9,8 @@ file is never deleted.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -17,8 +18,14 @@ from pydantic import BaseModel
 from . import staging
 from .atomic import TMP_SUFFIX
 from .errors import PumasError
-from .library import Library
-from .metadata import METADATA_FILE, load_metadata, load_overrides, save_metadata
+from .library import WRITE_BITS, Library, seal_files
+from .metadata import (
+    METADATA_FILE,
+    ModelMetadata,
+    load_metadata,
+    load_overrides,
+    save_metadata,
+)
 
 
 class Finding(BaseModel):
@@ -70,17 +77,21 @@ def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
                 kind="missing-file", path=str(d), detail=f"listed in metadata.json but gone: {', '.join(missing[:5])}"
                 + (f" and {len(missing) - 5} more" if len(missing) > 5 else "") + "; re-import the model",
             ))
+        findings += _changed_files(d, meta, fix)
         _, error = load_overrides(d)
         if error:
             findings.append(Finding(kind="invalid-overrides", path=str(d), detail=f"{error}; excluded from every app"))
     indexed = {r.meta.model_id: r.meta.model_dump_json() for r in lib.index.records()}
     for mid in sorted(on_disk.keys() - indexed.keys()):
-        findings.append(Finding(kind="not-indexed", path=str(models / mid), detail="model folder missing from models.db", fixable=True))
+        findings.append(Finding(kind="not-indexed", path=str(models / mid),
+                                detail="model folder missing from models.db", fixable=True))
     for mid in sorted(indexed.keys() - on_disk.keys()):
-        findings.append(Finding(kind="ghost-index-row", path=mid, detail="models.db lists a model whose folder is gone", fixable=True))
+        findings.append(Finding(kind="ghost-index-row", path=mid,
+                                detail="models.db lists a model whose folder is gone", fixable=True))
     for mid in sorted(on_disk.keys() & indexed.keys()):
         if on_disk[mid] != indexed[mid]:
-            findings.append(Finding(kind="stale-index-row", path=mid, detail="models.db differs from metadata.json", fixable=True))
+            findings.append(Finding(kind="stale-index-row", path=mid,
+                                    detail="models.db differs from metadata.json", fixable=True))
     if fix and any(f.fixable for f in findings):
         for f in findings:
             if f.kind == "id-mismatch":
@@ -94,8 +105,64 @@ def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
     yield from findings
 
 
+def _changed_files(d: Path, meta: ModelMetadata, fix: bool) -> list[Finding]:
+    """Weight files whose size is not what was imported (truncated through a link), or that are writable.
+
+    One stat per file: cheap enough for every doctor run.  Equal sizes with
+    different bytes need ``--verify`` (a full re-hash).
+    """
+    out: list[Finding] = []
+    for f in meta.files:
+        path = d / f.name
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue  # reported as missing-file
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if st.st_size != f.size:
+            out.append(Finding(
+                kind="changed-file", path=str(path),
+                detail=f"is {st.st_size:,} bytes, but {f.size:,} were imported: something wrote to the library's "
+                "only copy (through an app's link?); re-import or re-download it",
+            ))
+        elif f.role == "weights" and st.st_mode & WRITE_BITS:
+            finding = Finding(kind="writable-file", path=str(path), fixable=True,
+                              detail="writable: a tool writing through an app's link would change the library's copy")
+            if fix:
+                seal_files(d)
+                finding.fixed = True
+            out.append(finding)
+    return out
+
+
+def check_hashes(lib: Library, progress: Callable[[int], None] | None = None) -> Iterator[Finding]:
+    """``doctor --verify``: re-read every file and compare its SHA256 with the one recorded at import."""
+    from .hashing import hash_file
+
+    for rec in list(lib.index.records()):
+        d = lib.layout.models_dir / rec.meta.model_id
+        for f in rec.meta.files:
+            if not f.sha256:
+                continue
+            path = d / f.name
+            if not path.is_file():
+                continue
+            try:
+                digest, _ = hash_file(path, progress=progress, blake=False)
+            except PumasError as e:
+                yield Finding(kind="unreadable-file", path=str(path), detail=e.message)
+                continue
+            if digest.sha256 != f.sha256:
+                yield Finding(
+                    kind="hash-mismatch", path=str(path),
+                    detail=f"SHA256 {digest.sha256[:16]}... differs from the {f.sha256[:16]}... imported; "
+                    "its bytes changed: re-import or re-download it",
+                )
+
+
 def _temp_leftovers(model_dir: Path) -> list[Path]:
-    """Temporary files of ``atomic.write_bytes`` that a killed process left (``.<name>.<pid>.<hex>.tmp``)."""
+    """Temporary files of ``atomic.write_bytes`` that a killed process left (``.<name>.<pid>.<hex>.pumas-tmp``)."""
     with os.scandir(model_dir) as it:
         return [Path(e.path) for e in it if e.name.startswith(".") and e.name.endswith(TMP_SUFFIX) and e.is_file()]
 

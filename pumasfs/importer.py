@@ -27,17 +27,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import blake3
 
 from . import hashing, locks, staging
+from .atomic import TMP_SUFFIX
 from .errors import PumasError, os_error_text
-from .grouping import ImportUnit, UnitFile, group_paths
+from .grouping import ImportUnit, UnitError, UnitFile, group_paths
 from .ioqueue import executor_for
 from .library import Library, model_id_for
 from .metadata import METADATA_FILE, OVERRIDES_FILE, FileEntry, Hashes, ModelMetadata
 from .naming import MAX_NAME_BYTES, disambiguate, safe_filename, slugify, text_of, truncate_utf8
+from .paths import Layout
+
+if TYPE_CHECKING:
+    from .identify import Identification
 
 STATUSES = ("imported", "duplicate", "failed", "dry-run")
 COMMIT_LOCK = "import-commit.lock"  # in layout.run_dir, beside the other runtime locks
@@ -73,9 +78,10 @@ class ImportResult:
     status: str  # imported | duplicate | failed | dry-run
     model_id: str | None = None
     message: str = ""
-    identification: Any = None  # pumasfs.identify.Identification, or None
+    identification: Identification | None = None
     meta: ModelMetadata | None = None  # the record written (or that would be, for a dry run)
     refused: bool = False  # a dry run found a reason this import would be refused (``message``)
+    missing: bool = False  # the source path does not exist
 
     @property
     def ok(self) -> bool:
@@ -99,40 +105,27 @@ class ImportResult:
         }
 
 
-def identification_json(ident: Any) -> Any:
-    if ident is None:
-        return None
-    if hasattr(ident, "model_dump"):
-        return ident.model_dump(mode="json")
-    if hasattr(ident, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(ident).items()}
-    return str(ident)
+def identification_json(ident: Identification | None) -> dict[str, Any] | None:
+    return None if ident is None else ident.model_dump(mode="json")
 
 
 # -- identification --------------------------------------------------------------
 
 
-def _identify(path: Path, name_hint: str) -> Any:
+def _identify(path: Path, name_hint: str) -> Identification:
     # Header reads only; imported late to keep `pumas --help` quick.
     from .identify import identify_path
 
     return identify_path(path, name_hint=name_hint)
 
 
-def _field(ident: Any, name: str, default: Any = None) -> Any:
-    value = getattr(ident, name, default)
-    return default if value is None else value
-
-
-def _identify_unit(unit: ImportUnit) -> Any:
+def _identify_unit(unit: ImportUnit) -> Identification:
     # A shard stands for its whole set: the identifier reads every member's header.
     return _identify(unit.identify_target, unit.name_hint)
 
 
-def _refusal(unit: ImportUnit, ident: Any, options: ImportOptions) -> str | None:
-    unsafe = list(_field(ident, "unsafe_globals", []))
+def _refusal(unit: ImportUnit, ident: Identification, options: ImportOptions) -> str | None:
+    unsafe = ident.unsafe_globals
     if unsafe and not options.allow_unsafe:
         shown = ", ".join(unsafe[:5]) + (f" and {len(unsafe) - 5} more" if len(unsafe) > 5 else "")
         return (
@@ -152,26 +145,31 @@ def _clean_key(value: str | None) -> str | None:
     return value or None
 
 
-def draft_metadata(unit: ImportUnit, ident: Any, options: ImportOptions) -> ModelMetadata:
+def draft_metadata(unit: ImportUnit, ident: Identification, options: ImportOptions) -> ModelMetadata:
     """Everything but the hashes: identification first, CLI options over it."""
     official = text_of((options.name or "").strip() or unit.name_hint)
     cleaned = slugify(official)
-    model_type = _clean_key(options.model_type) or _field(ident, "model_type") or "unknown"
-    family = _clean_key(options.family) or _field(ident, "family") or "unknown"
-    subtype = _clean_key(options.subtype) or _field(ident, "subtype")
+    model_type = _clean_key(options.model_type) or ident.model_type or "unknown"
+    family = _clean_key(options.family) or ident.family or "unknown"
+    subtype = _clean_key(options.subtype) or ident.subtype
     user_edited = []
     if options.name:
         user_edited += ["official_name", "cleaned_name"]
     for key, value in (("model_type", options.model_type), ("family", options.family), ("subtype", options.subtype)):
         if value:
             user_edited.append(key)
-    identification = {
-        "confidence": _field(ident, "confidence", 0.0),
-        "evidence": list(_field(ident, "evidence", [])),
-        "warnings": list(_field(ident, "warnings", [])),
+    identification: dict[str, Any] = {
+        "confidence": ident.confidence,
+        "evidence": list(ident.evidence),
+        "warnings": list(ident.warnings),
     }
-    if _field(ident, "unsafe_globals"):
+    if ident.unsafe_globals:
         identification["unsafe_globals"] = list(ident.unsafe_globals)
+    # The base size class, and the releases sharing the layout (identify/model.py).
+    if ident.size:
+        identification["size"] = ident.size
+    if ident.releases:
+        identification["releases"] = list(ident.releases)
     size = unit.size
     return ModelMetadata(
         model_id=model_id_for(model_type, family, cleaned),
@@ -180,13 +178,13 @@ def draft_metadata(unit: ImportUnit, ident: Any, options: ImportOptions) -> Mode
         subtype=subtype,
         official_name=official,
         cleaned_name=cleaned,
-        variant=_field(ident, "variant"),
-        precision=_field(ident, "precision"),
+        variant=ident.variant,
+        precision=ident.precision,
         original_name=text_of(unit.source.name),
-        format=_field(ident, "format") or FOLDER_FORMATS.get(unit.kind),
+        format=ident.format or FOLDER_FORMATS.get(unit.kind),
         layout=unit.layout,
-        param_count=_field(ident, "param_count"),
-        unsafe_format=bool(_field(ident, "unsafe_format", False)),
+        param_count=ident.param_count,
+        unsafe_format=ident.unsafe_format,
         identification=identification,
         pending_online_lookup=True,
         user_edited=user_edited,
@@ -288,10 +286,16 @@ class _Importer:
             with self._progress_lock:
                 self.progress.advance(n)
 
+    def working_on(self, source: Path) -> None:
+        """Name the file being read on the progress display."""
+        if self.progress is not None:
+            with self._progress_lock:
+                self.progress.update(description=source.name)
+
     # -- per unit --
 
     def run(self, unit: ImportUnit) -> ImportResult:
-        ident = None
+        ident: Identification | None = None
         try:
             ident = _identify_unit(unit)
             refusal = _refusal(unit, ident, self.options)
@@ -347,6 +351,9 @@ class _Importer:
             meta.approx_weight_size_gb = meta.size_bytes / 1024**3
             meta.preview_image = _preview_of(unit, names)
             with self._commit_lock():
+                sha = meta.hashes.sha256 or ""
+                for name in (meta.cleaned_name, f"{meta.cleaned_name}-{sha[:8]}"):
+                    self.library.index_if_unlisted(model_id_for(meta.model_type, meta.family, name))
                 dup = self._duplicate_of([p.digest.sha256 for p in placed if p.unit_file.role == "weights"])
                 if dup is not None and not self.options.allow_duplicate:
                     return _duplicate_result(unit, dup, ident, meta)
@@ -361,6 +368,7 @@ class _Importer:
     def _place(self, f: UnitFile, content: Path, name: str, i: int) -> _Placed:
         dest = content / name
         dest.parent.mkdir(parents=True, exist_ok=True)
+        self.working_on(Path(f.source))
         if self.options.move and _same_filesystem(f.source, content):
             digest, stamp = hashing.hash_file(f.source, progress=self.advance)
             try:
@@ -378,7 +386,7 @@ class _Importer:
     def _copy(
         self, f: UnitFile, dest: Path, i: int, *, verify: bool, expect: hashing.SourceStamp | None = None
     ) -> _Placed:
-        tmp = dest.parent / f".pumas-{i}.tmp"  # short: the final name may already be 255 bytes
+        tmp = dest.parent / f".{i}{TMP_SUFFIX}"  # short: the final name may already be 255 bytes
         digest, stamp = hashing.copy_and_hash(f.source, tmp, progress=self.advance, expect=expect)
         os.rename(tmp, dest)
         if verify:
@@ -576,7 +584,8 @@ def import_paths(
     if progress is not None:
         progress.update(total=sum(u.size for u in grouping.units))
     results = _Importer(library, options, progress).run_all(grouping.units)
-    results += [ImportResult(str(e.source), "failed", None, e.message) for e in _unique_errors(grouping.errors)]
+    results += [ImportResult(str(e.source), "failed", None, e.message, missing=e.missing)
+                for e in _unique_errors(grouping.errors)]
     results += [
         ImportResult(str(p), "failed", None, "is already inside the library (use `pumas edit` to rename or refile it)")
         for p in inside
@@ -584,14 +593,15 @@ def import_paths(
     return results
 
 
-def _split_library_paths(layout, paths: list[Path]) -> tuple[list[Path], list[Path]]:
+def _split_library_paths(layout: Layout, paths: list[Path]) -> tuple[list[Path], list[Path]]:
     """Sources inside the library's model folders are refused: importing them (worse,
     with --move) would take files away from the model that owns them.  The hub's
     verified downloads under ``.downloads/`` are the one legitimate source in there.
     """
     models = os.path.realpath(layout.models_dir)
     staging_dir = os.path.realpath(layout.staging_dir)
-    inside, outside = [], []
+    inside: list[Path] = []
+    outside: list[Path] = []
     for p in paths:
         real = os.path.realpath(p)
         in_library = real == models or real.startswith(models + os.sep)
@@ -600,9 +610,9 @@ def _split_library_paths(layout, paths: list[Path]) -> tuple[list[Path], list[Pa
     return inside, outside
 
 
-def _unique_errors(errors: list) -> list:
-    seen = set()
-    out = []
+def _unique_errors(errors: list[UnitError]) -> list[UnitError]:
+    seen: set[tuple[str, str]] = set()
+    out: list[UnitError] = []
     for e in errors:
         key = (str(e.source), e.message)
         if key not in seen:

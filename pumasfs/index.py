@@ -11,15 +11,21 @@ that sees another epoch (the index was deleted and rebuilt) does a full sync.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from .metadata import ModelMetadata, Overrides
-from .plan import ModelRecord
+from .errors import PumasError, os_error_text
+
+if TYPE_CHECKING:  # pydantic loads only when records are built: `pumas list` reads rows
+    from .metadata import ModelMetadata
+    from .plan import ModelRecord
 
 INDEX_SCHEMA = 2
 
@@ -50,6 +56,7 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_basename ON files(basename);
+CREATE INDEX IF NOT EXISTS files_basename_nocase ON files(basename COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS files_size ON files(size);
 CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS changes (
@@ -59,6 +66,23 @@ CREATE TABLE IF NOT EXISTS changes (
     at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 """
+
+
+def peek_column(path: Path, column: str) -> list[str]:
+    """Distinct values of model_id, model_type, subtype or family, read-only (shell completion):
+    never creates, migrates or locks anything; an absent or unreadable index gives []."""
+    if column not in ("model_id", "model_type", "subtype", "family"):
+        raise ValueError(column)
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return []
+    try:
+        return [r[0] for r in conn.execute(f"SELECT DISTINCT {column} FROM models ORDER BY 1") if r[0]]
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
 
 
 @dataclass(frozen=True)
@@ -84,26 +108,100 @@ def _search_body(meta: ModelMetadata) -> str:
         meta.subtype or "", meta.variant or "", meta.precision or "", meta.base_model or "",
         meta.original_name or "", meta.notes, " ".join(meta.tags), meta.hub_repo or "",
         " ".join(f.name for f in meta.files),
+        # CivitAI (issue 12): a LoRA is found by its trigger words and CivitAI names.
+        " ".join(meta.trigger_words),
     ]
+    if meta.civitai is not None:
+        c = meta.civitai
+        parts += [c.model_name, c.version_name, c.creator or "", c.base_model or ""]
     return " ".join(p for p in parts if p)
 
 
-def _fts_query(text: str) -> str:
-    # Every word must match as a prefix; quoting keeps user text from being FTS syntax.
-    words = [w for w in text.replace('"', " ").split() if w]
-    return " ".join(f'"{w}"*' for w in words)
+def _where(*, model_type: str | None, subtype: str | None, family: str | None,
+           search: str | None) -> tuple[str, list[str]]:
+    """The WHERE clause of a listing (over ``models m`` joined with ``models_fts f``)."""
+    where: list[str] = []
+    args: list[str] = []
+    for col, val in (("model_type", model_type), ("subtype", subtype), ("family", family)):
+        if val is not None:
+            where.append(f"m.{col} = ? COLLATE NOCASE")
+            args.append(val)
+    terms, term_args = search_terms(search)
+    where += terms
+    args += term_args
+    return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
+def search_terms(search: str | None) -> tuple[list[str], list[str]]:
+    """The conditions (over ``models_fts f``) of a search, for every listing (CLI and web UI alike):
+    each word of ``search`` is a substring, anywhere, of a model's searchable text (names, file
+    names, tags, notes, trigger words, CivitAI names); LIKE is case-insensitive for ASCII."""
+    where: list[str] = []
+    args: list[str] = []
+    for word in (search or "").split():
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append("f.body LIKE ? ESCAPE '\\'")
+        args.append(f"%{escaped}%")
+    return where, args
+
+
+def is_corrupt(e: sqlite3.Error) -> bool:
+    """The file is not (or no longer) a database: as opposed to a full disk or a read-only drive."""
+    name = getattr(e, "sqlite_errorname", "")
+    return name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or "not a database" in str(e) or "malformed" in str(e)
+
+
+def cannot_write_reason(e: sqlite3.Error) -> str | None:
+    """Why a database cannot be opened for writing, in words; None when that is not the problem."""
+    text = str(e).lower()
+    if "full" in text:
+        return "no space left on device"
+    if "readonly" in text or "read-only" in text or "unable to open" in text or "access permission" in text:
+        return "the library's folder is read-only"
+    if "disk i/o" in text:
+        return "disk I/O error (is the disk full or failing?)"
+    return None
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """Read a database we may not write: read-only if SQLite can share it, else as an immutable file.
+
+    A WAL database needs its ``-shm`` file even to read; on a full disk or a
+    read-only drive that file cannot be made, and ``immutable=1`` reads the
+    main file without it (what a clean close left there: the WAL is merged
+    at every close).
+    """
+    uri = Path(path).absolute().as_uri()
+    for query in ("?mode=ro", "?immutable=1"):
+        conn = sqlite3.connect(uri + query, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+    raise sqlite3.OperationalError(f"unable to open {path} read-only")
 
 
 class Index:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.reset = False  # True when this open found no usable index: the caller must scan
+        self.read_only: str | None = None  # why this index cannot be written (a full disk, a read-only drive)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = connect(self.path)
             self.conn.executescript("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        except sqlite3.DatabaseError:
+        except OSError as e:
+            self._open_read_only(os_error_text(e))
+            return
+        except sqlite3.DatabaseError as e:
+            reason = None if is_corrupt(e) else cannot_write_reason(e)
+            if reason is not None:
+                self._open_read_only(reason)
+                return
+            if not is_corrupt(e):
+                raise
             # Not a database any more (a crash on a bad disk, a stray write): it is only a
             # cache, so set it aside and start over; the caller rescans the library.
             self._set_aside()
@@ -118,11 +216,37 @@ class Index:
             ).fetchall():
                 self.conn.execute(f'DROP TABLE IF EXISTS "{name}"')
             self.conn.executescript(_SCHEMA)
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (uuid.uuid4().hex,))
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (os.urandom(16).hex(),))
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(INDEX_SCHEMA),))
             self.reset = True
         else:
             self.conn.executescript(_SCHEMA)
+
+    def _open_read_only(self, reason: str) -> None:
+        """Reading commands must work on a full disk or a read-only drive: read what is there.
+
+        With no usable models.db on disk the index is built in memory from the
+        model folders (the caller scans, as after any reset); writes are
+        refused by :meth:`transaction` with the reason.
+        """
+        if getattr(self, "conn", None) is not None:
+            self.conn.close()
+        self.read_only = reason
+        try:
+            self.conn = connect_read_only(self.path)
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row is not None and row[0] == str(INDEX_SCHEMA):
+                return
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+        self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.executescript(_SCHEMA)
+        self.conn.execute("INSERT INTO meta VALUES ('epoch', ?)", (uuid.uuid4().hex,))
+        self.conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(INDEX_SCHEMA),))
+        self.reset = True
+        self._memory = True
 
     def close(self) -> None:
         self.conn.close()
@@ -131,20 +255,22 @@ class Index:
         conn = getattr(self, "conn", None)
         if conn is not None:
             conn.close()
-        stamp = uuid.uuid4().hex[:8]
+        stamp = os.urandom(4).hex()
         for suffix in ("", "-wal", "-shm"):
             p = self.path.with_name(self.path.name + suffix)
             if p.exists():
                 os.replace(p, self.path.with_name(f"{self.path.name}.corrupt-{stamp}{suffix}"))
 
-    def transaction(self) -> "Transaction":
+    def transaction(self) -> Transaction:
+        if self.read_only is not None and not getattr(self, "_memory", False):
+            raise PumasError(f"cannot change the library now: {self.read_only}")
         return Transaction(self.conn)
 
     # -- change log ----------------------------------------------------------
 
     @property
     def epoch(self) -> str:
-        return self.conn.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()[0]
+        return str(self.conn.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()[0])
 
     def latest_seq(self) -> int:
         row = self.conn.execute("SELECT MAX(seq) FROM changes").fetchone()
@@ -164,7 +290,7 @@ class Index:
     def upsert(self, record: ModelRecord, *, log: bool = True) -> None:
         self.upsert_many([(record, record_row(record))], log=log)
 
-    def upsert_many(self, rows: list[tuple[ModelRecord, "RecordRow"]], *, log: bool = True) -> None:
+    def upsert_many(self, rows: list[tuple[ModelRecord, RecordRow]], *, log: bool = True) -> None:
         """Write many records at once: one ``executemany`` per table instead of four statements each.
 
         ``rows`` pairs each record with its serialized form (:func:`record_row`), which a caller
@@ -177,7 +303,9 @@ class Index:
             for record, _ in rows:
                 self._delete_rows(record.meta.model_id)
         first = (self.conn.execute("SELECT MAX(id) FROM models").fetchone()[0] or 0) + 1
-        models, files, fts = [], [], []
+        models: list[tuple[Any, ...]] = []
+        files: list[tuple[Any, ...]] = []
+        fts: list[tuple[Any, ...]] = []
         for i, (record, (meta_json, ov_json, ov_err)) in enumerate(rows, start=first):
             meta = record.meta
             models.append((
@@ -214,8 +342,11 @@ class Index:
     # -- reads ---------------------------------------------------------------
 
     @staticmethod
-    def _record(row: tuple) -> ModelRecord:
+    def _record(row: tuple[Any, ...]) -> ModelRecord:
         meta_json, ov_json, ov_err = row
+        from .metadata import ModelMetadata, Overrides
+        from .plan import ModelRecord
+
         return ModelRecord(
             meta=ModelMetadata.model_validate_json(meta_json),
             overrides=Overrides.model_validate_json(ov_json) if ov_json else None,
@@ -244,7 +375,7 @@ class Index:
         return [r[0] for r in self.conn.execute("SELECT model_id FROM models ORDER BY model_id")]
 
     def count(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0]
+        return int(self.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0])
 
     def distinct(self, column: str) -> set[str]:
         """Every value one classification column holds (model_type, subtype or family)."""
@@ -260,20 +391,52 @@ class Index:
         family: str | None = None,
         search: str | None = None,
     ) -> list[ModelRecord]:
-        sql = "SELECT m.metadata, m.overrides, m.overrides_error FROM models m"
-        where, args = [], []
-        if search and _fts_query(search):
-            sql += " JOIN models_fts f ON f.rowid = m.id"
-            where.append("models_fts MATCH ?")
-            args.append(_fts_query(search))
-        for col, val in (("model_type", model_type), ("subtype", subtype), ("family", family)):
-            if val is not None:
-                where.append(f"m.{col} = ?")
-                args.append(val)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY m.model_id"
-        return [self._record(r) for r in self.conn.execute(sql, args)]
+        """Records matching every filter given (see :meth:`rows`)."""
+        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
+        sql = "SELECT m.metadata, m.overrides, m.overrides_error FROM models m JOIN models_fts f ON f.rowid = m.id"
+        return [self._record(r) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
+
+    def rows(
+        self,
+        *,
+        model_type: str | None = None,
+        subtype: str | None = None,
+        family: str | None = None,
+        search: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """metadata.json of each matching model as a plain dict, by id: listing 10,000 models
+        builds no pydantic object.
+
+        Filters compare case-insensitively (``--family SDXL``); ``search`` keeps the
+        models whose names, file names, tags, notes or trigger words contain every
+        word of it, anywhere (``pony`` finds ``autismmixSDXL_autismmixPony``).
+        """
+        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
+        sql = "SELECT m.metadata FROM models m JOIN models_fts f ON f.rowid = m.id"
+        return [json.loads(r[0]) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
+
+    def summaries(
+        self,
+        *,
+        model_type: str | None = None,
+        subtype: str | None = None,
+        family: str | None = None,
+        search: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Like :meth:`rows`, but only the fields a listing shows (SQLite extracts them: no JSON
+        parsing in Python): model_id, subtype, family, size_bytes, precision, match_method, hub_badge."""
+        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
+        fields = {
+            "precision": "$.precision", "match_method": "$.match_method", "hub_badge": "$.hub_match.badge",
+            "civitai_trust": "$.civitai.trust", "civitai_model": "$.civitai.model_name",
+            "civitai_version": "$.civitai.version_name", "civitai_base": "$.civitai.base_model",
+            "trigger_words": "$.trigger_words",  # JSON text of a list
+        }
+        extracts = ", ".join(f"json_extract(m.metadata, '{path}')" for path in fields.values())
+        sql = (f"SELECT m.model_id, m.subtype, m.family, m.size_bytes, {extracts}"
+               " FROM models m JOIN models_fts f ON f.rowid = m.id")
+        keys = ("model_id", "subtype", "family", "size_bytes", *fields)
+        return [dict(zip(keys, r, strict=True)) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
 
     def find_sha256(self, sha256: str) -> list[tuple[str, str]]:
         """(model_id, file name) of every file with these bytes."""
@@ -289,10 +452,11 @@ class Index:
         costs the same in a library of 100 or 100,000 models.
         """
         low = stem.lower()  # cleaned names are lowercase slugs
+        # File names without case (ASCII): the planner treats `Foo` and `foo` as one stem.
         rows = self.conn.execute(
-            "SELECT model_id FROM files WHERE basename >= ? AND basename < ? "
+            "SELECT model_id FROM files WHERE basename >= ? COLLATE NOCASE AND basename < ? COLLATE NOCASE "
             "UNION SELECT model_id FROM models WHERE cleaned_name >= ? AND cleaned_name < ?",
-            (stem, stem + "\U0010ffff", low, low + "\U0010ffff"),
+            (low, low + "\U0010ffff", low, low + "\U0010ffff"),
         )
         return {r[0] for r in rows}
 
@@ -323,8 +487,9 @@ class Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             self.conn.execute("COMMIT")
-        else:
+        elif self.conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
             self.conn.execute("ROLLBACK")

@@ -1,22 +1,28 @@
 """The library: model folders with metadata.json (the truth) and the index over them.
 
 Every write goes to metadata.json first, atomically, then to the index and
-its change log in one transaction.  If a process dies between the two, the
-folder is right and the index is stale; ``scan`` (or ``pumas doctor --fix``)
-brings the index back in line.
+its change log in one transaction.  Changes that take several steps (commit,
+removal, identity moves) write an intent first (:mod:`pumasfs.journal`); if a
+process dies between the steps, whoever opens the library next finishes them
+(:meth:`Library.recover`), so the index never lists a model that is gone or
+misses one that is there.  ``scan`` (or ``pumas doctor --fix``) remains the
+deep repair for anything else.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
+import stat
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import staging
+from . import journal, staging, trash
 from .atomic import fsync_dir
-from .errors import NotFound, PumasError
+from .errors import NotFound, PumasError, os_error_text
 from .index import Index, record_row
 from .metadata import (
     METADATA_FILE,
@@ -29,9 +35,52 @@ from .metadata import (
 from .naming import short_hash, slugify
 from .paths import Layout
 from .plan import ModelRecord
+from .testhooks import kill_point
 from .xattrs import tag_model_files
 
 IDENTITY_FIELDS = ("model_type", "family", "cleaned_name")
+
+
+WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+MUTABLE_FILES = frozenset({METADATA_FILE, OVERRIDES_FILE})
+
+
+def seal_files(folder: Path) -> None:
+    """Make a model's files read-only (0444-style): the library holds the only copy of their bytes.
+
+    Apps see the same inodes through hardlinks and the preview view through
+    symlinks; a tool that opens one for writing, truncates or chmods it would
+    change the library's bytes.  Without write bits an ordinary user's
+    process gets EACCES instead.  metadata.json and overrides.json stay
+    writable: they are replaced whole by atomic writes, never edited in place.
+    Folders stay writable, so `edit` (a rename) and removal still work.
+    """
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            if dirpath == str(folder) and name in MUTABLE_FILES:
+                continue
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(path)
+                if stat.S_ISREG(st.st_mode) and st.st_mode & WRITE_BITS:
+                    os.chmod(path, stat.S_IMODE(st.st_mode) & ~WRITE_BITS)
+            except OSError:
+                continue  # gone meanwhile, or a filesystem without modes (exFAT): nothing to protect with
+
+
+@contextmanager
+def unsealed(folder: Path, meta: ModelMetadata) -> Iterator[None]:
+    """Owner write on the weight files for a moment (user xattrs need it for a non-root owner)."""
+    paths = [folder / f.name for f in meta.weight_files()]
+    for p in paths:
+        try:
+            os.chmod(p, stat.S_IMODE(os.lstat(p).st_mode) | stat.S_IWUSR)
+        except OSError:
+            pass
+    try:
+        yield
+    finally:
+        seal_files(folder)
 
 
 def model_id_for(model_type: str, family: str, cleaned_name: str) -> str:
@@ -53,7 +102,7 @@ class Library:
         self._index: Index | None = None
 
     @classmethod
-    def open(cls, root: Path) -> "Library":
+    def open(cls, root: Path) -> Library:
         return cls(Layout(Path(root)))
 
     @property
@@ -64,7 +113,68 @@ class Library:
             if self._index.reset and self._has_any_model_folder():
                 # models.db is a cache: rebuild it silently when someone deleted it.
                 self.scan()
+            if self._index.read_only is None:
+                self.recover()
         return self._index
+
+    def recover(self) -> list[str]:
+        """Finish the changes that killed processes left half done; return the model ids touched.
+
+        One listing of ``.journal/`` (empty in the normal case).  Each intent
+        is completed forward from the folders' state: a committed folder gets
+        its index row, a removal goes into the trash and leaves the index, a
+        move's row follows its folder.
+        """
+        index = self._index
+        if index is None:
+            return []
+        done = []
+        models = self.layout.models_dir
+        for path, intent, fd in journal.orphans(models):
+            try:
+                if intent is not None:
+                    self._complete(index, intent)
+                    done.append(intent.model_id)
+            except (OSError, sqlite3.Error):
+                os.close(fd)  # a full disk, say: keep the intent for the next open to finish
+                continue
+            except PumasError:
+                pass  # a broken metadata.json: `pumas doctor` names it; nothing more to finish here
+            journal.finish(path, fd)
+        return done
+
+    def _complete(self, index: Index, intent: journal.Intent) -> None:
+        models = self.layout.models_dir
+        if intent.op == "commit":
+            final = models / intent.model_id
+            if (final / METADATA_FILE).is_file() and index.get(intent.model_id) is None:
+                self._index_folder(index, intent.model_id)
+        elif intent.op == "update":
+            if (models / intent.model_id / METADATA_FILE).is_file():
+                self._index_folder(index, intent.model_id)
+        elif intent.op == "remove":
+            assert intent.trash_id is not None
+            self._finish_removal(index, intent.model_id, intent.trash_id)
+        elif intent.op == "move":
+            assert intent.old_id is not None
+            new_there = (models / intent.model_id / METADATA_FILE).is_file()
+            old_there = (models / intent.old_id / METADATA_FILE).is_file()
+            with index.transaction():
+                if new_there and not old_there:
+                    index.remove(intent.old_id)
+            if new_there and not old_there:
+                self._index_folder(index, intent.model_id)
+                self._prune_empty_parents((models / intent.old_id).parent)
+            elif old_there:
+                self._index_folder(index, intent.old_id)
+
+    def _index_folder(self, index: Index, model_id: str) -> None:
+        d = self.layout.models_dir / model_id
+        meta = load_metadata(d)
+        meta.model_id = model_id  # the folder's place wins over a stale recorded id
+        overrides, error = load_overrides(d)
+        with index.transaction():
+            index.upsert(ModelRecord(meta=meta, overrides=overrides, overrides_error=error))
 
     def close(self) -> None:
         if self._index is not None:
@@ -111,6 +221,24 @@ class Library:
 
     # -- writing -------------------------------------------------------------
 
+    def index_if_unlisted(self, model_id: str) -> bool:
+        """Index a model folder that is on disk but has no row; True when one was added.
+
+        The intent journal covers every commit this version makes; a folder committed by an
+        older version, or copied in by hand, has none.  The importer asks this for the names it
+        is about to use, so such a model is found as a duplicate instead of copied again: two
+        ``stat`` calls, not a scan.
+        """
+        d = self.layout.models_dir / model_id
+        if not (d / METADATA_FILE).is_file() or self.index.get(model_id) is not None:
+            return False
+        try:
+            record = self.record(model_id)
+        except PumasError:
+            return False  # a broken metadata.json: doctor reports it; the import picks another name
+        self._index_record(record)
+        return True
+
     def _index_record(self, record: ModelRecord) -> None:
         with self.index.transaction():
             self.index.upsert(record)
@@ -123,7 +251,7 @@ class Library:
         model appears whole or not at all.  Two different models that want
         the same folder get distinct, stable names (a suffix from the hash).
         """
-        self.index  # open (and, if it was deleted, rebuild) before the model appears
+        _ = self.index  # open (and, if it was deleted, rebuild) before the model appears
         content = stage.content
         base = meta.cleaned_name
         candidates = [base, f"{base}-{(meta.hashes.sha256 or short_hash(meta.original_name or base, 12))[:8]}"]
@@ -137,24 +265,55 @@ class Library:
             final.parent.mkdir(parents=True, exist_ok=True)
             save_metadata(content, meta, touch=False)
             tag_model_files(content, meta, final)
+            seal_files(content)
+            # The intent goes first: once the rename is done the model exists, and a kill
+            # before its index row must not make it invisible (and imported twice).
+            held = journal.begin(self.layout.models_dir, journal.Intent(op="commit", model_id=meta.model_id))
+            kill_point("commit:before-rename")
             try:
                 os.rename(content, final)
             except OSError as e:
+                held.done()
                 if final.exists():
                     continue  # lost a race with a concurrent import; try the next name
-                raise PumasError(f"cannot move staged model into {final}: {e.strerror}") from None
+                raise PumasError(f"cannot move staged model into {final}: {os_error_text(e)}") from None
             stage.committed = True
-            fsync_dir(final.parent)
-            overrides, error = load_overrides(final)
-            self._index_record(ModelRecord(meta=meta, overrides=overrides, overrides_error=error))
+            kill_point("commit:after-rename")
+            try:
+                fsync_dir(final.parent)
+                overrides, error = load_overrides(final)
+                self._index_record(ModelRecord(meta=meta, overrides=overrides, overrides_error=error))
+            except (sqlite3.Error, OSError):
+                # The model is committed; only its row is missing (a full disk, say).  The
+                # intent stays, so the next open of the library adds the row.
+                held.release()
+                return meta
+            kill_point("commit:after-index")
+            held.done()
             return meta
         raise PumasError(f"no free folder name for {base!r}")
 
     def save(self, meta: ModelMetadata) -> None:
         d = self.model_dir(meta.model_id)
-        save_metadata(d, meta)
-        overrides, error = load_overrides(d)
-        self._index_record(ModelRecord(meta=meta, overrides=overrides, overrides_error=error))
+        index = self.index
+        if index.read_only is not None:
+            raise PumasError(f"cannot change the library now: {index.read_only}")
+        # metadata.json, then its row: an intent covers the gap, so a full disk or a kill
+        # between the two leaves a row that the next open brings up to date.
+        held = journal.begin(self.layout.models_dir, journal.Intent(op="update", model_id=meta.model_id))
+        try:
+            save_metadata(d, meta)
+        except BaseException:
+            held.done()  # nothing changed
+            raise
+        try:
+            kill_point("update:after-metadata")
+            overrides, error = load_overrides(d)
+            self._index_record(ModelRecord(meta=meta, overrides=overrides, overrides_error=error))
+        except BaseException:
+            held.release()
+            raise
+        held.done()
 
     def edit(self, model_id: str, changes: dict[str, Any]) -> ModelMetadata:
         """A user's edit: marks fields as user-owned; identity changes move the folder."""
@@ -200,27 +359,103 @@ class Library:
         # metadata.json first: a crash before the rename leaves a folder whose
         # path wins over the recorded id at the next scan.
         save_metadata(old_dir, meta)
-        os.rename(old_dir, new_dir)
-        fsync_dir(new_dir.parent)
-        tag_model_files(new_dir, meta)
-        self._prune_empty_parents(old_dir.parent)
-        overrides, error = load_overrides(new_dir)
-        with self.index.transaction():
-            self.index.remove(old_id)
-            self.index.upsert(ModelRecord(meta=meta, overrides=overrides, overrides_error=error))
+        with journal.begin(self.layout.models_dir, journal.Intent(op="move", model_id=new_id, old_id=old_id)):
+            os.rename(old_dir, new_dir)
+            kill_point("move:after-rename")
+            fsync_dir(new_dir.parent)
+            with unsealed(new_dir, meta):
+                tag_model_files(new_dir, meta)
+            self._prune_empty_parents(old_dir.parent)
+            overrides, error = load_overrides(new_dir)
+            with self.index.transaction():
+                self.index.remove(old_id)
+                self.index.upsert(ModelRecord(meta=meta, overrides=overrides, overrides_error=error))
         return meta
 
     def remove(self, model_id: str) -> None:
-        """Delete a model folder: one rename into trash, then the index, then the bytes."""
+        """Delete a model for good (no trash): into the trash, then the bytes."""
+        item = self.to_trash(model_id)
+        trash.delete_item(self.layout.models_dir, item.id)
+
+    def to_trash(self, model_id: str, before: Callable[[], object] | None = None) -> trash.TrashItem:
+        """Move a model into the trash: resumable from any step.
+
+        ``before`` runs once the intent is durable and before the folder moves
+        (the use case removes the model's links there).  A process killed
+        anywhere in here leaves an intent that the next open of the library
+        completes: folder into the trash, row out of the index (whose change
+        log then makes the next sync drop any link left).
+        """
         d = self.model_dir(model_id)
-        if not d.is_dir():
+        if not (d / METADATA_FILE).is_file():
             raise NotFound(f"no model {model_id!r}")
-        with staging.StagingDir(self.layout, prefix="trash-") as trash:
-            os.rename(d, trash.path / "model")
-            with self.index.transaction():
-                self.index.remove(model_id)
-            # StagingDir removes the trash folder on exit (it is never committed).
-        self._prune_empty_parents(d.parent)
+        index = self.index
+        models = self.layout.models_dir
+        try:
+            meta = load_metadata(d)
+            size, name = meta.size_bytes, meta.official_name
+        except PumasError:
+            size, name = 0, ""
+        item = trash.TrashItem(
+            id=trash.new_item_id(), model_id=model_id, removed_at=_utcnow(), size_bytes=size, official_name=name
+        )
+        try:
+            trash.write_item(models, item)
+            held = journal.begin(models, journal.Intent(op="remove", model_id=model_id, trash_id=item.id))
+        except OSError:
+            trash.drop_unfilled(models, item.id)  # a full disk: nothing moved, nothing left behind
+            raise
+        try:
+            kill_point("rm:after-intent")
+            if before is not None:
+                before()
+            kill_point("rm:after-unlink")
+            self._finish_removal(index, model_id, item.id)
+        except BaseException:
+            if (trash.item_dir(models, item.id) / trash.MODEL_DIR).exists():
+                held.release()  # the folder is in the trash: the next open drops the index row
+            else:
+                trash.drop_unfilled(models, item.id)  # nothing moved: the removal did not happen
+                held.done()
+            raise
+        held.done()
+        return item
+
+    def _finish_removal(self, index: Index, model_id: str, trash_id: str) -> None:
+        models = self.layout.models_dir
+        d = models / model_id
+        dest = trash.item_dir(models, trash_id) / trash.MODEL_DIR
+        if (d / METADATA_FILE).is_file() and not dest.exists():
+            os.rename(d, dest)
+            fsync_dir(dest.parent)
+            kill_point("rm:after-trash")
+            self._prune_empty_parents(d.parent)
+        elif not dest.exists():
+            trash.drop_unfilled(models, trash_id)  # the model is gone some other way: nothing to keep
+        with index.transaction():
+            if index.get(model_id) is not None:
+                index.remove(model_id)
+        kill_point("rm:after-index")
+
+    def restore(self, item_id: str) -> ModelMetadata:
+        """Put a trashed model back where it was; the next sync brings its links back."""
+        models = self.layout.models_dir
+        item = trash.get_item(models, item_id)
+        index = self.index
+        src = trash.item_dir(models, item_id) / trash.MODEL_DIR
+        final = models / item.model_id
+        if final.exists():
+            raise PumasError(
+                f"cannot restore {item_id}: a model {item.model_id} exists again; rename it first (`pumas edit`)"
+            )
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with journal.begin(models, journal.Intent(op="commit", model_id=item.model_id)):
+            os.rename(src, final)
+            fsync_dir(final.parent)
+            kill_point("restore:after-rename")
+            self._index_folder(index, item.model_id)
+        trash.drop_unfilled(models, item_id)
+        return self.get(item.model_id)
 
     def _prune_empty_parents(self, d: Path) -> None:
         models = self.layout.models_dir
@@ -309,3 +544,9 @@ class Library:
                 writes.append((rec, row))
             index.upsert_many(writes)
         return report
+
+
+def _utcnow() -> str:
+    from .metadata import utcnow
+
+    return utcnow()

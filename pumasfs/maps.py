@@ -27,13 +27,14 @@ from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import atomic
 from .apps import AppInstall, discover_model_folders
 from .errors import NotFound, PumasError
-from .metadata import validation_error_line
+from .jsonfile import parse_model, read_bytes
 from .paths import Layout
+from .relpath import is_safe_relpath
 
 MAP_SCHEMA = 1
 PLACEHOLDERS = frozenset({"family", "cleaned_name", "publisher", "repo", "model_type", "subtype"})
@@ -85,9 +86,10 @@ class MapExclude(_Strict):
     """Models the map never places, whatever the rules say (a guard)."""
 
     model_type: list[str] = Field(default_factory=list)
+    family: list[str] = Field(default_factory=list)  # bases the app cannot load (A1111 and Flux)
     tags: list[str] = Field(default_factory=list)
 
-    @field_validator("model_type", "tags", mode="before")
+    @field_validator("model_type", "family", "tags", mode="before")
     @classmethod
     def _lowered(cls, v: object) -> object:
         return _lower(v) if isinstance(v, list) and all(isinstance(s, str) for s in v) else v
@@ -112,9 +114,8 @@ def _check_relative(value: str, what: str, *, placeholders: bool) -> str:
         probe = value.format(**{p: "x" for p in PLACEHOLDERS})
     if not probe or probe.startswith("/"):
         raise ValueError(f"{what} must be a relative folder, not {value!r}")
-    for part in probe.split("/"):
-        if part in ("", ".", ".."):
-            raise ValueError(f"{what} {value!r} has an empty, '.' or '..' part (it must stay inside the app)")
+    if not is_safe_relpath(probe):
+        raise ValueError(f"{what} {value!r} has an empty, '.' or '..' part (it must stay inside the app)")
     return value
 
 
@@ -188,21 +189,15 @@ class TranslationMap(_Strict):
 
 def parse_map(data: bytes | str, name: str) -> TranslationMap:
     """Validate map text; errors name ``name`` and the field (``rules[3].target``)."""
-    try:
-        return TranslationMap.model_validate_json(data)
-    except ValidationError as e:
-        hint = "unknown field (a typo? see contrib/maps/README.md for the fields a map may have)"
-        raise PumasError(f"{name}: {validation_error_line(e, unknown_field=hint)}") from None
+    hint = "unknown field (a typo? see contrib/maps/README.md for the fields a map may have)"
+    return parse_model(data, TranslationMap, name, invalid="", unknown_field=hint)
 
 
 def load_map(path: str | os.PathLike[str]) -> TranslationMap:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise NotFound(f"{path}: no such map") from None
-    except OSError as e:
-        raise PumasError(f"{path}: cannot read: {e.strerror}") from None
+    raw = read_bytes(path)
+    if raw is None:
+        raise NotFound(f"{path}: no such map")
     return parse_map(raw, str(path))
 
 
@@ -261,7 +256,7 @@ def load_maps(layout: Layout) -> MapSet:
 
 def builtin_maps() -> list[tuple[str, TranslationMap]]:
     """Maps shipped with pumas (the same files as contrib/maps), by file name."""
-    out = []
+    out: list[tuple[str, TranslationMap]] = []
     folder = resources.files("pumasfs") / "data" / "maps"
     try:
         items = sorted(folder.iterdir(), key=lambda p: p.name)
@@ -398,8 +393,8 @@ def select_map(layout: Layout, app: AppInstall, maps: MapSet | None = None) -> S
 
 
 def plan_root(app: AppInstall, tmap: TranslationMap) -> Path:
-    """The absolute folder a plan's paths for this install are relative to."""
-    return app.base_dir(tmap.base)
+    """The absolute folder a plan's paths for this install are relative to (its tree in yaml/view mode)."""
+    return app.plan_dir(tmap.base)
 
 
 # -- the default ComfyUI map -------------------------------------------------
@@ -437,6 +432,16 @@ COMFYUI_FOLDERS: dict[str, list[str]] = {
     "instantid": ["instantid"],
     "pulid": ["pulid"],
 }
+# Folders of custom nodes that alone load some files (AnimateDiff-Evolved's motion modules, x-flux-comfyui's
+# IP-Adapters): always given a rule, so such a file lands where that node looks (the folder is made on the
+# first link). ComfyUI itself never reads them: an install without the node is not disturbed.
+# ComfyUI-GGUF reads the "unet"/"clip" keys: the diffusion_models/text_encoders rules serve it.
+COMFYUI_CUSTOM_NODE_FOLDERS: dict[str, list[str]] = {
+    "animatediff_models": ["animatediff_models"],
+    "animatediff_motion_lora": ["animatediff_motion_lora"],
+    "xlabs/ipadapters": ["xlabs_ipadapters"],
+    "xlabs/loras": ["xlabs_loras"],
+}
 # ComfyUI scans both folders of a pair under one key: a model linked into
 # both would be listed twice.  One rule, to the preferred folder present.
 COMFYUI_ALIASED: list[tuple[str, str, list[str]]] = [
@@ -473,6 +478,8 @@ def default_comfyui_map(discovered_folders: list[str]) -> TranslationMap:
         if folder in found:
             rules.append(Rule(name=folder, priority=50, target=folder,
                               match=Match(subtype=subtypes, layout=["file"])))
+    for folder, subtypes in COMFYUI_CUSTOM_NODE_FOLDERS.items():
+        rules.append(Rule(name=folder, priority=50, target=folder, match=Match(subtype=subtypes, layout=["file"])))
     return TranslationMap(
         app="comfyui",
         version_range="*",

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import atomic
 from .errors import PumasError
+from .jsonfile import read_model
+from .jsonfile import validation_error_line as validation_error_line  # re-exported for older callers
 
 SCHEMA_VERSION = 1
 METADATA_FILE = "metadata.json"
@@ -31,27 +33,15 @@ EDITABLE_FIELDS = frozenset(
     {
         "official_name", "cleaned_name", "family", "model_type", "subtype", "variant",
         "precision", "tags", "base_model", "preview_image", "release_date", "download_url",
-        "compatible_apps", "notes", "inference_settings", "model_card",
+        "compatible_apps", "notes", "inference_settings", "model_card", "trigger_words", "description",
     }
 )
-LIST_FIELDS = frozenset({"tags", "compatible_apps"})
+LIST_FIELDS = frozenset({"tags", "compatible_apps", "trigger_words"})
 DICT_FIELDS = frozenset({"inference_settings", "model_card"})
 
 
-def validation_error_line(e: ValidationError, *, unknown_field: str = "unknown field") -> str:
-    """The first problem pydantic found, as ``rules[3].target: message`` for one error line."""
-    err = e.errors()[0]
-    if err["type"] == "json_invalid":
-        return f"not valid JSON: {err['msg']}"
-    where = ""
-    for part in err["loc"]:
-        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
-    msg = unknown_field if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-    return f"{where or '(top level)'}: {msg}"
-
-
 def utcnow() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class _Open(BaseModel):
@@ -72,6 +62,50 @@ class FileEntry(_Open):
     sha256: str | None = None
     blake3: str | None = None
     role: str = "weights"  # weights | config | preview | info | other
+
+
+class Pin(_Open):
+    """A pinned placement: this model sits at ``path`` in install ``app``, whatever the map says.
+
+    ``path`` is relative to the folder the install's map is based on (its
+    models folder, usually).  ``files`` maps app-relative paths to files of
+    the model folder exactly (adoption writes it: the weights and each
+    companion where they were found); empty means the main file at ``path``
+    and its companions named after it, as the map would place them.
+    """
+
+    app: str
+    path: str
+    files: dict[str, str] = Field(default_factory=dict)
+
+
+class CivitaiInfo(_Open):
+    """What CivitAI says about a model (issue 12): one version of one CivitAI model.
+
+    ``trust`` says how we know: "hash" (CivitAI has a file with these exact
+    bytes) or "user" (``pumas link``: kept until the user links again;
+    enrichment never replaces it).
+    """
+
+    model_id: int
+    version_id: int
+    model_name: str = ""
+    version_name: str = ""
+    creator: str | None = None
+    url: str = ""  # the model page, on this version
+    air: str | None = None
+    base_model: str | None = None  # CivitAI's word ("SDXL 1.0", "Pony"...); the header decides placement
+    base_model_type: str | None = None
+    type: str | None = None  # CivitAI's model type: Checkpoint, LORA, TextualInversion, VAE, ...
+    file_type: str | None = None  # the file's type on CivitAI: Model, Pruned Model, VAE, ...
+    file_name: str | None = None
+    nsfw_level: int | None = None
+    nsfw: bool = False
+    tags: list[str] = Field(default_factory=list)
+    published_at: str | None = None
+    trust: Literal["hash", "user"] = "hash"
+    sha256: str | None = None  # the matched file's SHA256 on CivitAI
+    checked: str | None = None
 
 
 class ModelMetadata(_Open):
@@ -114,11 +148,22 @@ class ModelMetadata(_Open):
     hub_revision: str | None = None
     pending_online_lookup: bool = True
     user_edited: list[str] = Field(default_factory=list)
+    pins: list[Pin] = Field(default_factory=list)  # pinned placements (pumas adopt, pumas pin)
 
-    @field_validator("tags", "compatible_apps")
+    # CivitAI (issue 12).  civitai_checked: when CivitAI last answered about these
+    # bytes (None: that lookup is still pending, `pumas enrich` catches up).
+    civitai: CivitaiInfo | None = None
+    civitai_checked: str | None = None
+    trigger_words: list[str] = Field(default_factory=list)
+    description: str | None = None
+
+    @field_validator("tags", "compatible_apps", "trigger_words")
     @classmethod
     def _dedupe(cls, v: list[str]) -> list[str]:
         return list(dict.fromkeys(v))
+
+    def pins_of(self, app: str) -> list[Pin]:
+        return [p for p in self.pins if p.app == app]
 
     def weight_files(self) -> list[FileEntry]:
         return [f for f in self.files if f.role == "weights"]
@@ -204,17 +249,10 @@ def check_vocabulary(changes: dict[str, Any], *, seen: dict[str, set[str]] | Non
 def load_metadata(model_dir: Path | str) -> ModelMetadata:
     # A plain string join: a deep scan calls this for every model folder.
     path = os.path.join(model_dir, METADATA_FILE)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise PumasError(f"{path}: no metadata.json") from None
-    except OSError as e:
-        raise PumasError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        return ModelMetadata.model_validate_json(raw)
-    except ValidationError as e:
-        raise PumasError(f"{path}: invalid metadata: {validation_error_line(e)}") from None
+    meta = read_model(path, ModelMetadata, invalid="invalid metadata")
+    if meta is None:
+        raise PumasError(f"{path}: no metadata.json")
+    return meta
 
 
 def save_metadata(model_dir: Path, meta: ModelMetadata, *, touch: bool = True) -> None:
@@ -257,15 +295,7 @@ class Overrides(_Open):
 
 def load_overrides(model_dir: Path | str) -> tuple[Overrides | None, str | None]:
     """(overrides, None), (None, None) when absent, or (None, error) when invalid."""
-    path = os.path.join(model_dir, OVERRIDES_FILE)
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        return None, None
-    except OSError as e:
-        return None, f"{path}: cannot read: {e.strerror}"
-    try:
-        return Overrides.model_validate_json(raw), None
-    except ValidationError as e:
-        return None, f"{path}: invalid: {validation_error_line(e)}"
+        return read_model(os.path.join(model_dir, OVERRIDES_FILE), Overrides), None
+    except PumasError as e:
+        return None, e.message

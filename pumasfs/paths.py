@@ -12,6 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+LIBRARY_MARKER = ".pumas-library.json"  # the library's id, at its root and in its models folder
+JOURNAL_DIR = ".journal"  # in the models folder: intents of changes made in several steps
+
 
 def default_root(environ: dict[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
@@ -83,7 +86,7 @@ class Layout:
     def model_dir(self, model_id: str) -> Path:
         return self.models_dir / model_id
 
-    def ensure(self) -> "Layout":
+    def ensure(self) -> Layout:
         for d in (self.models_dir, self.staging_dir, self.registry_db.parent, self.maps_dir, self.run_dir):
             d.mkdir(parents=True, exist_ok=True)
         return self

@@ -19,9 +19,20 @@ How one model is placed
    ``<target>/<cleaned_name>`` -> ``<model_id>``.  A "file" model gets
    ``<target>/<primary file name>`` -> ``<model_id>/<primary_file>``, the
    other shards of a split set, and (unless the rule says
-   ``"companions": false``) the same-stem ``.yaml`` config and the preview
-   images apps read beside a file (``<stem>.preview.png``).  Companion names
+   ``"companions": false``) the same-stem ``.yaml`` config, the preview
+   images apps read beside a file (``<stem>.preview.png``) and the
+   ``<stem>.civitai.info`` CivitAI extensions read.  Companion names
    follow the main file's link name, renamed or not.
+
+Pins
+----
+A model with pinned placements for this install (``meta.pins``, written by
+``pumas adopt`` and ``pumas pin``) is placed at exactly its pinned path(s)
+there, never also where the map would put it (ComfyUI would list it twice),
+and whatever the map's rules or guards say: a pin records where the user's
+file was.  Pinned paths are taken first; a map-placed model claiming the
+same ``(folder, stem)`` as a pinned one is renamed as a collision loser.
+Elsewhere the model is placed by the map as usual.
 
 Collisions
 ----------
@@ -66,9 +77,10 @@ from typing import TYPE_CHECKING
 
 from .apps import AppInstall
 from .maps import Rule, TranslationMap
-from .metadata import FileEntry, ModelMetadata
+from .metadata import FileEntry, ModelMetadata, Pin
 from .naming import MAX_NAME_BYTES, safe_filename, short_hash, stem_of
 from .plan import Collision, Exclusion, ModelRecord, Plan, PlanEntry
+from .relpath import is_safe_relpath
 
 if TYPE_CHECKING:
     from .index import Index
@@ -87,8 +99,11 @@ class _Group:
     folder: str  # "" = the map's base folder itself
     stem: str
     items: tuple[tuple[str, str, bool], ...]  # (suffix, source, is_dir); name = stem + suffix
+    exact: bool = False  # a pin's exact files: items hold (app path, source, is_dir)
 
     def paths(self, stem: str | None = None) -> list[str]:
+        if self.exact:
+            return [path for path, _, _ in self.items]
         s = self.stem if stem is None else stem
         return [_join(self.folder, s + suffix) for suffix, _, _ in self.items]
 
@@ -99,13 +114,6 @@ def _join(folder: str, name: str) -> str:
 
 def _utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
-
-
-def _safe_rel(path: str) -> bool:
-    """A relative posix path that stays where it is put."""
-    if not path or path.startswith("/") or "\x00" in path:
-        return False
-    return all(part not in ("", ".", "..") for part in path.split("/"))
 
 
 # -- rule matching -----------------------------------------------------------
@@ -128,7 +136,10 @@ def _match_name(meta: ModelMetadata) -> str:
 def _rule_verdict(rule: Rule, meta: ModelMetadata) -> str | None:
     """"match", "excluded" (everything held but exclude_tags), or None."""
     m = rule.match
-    low = lambda v: (v or "").lower()  # noqa: E731
+
+    def low(v: str | None) -> str:
+        return (v or "").lower()
+
     if m.model_type and low(meta.model_type) not in m.model_type:
         return None
     if m.subtype and low(meta.subtype) not in m.subtype:
@@ -157,7 +168,7 @@ def _rule_verdict(rule: Rule, meta: ModelMetadata) -> str | None:
     return "match"
 
 
-class _Placeholders(dict):
+class _Placeholders(dict[str, str]):
     """A target's ``{name}`` values, each made one safe path component on first use.
 
     Most targets use none or one of them; computing all six for every model
@@ -190,7 +201,7 @@ def _target(rule: Rule, meta: ModelMetadata) -> str | None:
         folder = rule.target
     else:
         folder = rule.target.format_map(_Placeholders(meta))
-    return folder if _safe_rel(folder) else None
+    return folder if is_safe_relpath(folder) else None
 
 
 # -- entries of one model ----------------------------------------------------
@@ -219,7 +230,7 @@ def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[st
         items.append((name[len(stem):], f"{mid}/{source_name}", False))
 
     siblings: list[FileEntry] = sorted(
-        (f for f in meta.files if f.name != primary and f.name.rpartition("/")[0] == lib_dir and _safe_rel(f.name)),
+        (f for f in meta.files if f.name != primary and f.name.rpartition("/")[0] == lib_dir and is_safe_relpath(f.name)),
         key=lambda f: f.name,
     )
     shard = _SHARD.search(lib_name)
@@ -244,6 +255,9 @@ def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[st
             ):
                 suffix = base[len(lib_noext):] if base.startswith(lib_noext + ".") else ".preview" + ext
                 add(safe_filename(main_noext + suffix), f.name)
+            elif base.lower() == (lib_noext + ".civitai.info").lower():
+                # What A1111/Forge CivitAI extensions read beside a model to know it.
+                add(safe_filename(main_noext + base[len(lib_noext):]), f.name)
     return stem, items
 
 
@@ -260,10 +274,12 @@ def _group(
                                            f"this install is {app.version or 'of unknown version'}")
     if meta.model_type.lower() in tmap.exclude.model_type:
         return Exclusion(mid, "excluded-type", f"the map never places model_type {meta.model_type!r}")
+    if meta.family.lower() in tmap.exclude.family:
+        return Exclusion(mid, "excluded-family", f"{app.kind} cannot load {meta.family!r} models")
     hit = {t.lower() for t in meta.tags} & set(tmap.exclude.tags)
     if hit:
         return Exclusion(mid, "excluded-tag", f"the map excludes tag {sorted(hit)[0]!r}")
-    if not _safe_rel(mid):
+    if not is_safe_relpath(mid):
         return Exclusion(mid, "unsafe-path", "the model id is not a plain relative path")
     rule, blocked = None, None
     for r in tmap.ordered_rules() if rules is None else rules:
@@ -287,10 +303,46 @@ def _group(
     primary = _primary(meta)
     if primary is None:
         return Exclusion(mid, "no-primary-file", "a file model without primary_file and not one weights file")
-    if not _safe_rel(primary):
+    if not is_safe_relpath(primary):
         return Exclusion(mid, "unsafe-path", f"primary_file {primary!r} leaves the model folder")
     stem, items = _file_items(meta, primary, rule.companions)
     return _Group(mid, order, folder, stem, tuple(items))
+
+
+def _pinned(meta: ModelMetadata, pins: list[Pin]) -> list[_Group] | Exclusion:
+    """One group per pin: exactly the pinned paths, nothing from the map."""
+    mid = meta.model_id
+    if not is_safe_relpath(mid):
+        return Exclusion(mid, "unsafe-path", "the model id is not a plain relative path")
+    out: list[_Group] = []
+    order = ("", mid)  # before any added_date: a pinned path is never renamed
+    for pin in sorted(pins, key=lambda p: p.path):
+        if not is_safe_relpath(pin.path):
+            return Exclusion(mid, "unsafe-path", f"pinned path {pin.path!r} leaves the app folder")
+        folder, _, name = pin.path.rpartition("/")
+        if pin.files:
+            # Exact: every app path to its file (adoption records them as found).
+            items: list[tuple[str, str, bool]] = []
+            for path, fname in sorted(pin.files.items()):
+                if not (is_safe_relpath(path) and is_safe_relpath(fname)):
+                    return Exclusion(mid, "unsafe-path", f"pinned file {path!r} -> {fname!r} is not a plain path")
+                items.append((path, f"{mid}/{fname}", False))
+            out.append(_Group(mid, order, folder, _base_stem(name), tuple(items), exact=True))
+        elif meta.layout == "folder":
+            out.append(_Group(mid, order, folder, name, (("", mid, True),)))
+        else:
+            primary = _primary(meta)
+            if primary is None or not is_safe_relpath(primary):
+                return Exclusion(mid, "no-primary-file", "a pinned file model without a usable primary_file")
+            lib_stem, items0 = _file_items(meta, primary, True)
+            main_suffix = items0[0][0]
+            stem = name[: -len(main_suffix)] if main_suffix and name.endswith(main_suffix) else None
+            if stem:
+                items = [(suffix, src, d) for suffix, src, d in items0]
+            else:  # a pinned name that does not end like the file: the main file alone
+                stem, items = name, [("", items0[0][1], False)]
+            out.append(_Group(mid, order, folder, stem, tuple(items)))
+    return out
 
 
 def renamed_stem(stem: str, model_id: str, items: Iterable[tuple[str, str, bool]] = ()) -> str:
@@ -315,48 +367,69 @@ def build_plan(
     for rec in records:
         by_id[rec.model_id] = rec
     groups: list[_Group] = []
+    pinned: list[_Group] = []
     excluded: list[Exclusion] = []
     rules = tmap.ordered_rules()
     for mid in sorted(by_id):
+        pins = by_id[mid].meta.pins_of(app.name)
+        if pins:
+            p = _pinned(by_id[mid].meta, pins)
+            if isinstance(p, Exclusion):
+                excluded.append(p)
+            else:
+                pinned += p
+            continue
         g = _group(by_id[mid], tmap, app, rules)
         (excluded if isinstance(g, Exclusion) else groups).append(g)  # type: ignore[arg-type]
 
+    # Stems are compared without case: NTFS, exFAT and most SMB shares (where an app folder
+    # may live, or be copied to) cannot hold `Foo.safetensors` beside `foo.safetensors`.
     claims: dict[tuple[str, str], list[_Group]] = {}
     for g in groups:
-        claims.setdefault((g.folder, g.stem), []).append(g)
+        claims.setdefault((g.folder.casefold(), g.stem.casefold()), []).append(g)
+    pinned_stems = {
+        (g.folder.casefold(), g.stem.casefold()): g for g in sorted(pinned, key=lambda g: (g.model_id, g.paths()[0]))
+    }
 
     # Winners first, then renamed ones, each in claim order: a winner's path
-    # never depends on a loser's.
-    placed: list[tuple[_Group, str]] = []
+    # never depends on a loser's.  A stem held by a pin has no map-placed winner.
+    placed: list[tuple[_Group, str]] = [(g, g.stem) for g in pinned]
     renamed: list[tuple[_Group, str, _Group]] = []  # (loser, new stem, winner)
     for key in sorted(claims):
         contenders = sorted(claims[key], key=lambda g: g.order)
-        placed.append((contenders[0], contenders[0].stem))
-        for loser in contenders[1:]:
-            renamed.append((loser, renamed_stem(loser.stem, loser.model_id, loser.items), contenders[0]))
+        holder = pinned_stems.get(key)
+        if holder is None:
+            holder = contenders[0]
+            placed.append((holder, holder.stem))
+            contenders = contenders[1:]
+        for loser in contenders:
+            renamed.append((loser, renamed_stem(loser.stem, loser.model_id, loser.items), holder))
 
     entries: dict[str, PlanEntry] = {}
-    owner: dict[str, str] = {}
+    owner: dict[str, str] = {}  # casefolded path -> model id
     collisions: dict[str, tuple[str, list[tuple[str, str]]]] = {}
 
     def put(g: _Group, stem: str) -> str | None:
         paths = g.paths(stem)
-        clash = next((p for p in paths if p in owner), None)
+        folded = [p.casefold() for p in paths]
+        if len(set(folded)) != len(folded):
+            return next(p for p, f in zip(paths, folded, strict=True) if folded.count(f) > 1)
+        clash = next((p for p in paths if p.casefold() in owner), None)
         if clash is not None:
             return clash
-        for path, (_, source, is_dir) in zip(paths, g.items):
+        for path, (_, source, is_dir) in zip(paths, g.items, strict=False):
             entries[path] = PlanEntry(g.model_id, source, is_dir)
-            owner[path] = g.model_id
+            owner[path.casefold()] = g.model_id
         return None
 
     for g, stem in sorted(placed, key=lambda t: t[0].order):
         clash = put(g, stem)
         if clash is not None:
-            excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash]}"))
+            excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash.casefold()]}"))
     for g, stem, winner in sorted(renamed, key=lambda t: t[0].order):
         clash = put(g, stem)
         if clash is not None:
-            excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash]}"))
+            excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash.casefold()]}"))
             continue
         # Keyed by the winner's main path: the stem it kept.
         kept = winner.paths()[0]
@@ -379,8 +452,18 @@ def build_plan(
 
 def claim(record: ModelRecord, tmap: TranslationMap, app: AppInstall) -> tuple[str, str] | None:
     """``(folder, stem)`` the model claims in this app, or None when it is not placed."""
+    pins = record.meta.pins_of(app.name)
+    if pins:
+        p = _pinned(record.meta, pins)
+        return None if isinstance(p, Exclusion) or not p else (p[0].folder, p[0].stem)
     g = _group(record, tmap, app)
     return None if isinstance(g, Exclusion) else (g.folder, g.stem)
+
+
+def pinned_stems(record: ModelRecord, app: AppInstall) -> list[str]:
+    """Every stem a model's pins hold in this app (a model may be pinned at several paths)."""
+    p = _pinned(record.meta, record.meta.pins_of(app.name))
+    return [] if isinstance(p, Exclusion) else [g.stem for g in p]
 
 
 def related_records(
@@ -401,6 +484,7 @@ def related_records(
     found: dict[str, ModelRecord] = {r.model_id: r for r in seeds}
     todo = [*extra_stems]
     for r in list(found.values()):
+        todo += pinned_stems(r, app)
         if (c := claim(r, tmap, app)) is not None:
             todo += [c[1], renamed_stem(c[1], r.model_id)]
     asked: set[str] = set()
@@ -413,12 +497,13 @@ def related_records(
             if r.model_id in found:
                 continue
             found[r.model_id] = r
+            todo += pinned_stems(r, app)
             if (c := claim(r, tmap, app)) is not None:
                 todo.append(c[1])
     return [found[m] for m in sorted(found)]
 
 
-def index_stem_lookup(index: "Index") -> Callable[[str], list[ModelRecord]]:
+def index_stem_lookup(index: Index) -> Callable[[str], list[ModelRecord]]:
     """A ``lookup`` for ``related_records`` over models.db (indexed prefix scans; a superset)."""
 
     def lookup(stem: str) -> list[ModelRecord]:

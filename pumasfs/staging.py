@@ -16,6 +16,7 @@ import secrets
 import shutil
 from pathlib import Path
 
+from .atomic import TMP_SUFFIX
 from .paths import Layout
 
 LOCK_NAME = ".pumas-lock"
@@ -53,7 +54,7 @@ class StagingDir:
             os.close(self._lock_fd)
             self._lock_fd = -1
 
-    def __enter__(self) -> "StagingDir":
+    def __enter__(self) -> StagingDir:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -84,7 +85,7 @@ def stale_entries(layout: Layout) -> list[Path]:
     for entry in sorted(root.iterdir()):
         if entry.name.startswith(SWEPT_PREFIXES) and entry.is_dir() and not _is_held(entry):
             out.append(entry)
-        elif entry.name.endswith(".tmp") and entry.is_file():
+        elif entry.name.endswith(TMP_SUFFIX) and entry.is_file():
             out.append(entry)
     return out
 

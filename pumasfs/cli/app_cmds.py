@@ -7,8 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..apps import LINK_TYPES
+from ..apps import INSTALL_MODES
+from ..link_types import LINK_TYPES
 from ..usecases import apps as uc
+from ..usecases.install_mode import mode_details
+from .app_mode_cmds import print_mode_result, set_
+from .complete import complete_apps, complete_kinds
+from .main import FullHelpGroup
 from .output import CliReporter, echo_json, print_table, warn
 from .state import State, pass_state
 
@@ -21,7 +26,7 @@ def _say_discovered(found: list[AppInstall]) -> None:
         click.echo(f"found {app.label()} in {app.path}", err=True)
 
 
-@click.group("app")
+@click.group("app", cls=FullHelpGroup)
 def app() -> None:
     """Register the app installs pumas feeds (ComfyUI, A1111/Forge, LM Studio, ...).
 
@@ -37,7 +42,7 @@ def app() -> None:
 
 
 @app.command("add")
-@click.argument("kind")
+@click.argument("kind", shell_complete=complete_kinds)
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", help="Install name (default: the kind, then KIND-2, KIND-3...).")
 @click.option("--version", "version", help="App version, when it cannot be read from the install.")
@@ -45,8 +50,14 @@ def app() -> None:
     "--link-type", type=click.Choice(LINK_TYPES), default="auto", show_default=True,
     help="How files appear in the app: auto picks per filesystem.",
 )
+@click.option(
+    "--mode", "mode", type=click.Choice(INSTALL_MODES), default="links", show_default=True,
+    help="links: into models/ on `pumas materialize`; yaml: a tree under the library root named by "
+    "extra_model_paths.yaml, built now; view: a FUSE content view on that tree (see `pumas app set --help`).",
+)
 @pass_state
-def add(state: State, kind: str, path: Path, name: str | None, version: str | None, link_type: str) -> None:
+def add(state: State, kind: str, path: Path, name: str | None, version: str | None, link_type: str,
+        mode: str = "links") -> None:
     """Register an app install found at PATH (its folder holding models/).
 
     KIND is comfyui, or any kind that has a translation map (built in:
@@ -60,9 +71,11 @@ def add(state: State, kind: str, path: Path, name: str | None, version: str | No
     Examples:
       pumas app add comfyui ~/ComfyUI
       pumas app add forge ~/stable-diffusion-webui-forge --version 2.0
+      pumas app add comfyui ~/ComfyUI --mode yaml    # write nothing into models/
     """
     with CliReporter(bar=False, warnings=False) as reporter:
-        added = uc.add_app(state, kind, path, name=name, version=version, link_type=link_type, reporter=reporter)
+        added = uc.add_app(state, kind, path, name=name, version=version, link_type=link_type, mode=mode,
+                           reporter=reporter)
     installed = added.install
     _say_discovered(added.discovered)
     click.echo(f"registered {installed.label()} at {installed.path}")
@@ -70,6 +83,9 @@ def add(state: State, kind: str, path: Path, name: str | None, version: str | No
         click.echo(f"wrote the default {installed.kind} map: {added.map_written}")
     if added.map_reason:
         click.echo(f"map: {added.map_reason}")
+    if added.mode is not None:
+        print_mode_result(added.mode, as_json=False)
+        return
     for line in added.warnings:
         warn(line)
     click.echo(f"next: pumas materialize {installed.name}   (or preview: pumas mount {installed.name} DIR)")
@@ -98,12 +114,12 @@ def list_(state: State, as_json: bool) -> None:
         return
     print_table(
         [(a.name, a.kind, a.version or "-", a.link_type, str(a.path)) for a in apps],
-        ["NAME", "KIND", "VERSION", "LINKS", "PATH"],
+        ["NAME", "KIND", "VERSION", "LINK TYPE", "PATH"],
     )
 
 
 @app.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_apps)
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON object.")
 @pass_state
 def show(state: State, name: str, as_json: bool) -> None:
@@ -115,8 +131,9 @@ def show(state: State, name: str, as_json: bool) -> None:
       pumas app show comfyui --json | jq .map.reason
     """
     details = uc.show_app(state, name)
+    mode = mode_details(details.install)
     if as_json:
-        echo_json(details.to_json())
+        echo_json({**details.to_json(), "mode_details": mode})
         return
     install = details.install
     click.echo(f"name:       {install.name}")
@@ -125,6 +142,11 @@ def show(state: State, name: str, as_json: bool) -> None:
     click.echo(f"path:       {install.path}")
     click.echo(f"models dir: {install.models_dir}")
     click.echo(f"link type:  {install.link_type}")
+    click.echo(f"mode:       {mode['mode']} ({mode['what']})")
+    if mode["tree_dir"]:
+        click.echo(f"tree:       {mode['tree_dir']}")
+    if mode["yaml_file"]:
+        click.echo(f"yaml:       {mode['yaml_file']}: pumas section {mode['yaml_section']}")
     if details.map:
         m = details.map
         click.echo(f"map:        {m.source} ({m.rules} rules; paths relative to {details.base_dir})")
@@ -142,7 +164,7 @@ def show(state: State, name: str, as_json: bool) -> None:
 
 
 @app.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_apps)
 @click.option("--dry-run", is_flag=True, help="Show which links would be removed; change nothing.")
 @pass_state
 def remove(state: State, name: str, dry_run: bool) -> None:
@@ -159,8 +181,13 @@ def remove(state: State, name: str, dry_run: bool) -> None:
     """
     with CliReporter(bar=False) as reporter:
         removed = uc.remove_app(state, name, dry_run=dry_run, reporter=reporter)
+    for step in removed.mode_steps:
+        click.echo(step)
     click.echo(removed.report.summary())
     if dry_run:
         click.echo(f"would forget {removed.install.label()} (dry run: nothing changed)")
         return
     click.echo(f"removed {removed.install.label()}; the library is untouched")
+
+
+app.add_command(set_)  # `pumas app set NAME --mode ...` lives in its own file (issue 18)

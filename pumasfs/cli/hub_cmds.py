@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import click
 
 from ..errors import EXIT_PARTIAL, PumasError
 from ..usecases import hub as uc
+from .complete import complete_models
 from .output import CliReporter, echo_json, print_table, size_text, warn
 from .state import State, pass_state
 
 
 @click.command("enrich")
-@click.argument("models", nargs=-1)
+@click.argument("models", nargs=-1, shell_complete=complete_models)
 @click.option("--all", "all_", is_flag=True, help="Look up every model again (refreshes verified ones too).")
 @click.option("--pending", is_flag=True, help="Models imported while the hub was unreachable (the default).")
 @click.option("--budget", type=click.IntRange(1, 10_000), default=100, show_default=True,
@@ -46,8 +50,11 @@ def enrich(state: State, models: tuple[str, ...], all_: bool, pending: bool, bud
     if as_json:
         echo_json(summary.to_json())
         return
+    if summary.civitai is not None:
+        _civitai_rows(summary.civitai, dry_run)
     if not ids:
-        click.echo("nothing to look up" + ("" if models or all_ else " (no model is pending)"))
+        if summary.civitai is None or not summary.civitai.looked_up:
+            click.echo("nothing to look up" + ("" if models or all_ else " (no model is pending)"))
         return
     rows = [
         (o.model_id, o.badge, o.match_method, f"{o.confidence:.2f}", f"{o.repo}@{(o.revision or '')[:8]}" if o.repo else "-",
@@ -62,6 +69,16 @@ def enrich(state: State, models: tuple[str, ...], all_: bool, pending: bool, bud
         click.echo(f"{old} -> {new} (type from the hub)")
 
 
+def _civitai_rows(civ: Any, dry_run: bool) -> None:
+    """What CivitAI said (issue 12), after the same models' hub lookups."""
+    rows = [(o.model_id, o.status, f"{o.name or '-'} (civitai:{o.version_id})" if o.version_id else "-",
+             ", ".join(o.changed) or "-") for o in civ.looked_up]
+    if rows:
+        print_table(rows, ["model", "civitai", "version", "changed" + (" (dry run)" if dry_run else "")])
+    if civ.pending and civ.status != "offline":
+        warn(f"{len(civ.pending)} model(s) still pending on CivitAI: {civ.reason or 'CivitAI unavailable'}")
+
+
 @click.command("download")
 @click.argument("repo")
 @click.argument("files", nargs=-1)
@@ -73,7 +90,11 @@ def enrich(state: State, models: tuple[str, ...], all_: bool, pending: bool, bud
 @pass_state
 def download(state: State, repo: str, files: tuple[str, ...], include: tuple[str, ...], revision: str | None,
              as_json: bool, dry_run: bool) -> None:
-    """Download a Hugging Face repo (or some of its files) into the library.
+    """Download a Hugging Face repo (or some of its files), or a CivitAI file, into the library.
+
+    A CivitAI REPO (civitai:VERSION_ID, a civitai.com model or version URL,
+    or an AIR) fetches that version's primary file (FILE names another one),
+    checked against CivitAI's SHA256; gated files need CIVITAI_API_TOKEN.
 
     The files land in the library's staging area, each is checked against
     the hub's sha256 before anything is imported, and the result is imported
@@ -88,7 +109,16 @@ def download(state: State, repo: str, files: tuple[str, ...], include: tuple[str
       pumas download bartowski/Llama-3.2-1B-Instruct-GGUF --include '*Q8_0*'
       pumas download stabilityai/sdxl-vae --revision main
       pumas download some/diffusers-repo --dry-run
+      pumas download civitai:130072                     a CivitAI version (also a civitai.com URL or an AIR)
     """
+    from ..hub.civitai.refs import looks_like_ref
+
+    if looks_like_ref(repo, os.environ.get("CIVITAI_ENDPOINT", "")):
+        from .civitai_cmds import (
+            download_civitai,  # issue 12: civitai:ID, civitai.com URLs, AIRs
+        )
+
+        return download_civitai(state, repo, files[0] if files else None, as_json, dry_run)
     with CliReporter(bar=not as_json, warnings=not as_json) as reporter:
         result = uc.download(state, repo, files, include, revision, dry_run=dry_run, reporter=reporter).result
     if as_json:

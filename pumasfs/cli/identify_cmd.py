@@ -62,19 +62,20 @@ def print_records(records: list[Identification]) -> None:
 def identify(paths: tuple[str, ...], as_json: bool) -> None:
     """Identify model files and folders from their headers (never loads weights)."""
     records: list[Identification] = []
-    failed = False
+    failed = 0  # the exit code of the failures: 4 when every one was a missing path
     for arg in paths:
         for p in _expand(arg):
             try:
                 records.append(identify_path(p))
             except PumasError as e:
-                failed = True
+                failed = e.exit_code if failed in (0, e.exit_code) else EXIT_ERROR
                 click.echo(f"pumas: {e.message}", err=True)
             except OSError as e:  # unreadable in a way identify did not foresee: still one line
-                failed = True
+                failed = EXIT_ERROR
                 click.echo(f"pumas: {p}: {e.strerror or e}", err=True)
     if as_json:
         echo_json([r.model_dump() for r in records])
     elif records:
         print_records(records)
-    sys.exit(EXIT_ERROR if failed else EXIT_OK)
+    # Some identified: 1, as before; nothing identified and every path missing: 4.
+    sys.exit(EXIT_ERROR if failed and records else failed or EXIT_OK)

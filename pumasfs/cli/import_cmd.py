@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from ..metadata import ModelMetadata
-from .main import State, pass_state
-from .output import CliReporter, echo_json, size_text
+from .complete import complete_families, complete_subtypes
+from .output import CliReporter, echo_json, printable, size_text
+from .state import State, pass_state
 
 if TYPE_CHECKING:
     from ..importer import ImportResult
@@ -19,29 +22,65 @@ def _kind(meta: ModelMetadata) -> str:
     return "/".join(x for x in (meta.model_type, meta.subtype or "-", meta.family) if x)
 
 
-def _line(result: ImportResult) -> str:
+def _line(result: ImportResult, base: str = "") -> str:
     meta = result.meta
     if result.status == "imported" and meta is not None:
         return f"imported  {result.model_id}  ({_kind(meta)}, {size_text(meta.size_bytes)})"
     if result.status == "duplicate":
         return f"duplicate {result.source}: {result.message}"
     if result.status == "dry-run":
-        if meta is None:
-            return f"dry-run   {result.source}: {result.message}"
-        ident = result.identification
-        conf = ident.confidence if ident is not None else None
-        extra = [f"{_kind(meta)}", size_text(meta.size_bytes), meta.format or "?"]
-        if meta.precision:
-            extra.append(meta.precision)
-        if conf is not None:
-            extra.append(f"confidence {conf:.2f}")
-        if meta.unsafe_format:
-            extra.append("unsafe format")
-        lines = [f"dry-run   {result.source} -> {meta.model_id}  ({', '.join(extra)}): {result.message}"]
-        lines += [f"          evidence: {e}" for e in (ident.evidence if ident is not None else [])]
-        lines += [f"          warning: {w}" for w in (ident.warnings if ident is not None else [])]
-        return "\n".join(lines)
+        return _dry_run_line(result, base)
     return f"failed    {result.source}: {result.message}"
+
+
+def _shown(source: str, base: str) -> str:
+    """A source as short as it stays clear: relative to the folder all sources share."""
+    rel = os.path.relpath(source, base) if base else source
+    return rel if not rel.startswith("..") else source
+
+
+def _common_base(results: list[ImportResult]) -> str:
+    sources = [os.path.abspath(r.source) for r in results]
+    if not sources:
+        return ""
+    common = os.path.commonpath(sources) if len(sources) > 1 else sources[0]
+    return os.path.dirname(common)
+
+
+def _dry_run_line(result: ImportResult, base: str = "") -> str:
+    """One short line per model (the evidence is in --json), warnings indented below."""
+    meta, ident = result.meta, result.identification
+    if meta is None or result.refused:
+        return f"dry-run  {_shown(result.source, base)}: {result.message}"
+    facts = [meta.subtype or meta.model_type, size_text(meta.size_bytes)]  # type and family are in the id
+    if meta.precision:
+        facts.append(meta.precision)
+    if ident is not None:
+        facts.append(f"conf {ident.confidence:.2f}")
+    if meta.unsafe_format:
+        facts.append("unsafe format")
+    line = f"dry-run  {_shown(result.source, base)} -> {meta.model_id}  ({', '.join(facts)})"
+    dup = re.search(r"probably already in the library as (\S+?):", result.message)
+    if dup:
+        line += "  (probably there already)" if dup[1] == meta.model_id else f"  (probably a copy of {dup[1]})"
+    warnings = ident.warnings if ident is not None else []
+    return "\n".join([line, *(f"         warning: {w}" for w in warnings)])
+
+
+def _dry_run_summary(results: list[ImportResult]) -> str:
+    would = [r for r in results if r.status == "dry-run" and not r.refused and r.meta is not None]
+    size = sum(r.meta.size_bytes for r in would if r.meta is not None)
+    refused = sum(1 for r in results if r.refused)
+    failed = sum(1 for r in results if r.status == "failed")
+    dups = sum(1 for r in would if "probably already in the library" in r.message)
+    parts = [f"{len(would)} model(s) would be imported ({size_text(size)})"]
+    if dups:
+        parts.append(f"{dups} probably already there")
+    if refused:
+        parts.append(f"{refused} refused")
+    if failed:
+        parts.append(f"{failed} failed")
+    return "dry run: " + ", ".join(parts) + "; nothing was changed"
 
 
 @click.command("import")
@@ -50,8 +89,10 @@ def _line(result: ImportResult) -> str:
               "filesystems: copy, verify, then delete the source).")
 @click.option("--name", "name", metavar="NAME", help="The model's name (one model only). Default: the file or folder name.")
 @click.option("--type", "model_type", metavar="TYPE", help="Set model_type (diffusion, llm, audio, vision, upscaler).")
-@click.option("--family", metavar="FAMILY", help="Set the family (sd1, sdxl, flux, llama, ...).")
-@click.option("--subtype", metavar="SUBTYPE", help="Set the subtype, i.e. the app folder key (checkpoints, loras, vae, ...).")
+@click.option("--family", metavar="FAMILY", shell_complete=complete_families,
+              help="Set the family (sd1, sdxl, flux, llama, ...).")
+@click.option("--subtype", metavar="SUBTYPE", shell_complete=complete_subtypes,
+              help="Set the subtype, i.e. the app folder key (checkpoints, loras, vae, ...).")
 @click.option("--allow-duplicate", is_flag=True, help="Import even when the same bytes are already in the library.")
 @click.option("--allow-unsafe", is_flag=True, help="Import pickles that reference code beyond tensor rebuilding.")
 @click.option("--dry-run", is_flag=True, help="Show how each model would be identified and named; import nothing.")
@@ -101,8 +142,11 @@ def import_(state: State, paths: tuple[Path, ...], move: bool, name: str | None,
     if as_json:
         echo_json([r.to_json() for r in results])
     elif not (len(results) == 1 and results[0].status == "failed"):  # a lone failure is the error line
+        base = _common_base(results)
         for r in results:
-            click.echo(_line(r), err=r.status == "failed")
+            click.echo("\n".join(map(printable, _line(r, base).splitlines())), err=r.status == "failed")
+        if dry_run:
+            click.echo(_dry_run_summary(results))
 
     summary = report.lookup
     if summary is not None:

@@ -1,18 +1,19 @@
-"""Commands over the library itself: list, show, edit, rm, scan."""
+"""Commands over the library itself: list, show, edit, scan (rm is in rm_cmd.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
-from ..metadata import ModelMetadata
-from ..plan import ModelRecord
 from ..usecases import library as uc
-from ..usecases.after_change import catch_up_apps, unlink_everywhere
-from .main import State, pass_state
-from .output import CliReporter, echo_json, print_table, size_text
+from .complete import complete_families, complete_models, complete_subtypes, complete_types
+from .output import CliReporter, echo_json, print_table, printable, size_text
+from .state import State, pass_state
+
+if TYPE_CHECKING:
+    from ..metadata import ModelMetadata
 
 
 def _badge(meta: ModelMetadata) -> str:
@@ -21,15 +22,13 @@ def _badge(meta: ModelMetadata) -> str:
     return trust_badge(meta)
 
 
-def _record_json(rec: ModelRecord) -> dict[str, Any]:
-    return rec.meta.model_dump(mode="json")
-
-
 @click.command("list")
-@click.option("--type", "model_type", help="Only this model_type (diffusion, llm, ...).")
-@click.option("--subtype", help="Only this subtype (checkpoints, loras, vae, ...).")
-@click.option("--family", help="Only this family (sd1, sdxl, flux, llama, ...).")
-@click.option("--search", "-s", metavar="TEXT", help="Full-text search over names, tags, files and notes.")
+@click.option("--type", "model_type", shell_complete=complete_types,
+              help="Only this model_type (diffusion, llm, ...); any case.")
+@click.option("--subtype", shell_complete=complete_subtypes, help="Only this subtype (checkpoints, loras, vae, ...).")
+@click.option("--family", shell_complete=complete_families, help="Only this family (sd1, sdxl, flux, llama, ...).")
+@click.option("--search", "-s", metavar="TEXT", help="Models whose names, file names, tags, notes or trigger words "
+              "contain every word of TEXT (anywhere, any case).")
 @click.option("--json", "as_json", is_flag=True, help="Print the model records (metadata.json) as a JSON array.")
 @pass_state
 def list_(state: State, model_type: str | None, subtype: str | None, family: str | None, search: str | None,
@@ -44,22 +43,36 @@ def list_(state: State, model_type: str | None, subtype: str | None, family: str
       pumas list --json | jq '.[].model_id'
     """
     where = uc.ModelFilter(model_type=model_type, subtype=subtype, family=family, search=search)
-    records = uc.list_models(state, where)
+    listing = uc.list_rows(state, where, full=as_json)
     if as_json:
-        echo_json([_record_json(r) for r in records])
+        echo_json([r.metadata for r in listing.rows])
         return
-    if not records:
+    if not listing.rows:
         click.echo("no models" + (" match" if where.active else " yet: try `pumas import FILE`"))
         return
-    rows = [
-        (r.meta.model_id, r.meta.subtype or "-", r.meta.precision or "-", size_text(r.meta.size_bytes), _badge(r.meta))
-        for r in records
+    headers = ["MODEL", "SUBTYPE", "PRECISION", "SIZE", "TRUST"]
+    civitai = any(r.civitai or r.trigger_words for r in listing.rows)
+    if civitai:  # CivitAI columns only when some model has CivitAI data (issue 12)
+        headers += ["CIVITAI", "BASE MODEL", "TRIGGER WORDS"]
+    rows: list[tuple[str, ...]] = [
+        (r.model_id, r.subtype or "-", r.precision or "-", size_text(r.size_bytes), r.trust,
+         *(_civitai_cells(r) if civitai else ()), ", ".join(r.used_by) or "-")
+        for r in listing.rows
     ]
-    print_table(rows, ["MODEL", "SUBTYPE", "PRECISION", "SIZE", "TRUST"])
+    print_table(rows, [*headers, "USED BY"])
+    shown = len(listing.rows)
+    of = f" (of {listing.total_models})" if shown != listing.total_models else ""
+    used = sum(1 for r in listing.rows if r.used_by)
+    click.echo(f"{shown} model(s){of}, {size_text(listing.total_bytes)}; {used} used by an app")
+
+
+def _civitai_cells(row: uc.ModelRow) -> tuple[str, str, str]:
+    words = ", ".join(row.trigger_words)
+    return row.civitai or "-", row.civitai_base or "-", (words[:60] + "…" if len(words) > 61 else words) or "-"
 
 
 @click.command("show")
-@click.argument("model")
+@click.argument("model", shell_complete=complete_models)
 @click.option("--related", is_flag=True, help="Also list the matched hub repo's other files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_state
@@ -74,6 +87,11 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
     if as_json:
         out = meta.model_dump(mode="json")
         out["trust"] = _badge(meta)
+        from ..hub.badge import trust_badges
+        from ..hub.civitai.fields import base_model_disagrees
+
+        out["trust_badges"] = trust_badges(meta)
+        out["civitai_base_model_disagrees"] = base_model_disagrees(meta)
         out["overrides"] = rec.overrides.model_dump(mode="json") if rec.overrides else None
         out["overrides_error"] = rec.overrides_error
         out["excluded_from_mappings"] = rec.overrides_error is not None
@@ -88,37 +106,74 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
         ("precision", meta.precision), ("params", f"{meta.param_count:,}" if meta.param_count else None),
         ("format", meta.format + (" (unsafe: pickle)" if meta.unsafe_format else "") if meta.format else None),
         ("size", size_text(meta.size_bytes)), ("sha256", meta.hashes.sha256), ("blake3", meta.hashes.blake3),
-        ("trust", f"{_badge(meta)} ({meta.match_method}, {meta.match_confidence:.2f})"),
+        ("trust", f"{_badge(meta)} ({meta.match_method}, {meta.match_confidence:.2f})" + _civitai_trust(meta)),
         ("hub", f"{meta.hub_repo}@{meta.hub_revision or 'main'}" if meta.hub_repo else None),
         ("tags", ", ".join(meta.tags) or None), ("added", meta.added_date),
         ("user-edited", ", ".join(meta.user_edited) or None),
         ("pending lookup", "yes" if meta.pending_online_lookup else None),
+        *_civitai_fields(meta),
     ]
     width = max(len(k) for k, _ in fields)
     for key, value in fields:
         if value not in (None, ""):
-            click.echo(f"{key:<{width}}  {value}")
+            click.echo(f"{key:<{width}}  {printable(value)}")
     if rec.overrides_error:
-        click.echo(f"{'overrides':<{width}}  INVALID, excluded from every app: {rec.overrides_error}")
+        click.echo(f"{'overrides':<{width}}  INVALID, excluded from every app: {printable(rec.overrides_error)}")
     elif rec.overrides and rec.overrides.version_ranges:
         ranges = ", ".join(f"{k} {v}" for k, v in rec.overrides.version_ranges.items())
         click.echo(f"{'overrides':<{width}}  {ranges}")
     click.echo("files:")
     for f in meta.files:
-        click.echo(f"  {f.name}  {size_text(f.size)}  {f.role}")
+        click.echo(f"  {printable(f.name)}  {size_text(f.size)}  {printable(f.role)}")
+    if meta.pins:
+        click.echo("pins:")
+        for pin in meta.pins:
+            click.echo(f"  {printable(pin.app)}: {printable(pin.path)}")
     if links:
         click.echo("links:")
         for link in links:
-            click.echo(f"  {link['app']}: {link['path']} ({link['link_type']})")
+            click.echo(printable(f"  {link['app']}: {link['path']} ({link['link_type']})"))
     if rel is not None:
         click.echo("related files on the hub:" if rel else "related files: none found (no matched repo)")
         for r in rel:
             have = "in library" if r.in_library else ""
-            click.echo(f"  {r.path}  {size_text(r.size or 0)}  {have}".rstrip())
+            click.echo(printable(f"  {r.path}  {size_text(r.size or 0)}  {have}".rstrip()))
+
+
+def _civitai_trust(meta: ModelMetadata) -> str:
+    """The CivitAI badge beside the Hugging Face one (issue 12)."""
+    from ..hub.badge import badge_label, civitai_badge
+
+    badge = civitai_badge(meta)
+    return f" + {badge_label(badge)}" if badge else ""
+
+
+def _civitai_fields(meta: ModelMetadata) -> list[tuple[str, str | None]]:
+    """CivitAI's lines for `show` (issue 12): names, page, base model (both when they disagree), words."""
+    from ..hub.civitai.fields import base_model_disagrees
+
+    civ = meta.civitai
+    out: list[tuple[str, str | None]] = []
+    if civ is not None:
+        base = civ.base_model
+        if base and base_model_disagrees(meta):
+            base = f"{base} on CivitAI, but the header says {meta.family} (placed as {meta.family})"
+        out += [
+            ("civitai", f"{civ.model_name} / {civ.version_name}" + (f" by {civ.creator}" if civ.creator else "")),
+            ("civitai page", civ.url), ("air", civ.air),
+            ("civitai type", " / ".join(x for x in (civ.type, civ.file_type) if x) or None),
+            ("civitai base", base), ("nsfw level", str(civ.nsfw_level) if civ.nsfw_level is not None else None),
+        ]
+    out.append(("trigger words", ", ".join(meta.trigger_words) or None))
+    if meta.description:
+        first = meta.description.strip().splitlines()[0]
+        out.append(("description", first[:100] + ("…" if len(first) > 100 else "")))
+    return out
+
 
 
 @click.command("edit")
-@click.argument("model")
+@click.argument("model", shell_complete=complete_models)
 @click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", required=True,
               help="Set a field; repeatable. Lists are comma-separated, dicts are JSON.")
 @click.option("--force", is_flag=True, help="Accept a model_type, subtype or family pumas does not know.")
@@ -146,26 +201,6 @@ def edit(state: State, model: str, sets: tuple[str, ...], force: bool, as_json: 
         click.echo(f"updated {result.meta.model_id} (was {result.old_id})")
     else:
         click.echo(f"updated {result.meta.model_id}")
-
-
-@click.command("rm")
-@click.argument("models", nargs=-1, required=True)
-@click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
-@pass_state
-def rm(state: State, models: tuple[str, ...], dry_run: bool) -> None:
-    """Remove models: their links in every app, their registry rows, then their folder."""
-    lib = state.library
-    ids = [lib.resolve_id(m) for m in models]
-    for model_id in ids:
-        if dry_run:
-            click.echo(f"would remove {model_id} ({len(uc.links_of_model(state, model_id))} link(s))")
-            continue
-        n = unlink_everywhere(state, model_id)
-        lib.remove(model_id)
-        click.echo(f"removed {model_id}" + (f" and {n} link(s)" if n else ""))
-    if not dry_run:
-        with CliReporter(bar=False) as reporter:
-            catch_up_apps(state, reporter)
 
 
 @click.command("scan")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -26,7 +27,8 @@ COMMANDS: dict[str, str] = {
     "list": "library_cmds:list_",
     "show": "library_cmds:show",
     "edit": "library_cmds:edit",
-    "rm": "library_cmds:rm",
+    "rm": "rm_cmd:rm",
+    "trash": "trash_cmds:trash",
     "scan": "library_cmds:scan",
     "doctor": "doctor_cmd:doctor",
     "app": "app_cmds:app",
@@ -39,10 +41,79 @@ COMMANDS: dict[str, str] = {
     "enrich": "hub_cmds:enrich",
     "download": "hub_cmds:download",
     "demo": "demo_cmd:demo",
+    "pin": "pin_cmds:pin",
+    "unpin": "pin_cmds:unpin",
+    "adopt": "adopt_cmds:adopt",
+    "release": "adopt_cmds:release",
+    "workflows": "adopt_cmds:workflows",
+    "link": "civitai_cmds:link",
+    "outdated": "civitai_cmds:outdated",
+    "config": "civitai_cmds:config",
+    "ui": "ui_cmd:ui",
 }
 
 
-class LazyGroup(click.Group):
+# name -> its one-line description, so that `pumas --help` imports no command module.
+# A command missing here is loaded to read its docstring (correct, only slower);
+# tests/cli/test_help.py checks these lines against the docstrings.
+SHORT_HELP: dict[str, str] = {
+    "import": "Import model files or folders into the library.",
+    "identify": "Identify model files and folders from their headers (never loads weights).",
+    "list": "List the models in the library.",
+    "show": "Show one model: its metadata, overrides, links and trust.",
+    "edit": "Edit a model's metadata; edited fields are never overwritten by hub enrichment.",
+    "rm": "Remove models: their links in every app, then the model into the trash.",
+    "trash": "Models removed by `pumas rm`: list, restore or delete them for good.",
+    "adopt": "Bring the models already in your apps' folders into the library, paths unchanged.",
+    "release": "Undo adoption for APP: every pinned link becomes a real file again.",
+    "pin": "Place MODEL at PATH in install APP instead of where the map puts it.",
+    "unpin": "Drop MODEL's pin(s) in APP: the map places it there from then on.",
+    "workflows": "List the model references in APP's saved ComfyUI workflows that it cannot resolve.",
+    "scan": "Deep scan: rebuild models.db from the metadata.json files alone.",
+    "doctor": "Check the library, its index and every app's links; optionally repair.",
+    "app": "Register the app installs pumas feeds (ComfyUI, A1111/Forge, LM Studio, ...).",
+    "materialize": "Link the whole library into an app install (full sync).",
+    "sync": "Bring app folders up to date with the library (only what changed).",
+    "relocate": "A drive moved from mount point OLD to NEW: rewrite links and recorded paths.",
+    "mount": "Show APP's models tree at MOUNTPOINT, live, without writing into the app.",
+    "umount": "Unmount a view made by `pumas mount` (a dead daemon's stale view too).",
+    "mounts": "List mounted views: mountpoint, app, mode, daemon pid and state.",
+    "enrich": "Match models with their Hugging Face repo and fill in their metadata.",
+    "download": "Download a Hugging Face repo (or some of its files), or a CivitAI file, into the library.",
+    "link": "Say which CivitAI version a model is, for files CivitAI does not know by hash.",
+    "outdated": "List models with a newer version upstream.",
+    "config": "Read or change pumas settings (stored in launcher-data/config/civitai.json).",
+    "ui": "Browse, import, edit and download models in your browser.",
+    "demo": "Generate a sample library, import it, link it into a sample ComfyUI, and show it live.",
+}
+
+
+def first_line(command: click.Command) -> str:
+    """A command's description as its docstring's first line, never cut short."""
+    text = command.short_help or command.help or ""
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def write_command_list(formatter: click.HelpFormatter, rows: list[tuple[str, str]]) -> None:
+    """The Commands section with whole descriptions (click cuts them at ~45 columns), wrapped."""
+    if rows:
+        with formatter.section("Commands"):
+            formatter.write_dl(rows, col_spacing=2)
+
+
+class FullHelpGroup(click.Group):
+    """A group whose --help shows each subcommand's whole description."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, first_line(cmd)))
+        write_command_list(formatter, rows)
+
+
+class LazyGroup(FullHelpGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -51,17 +122,25 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(f"pumasfs.cli.{module}"), attr)
+        command = getattr(importlib.import_module(f"pumasfs.cli.{module}"), attr)
+        assert isinstance(command, click.Command)
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Short help comes from each command's docstring; loading them all is fine for --help.
-        super().format_commands(ctx, formatter)
+        rows = []
+        for name in self.list_commands(ctx):
+            text = SHORT_HELP.get(name)
+            if text is None:
+                cmd = self.get_command(ctx, name)
+                text = first_line(cmd) if cmd is not None else ""
+            rows.append((name, text))
+        write_command_list(formatter, rows)
 
 
 # State lives in its own module so that `python -m pumasfs.cli.main` and the
 # command modules share one class (click finds the context object by type).
-from .state import State, pass_state  # noqa: E402,F401 (commands import pass_state from here)
-
+from .state import State  # noqa: E402
+from .state import pass_state as pass_state  # noqa: E402  (re-exported: command modules may import it from here)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -94,6 +173,13 @@ def _os_error_line(e: OSError) -> str:
     return os_error_text(e) + (f": {e.filename}" if e.filename else "")
 
 
+def _error_line(text: str) -> None:
+    """One error line on stderr, control characters escaped (names in errors come from files)."""
+    from .output import printable  # only on the error path: `pumas --help` loads no command module
+
+    click.echo(f"pumas: {printable(text)}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
@@ -109,12 +195,12 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"pumas: {e.format_message()} (see `{where} --help`)", err=True)
         sys.exit(e.exit_code)
     except click.ClickException as e:
-        click.echo(f"pumas: {e.format_message()}", err=True)
+        _error_line(e.format_message())
         sys.exit(e.exit_code)
     except PumasError as e:
         if debug:
             raise
-        click.echo(f"pumas: {e.message}", err=True)
+        _error_line(e.message)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("pumas: interrupted", err=True)
@@ -126,7 +212,20 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         if debug:
             raise
-        click.echo(f"pumas: {_os_error_line(e)}", err=True)
+        _error_line(_os_error_line(e))
+        sys.exit(EXIT_ERROR)
+    except sqlite3.Error as e:
+        # A full disk or a read-only drive under models.db/registry.db is the user's
+        # situation, not a bug: say it in one line (nothing was committed by SQLite).
+        from ..index import cannot_write_reason
+
+        reason = cannot_write_reason(e)
+        if reason is None or debug:
+            if debug:
+                raise
+            click.echo(f"pumas: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
+            sys.exit(EXIT_BUG)
+        click.echo(f"pumas: cannot change the library now: {reason} ({e})", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as e:  # a bug: say so plainly
         if debug:

@@ -8,12 +8,13 @@ from pathlib import Path
 import click
 
 from ..errors import PumasError
-from .main import pass_state
+from .complete import complete_app_selectors
 from .output import echo_json, print_table
+from .state import State, pass_state
 
 
 @click.command("mount")
-@click.argument("app")
+@click.argument("app", shell_complete=complete_app_selectors)
 @click.argument("mountpoint", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--content", is_flag=True,
               help="Serve file contents instead of symlinks (for sandboxed apps: Flatpak, Docker).")
@@ -21,7 +22,7 @@ from .output import echo_json, print_table
 @click.option("--allow-other", is_flag=True,
               help="Let other users see the view (non-root needs user_allow_other in /etc/fuse.conf).")
 @pass_state
-def mount(state, app: str, mountpoint: Path, content: bool, foreground: bool, allow_other: bool) -> None:
+def mount(state: State, app: str, mountpoint: Path, content: bool, foreground: bool, allow_other: bool) -> None:
     """Show APP's models tree at MOUNTPOINT, live, without writing into the app.
 
     The view holds exactly what `pumas materialize APP` would write, and
@@ -69,7 +70,7 @@ def mount(state, app: str, mountpoint: Path, content: bool, foreground: bool, al
 @click.argument("mountpoint", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--lazy", is_flag=True, help="Detach now even if an app still has files open.")
 @pass_state
-def umount(state, mountpoint: Path, lazy: bool) -> None:
+def umount(state: State, mountpoint: Path, lazy: bool) -> None:
     """Unmount a view made by `pumas mount` (a dead daemon's stale view too).
 
     \b
@@ -85,7 +86,7 @@ def umount(state, mountpoint: Path, lazy: bool) -> None:
 @click.command("mounts")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
-def mounts(state, as_json: bool) -> None:
+def mounts(state: State, as_json: bool) -> None:
     """List mounted views: mountpoint, app, mode, daemon pid and state.
 
     A "stale" view's daemon died; `pumas umount MOUNTPOINT` cleans it.

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 def echo_json(obj: Any) -> None:
@@ -25,8 +28,33 @@ def size_text(n: int | float | None) -> str:
     return f"{n:.1f} TiB"
 
 
+def printable(text: object) -> str:
+    """Text safe to print to a terminal: control characters shown as escapes, never sent raw.
+
+    File names and metadata come from strangers (a downloaded file's original
+    name, a CivitAI title); an ESC or a bidi override in them must not move
+    the cursor, recolour the terminal or reorder what the user reads.  Bytes
+    of a name that is not UTF-8 (surrogate escapes) are shown as ``\\xNN``.
+    """
+    s = "" if text is None else str(text)
+    if s.isprintable():
+        return s
+    out = []
+    for ch in s:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (os.fsdecode's surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch == " " or ch.isprintable():
+            out.append(ch)
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out)
+
+
 def warn(message: str) -> None:
-    click.echo(f"pumas: warning: {message}", err=True)
+    click.echo(f"pumas: warning: {printable(message)}", err=True)
 
 
 def is_tty() -> bool:
@@ -35,20 +63,22 @@ def is_tty() -> bool:
 
 def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
     """A rich table on a terminal; plain aligned columns in a pipe."""
-    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    cells = [[("" if c is None else printable(c)) for c in row] for row in rows]
     if is_tty():
         from rich.console import Console
         from rich.table import Table
 
         table = Table(*headers, box=None, pad_edge=False, highlight=False)
+        from rich.markup import escape
+
         for row in cells:
-            table.add_row(*row)
+            table.add_row(*(escape(c) for c in row))  # a name like "[bold]x" is text, not markup
         Console().print(table)
         return
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
-    for row in cells:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in cells]
+    click.echo("\n".join(lines))  # one write: 10,000 rows cost one syscall, not 10,000
 
 
 class CliReporter:
@@ -64,12 +94,12 @@ class CliReporter:
     def __init__(self, *, bar: bool = True, warnings: bool = True) -> None:
         self._want_bar = bar and sys.stderr.isatty()
         self._warnings = warnings
-        self._progress: Any = None
-        self._task: Any = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
         self._unit = ""
         self._label = ""
 
-    def __enter__(self) -> "CliReporter":
+    def __enter__(self) -> CliReporter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -91,14 +121,15 @@ class CliReporter:
             self._progress.start()
             self._task = self._progress.add_task(label, total=total)
         else:
+            assert self._task is not None
             self._progress.reset(self._task, total=total, description=label)
 
     def advance(self, n: int = 1) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, n)
 
     def item(self, name: str) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             shown = name if len(name) <= 40 else "…" + name[-39:]
             self._progress.update(self._task, description=f"{self._label} {shown}")
 
@@ -113,10 +144,9 @@ class CliReporter:
             warn(message)
 
 
-def _rich_progress(unit: str) -> Any:
+def _rich_progress(unit: str) -> Progress:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, \
-        TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
     from rich.text import Text
 
     class Size(ProgressColumn):

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
 from materializer.report import SyncReport
 
-from ..apps import LINK_TYPES
+from ..link_types import LINK_TYPES
 from ..usecases import sync as uc
-from .main import State, pass_state
-from .output import echo_json, warn
+from .complete import complete_app_selectors
+from .output import echo_json, printable, warn
+from .state import State, pass_state
 
 
 def _print_report(report: SyncReport, *, verbose: bool) -> None:
@@ -19,11 +21,11 @@ def _print_report(report: SyncReport, *, verbose: bool) -> None:
         for label, paths in (("create", report.created), ("retarget", report.retargeted),
                              ("remove", report.removed), ("adopt", report.adopted), ("forget", report.forgotten)):
             for p in paths:
-                click.echo(f"  {label:8} {p}")
+                click.echo(f"  {label:8} {printable(p)}")
         for d in report.folders_created:
-            click.echo(f"  mkdir    {d}/")
+            click.echo(f"  mkdir    {printable(d)}/")
     for c in report.conflicts:
-        click.echo(f"  conflict {c.path}: {c.detail}")
+        click.echo(f"  conflict {printable(c.path)}: {printable(c.detail)}")
     for w in report.warnings:
         warn(w)
     for e in report.errors:
@@ -42,7 +44,7 @@ def _finish(reports: list[SyncReport], as_json: bool, dry_run: bool) -> None:
 
 
 @click.command("materialize")
-@click.argument("app")
+@click.argument("app", shell_complete=complete_app_selectors)
 @click.option("--dry-run", "-n", is_flag=True, help="Print the plan (what would be created, retargeted, removed) "
               "and change nothing.")
 @click.option("--link-type", type=click.Choice(LINK_TYPES), default=None,
@@ -72,7 +74,7 @@ def materialize(state: State, app: str, dry_run: bool, link_type: str | None, sk
 
 
 @click.command("sync")
-@click.argument("app", required=False)
+@click.argument("app", required=False, shell_complete=complete_app_selectors)
 @click.option("--dry-run", "-n", is_flag=True, help="Print what would change and change nothing.")
 @click.option("--skip-conflicts", is_flag=True, help="Apply everything except the conflicting paths.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report(s) as JSON.")
@@ -91,6 +93,9 @@ def sync(state: State, app: str | None, dry_run: bool, skip_conflicts: bool, as_
       pumas sync comfyui --dry-run
     """
     reports = uc.sync_apps(state, app, dry_run=dry_run, skip_conflicts=skip_conflicts)
+    from .adopt_cmds import note_unmanaged
+
+    note_unmanaged(state, app)
     if not reports and not as_json:
         click.echo("nothing to sync: no app has links yet (run `pumas materialize APP`)")
         return

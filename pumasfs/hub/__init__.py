@@ -11,6 +11,9 @@ Public API:
     related_files(library, meta) -> list[RelatedFile]
     download_repo(library, repo_id, files=(), include=(), revision=None, *, dry_run=False) -> DownloadResult
     HubUnavailable, HubRefused, HubNotFound (PumasError subclasses)
+
+CivitAI lives in ``pumasfs.hub.civitai`` (same error classes, same deadline:
+``enrich_after_import`` asks both at once).
 """
 
 from __future__ import annotations

@@ -13,22 +13,31 @@ It holds what huggingface_hub leaves to the caller:
   deadline), 5xx backs off briefly; after that the hub counts as down for the
   rest of the batch, so one outage costs one timeout, not one per model;
 * a request budget per batch;
+* a refused connection (or a host name DNS says does not exist) is an answer:
+  the first request of a batch gives up at once instead of letting the
+  client's own retries wait out the deadline;
 * errors turned into :class:`HubUnavailable` (later) or :class:`HubRefused` (no).
 """
 
 from __future__ import annotations
 
+import functools
+import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .cache import HubFile, RepoSnapshot, SearchHit
 from .errors import HubNotFound, HubRefused, HubUnavailable
 from .settings import HubSettings
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 REQUEST_TIMEOUT_S = 10.0
 # list_models retries connection errors by itself (sleeping 1, 2, 4... s) and takes
@@ -79,14 +88,45 @@ def _run_bounded(fn: Callable[[], T], timeout_s: float) -> T:
         raise HubUnavailable(f"the hub did not answer within {timeout_s:.1f} s")
     if out.error is not None:
         raise out.error
-    return out.value
+    return cast(T, out.value)
+
+
+def unreachable(endpoint: str, timeout_s: float) -> str | None:
+    """Why nothing can be listening at the endpoint, when the network says so at once; else None.
+
+    huggingface_hub retries connection errors by itself (sleeping 1, 2, 4... s), so a hub
+    that refuses connections would cost the whole deadline.  One TCP connect settles it.
+    Not done through a proxy (the proxy answers for the hub) nor for other errors
+    (timeouts, resets): those the request itself decides.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    host = parts.hostname
+    if not host:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(host):
+        return None
+    try:
+        with socket.create_connection((host, port), timeout=max(0.05, timeout_s)):
+            return None
+    except ConnectionRefusedError:
+        return f"connection to {host}:{port} refused"
+    except socket.gaierror as e:
+        return f"no such host {host}" if e.errno == socket.EAI_NONAME else None
+    except OSError:
+        return None
 
 
 def quiet_hub_logs() -> None:
     """huggingface_hub logs each retry as a warning; pumas reports outcomes itself, once."""
     from huggingface_hub.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
 
 def _retry_after(response: Any) -> float | None:
@@ -121,12 +161,13 @@ class HubClient:
         self.max_retries = max_retries
         self.down: str | None = "offline mode (HF_HUB_OFFLINE is set)" if self.settings.offline else None
         self.requests = 0
-        self._api = None
+        self._api: HfApi | None = None
+        self._probed = False  # the endpoint is probed once per batch, before its first request
 
     # -- plumbing --------------------------------------------------------------
 
     @property
-    def api(self):
+    def api(self) -> HfApi:
         if self._api is None:
             from huggingface_hub import HfApi
 
@@ -169,6 +210,12 @@ class HubClient:
             self.budget.take()
             self.requests += 1
             try:
+                if not self._probed:
+                    self._probed = True
+                    endpoint = self.settings.endpoint
+                    why = _run_bounded(functools.partial(unreachable, endpoint, timeout), timeout)
+                    if why is not None:
+                        raise HubUnavailable(f"cannot reach {endpoint} ({why})")
                 # Even importing huggingface_hub happens on the clock, in the bounded thread.
                 return _run_bounded(lambda: fn(self.api), timeout)
             except HubUnavailable as e:
@@ -268,7 +315,7 @@ def _is_transport_error(e: BaseException) -> bool:
         import httpx2 as httpx
     except ImportError:  # older huggingface_hub used requests/httpx
         try:
-            import httpx  # type: ignore[no-redef]
+            import httpx  # type: ignore[no-redef, import-not-found, unused-ignore]
         except ImportError:
             return False
     return isinstance(e, (httpx.TransportError, httpx.TimeoutException))
@@ -278,7 +325,7 @@ def _iso(dt: Any) -> str | None:
     if dt is None:
         return None
     try:
-        return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     except AttributeError:
         return str(dt)
 

@@ -32,6 +32,7 @@ from typing import Any, BinaryIO
 from ..errors import NotFound, PumasError
 from ..library import Library
 from ..paths import Layout
+from ..relpath import is_safe_relpath
 from .badge import VERIFIED
 from .cache import HubCache, HubFile, RepoSnapshot
 from .client import Budget, HubClient, classify, quiet_hub_logs
@@ -98,7 +99,7 @@ def select_files(snap: RepoSnapshot, files: Iterable[str], include: Iterable[str
     if not chosen:
         raise NotFound(f"{snap.repo_id} has no files")
     for path in chosen:
-        if path.startswith("/") or ".." in path.split("/"):
+        if not is_safe_relpath(path):
             raise PumasError(f"refusing file path {path!r} from the hub")
     return [chosen[p] for p in sorted(chosen)]
 
@@ -120,7 +121,7 @@ class WorkDir:
         self.parts = self.path / PARTS
         self._fd = -1
 
-    def open(self) -> "WorkDir":
+    def open(self) -> WorkDir:
         self.parts.mkdir(parents=True, exist_ok=True)
         self.tree.mkdir(exist_ok=True)
         self._fd = os.open(self.path / LOCK_NAME, os.O_CREAT | os.O_RDWR, 0o600)
@@ -254,7 +255,7 @@ def _tqdm_for(progress: Progress | None) -> type:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             pass
 
-        def __enter__(self) -> "_Bar":
+        def __enter__(self) -> _Bar:
             return self
 
         def __exit__(self, *exc: object) -> None:
@@ -290,7 +291,7 @@ def _transfer(
     """
     from huggingface_hub import hf_hub_url
     from huggingface_hub.file_download import http_get
-    from huggingface_hub.utils import build_hf_headers
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined, unused-ignore]
 
     assert snap.sha
     quiet_hub_logs()
@@ -468,11 +469,10 @@ def _import_tree(library: Library, fetched: Fetched) -> list[tuple[str, str]]:
     out = []
     problems = []
     for r in results:
-        status = getattr(r, "status", "failed")
-        if status in ("imported", "duplicate") and getattr(r, "model_id", None):
-            out.append((status, r.model_id))
+        if r.status in ("imported", "duplicate") and r.model_id:
+            out.append((r.status, r.model_id))
         else:
-            problems.append(getattr(r, "message", None) or getattr(r, "error", None) or str(r))
+            problems.append(r.message or r.status)
     if problems and not out:
         raise PumasError(f"import of {fetched.snap.repo_id} failed: {problems[0]}")
     return out

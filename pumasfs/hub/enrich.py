@@ -57,6 +57,7 @@ class EnrichSummary:
     renamed: dict[str, str] = field(default_factory=dict)  # old id -> new id (model type from the hub)
     requests: int = 0
     dry_run: bool = False
+    civitai: Any = None  # the CivitAI lookup that ran alongside (civitai.enrich.CivitaiSummary), if any
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -230,10 +231,30 @@ def enrich_after_import(library: Library, model_ids: list[str], deadline_s: floa
     for ``pumas enrich --pending``.  The caller syncs apps afterwards (changed ids are in
     the summary).
     """
+    # CivitAI is asked at the same time, in a thread, under the same deadline: the
+    # import waits for the slower of the two, never for their sum.
+    civitai = _start_civitai(library, model_ids, time.monotonic() + deadline_s)
     try:
-        return enrich_models(library, model_ids, deadline_s=deadline_s, budget=AFTER_IMPORT_BUDGET)
+        summary = enrich_models(library, model_ids, deadline_s=deadline_s, budget=AFTER_IMPORT_BUDGET)
     except Exception as e:  # an import must never fail because of its optional lookup
-        return EnrichSummary(status="error", reason=f"{type(e).__name__}: {e}", pending=list(model_ids))
+        summary = EnrichSummary(status="error", reason=f"{type(e).__name__}: {e}", pending=list(model_ids))
+    if civitai is not None:
+        try:
+            summary.civitai = civitai.finish(library, renamed=summary.renamed)
+            summary.changed = list(dict.fromkeys([*summary.changed, *summary.civitai.changed]))
+        except Exception:  # same rule: the models simply stay pending for CivitAI
+            pass
+    return summary
+
+
+def _start_civitai(library: Library, model_ids: list[str], deadline: float) -> Any:
+    try:
+        from .civitai.enrich import Running
+        from .civitai.settings import CivitaiSettings
+
+        return Running.start(library, model_ids, CivitaiSettings.from_env(library.layout), deadline)
+    except Exception:
+        return None
 
 
 def pending_ids(library: Library) -> list[str]:

@@ -27,7 +27,7 @@ from rapidfuzz import fuzz
 from ..metadata import ModelMetadata
 from . import names
 from .badge import MODIFIED, PROBABLE, UNKNOWN, VERIFIED
-from .cache import HubCache, RepoSnapshot, SearchResult
+from .cache import HubCache, HubFile, RepoSnapshot, SearchResult
 from .client import HubClient
 from .errors import HubRefused
 
@@ -56,7 +56,7 @@ class Subject:
     hints: tuple[str, ...]  # repo ids worth checking first
 
     @classmethod
-    def of(cls, meta: ModelMetadata, endpoint: str) -> "Subject":
+    def of(cls, meta: ModelMetadata, endpoint: str) -> Subject:
         files = tuple(
             LocalFile(f.name, f.original_name, f.sha256, f.size, f.role) for f in meta.files
         )
@@ -128,7 +128,7 @@ def compare(subject: Subject, snap: RepoSnapshot, name_score: float) -> LookupRe
     """How well one repo's files explain our files."""
     weights = subject.weights
     by_sha = snap.by_sha256()
-    by_name: dict[str, list] = {}
+    by_name: dict[str, list[HubFile]] = {}
     for f in snap.files:
         by_name.setdefault(_basename(f.path), []).append(f)
 

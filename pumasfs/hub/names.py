@@ -30,7 +30,9 @@ _QUANT = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 # Quant names that the splitter cut apart: "Q4", "K", "M" -> rejoin first.
-_QUANT_JOINED = re.compile(r"(?<![A-Za-z0-9])(i?q\d(?:[_-]\d)?(?:[_-]k)?(?:[_-](?:xxs|xs|s|m|l|nl))?)(?![A-Za-z0-9])", re.IGNORECASE)
+_QUANT_JOINED = re.compile(
+    r"(?<![A-Za-z0-9])(i?q\d(?:[_-]\d)?(?:[_-]k)?(?:[_-](?:xxs|xs|s|m|l|nl))?)(?![A-Za-z0-9])", re.IGNORECASE
+)
 _PRECISION = re.compile(
     r"^(?:fp|bf|f)(?:8|16|32|64)(?:e4m3fn(?:uz)?|e5m2(?:fnuz)?)?$|^e4m3fn(?:uz)?$|^e5m2(?:fnuz)?$|^(?:half|full|mixed|scaled)$",
     re.IGNORECASE,

@@ -23,7 +23,7 @@ class HubSettings:
     offline: bool
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "HubSettings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> HubSettings:
         env = os.environ if environ is None else environ
         endpoint = (env.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
         token = env.get("HF_TOKEN") or env.get("HUGGING_FACE_HUB_TOKEN") or None

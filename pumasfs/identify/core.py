@@ -10,7 +10,7 @@ import os
 import stat as _stat
 from pathlib import Path
 
-from ..errors import PumasError
+from ..errors import NotFound, PumasError
 from . import folders as F
 from . import rules
 from . import vocab as V
@@ -25,8 +25,15 @@ from .tensors import TensorTable
 GGUF_DIFFUSION_ARCHS = {
     "flux": V.FLUX, "sd1": V.SD1, "sdxl": V.SDXL, "sd3": V.SD3, "aura": V.AURAFLOW, "hidream": V.HIDREAM,
     "cosmos": "cosmos", "ltxv": V.LTXV, "hyvid": V.HUNYUAN_VIDEO, "wan": V.WAN, "lumina2": V.LUMINA2,
-    "qwen_image": V.QWEN_IMAGE, "chroma": V.CHROMA,
+    "qwen_image": V.QWEN_IMAGE, "chroma": V.CHROMA, "mochi": V.MOCHI, "omnigen2": V.OMNIGEN2, "hunyuan_dit": V.HUNYUAN_DIT,
+    "pixart": V.PIXART, "cascade": V.CASCADE,
 }
+# llama.cpp architectures ComfyUI-GGUF loads as text encoders when the file is an encoder conversion
+# (no output head, no chat template): city96's llava-llama3 / Qwen2.5-VL encoder GGUFs
+# (architecture -> (encoder family, hidden width)): the width keeps small LLMs of the same architecture out
+GGUF_TE_ARCHS = {"llama": (V.LLAMA3_8B, 4096), "qwen2vl": (V.QWEN25_VL_7B, 3584)}
+# files beside a weights file that make it a language-model release rather than an encoder repack
+LLM_COMPANIONS = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "tokenizer.model")
 
 
 def identify_path(path: os.PathLike | str, *, name_hint: str | None = None) -> Identification:
@@ -35,7 +42,7 @@ def identify_path(path: os.PathLike | str, *, name_hint: str | None = None) -> I
     try:
         st = p.stat()
     except FileNotFoundError:
-        raise PumasError(f"{p}: no such file or directory") from None
+        raise NotFound(f"{p}: no such file or directory") from None
     except OSError as e:
         raise PumasError(f"{p}: {e.strerror or e}") from None
     if _stat.S_ISDIR(st.st_mode):
@@ -99,6 +106,7 @@ def identify_file(p: Path, size: int, *, name_hint: str | None = None) -> Identi
         v = _apply(rec, table)
         if fmt == V.SAFETENSORS:
             _apply_safetensors_metadata(rec, meta)
+        _llm_or_encoder(rec, p)
     if fmt in (V.PICKLE, V.ZIP_PICKLE):
         rec.unsafe_format = True
         rec.unsafe_globals = unsafe
@@ -106,13 +114,54 @@ def identify_file(p: Path, size: int, *, name_hint: str | None = None) -> Identi
         if unsafe:
             rec.warnings.append(f"pickle names {len(unsafe)} unsafe global(s): {', '.join(unsafe[:5])}")
     _name_hint(rec, name_hint or p.name, v.ambiguous)
+    _releases(rec, name_hint or p.name)
+    if rec.model_type == V.LLM and rec.size is None and rec.param_count:
+        rec.size = rules.llm_size(rec.param_count)
     return rec
+
+
+def _llm_or_encoder(rec: Identification, p: Path) -> None:
+    """An LLM-shaped text encoder with a release's companions beside it (config, tokenizer,
+    generation config) is the language model itself, which image apps do not load."""
+    if rec.subtype != V.TEXT_ENCODERS or not rec.family or "scaled_fp8" in " ".join(rec.evidence):
+        return
+    if not any("no lm_head" in e for e in rec.evidence):
+        return
+    found = [c for c in LLM_COMPANIONS if (p.parent / c).is_file()]
+    if found == ["config.json"]:
+        # a lone config.json counts only when it names a language model (a stray one in Downloads does not)
+        try:
+            archs = F.read_json(p.parent / "config.json").get("architectures") or []
+        except PumasError:
+            archs = []
+        if not any(isinstance(a, str) and a.endswith(("ForCausalLM", "ForConditionalGeneration")) for a in archs):
+            found = []
+    if found:
+        rec.model_type, rec.subtype, rec.confidence = V.LLM, None, 0.8
+        rec.family = {V.LLAMA3_8B: "llama", V.QWEN25_VL_7B: "qwen2", V.QWEN25_3B: "qwen2", V.GEMMA2_2B: "gemma2",
+                      V.GEMMA3_4B: "gemma3", V.QWEN3_4B: "qwen3"}.get(rec.family, rec.family)
+        rec.evidence.append(f"beside it: {', '.join(found)} (a language-model release)")
+        rec.warnings = [w for w in rec.warnings if "LLM-shaped" not in w]
+
+
+def _releases(rec: Identification, name: str | None) -> None:
+    """Releases sharing the layout are all named; a file name that names one is noted, never trusted alone."""
+    if not rec.releases:
+        return
+    rec.warnings.append(f"the header cannot tell these releases apart: {', '.join(rec.releases)}")
+    n = Path(name or "").name.lower().replace("_", "-").replace(".", "-")
+    for r in rec.releases:
+        distinct = [part for part in r.split("-") if all(part not in o.split("-") for o in rec.releases if o != r)]
+        if distinct and all(part in n for part in distinct):
+            rec.evidence.append(f"file name {Path(name or '').name!r} suggests {r}")
+            break
 
 
 def _apply(rec: Identification, table: TensorTable, verdict: rules.Verdict | None = None) -> rules.Verdict:
     params, precision = table.stats(rec.path)
     v = verdict or rules.classify(table)
     rec.model_type, rec.subtype, rec.family, rec.variant = v.model_type, v.subtype, v.family, v.variant
+    rec.size, rec.releases = v.size, list(v.releases)
     rec.confidence = v.confidence
     rec.evidence = v.evidence
     rec.warnings = list(v.warnings)
@@ -146,10 +195,16 @@ def _apply_gguf(rec: Identification, table: TensorTable, kv: dict) -> None:
                               [f"general.architecture = {arch}"], ["diffusion GGUF with an unrecognised tensor layout"])
         elif arch == "t5encoder" or arch == "t5":
             pass  # the T5 rule saw llama.cpp names already; a failing layout stays unknown
+        elif (arch in GGUF_TE_ARCHS and table.dim("token_embd.weight", 1) == GGUF_TE_ARCHS[arch][1]
+              and "output.weight" not in table and "tokenizer.chat_template" not in kv):
+            v = rules.Verdict(V.DIFFUSION, V.TEXT_ENCODERS, GGUF_TE_ARCHS[arch][0], None, 0.6,
+                              [f"general.architecture = {arch}", "no output.weight, no chat template (an encoder conversion)"],
+                              ["LLM-shaped GGUF text encoder (ComfyUI-GGUF); the same model with a chat template is an LLM"])
         elif arch:
             name = kv.get("general.name")
             v = rules.Verdict(V.LLM, None, arch, None, 0.95, [f"general.architecture = {arch}"] +
-                              ([f"general.name = {name}"] if isinstance(name, str) else []))
+                              ([f"general.name = {name}"] if isinstance(name, str) else []) +
+                              (["tokenizer.chat_template present"] if "tokenizer.chat_template" in kv else []))
             if arch == "clip":
                 v.model_type, v.family = V.VISION, "clip"
                 v.warnings.append("GGUF vision projector (mmproj) of a multimodal LLM")
@@ -181,6 +236,8 @@ def _name_hint(rec: Identification, name: str | None, amb: tuple[str, ...]) -> N
     fam = rules.family_from_name(Path(name).name, amb)
     if fam:
         rec.evidence.append(f"file name {Path(name).name!r} suggests {fam} (the header cannot tell {' from '.join(amb)})")
+        if fam != rec.family and fam == V.QWEN_IMAGE:
+            rec.variant = None  # "2.1" named the Wan VAE generation, not a Qwen-Image one
         rec.family = fam
         rec.confidence = max(rec.confidence, 0.7)
     else:
@@ -221,7 +278,11 @@ def identify_shard(p: Path, *, name_hint: str | None = None) -> Identification:
     if missing:
         rec.warnings.append(f"incomplete sharded set: missing {missing[0]}")
         rec.confidence = min(rec.confidence, 0.5)
+    _llm_or_encoder(rec, p)
     _name_hint(rec, name_hint or p.name, v.ambiguous)
+    _releases(rec, name_hint or p.name)
+    if rec.model_type == V.LLM and rec.param_count:
+        rec.size = rules.llm_size(rec.param_count)
     return rec
 
 
@@ -281,6 +342,7 @@ def _diffusers(folder: Path, rec: Identification) -> None:
     fam = main_v.family if main_v else None
     if main_v and main_v.model_type == V.DIFFUSION and fam:
         rec.family, rec.variant, rec.confidence = fam, main_v.variant, 0.95
+        rec.size, rec.releases = main_v.size, list(main_v.releases)
     else:
         for k, f in F.PIPELINE_FAMILY:
             if cls.startswith(k) or k in cls:
@@ -309,6 +371,10 @@ def _transformers_or_shards(folder: Path, rec: Identification, kind: str) -> Non
     archs = [a for a in archs if isinstance(a, str)]
     mtype = cfg.get("model_type") if isinstance(cfg.get("model_type"), str) else None
     enc = next((F.ENCODER_ARCHS[a] for a in archs if a in F.ENCODER_ARCHS), None)
+    causal = any(a.endswith(("ForCausalLM", "ForConditionalGeneration", "LMHeadModel")) for a in archs)
+    if causal and v.subtype == V.TEXT_ENCODERS and v.model_type == V.DIFFUSION and not enc:
+        # an LLM-shaped encoder layout in a folder whose config names a language model: the release itself
+        v = rules.Verdict(V.LLM, None, mtype or v.family, None, v.confidence, v.evidence[:1])
     if kind == V.TRANSFORMERS_FOLDER:
         rec.evidence.append(f"config.json architectures = {archs}" + (f", model_type = {mtype}" if mtype else ""))
     if enc or v.model_type in (V.DIFFUSION, V.UPSCALER):
@@ -324,6 +390,7 @@ def _transformers_or_shards(folder: Path, rec: Identification, kind: str) -> Non
         rec.family = mtype or v.family
         rec.confidence = 0.95 if mtype else v.confidence
         rec.evidence += v.evidence[:1]
+        rec.size = rules.llm_size(params) if params else None
     else:
         rec.model_type = v.model_type
         rec.subtype, rec.family, rec.variant = v.subtype, v.family or mtype, v.variant

@@ -19,6 +19,10 @@ class Identification(BaseModel):
     subtype: str | None = None
     family: str | None = None
     variant: str | None = None
+    # the size class of the model, or of the base model an adapter applies to, where the shapes decide it
+    size: str | None = None
+    # releases that share this exact layout (the header cannot tell them apart; a name may hint)
+    releases: list[str] = Field(default_factory=list)
     precision: str | None = None
     param_count: int | None = None
     confidence: float = 0.0

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import io
 import pickletools
+import time
 import zipfile
 
 from ..errors import PumasError
 from .tensors import TensorTable
 
 MAX_PICKLE = 256 * 1024 * 1024  # data.pkl of the largest real checkpoints is a few MB
-MAX_OPS = 20_000_000  # a state dict takes ~20 opcodes per tensor; more is not a checkpoint
+# A state dict takes ~20 opcodes per tensor: 2 million is 100,000 tensors, far past the largest real
+# checkpoint.  The time bound catches what is slow per opcode (huge strings, deep memo use).
+MAX_OPS = 2_000_000
+MAX_SECONDS = 10.0
+MAX_NESTING = 3  # pickles inside pickles (torch.storage._load_from_bytes) scanned this deep, no deeper
 
 # storage class -> safetensors-style dtype
 STORAGE_DTYPE = {
@@ -98,22 +103,26 @@ _PUSH_ARG = frozenset({"BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8", "UNICODE
 class PickleScan:
     """Symbolic interpretation of one pickle stream."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, *, depth: int = 0, budget: _Budget | None = None):
         self.path = path
         self.globals: list[str] = []
         self.unsafe: list[str] = []
+        self.depth = depth  # 0 for the file's own pickle, 1 for one embedded in it, ...
+        self.budget = budget or _Budget()  # shared with nested scans: the bound is for the whole file
 
     def run(self, stream: io.BufferedIOBase) -> object:
         stack: list = []
         memo: dict = {}
         path = self.path
-        ops = 0
+        budget = self.budget
         try:
             for op, arg, _pos in pickletools.genops(stream):
                 name = op.name
-                ops += 1
-                if ops > MAX_OPS:
-                    raise PumasError(f"{path}: pickle stream of more than {MAX_OPS} opcodes: refused")
+                budget.ops += 1
+                if budget.ops & 0xFFFF == 0:
+                    budget.check(path)
+                if budget.ops > MAX_OPS:
+                    raise PumasError(f"{path}: pickle stream of more than {MAX_OPS:,} opcodes: refused")
                 # the common opcodes of a state dict first (the chain below is long)
                 if name in _PUSH_ARG:
                     stack.append(arg)
@@ -275,11 +284,87 @@ class PickleScan:
         if fn.module == "torch._tensor" and fn.name == "_rebuild_from_type_v2" and isinstance(args, tuple) and len(args) >= 3:
             inner, inner_args = args[0], args[2]
             return self._call(inner, inner_args)
+        if fn.module == "torch.storage" and fn.name == "_load_from_bytes":
+            # torch.load() runs on these bytes: they are a pickle too, and get the same rules.
+            return self._nested(args[0] if isinstance(args, tuple) and args else None)
         if fn.module == "collections" and fn.name in ("OrderedDict", "defaultdict"):
             return {}
         if fn.module in ("builtins", "__builtin__") and fn.name in ("dict",):
             return {}
         return _Opaque(f"{fn.module}.{fn.name}")
+
+
+    def _nested(self, raw: object) -> object:
+        what = "torch.storage._load_from_bytes"
+        if not isinstance(raw, (bytes, bytearray)):
+            self._flag(f"{what}(<data that is not literal bytes>)")
+            return _Opaque(what)
+        if self.depth + 1 > MAX_NESTING:
+            self._flag(f"{what}(<pickles nested more than {MAX_NESTING} deep>)")
+            return _Opaque(what)
+        inner = PickleScan(f"{self.path} (embedded pickle)", depth=self.depth + 1, budget=self.budget)
+        try:
+            if bytes(raw[:2]) == b"PK":
+                _scan_zip_bytes(inner, bytes(raw))
+            else:
+                _scan_legacy(inner, io.BytesIO(bytes(raw)))
+        except PumasError:
+            if self.budget.exhausted:
+                raise
+            self._flag(f"{what}(<bytes that are not a readable pickle>)")
+            return _Opaque(what)
+        for g in inner.globals:
+            if g not in self.globals:
+                self.globals.append(g)
+        for u in inner.unsafe:
+            self._flag(u)
+        return _Opaque(what)
+
+    def _flag(self, what: str) -> None:
+        if what not in self.unsafe:
+            self.unsafe.append(what)
+
+
+class _Budget:
+    """Opcodes and time one file's scan may spend, nested pickles included."""
+
+    def __init__(self) -> None:
+        self.ops = 0
+        self.deadline = time.monotonic() + MAX_SECONDS
+        self.exhausted = False
+
+    def check(self, path: str) -> None:
+        if time.monotonic() > self.deadline:
+            self.exhausted = True
+            raise PumasError(f"{path}: pickle took more than {MAX_SECONDS:g} s to scan: refused")
+        if self.ops > MAX_OPS:
+            self.exhausted = True
+
+
+def _scan_zip_bytes(scan: PickleScan, raw: bytes) -> object:
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            pkls = [i for i in z.infolist() if i.filename.endswith(".pkl")]
+            if not pkls:
+                raise PumasError(f"{scan.path}: zip without a pickle")
+            obj = None
+            for info in pkls:
+                if info.file_size > MAX_PICKLE:
+                    raise PumasError(f"{scan.path}: pickle of {info.file_size} bytes is too large")
+                obj = scan.run(io.BytesIO(z.read(info)))
+            return obj
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
+        raise PumasError(f"{scan.path}: unreadable zip ({e.__class__.__name__})") from None
+
+
+def _scan_legacy(scan: PickleScan, stream: io.BufferedIOBase) -> object:
+    first = scan.run(stream)
+    # torch's legacy format: magic number (a big int), protocol version, sys info dict, object
+    if isinstance(first, int) and first == 0x1950A86A20F9469CFC6C:
+        scan.run(stream)  # protocol version
+        scan.run(stream)  # sys info
+        return scan.run(stream)
+    return first
 
 
 def _hashable(k):
@@ -343,11 +428,5 @@ def read_legacy_pickle(path: str) -> tuple[TensorTable, list[str], list[str]]:
     """Legacy torch.save stream (or any bare pickle): walk the pickles up to the object one."""
     scan = PickleScan(path)
     with open(path, "rb") as f:
-        first = scan.run(f)
-        obj = first
-        # torch's legacy format: magic number (a big int), protocol version, sys info dict, object
-        if isinstance(first, int) and first == 0x1950A86A20F9469CFC6C:
-            scan.run(f)  # protocol version
-            scan.run(f)  # sys info
-            obj = scan.run(f)
+        obj = _scan_legacy(scan, f)
     return TensorTable(flatten(obj)), scan.globals, scan.unsafe

@@ -16,6 +16,7 @@ the header cannot decide (then a warning says what is unknown, and a file-name h
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import vocab as V
@@ -32,6 +33,8 @@ class Verdict:
     evidence: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ambiguous: tuple[str, ...] = ()  # families the header cannot tell apart (a name hint may pick one)
+    size: str | None = None  # size class of the model, or of the base an adapter applies to
+    releases: tuple[str, ...] = ()  # releases sharing this exact layout (the header cannot tell them apart)
 
 
 def _ev(t: TensorTable, key: str) -> str:
@@ -80,7 +83,15 @@ def unet_original(t: TensorTable) -> Verdict | None:
         v.warnings.append("UNet without cross-attention: family unknown")
         v.confidence = 0.4
     _unet_variant(v, s[1])
+    _kolors(t, v)
     return v
+
+
+def _kolors(t: TensorTable, v: Verdict) -> None:
+    # Kolors: an SDXL-shaped UNet fed by ChatGLM3 through encoder_hid_proj (4096 -> 2048)
+    if v.family == V.SDXL and t.dim("encoder_hid_proj.weight", 1) == 4096:
+        v.family = V.KOLORS
+        v.evidence.append(_ev(t, "encoder_hid_proj.weight") + " (ChatGLM3 4096 -> 2048: Kolors)")
 
 
 def unet_diffusers(t: TensorTable) -> Verdict | None:
@@ -100,6 +111,7 @@ def unet_diffusers(t: TensorTable) -> Verdict | None:
         v.confidence = 0.4
         v.warnings.append("UNet without cross-attention: family unknown")
     _unet_variant(v, s[1])
+    _kolors(t, v)
     return v
 
 
@@ -114,104 +126,218 @@ def _unet_variant(v: Verdict, in_ch: int) -> None:
         v.variant = "x4-upscaler"
 
 
-def dit(t: TensorTable) -> Verdict | None:
-    """DiT-style base models, one structural signature each (ComfyUI detect_unet_config)."""
-    D, DM = V.DIFFUSION, V.DIFFUSION_MODELS
-    # --- MMDiT (SD3 / SD3.5), original keys
-    k = "joint_blocks.0.context_block.attn.qkv.weight"
-    if k in t:
-        depth = t.count_blocks("joint_blocks.")
-        qk = "joint_blocks.0.context_block.attn.ln_q.weight" in t
-        xattn = t.any_endswith(".x_block.attn2.qkv.weight") is not None
-        fam = V.SD35 if (qk or xattn) else V.SD3
-        var = "large" if depth >= 38 else ("medium" if fam == V.SD35 else None)
-        return Verdict(D, DM, fam, var, 0.95, [_ev(t, k), f"{depth} joint blocks" + (", rms qk-norm" if qk else "")])
-    # --- Flux family (double_blocks + single_blocks)
-    k = "double_blocks.0.img_attn.qkv.weight"
-    if k in t or t.any_startswith("double_blocks.0.img_attn."):
-        k = k if k in t else "double_blocks.0.img_attn.*"
-        if "txt_in.individual_token_refiner.blocks.0.norm1.weight" in t or t.any_startswith("txt_in.individual_token_refiner"):
-            return Verdict(D, DM, V.HUNYUAN_VIDEO, None, 0.9, [_ev(t, k), "txt_in.individual_token_refiner.*"])
-        if "latent_in.weight" in t:
-            return Verdict(D, DM, "hunyuan3d", None, 0.9, [_ev(t, k), _ev(t, "latent_in.weight")])
-        if t.any_startswith("distilled_guidance_layer."):
-            return Verdict(D, DM, V.CHROMA, None, 0.9, [_ev(t, k), "distilled_guidance_layer.*"])
-        v = Verdict(D, DM, V.FLUX, None, 0.95, [_ev(t, k)])
-        s = t.shape("img_in.weight")
-        if s:
-            v.evidence.append(_ev(t, "img_in.weight"))
-            if len(s) == 2 and s[1] in (384, 96 * 4):
-                v.variant = V.FILL
-            elif len(s) == 2 and s[1] == 128:
-                v.variant = "control"  # Flux Depth/Canny dev: 64 image + 64 control-image channels
-        if v.variant is None:
-            if "guidance_in.in_layer.weight" in t:
-                v.variant = V.DEV
-                v.evidence.append("guidance_in.* present (guidance-distilled: dev)")
-            else:
-                v.variant = V.SCHNELL
-                v.evidence.append("no guidance_in.* (schnell)")
-        return v
-    # --- Flux / SD3 in diffusers layout
-    if "x_embedder.weight" in t and t.any_startswith("single_transformer_blocks."):
-        v = Verdict(D, DM, V.FLUX, None, 0.9, [_ev(t, "x_embedder.weight"), "single_transformer_blocks.*"])
-        s = t.shape("x_embedder.weight")
-        if s and len(s) == 2 and s[1] == 384:
+# -- DiTs: one structural signature per architecture (ComfyUI's detect_unet_config), then the details
+#    the header decides (variant, size) and the releases that share the exact layout.
+
+WAN_SIZE = {1536: "1.3b", 3072: "5b", 5120: "14b"}
+LTXV_SIZE = {2048: "2b", 4096: "13b"}
+COSMOS_SIZE = {2048: "2b", 4096: "7b", 5120: "14b"}
+COGVIDEOX_SIZE = {1920: "2b", 3072: "5b"}
+SANA_SIZE = {1152: "0.6b", 2240: "1.6b"}
+# Wan extensions ComfyUI tells apart by one key each (detect_unet_config "head.modulation" branch)
+WAN_EXTENSION_KEYS = [("vace_patch_embedding.weight", V.VACE), ("control_adapter.conv.weight", "camera"),
+                      ("casual_audio_encoder.encoder.final_linear.weight", "s2v"),
+                      ("audio_proj.audio_proj_glob_1.layer.bias", "humo"),
+                      ("face_adapter.fuser_blocks.0.k_norm.weight", "animate")]
+
+
+def _wan(t: TensorTable, v: Verdict) -> None:
+    dim = t.dim("head.modulation", -1)
+    in_dim = t.dim("patch_embedding.weight", 1)
+    out = t.dim("head.head.weight", 0)
+    v.size = WAN_SIZE.get(dim or 0)
+    v.evidence.append(f"width {dim} ({v.size or 'unknown size'}), {in_dim} input channels")
+    v.variant = next((var for k, var in WAN_EXTENSION_KEYS if k in t), None)
+    if v.variant:
+        return
+    if "img_emb.emb_pos" in t:
+        v.variant = V.FLF2V
+    elif "img_emb.proj.0.bias" in t:
+        v.variant = V.I2V  # Wan 2.1 I2V: CLIP image embedding
+        if v.size == "14b":
+            v.releases = ("wan2.1-i2v-14b-480p", "wan2.1-i2v-14b-720p")
+    elif out is not None and out // 4 == 48:
+        v.variant = V.TI2V  # Wan 2.2 TI2V 5B: the Wan 2.2 VAE's 48 latent channels in and out
+    elif in_dim == 36:
+        v.variant = V.I2V  # Wan 2.2 A14B I2V: image latents concatenated, no CLIP image embedding
+        v.releases = ("wan2.2-i2v-a14b-high-noise", "wan2.2-i2v-a14b-low-noise")
+    else:
+        v.variant = V.T2V
+        if v.size == "14b":
+            v.releases = ("wan2.1-t2v-14b", "wan2.2-t2v-a14b-high-noise", "wan2.2-t2v-a14b-low-noise")
+
+
+def _mmdit(t: TensorTable, v: Verdict) -> None:
+    depth = t.count_blocks("joint_blocks.")
+    qk = "joint_blocks.0.context_block.attn.ln_q.weight" in t
+    xattn = t.any_endswith(".x_block.attn2.qkv.weight") is not None
+    v.family = V.SD35 if (qk or xattn) else V.SD3
+    v.variant = "large" if depth >= 38 else ("medium" if v.family == V.SD35 else None)
+    v.evidence.append(f"{depth} joint blocks" + (", rms qk-norm" if qk else "") + (", dual attention" if xattn else ""))
+    if v.variant == "large":
+        v.releases = ("sd3.5-large", "sd3.5-large-turbo")
+
+
+def _mmdit_diffusers(t: TensorTable, v: Verdict) -> None:
+    qk = "transformer_blocks.0.attn.norm_q.weight" in t
+    depth = t.count_blocks("transformer_blocks.")
+    v.family = V.SD35 if qk else V.SD3
+    v.variant = "large" if depth >= 38 else ("medium" if v.family == V.SD35 else None)
+    v.evidence.append(f"{depth} joint blocks")
+
+
+def _flux(t: TensorTable, v: Verdict) -> None:
+    s = t.shape("img_in.weight")
+    if s and len(s) == 2:
+        v.evidence.append(_ev(t, "img_in.weight"))
+        if s[1] in (384, 96 * 4):
             v.variant = V.FILL
-        elif t.any_startswith("time_text_embed.guidance_embedder."):
+        elif s[1] == 128:
+            v.variant = V.CONTROL  # Flux Depth/Canny dev: 64 image + 64 control-image channels
+            v.releases = ("flux1-depth-dev", "flux1-canny-dev")
+    if v.variant is None:
+        if "guidance_in.in_layer.weight" in t:
             v.variant = V.DEV
-            v.evidence.append("time_text_embed.guidance_embedder.* present (dev)")
+            v.evidence.append("guidance_in.* present (guidance-distilled: dev)")
+            if s and len(s) == 2 and s[1] == 64:
+                v.releases = ("flux1-dev", "flux1-kontext-dev", "flux1-krea-dev")
         else:
             v.variant = V.SCHNELL
-        return v
-    if "pos_embed.proj.weight" in t and "transformer_blocks.0.attn.add_q_proj.weight" in t and "context_embedder.weight" in t:
-        qk = "transformer_blocks.0.attn.norm_q.weight" in t
-        depth = t.count_blocks("transformer_blocks.")
-        fam = V.SD35 if qk else V.SD3
-        var = "large" if depth >= 38 else ("medium" if fam == V.SD35 else None)
-        return Verdict(D, DM, fam, var, 0.9, ["transformer_blocks.0.attn.add_q_proj.weight", f"{depth} joint blocks"])
-    # --- AuraFlow
-    if "double_layers.0.attn.w1q.weight" in t:
-        return Verdict(D, DM, V.AURAFLOW, None, 0.95, ["double_layers.0.attn.w1q.weight"])
-    # --- Hunyuan DiT
-    if "mlp_t5.0.weight" in t:
-        return Verdict(D, DM, V.HUNYUAN_DIT, None, 0.95, [_ev(t, "mlp_t5.0.weight")])
-    # --- Wan
-    if "head.modulation" in t and "patch_embedding.weight" in t:
-        v = Verdict(D, DM, V.WAN, None, 0.95, [_ev(t, "head.modulation"), _ev(t, "patch_embedding.weight")])
-        if "vace_patch_embedding.weight" in t:
-            v.variant = "vace"
-        elif "img_emb.proj.0.bias" in t:
-            v.variant = "i2v"
-        else:
-            v.variant = "t2v"
-        return v
-    # --- Lumina 2
-    if "cap_embedder.1.weight" in t and t.any_startswith("noise_refiner."):
-        return Verdict(D, DM, V.LUMINA2, None, 0.9, [_ev(t, "cap_embedder.1.weight"), "noise_refiner.*"])
-    # --- Qwen-Image
-    if "txt_norm.weight" in t and "img_in.weight" in t:
-        return Verdict(D, DM, V.QWEN_IMAGE, None, 0.9, [_ev(t, "txt_norm.weight"), _ev(t, "img_in.weight")])
-    # --- Stable Cascade
-    if "clf.1.weight" in t:
-        var = "stage_c" if "clip_txt_mapper.weight" in t else ("stage_b" if t.any_startswith(("clip_mapper.", "effnet_mapper.")) else None)
-        return Verdict(D, DM, V.CASCADE, var, 0.9, [_ev(t, "clf.1.weight")])
-    # --- HiDream
-    if "caption_projection.0.linear.weight" in t or t.any_startswith("double_stream_blocks."):
-        return Verdict(D, DM, V.HIDREAM, None, 0.9, ["caption_projection.* / double_stream_blocks.*"])
-    # --- LTX-Video
-    if "patchify_proj.weight" in t and t.any_startswith("adaln_single."):
-        return Verdict(D, DM, V.LTXV, None, 0.9, [_ev(t, "patchify_proj.weight"), "adaln_single.*"])
-    # --- PixArt (original keys; diffusers PixArt has pos_embed + adaln_single + caption_projection)
-    if "t_block.1.weight" in t and t.any_startswith("blocks.0.cross_attn."):
-        return Verdict(D, DM, V.PIXART, None, 0.9, [_ev(t, "t_block.1.weight"), "blocks.*.cross_attn"])
-    if "adaln_single.linear.weight" in t and "caption_projection.linear_1.weight" in t and "pos_embed.proj.weight" in t:
-        return Verdict(D, DM, V.PIXART, None, 0.8, ["adaln_single.* + caption_projection.* (PixArt, diffusers)"])
-    # --- Mochi / Cosmos (structure only, no variant)
-    if "t5_y_embedder.to_kv.weight" in t or t.any_startswith("blocks.0.mod_x."):
-        return Verdict(D, DM, "mochi", None, 0.85, ["blocks.*.mod_x"])
-    if t.any_startswith("blocks.block0.blocks.0.") or ("blocks.0.mlp.layer1.weight" in t and "x_embedder.proj.1.weight" in t):
-        return Verdict(D, DM, "cosmos", None, 0.85, ["x_embedder.proj.1.weight"])
+            v.evidence.append("no guidance_in.* (schnell)")
+
+
+def _flux_diffusers(t: TensorTable, v: Verdict) -> None:
+    s = t.shape("x_embedder.weight")
+    if s and len(s) == 2 and s[1] == 384:
+        v.variant = V.FILL
+    elif s and len(s) == 2 and s[1] == 128:
+        v.variant = V.CONTROL
+        v.releases = ("flux1-depth-dev", "flux1-canny-dev")
+    elif t.any_startswith("time_text_embed.guidance_embedder."):
+        v.variant = V.DEV
+        v.evidence.append("time_text_embed.guidance_embedder.* present (dev)")
+        v.releases = ("flux1-dev", "flux1-kontext-dev", "flux1-krea-dev")
+    else:
+        v.variant = V.SCHNELL
+
+
+def _hunyuan_video(t: TensorTable, v: Verdict) -> None:
+    if len(t.shape("img_in.proj.weight") or []) == 4:  # 2D patches: HunyuanImage 2.1 on the same blocks
+        v.family = V.HUNYUAN_IMAGE
+        v.evidence.append(_ev(t, "img_in.proj.weight") + " (2D patch embedding: HunyuanImage)")
+        return
+    c = t.dim("img_in.proj.weight", 1)
+    v.evidence.append(f"img_in.proj.weight: {c} input channels")
+    if c == 16:
+        v.variant = V.T2V
+    elif c in (32, 33):
+        v.variant = V.I2V  # 33: HunyuanVideo-I2V; 32: SkyReels V1 I2V
+        v.releases = ("hunyuan-video-i2v",) if c == 33 else ("skyreels-v1-hunyuan-i2v",)
+
+
+def _ltxv(t: TensorTable, v: Verdict) -> None:
+    w = t.dim("transformer_blocks.0.attn1.to_q.weight", 0)
+    v.size = LTXV_SIZE.get(w or 0)
+    v.evidence.append(f"{t.count_blocks('transformer_blocks.')} blocks of width {w}")
+
+
+def _cosmos2(t: TensorTable, v: Verdict) -> None:
+    s = t.shape("x_embedder.proj.1.weight")
+    if s:
+        v.size = COSMOS_SIZE.get(s[0])
+        c = s[1] // 4 - 1  # channels + padding mask, patchified 2x2
+        v.variant = {16: V.T2I, 17: V.I2V}.get(c)
+        v.evidence.append(f"{_ev(t, 'x_embedder.proj.1.weight')} ({c} latent channels)")
+
+
+def _cosmos1(t: TensorTable, v: Verdict) -> None:
+    w = t.dim("blocks.block0.blocks.0.block.attn.to_q.0.weight", 0)
+    v.size = COSMOS_SIZE.get(w or 0)
+    c = t.dim("x_embedder.proj.1.weight", 1)
+    if c:
+        v.variant = {16: V.T2V, 17: V.I2V}.get(c // 4 - 1)  # latent channels + padding mask, patchified 2x2
+
+
+def _cascade(t: TensorTable, v: Verdict) -> None:
+    if "clip_txt_mapper.weight" in t:
+        v.variant = "stage_c"
+    elif t.any_startswith(("clip_mapper.", "effnet_mapper.")):
+        v.variant = "stage_b"
+
+
+def _pixart(t: TensorTable, v: Verdict) -> None:
+    v.variant = "alpha" if "ar_embedder.mlp.0.weight" in t else "sigma"
+    v.evidence.append("ar_embedder.* (micro-conditions: Alpha)" if v.variant == "alpha" else "no ar_embedder.* (Sigma)")
+
+
+def _cogvideox(t: TensorTable, v: Verdict) -> None:
+    v.size = COGVIDEOX_SIZE.get(t.dim("patch_embed.proj.weight", 0) or 0)
+
+
+def _sana(t: TensorTable, v: Verdict) -> None:
+    v.size = SANA_SIZE.get(t.dim("patch_embed.proj.weight", 0) or 0)
+
+
+@dataclass(frozen=True)
+class DitSignature:
+    """An architecture: ``keys`` must all be present, ``prefixes`` must each start some key; ``detail``
+    reads variant/size/releases. First match wins, so derived layouts (HunyuanVideo, Chroma on the
+    Flux blocks) come before the layout they extend."""
+
+    family: str | None
+    keys: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+    detail: Callable[[TensorTable, Verdict], None] | None = None
+    model_type: str = V.DIFFUSION
+    confidence: float = 0.9
+
+
+DIT_SIGNATURES: list[DitSignature] = [
+    DitSignature(None, ("joint_blocks.0.context_block.attn.qkv.weight",), (), _mmdit, confidence=0.95),
+    DitSignature(V.HUNYUAN_VIDEO, (), ("double_blocks.0.", "txt_in.individual_token_refiner."), _hunyuan_video),
+    DitSignature(V.HUNYUAN3D, ("latent_in.weight",), ("double_blocks.0.img_attn.",)),
+    DitSignature(V.CHROMA, (), ("double_blocks.0.img_attn.", "distilled_guidance_layer."),
+                 lambda t, v: setattr(v, "variant", "radiance" if t.any_startswith("nerf_blocks.") else None)),
+    DitSignature(V.FLUX, (), ("double_blocks.0.img_attn.",), _flux, confidence=0.95),
+    DitSignature(V.FLUX, ("x_embedder.weight",), ("single_transformer_blocks.",), _flux_diffusers),
+    DitSignature(None, ("pos_embed.proj.weight", "transformer_blocks.0.attn.add_q_proj.weight", "context_embedder.weight"),
+                 (), _mmdit_diffusers),
+    DitSignature(V.AURAFLOW, ("double_layers.0.attn.w1q.weight",), (), confidence=0.95),
+    DitSignature(V.HUNYUAN_DIT, ("mlp_t5.0.weight",), (), confidence=0.95),
+    DitSignature(V.WAN, ("head.modulation", "patch_embedding.weight"), (), _wan, confidence=0.95),
+    DitSignature(V.LUMINA2, ("cap_embedder.1.weight",), ("noise_refiner.",)),
+    DitSignature(V.OMNIGEN2, ("time_caption_embed.timestep_embedder.linear_1.bias",)),
+    DitSignature(V.QWEN_IMAGE, ("txt_norm.weight", "img_in.weight"), (), lambda t, v: setattr(v, "releases", ("qwen-image", "qwen-image-edit"))),
+    DitSignature(V.CASCADE, ("clf.1.weight",), (), _cascade),
+    DitSignature(V.HIDREAM, ("caption_projection.0.linear.weight",), (),
+                 lambda t, v: setattr(v, "releases", ("hidream-i1-full", "hidream-i1-dev", "hidream-i1-fast"))),
+    DitSignature(V.HIDREAM, (), ("double_stream_blocks.",)),
+    DitSignature(V.LTXV, ("patchify_proj.weight",), ("adaln_single.",), _ltxv),
+    DitSignature(V.PIXART, ("t_block.1.weight",), ("blocks.0.cross_attn.",), _pixart),
+    DitSignature(V.COGVIDEOX, ("patch_embed.text_proj.weight",), ("transformer_blocks.0.norm1.",), _cogvideox),
+    DitSignature(V.SANA, ("caption_projection.linear_1.weight", "patch_embed.proj.weight"), ("transformer_blocks.0.ff.conv_inverted.",), _sana),
+    DitSignature(V.PIXART, ("adaln_single.linear.weight", "caption_projection.linear_1.weight", "pos_embed.proj.weight"), (), confidence=0.8),
+    DitSignature(V.MOCHI, ("t5_y_embedder.to_kv.weight",), (), confidence=0.85),
+    DitSignature(V.MOCHI, (), ("blocks.0.mod_x.",), confidence=0.85),
+    DitSignature(V.COSMOS, (), ("blocks.block0.blocks.0.",), _cosmos1, confidence=0.85),
+    DitSignature(V.COSMOS, ("blocks.0.mlp.layer1.weight", "x_embedder.proj.1.weight"), (), _cosmos2, confidence=0.85),
+    DitSignature(V.ACE_STEP, ("genre_embedder.weight",), (), model_type=V.AUDIO),
+    DitSignature(V.STABLE_AUDIO, (), ("transformer.layers.0.self_attn.to_qkv.", "to_timestep_embed."), model_type=V.AUDIO,
+                 confidence=0.85),
+]
+
+
+def dit(t: TensorTable) -> Verdict | None:
+    """DiT-style base models, from the signature table."""
+    for sig in DIT_SIGNATURES:
+        if all(k in t for k in sig.keys) and all(t.any_startswith(p) for p in sig.prefixes):
+            ev = [_ev(t, k) for k in sig.keys[:2]] + [p + "*" for p in sig.prefixes]
+            v = Verdict(sig.model_type, V.DIFFUSION_MODELS, sig.family, None, sig.confidence, ev)
+            if sig.detail:
+                sig.detail(t, v)
+            if v.family == V.SD35 and v.variant:
+                v.size = v.variant
+            return v
     return None
 
 
@@ -225,11 +351,15 @@ def base_model(t: TensorTable) -> Verdict | None:
 _LORA_SUFFIXES = (".lora_down.weight", ".lora_up.weight", ".lora_A.weight", ".lora_B.weight", ".lora.down.weight",
                   ".lora.up.weight", "_lora.down.weight", "_lora.up.weight", ".hada_w1_a", ".hada_w1_b", ".lokr_w1",
                   ".lokr_w2", ".lokr_w1_a", ".lokr_w2_a", ".lokr_w2_b", ".oft_blocks", ".oft_diag", ".diff",
-                  ".lora_A.default.weight", ".lora_B.default.weight", ".dora_scale")
+                  ".lora_A.default.weight", ".lora_B.default.weight", ".dora_scale", "_lora1.down.weight",
+                  "_lora2.down.weight", ".lora_magnitude_vector")
+# the "down" half of each adapter kind: its second dimension is the adapted module's input width
+_DOWN_SUFFIXES = (".lora_down.weight", ".lora_A.weight", ".lora.down.weight", "_lora.down.weight", "_lora1.down.weight",
+                  "_lora2.down.weight", ".hada_w1_b", ".lora_A.default.weight")
 
 
 def lora(t: TensorTable) -> Verdict | None:
-    """LoRA / LyCORIS in kohya, PEFT/diffusers, old diffusers and ComfyUI/ai-toolkit names."""
+    """LoRA / LyCORIS in kohya, musubi, PEFT/diffusers, diffusion-pipe, ComfyUI/ai-toolkit and XLabs names."""
     # four substring scans rule out the common case (not an adapter) before 20 suffix checks
     if not (t.any_contains("lora") or t.any_contains("hada_w") or t.any_contains("lokr_w") or t.any_contains("oft_")):
         return None
@@ -243,6 +373,8 @@ def lora(t: TensorTable) -> Verdict | None:
         v.variant = V.LOHA
     elif t.any_endswith((".lokr_w1", ".lokr_w1_a")):
         v.variant = V.LOKR
+    elif t.any_endswith(".dora_scale") or t.any_contains(".lora_magnitude_vector"):
+        v.variant = V.DORA  # weight-decomposed LoRA: a magnitude vector per module
     else:
         # LoCon: LoRA on 3x3 convolutions (resnets), not only on attention projections
         for k, dt, s in t.items():
@@ -250,36 +382,175 @@ def lora(t: TensorTable) -> Verdict | None:
                 v.variant = V.LOCON
                 v.evidence.append(f"{k} {s} (3x3 conv LoRA)")
                 break
-    fam, why = _lora_family(t)
-    if fam is None:
+    b = _lora_base(t)
+    if b.family is None:
         v.confidence = 0.6
         v.warnings.append("LoRA base model not recognised from its target names")
     else:
-        v.family = fam
-        v.evidence.append(why)
+        v.family, v.size, v.ambiguous = b.family, b.size, b.ambiguous
+        if b.family in (V.ACE_STEP, V.STABLE_AUDIO):
+            v.model_type = V.AUDIO
+        v.evidence.append(b.why)
+        if b.ambiguous:
+            v.warnings.append(f"applies to {' or '.join(b.ambiguous)}: those bases share these module names and shapes")
     return v
 
 
-def _lora_family(t: TensorTable) -> tuple[str | None, str]:
+@dataclass
+class _Base:
+    family: str | None = None
+    why: str = ""
+    size: str | None = None
+    ambiguous: tuple[str, ...] = ()
+
+
+def _in_width(t: TensorTable, *parts: str) -> tuple[int | None, str]:
+    """Input width of the first adapted module whose name contains one of ``parts`` (LoRA, LoHa, LoKr)."""
+    for k, dt, s in t.items():
+        if not any(p in k for p in parts) or len(s) < 2:
+            continue
+        if k.endswith(_DOWN_SUFFIXES):
+            return s[1], f"{k} {list(s)}"
+        if k.endswith((".lokr_w2_b", ".lokr_w2")):
+            w1 = t.shape(k.rsplit(".", 1)[0] + ".lokr_w1")
+            if w1 and len(w1) == 2:
+                return s[1] * w1[1], f"{k} {list(s)} x lokr_w1 {list(w1)}"
+    return None, ""
+
+
+_BLOCK_INDEX = re.compile(r"(?:^|[._])(double_blocks|single_blocks|transformer_blocks|single_transformer_blocks)[._](\d+)[._]",
+                          re.MULTILINE)
+
+
+def _max_blocks(t: TensorTable) -> dict[str, int]:
+    """Highest block index per block kind (a LoRA on block 19 cannot be on Flux's 19 double blocks)."""
+    out: dict[str, int] = {}
+    for m in _BLOCK_INDEX.finditer(t.joined()):
+        kind, i = m.group(1), int(m.group(2))
+        if i > out.get(kind, -1):
+            out[kind] = i
+    return out
+
+
+# where a Flux-shaped LoRA says which base it is: (marker substring, family) - HunyuanVideo's own module
+# names (comfy/lora.py HunyuanVideo key map) before Flux's, since "img_mod_lin" is a prefix of "img_mod_linear"
+_DOUBLE_STREAM_MARKERS: list[tuple[str, str]] = [
+    (".img_attn_qkv.", V.HUNYUAN_VIDEO), (".txt_attn_qkv.", V.HUNYUAN_VIDEO), ("img_mlp.fc1", V.HUNYUAN_VIDEO),
+    ("img_mlp_fc1", V.HUNYUAN_VIDEO), ("img_mod.linear", V.HUNYUAN_VIDEO), ("img_mod_linear", V.HUNYUAN_VIDEO),
+    ("modulation.linear", V.HUNYUAN_VIDEO), ("modulation_linear", V.HUNYUAN_VIDEO), ("token_refiner", V.HUNYUAN_VIDEO),
+    ("distilled_guidance_layer", V.CHROMA), ("processor.qkv_lora", V.FLUX), ("processor.proj_lora", V.FLUX),
+    ("img_mod.lin", V.FLUX), ("img_mod_lin", V.FLUX), ("modulation.lin", V.FLUX), ("modulation_lin", V.FLUX),
+    ("guidance_in", V.FLUX), ("vector_in", V.FLUX), ("norm1.linear", V.FLUX), ("norm1_linear", V.FLUX),
+    ("norm.linear", V.FLUX), ("norm_linear", V.FLUX),
+]
+# (substring that marks the base's blocks, family): bases with their own block names
+_BLOCK_NAMES: list[tuple[str, str]] = [
+    ("double_stream_blocks", V.HIDREAM), ("single_stream_blocks", V.HIDREAM),
+    ("context_refiner", V.LUMINA2), ("noise_refiner", V.LUMINA2), ("attention.qkv", V.LUMINA2), ("attention_qkv", V.LUMINA2),
+    ("joint_blocks", V.SD3), ("img_mlp", V.QWEN_IMAGE), ("txt_mlp", V.QWEN_IMAGE), ("img_mod", V.QWEN_IMAGE),
+    ("attn.qkv_x", V.MOCHI), ("attn_qkv_x", V.MOCHI), ("attn.proj_x", V.MOCHI), ("attn_proj_x", V.MOCHI),
+    ("mlp_x.w1", V.MOCHI), ("mlp_x_w1", V.MOCHI), ("cross_attn.add_q_proj", V.ACE_STEP),
+    ("cross_attn_add_q_proj", V.ACE_STEP), ("lyric_encoder", V.ACE_STEP),
+]
+SD3_SIZE = {2432: "large", 1536: "medium"}
+# transformer_blocks.N.attn1.to_q of DiTs without a UNet around them: width -> (family, size)
+ATTN1_WIDTH: dict[int, tuple[str, str | None]] = {
+    2048: (V.LTXV, "2b"), 4096: (V.LTXV, "13b"), 3072: (V.COGVIDEOX, "5b"), 1920: (V.COGVIDEOX, "2b"),
+    2240: (V.SANA, "1.6b"), 1152: (V.PIXART, None),
+}
+_UNET_PARTS = ("down_blocks", "input_blocks", "up_blocks", "output_blocks", "mid_block", "middle_block")
+
+
+def _lora_base(t: TensorTable) -> _Base:
+    """The base model a LoRA applies to, from the module names it targets and their widths."""
     # LLM adapters (PEFT on a causal LM) are not diffusion LoRAs at all: caught by the caller.
-    # Flux: BFL names (double_blocks / single_blocks) in kohya (_) or dotted form, or diffusers names
-    k = t.any_contains("double_blocks") or t.any_contains("single_blocks")
-    if k:
-        return V.FLUX, k.rsplit(".", 2)[0]
+    blocks = _max_blocks(t)
+    double = t.any_contains("double_blocks")
+    single = t.any_contains("single_blocks")
+    if double or single:  # BFL-style streams: Flux, Chroma, HunyuanVideo share these names
+        k = double or single or ""
+        # a block Flux does not have decides first (HunyuanVideo has 20+40, also under ComfyUI's Flux-style names)
+        if blocks.get("double_blocks", 0) >= 19 or blocks.get("single_blocks", 0) >= 38:
+            return _Base(V.HUNYUAN_VIDEO, f"{k.rsplit('.', 2)[0]}: blocks beyond Flux's 19+38 (HunyuanVideo has 20+40)")
+        for marker, fam in _DOUBLE_STREAM_MARKERS:
+            m = t.any_contains(marker)
+            if m:
+                return _Base(fam, f"{m.rsplit('.', 2)[0]} ({marker}: {fam})")
+        return _Base(V.FLUX, f"{k.rsplit('.', 2)[0]} (Flux-style blocks, no modulation targeted)", ambiguous=(V.FLUX, V.CHROMA))
     k = t.any_contains("single_transformer_blocks")
-    if k:
-        return V.FLUX, k.rsplit(".", 2)[0]
-    k = t.any_contains("joint_blocks")
-    if k:
-        return V.SD3, k.rsplit(".", 2)[0]
-    # Wan: blocks.N.self_attn.q / cross_attn.k / ffn.0
+    if k:  # diffusers names of the same streams (HunyuanVideo's diffusers blocks share norm1.linear with Flux's)
+        if blocks.get("single_transformer_blocks", 0) >= 38 or blocks.get("transformer_blocks", 0) >= 19:
+            return _Base(V.HUNYUAN_VIDEO, f"{k.rsplit('.', 2)[0]}: blocks beyond Flux's 19+38")
+        for marker, fam in _DOUBLE_STREAM_MARKERS:
+            m = t.any_contains(marker)
+            if m and (fam != V.HUNYUAN_VIDEO or marker == "token_refiner"):
+                return _Base(fam, f"{m.rsplit('.', 2)[0]} ({marker}: {fam})")
+        return _Base(V.FLUX, f"{k.rsplit('.', 2)[0]} (diffusers Flux blocks)", ambiguous=(V.FLUX, V.CHROMA))
+    for marker, fam in _BLOCK_NAMES:
+        k = t.any_contains(marker)
+        if k:
+            b = _Base(fam, f"{k.rsplit('.', 2)[0]} ({marker}: {fam})")
+            if fam == V.SD3:
+                _sd3_size(t, b, "x_block_attn_qkv", "x_block.attn.qkv")
+            return b
+    # Wan: blocks.N.self_attn.q / cross_attn.k / ffn.0 (ComfyUI, diffusion-pipe, musubi names)
     k = t.any_contains(".self_attn.q.") or t.any_contains("_self_attn_q.") or t.any_contains("cross_attn_k_img")
     if k and t.any_contains("blocks"):
-        return V.WAN, k.rsplit(".", 2)[0]
-    # diffusers transformer LoRAs with add_q_proj but no single blocks: SD3
+        w, why = _in_width(t, ".self_attn.q.", "_self_attn_q.", "self_attn.k.", "_self_attn_k.", ".cross_attn.q.",
+                           "_cross_attn_q.", "self_attn_", "self_attn.")
+        return _Base(V.WAN, why or k.rsplit(".", 2)[0], WAN_SIZE.get(w or 0))
+    # diffusers joint attention (add_q_proj): SD3/SD3.5 (1536/2432 wide) or Qwen-Image / Flux double streams (3072)
     k = t.any_contains("attn.add_q_proj") or t.any_contains("attn_add_q_proj")
     if k:
-        return V.SD3, k.rsplit(".", 2)[0]
+        w, why = _in_width(t, "attn.to_q", "attn_to_q", "attn.add_q_proj", "attn_add_q_proj")
+        if w == 3072:
+            if blocks.get("transformer_blocks", 0) >= 19:
+                return _Base(V.QWEN_IMAGE, f"{why} (3072 wide, {blocks['transformer_blocks'] + 1}+ joint blocks)")
+            return _Base(V.FLUX, f"{why} (3072-wide joint blocks)", ambiguous=(V.FLUX, V.QWEN_IMAGE))
+        b = _Base(V.SD3, k.rsplit(".", 2)[0])
+        _sd3_size(t, b, "attn.to_q", "attn_to_q")
+        return b
+    # Lumina 2 / OmniGen2 in diffusers names: layers.N.attn.to_q, told apart by their widths
+    k = t.any_contains("layers.0.attn.to_q") or t.any_contains("layers_0_attn_to_q")
+    if k and not t.any_contains("transformer_blocks"):
+        w, why = _in_width(t, "attn.to_q", "attn_to_q")
+        fam = {2304: V.LUMINA2, 2520: V.OMNIGEN2}.get(w or 0)
+        if fam:
+            return _Base(fam, f"{why} ({w} wide)")
+    # ACE-Step's transformer_blocks.N.attn.to_q (2560 wide, no joint projections)
+    k = t.any_contains("transformer_blocks.0.attn.to_q") or t.any_contains("transformer_blocks_0_attn_to_q")
+    if k and not any(t.any_contains(p) for p in _UNET_PARTS):
+        w, why = _in_width(t, "attn.to_q", "attn_to_q")
+        if w == 2560:
+            return _Base(V.ACE_STEP, f"{why} (2560 wide)")
+    # diffusers DiTs with attn1/attn2 and no UNet around them: the width decides the base
+    k = t.any_contains("attn1.to_q") or t.any_contains("attn1_to_q")
+    if k and not any(t.any_contains(p) for p in _UNET_PARTS):
+        w, why = _in_width(t, "attn1.to_q", "attn1_to_q")
+        if re.search(r"(?:^|\.)blocks\.\d+\.attn1|lora_(?:unet|transformer)_blocks_\d+_attn1", k) and w in WAN_SIZE:
+            return _Base(V.WAN, f"{why} (Wan, diffusers names)", WAN_SIZE[w])
+        if w == 1408:
+            return _Base(V.HUNYUAN_DIT, f"{why} (1408 wide)")
+        if w in ATTN1_WIDTH:
+            fam, size = ATTN1_WIDTH[w]
+            return _Base(fam, f"{why} ({w} wide)", size, (V.PIXART, V.SANA) if fam == V.PIXART else ())
+    return _Base(*_unet_or_te_family(t))
+
+
+def _sd3_size(t: TensorTable, b: _Base, *parts: str) -> None:
+    w, why = _in_width(t, *parts)
+    b.size = SD3_SIZE.get(w or 0)
+    if w:
+        b.why += f"; {why}"
+    dual = t.any_contains("attn2") is not None  # SD3.5 Medium's dual-attention blocks
+    if b.size == "large" or dual:
+        b.family = V.SD35
+    elif b.size == "medium":
+        b.ambiguous = (V.SD3, V.SD35)
+
+
+def _unet_or_te_family(t: TensorTable) -> tuple[str | None, str]:
+    """UNet LoRAs by their cross-attention context width; text-encoder-only LoRAs by their encoders."""
     # UNet LoRAs: the cross-attention key projection's input width is the base's context width
     for k, dt, s in t.items():
         if ("attn2" in k and ("to_k" in k or "to_v" in k)) and len(s) >= 2:
@@ -339,7 +610,9 @@ def controlnet(t: TensorTable) -> Verdict | None:
         return v
     if t.any_startswith("controlnet_blocks.") or t.any_startswith("controlnet_single_blocks.") or "controlnet_x_embedder.weight" in t:
         fam = None
-        if t.any_startswith(("single_transformer_blocks.", "controlnet_single_blocks.")) or "controlnet_x_embedder.weight" in t:
+        if "txt_norm.weight" in t:
+            fam = V.QWEN_IMAGE  # InstantX Qwen-Image ControlNet: Qwen's text norm, no single blocks
+        elif t.any_startswith(("single_transformer_blocks.", "controlnet_single_blocks.")) or "controlnet_x_embedder.weight" in t:
             fam = V.FLUX
         elif t.any_startswith("transformer_blocks.") and "pos_embed.proj.weight" in t:
             fam = V.SD3
@@ -368,7 +641,8 @@ def ipadapter(t: TensorTable) -> Verdict | None:
         # XLabs Flux IP-Adapter: double_blocks.N.processor.ip_adapter_double_stream_k_proj
         k = t.any_contains("ip_adapter_double_stream_k_proj")
         if k:
-            return Verdict(V.DIFFUSION, V.IPADAPTER, V.FLUX, None, 0.85, [k])
+            # only x-flux-comfyui loads these (ComfyUI's IPAdapter nodes fail on them): its own folder
+            return Verdict(V.DIFFUSION, V.XLABS_IPADAPTERS, V.FLUX, None, 0.85, [k])
         return None
     v = Verdict(V.DIFFUSION, V.IPADAPTER, confidence=0.9, evidence=["image_proj.* + ip_adapter.*"])
     k = t.any_endswith(".to_k_ip.weight")
@@ -410,11 +684,29 @@ def embedding(t: TensorTable) -> Verdict | None:
 # VAEs
 
 
+# VAEs one key identifies (comfy/sd.py VAE.__init__ checks the same keys): (key, family, variant, model_type)
+VAE_SIGNATURES: list[tuple[str, str, str | None, str]] = [
+    ("vquantizer.codebook.weight", V.CASCADE, "stage_a", V.DIFFUSION),
+    ("backbone.1.0.block.0.1.num_batches_tracked", V.CASCADE, "effnet", V.DIFFUSION),
+    ("encoder.backbone.1.0.block.0.1.num_batches_tracked", V.CASCADE, "effnet", V.DIFFUSION),
+    ("decoder.up_blocks.0.res_blocks.0.conv1.conv.weight", V.LTXV, None, V.DIFFUSION),
+    ("decoder.blocks.2.blocks.3.stack.5.weight", V.MOCHI, None, V.DIFFUSION),
+    ("encoder.layers.4.layers.1.attn_block.attn.qkv.weight", V.MOCHI, None, V.DIFFUSION),
+    ("blocks.2.blocks.3.stack.5.weight", V.MOCHI, None, V.DIFFUSION),  # genmo's decoder.safetensors alone
+    ("layers.4.layers.1.attn_block.attn.qkv.weight", V.MOCHI, None, V.DIFFUSION),  # and encoder.safetensors
+    ("decoder.layers.1.layers.0.beta", V.STABLE_AUDIO, None, V.AUDIO),
+    ("vocoder.backbone.channel_layers.0.0.bias", V.ACE_STEP, None, V.AUDIO),
+]
+
+
 def vae(t: TensorTable) -> Verdict | None:
     D = V.DIFFUSION
     if "decoder.conv_in.weight" in t and t.any_startswith(("decoder.up", "decoder.mid")):
         s = t.shape("decoder.conv_in.weight")
-        if len(s) == 5:  # 3D convs: video VAEs (Hunyuan video, Mochi...)
+        if len(s) == 5:  # 3D convs: video VAEs
+            if "decoder.mid_block.resnets.0.norm1.gamma" in t:  # diffusers AutoencoderKLWan
+                return _wan_vae(Verdict(D, V.VAE, V.WAN, None, 0.85, [_ev(t, "decoder.conv_in.weight"),
+                                                                         "decoder.mid_block.*.gamma (AutoencoderKLWan)"]), s[1])
             return Verdict(D, V.VAE, None, None, 0.5, [_ev(t, "decoder.conv_in.weight")],
                            ["video VAE not recognised"])
         z = s[1]
@@ -428,7 +720,7 @@ def vae(t: TensorTable) -> Verdict | None:
             v.family = V.FLUX
             v.warnings.append("16-channel VAE: Flux and SD3 VAEs have the same layout (the header cannot tell them apart)")
         elif z == 32:
-            v.family, v.confidence = "flux2", 0.5
+            v.family, v.confidence = V.FLUX2, 0.5
         else:
             v.confidence = 0.5
             v.warnings.append(f"VAE with {z} latent channels: family unknown")
@@ -436,16 +728,26 @@ def vae(t: TensorTable) -> Verdict | None:
     # Wan VAE (causal 3D convs, residual middle blocks)
     if "decoder.middle.0.residual.0.gamma" in t or ("encoder.conv1.weight" in t and t.any_startswith("decoder.middle.")):
         k = "conv2.weight" if "conv2.weight" in t else None
-        z = t.dim(k, 1) if k else None
-        var = "2.2" if z == 48 else None
-        return Verdict(D, V.VAE, V.WAN, var, 0.9, ["decoder.middle.* (Wan causal 3D VAE)"] + ([_ev(t, k)] if k else []))
-    # LTXV VAE
-    if "decoder.up_blocks.0.res_blocks.0.conv1.conv.weight" in t:
-        return Verdict(D, V.VAE, V.LTXV, None, 0.85, ["decoder.up_blocks.0.res_blocks.0.conv1.conv.weight"])
+        v = Verdict(D, V.VAE, V.WAN, None, 0.9, ["decoder.middle.* (Wan causal 3D VAE)"] + ([_ev(t, k)] if k else []))
+        return _wan_vae(v, t.dim(k, 1) if k else None)
+    for key, fam, var, mtype in VAE_SIGNATURES:
+        if key in t:
+            return Verdict(mtype, V.VAE, fam, var, 0.85, [_ev(t, key)])
     if "decoder.conv_in.conv.weight" in t:
         return Verdict(D, V.VAE, V.HUNYUAN_VIDEO, None, 0.6, [_ev(t, "decoder.conv_in.conv.weight")],
                        ["3D VAE family guessed from its causal convs"])
     return None
+
+
+def _wan_vae(v: Verdict, z: int | None) -> Verdict:
+    if z == 48:
+        v.variant = "2.2"
+    elif z == 16:
+        # Qwen-Image's VAE is the Wan 2.1 architecture: same keys, same shapes
+        v.variant, v.ambiguous = "2.1", (V.WAN, V.QWEN_IMAGE)
+        v.warnings.append("Wan 2.1 VAE layout: Wan 2.1/2.2-A14B and Qwen-Image VAEs have the same layout "
+                          "(the header cannot tell them apart)")
+    return v
 
 
 def taesd(t: TensorTable) -> Verdict | None:
@@ -681,7 +983,26 @@ def upscaler(t: TensorTable) -> Verdict | None:
 # LLMs and other non-image models
 
 
+# LLM-shaped text encoders: named as ComfyUI names them (comfy/sd.py detect_te_model)
+def _te_family(t: TensorTable, arch: str) -> str | None:
+    """The text-encoder name ComfyUI gives an LLM-shaped encoder, or None if ComfyUI has none for it."""
+    if "model.layers.0.post_feedforward_layernorm.weight" in t:
+        return V.GEMMA3_4B if "model.layers.0.self_attn.q_norm.weight" in t else V.GEMMA2_2B
+    if "model.layers.0.self_attn.q_norm.weight" in t:
+        return V.QWEN3_4B if t.dim("model.embed_tokens.weight", 1) == 2560 else None
+    kb = t.dim("model.layers.0.self_attn.k_proj.bias", 0)
+    if kb is not None:
+        return {256: V.QWEN25_3B, 512: V.QWEN25_VL_7B}.get(kb)
+    if arch == "llama" and t.dim("model.embed_tokens.weight", 1) == 4096:
+        return V.LLAMA3_8B
+    return None
+
+
 def llm(t: TensorTable) -> Verdict | None:
+    """Decoder-only language models: an LLM release, or the same network repacked as a text encoder.
+
+    A release carries ``lm_head`` (or a config/tokenizer beside it: core looks); ComfyUI's repacks
+    of Llama/Qwen/Gemma encoders drop it and may carry the ``scaled_fp8`` marker."""
     for pre in ("", "base_model.model.", "language_model."):
         k = pre + "model.layers.0.self_attn.q_proj.weight"
         if k in t or (pre + "model.embed_tokens.weight") in t and t.any_startswith(pre + "model.layers."):
@@ -691,16 +1012,24 @@ def llm(t: TensorTable) -> Verdict | None:
             if (pre + "model.layers.0.pre_feedforward_layernorm.weight") in t:
                 fam, why = "gemma2", "pre_feedforward_layernorm (gemma2)"
             if (pre + "model.layers.0.self_attn.q_norm.weight") in t:
-                fam, why = "qwen3", "q_norm (qwen3)"
+                fam, why = ("gemma3", "q_norm + pre_feedforward_layernorm (gemma3)") if fam == "gemma2" else ("qwen3", "q_norm (qwen3)")
             v = Verdict(V.LLM, None, fam, None, 0.6, [k if k in t else pre + "model.embed_tokens.weight", why])
-            if "scaled_fp8" in t:
-                # ComfyUI's own "scaled fp8" repackaging marks LLMs it ships as text encoders
-                # (Qwen2.5-VL for Qwen-Image, Llama for HiDream): only ComfyUI writes this marker.
-                v.model_type, v.subtype, v.confidence = V.DIFFUSION, V.TEXT_ENCODERS, 0.6
+            te = _te_family(t, fam) if not pre else None
+            head = "lm_head.weight" in t
+            if te and "scaled_fp8" in t:
+                # ComfyUI's own "scaled fp8" repackaging: only ComfyUI writes this marker
+                v.model_type, v.subtype, v.family, v.confidence = V.DIFFUSION, V.TEXT_ENCODERS, te, 0.9
                 v.evidence.append("scaled_fp8 marker (ComfyUI-packaged text encoder)")
-                v.warnings.append("LLM-shaped text encoder; a bf16 copy without the marker would be seen as an LLM")
-                return v
-            v.warnings.append("LLM family guessed from its layout; a transformers config.json names it exactly")
+            elif te and not head:
+                v.model_type, v.subtype, v.family, v.confidence = V.DIFFUSION, V.TEXT_ENCODERS, te, 0.7
+                v.evidence.append(f"no lm_head: the {te} text encoder as ComfyUI ships it")
+                v.warnings.append("LLM-shaped text encoder without lm_head; a release with its config, tokenizer "
+                                  "or lm_head beside it is an LLM")
+            else:
+                if head:
+                    v.evidence.append("lm_head.weight (a language-model release)")
+                    v.confidence = 0.8
+                v.warnings.append("LLM family guessed from its layout; a transformers config.json names it exactly")
             return v
         if (pre + "model.layers.0.self_attn.qkv_proj.weight") in t:
             return Verdict(V.LLM, None, "phi3", None, 0.7, [pre + "model.layers.0.self_attn.qkv_proj.weight"])
@@ -709,6 +1038,17 @@ def llm(t: TensorTable) -> Verdict | None:
     if "lm_head.weight" in t:
         return Verdict(V.LLM, None, None, None, 0.5, ["lm_head.weight"])
     return None
+
+
+def llm_size(params: int) -> str:
+    """"8b", "4b", "1.1b", "0.5b": the size LLM releases are named by."""
+    b = params / 1e9
+    if b >= 10:
+        return f"{round(b)}b"
+    if b >= 0.095:
+        x = round(b, 1)
+        return f"{x:g}b"
+    return f"{round(params / 1e6)}m"
 
 
 def other(t: TensorTable) -> Verdict | None:
@@ -728,10 +1068,28 @@ def other(t: TensorTable) -> Verdict | None:
         return Verdict(V.DIFFUSION, V.HYPERNETWORKS, V.SD1, None, 0.5, [f"hypernetwork layers for widths {widths}"],
                        ["hypernetworks carry every width; the base (SD1/SD2) is not in the header"],
                        ambiguous=(V.SD1, V.SD2))
-    # audio encoders (ComfyUI audio_encoders): wav2vec2 / whisper encoders
-    if t.any_startswith(("feature_extractor.conv_layers.", "encoder.layers.0.attention.")) and t.any_contains("feature_projection"):
-        return Verdict(V.AUDIO, "audio_encoders", "wav2vec2", None, 0.8, ["feature_extractor.conv_layers.*"])
+    # audio encoders (ComfyUI audio_encoders): wav2vec2, bare or under "wav2vec2." (audio_encoders.py strips it)
+    a = t.strip("wav2vec2.") if t.any_startswith("wav2vec2.feature_extractor.") else t
+    if a.any_startswith(("feature_extractor.conv_layers.", "encoder.layers.0.attention.")) and a.any_contains("feature_projection"):
+        w = a.dim("encoder.layers.0.attention.q_proj.weight", 0)
+        return Verdict(V.AUDIO, V.AUDIO_ENCODERS, V.WAV2VEC2, {768: "base", 1024: "large"}.get(w or 0), 0.8,
+                       ["feature_extractor.conv_layers.*", f"encoder width {w}"])
     return None
+
+
+def motion_module(t: TensorTable) -> Verdict | None:
+    """AnimateDiff motion modules (guoyww names, loaded by AnimateDiff-Evolved) and their motion LoRAs."""
+    k = t.any_contains(".motion_modules.")
+    if not k or not (t.any_contains("temporal_transformer") or t.any_contains("motion_modules.0.transformer_blocks")):
+        return None
+    levels = t.count_blocks("down_blocks.")
+    # SD1.5 modules follow its 4 UNet levels (320/640/1280/1280), SDXL's follow its 3 (320/640/1280)
+    fam = {4: V.SD1, 3: V.SDXL}.get(levels)
+    sub = V.ANIMATEDIFF_MOTION_LORA if t.any_contains("_lora.") or t.any_contains("lora_") else V.ANIMATEDIFF_MODELS
+    v = Verdict(V.DIFFUSION, sub, fam, None, 0.85 if fam else 0.5, [k, f"{levels} down_blocks levels"])
+    if fam is None:
+        v.warnings.append("motion module for an unknown UNet")
+    return v
 
 
 # ==================================================================================================
@@ -743,21 +1101,20 @@ TE_PREFIXES = ("cond_stage_model.", "conditioner.", "text_encoders.", "text_enco
 
 
 def checkpoint(t: TensorTable) -> Verdict | None:
-    dpre = "model.diffusion_model." if t.any_startswith("model.diffusion_model.") else (
-        "diffusion_model." if t.any_startswith("diffusion_model.") else None)
+    dpre = next((p for p in ("model.diffusion_model.", "diffusion_model.", "model.model.") if t.any_startswith(p)), None)
     if dpre is None:
         return None
     core = t.strip(dpre)
     b = base_model(core)
     if b is None:
         return None
-    pre = {p for p in ("first_stage_model", "vae", "cond_stage_model", "conditioner", "text_encoders")
+    pre = {p for p in ("first_stage_model", "vae", "pretransform", "cond_stage_model", "conditioner", "text_encoders")
            if t.any_startswith(p + ".")}
-    has_vae = bool(pre & {"first_stage_model", "vae"})
+    has_vae = bool(pre & {"first_stage_model", "vae", "pretransform"})
     has_te = bool(pre & {"cond_stage_model", "conditioner", "text_encoders"})
     if has_vae or has_te:
         b.subtype = V.CHECKPOINTS
-        b.evidence.insert(0, f"{dpre}* + " + " + ".join(sorted(p + ".*" for p in pre & {"first_stage_model", "vae", "cond_stage_model", "conditioner", "text_encoders"})))
+        b.evidence.insert(0, f"{dpre}* + " + " + ".join(sorted(p + ".*" for p in pre)))
         if not has_vae:
             b.warnings.append("checkpoint without a VAE")
     else:
@@ -773,7 +1130,7 @@ def classify(t: TensorTable) -> Verdict:
     t = unwrap(t)
     if not len(t):
         return Verdict(V.UNKNOWN, None, None, None, 0.0, [], ["no tensors in the header"])
-    for rule in (embedding, lora, ipadapter, controlnet, checkpoint, base_model, vae, taesd, clip_text, t5,
+    for rule in (embedding, motion_module, lora, ipadapter, controlnet, checkpoint, base_model, vae, taesd, clip_text, t5,
                  clip_vision, upscaler, other, llm):
         v = rule(t)
         if v is not None:
@@ -792,6 +1149,11 @@ _HINTS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"flux|(?<![a-z])ae\.(safetensors|sft)$|taef1"), V.FLUX),
     (re.compile(r"sd[-_ ]?1[._-]?5|sd15|v1-5|sd-v1|sd1(?![0-9])|taesd(?!xl|3)"), V.SD1),
     (re.compile(r"sd[-_ ]?2|v2-1|sd21"), V.SD2),
+    (re.compile(r"qwen"), V.QWEN_IMAGE),
+    (re.compile(r"(?<![a-z])wan(?![a-z])"), V.WAN),
+    (re.compile(r"chroma"), V.CHROMA),
+    (re.compile(r"sana"), V.SANA),
+    (re.compile(r"pixart"), V.PIXART),
 ]
 
 

@@ -84,7 +84,7 @@ class TensorTable:
                     if len(set(dts)) == 1:
                         by_dtype[dts[0]] = total
                     else:
-                        for dt, n in zip(dts, ns):
+                        for dt, n in zip(dts, ns, strict=False):
                             by_dtype[dt] = by_dtype.get(dt, 0) + n
                 else:
                     for dt, shape in self.t.values():
@@ -172,11 +172,11 @@ class TensorTable:
             pos = i
             n += 1
 
-    def strip(self, prefix: str) -> "TensorTable":
+    def strip(self, prefix: str) -> TensorTable:
         """The sub-table under ``prefix`` with the prefix removed (a view: nothing is copied)."""
         return TableView(self, prefix)
 
-    def without(self, prefixes: tuple[str, ...]) -> "TensorTable":
+    def without(self, prefixes: tuple[str, ...]) -> TensorTable:
         return TensorTable({k: v for k, v in self.t.items() if not k.startswith(prefixes)}, self.raw)
 
 
@@ -245,5 +245,5 @@ class TableView(TensorTable):
     def any_contains(self, part: str) -> str | None:
         return self._find_line(part)
 
-    def strip(self, prefix: str) -> "TensorTable":
+    def strip(self, prefix: str) -> TensorTable:
         return TableView(self.parent, self.pre + prefix)

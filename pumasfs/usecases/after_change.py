@@ -7,6 +7,7 @@ and `pumas sync` (or `pumas enrich --pending`) finishes the job later.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,12 @@ def catch_up_apps(ws: Workspace, reporter: Reporter = NULL_REPORTER) -> CatchUp:
         reports = sync_pending(ws.layout, ws.library)
     except PumasError as e:
         message = f"library changed, but syncing apps failed: {e.message} (run `pumas sync`)"
+        reporter.warn(message)
+        return CatchUp(error=message)
+    except (OSError, sqlite3.Error) as e:
+        # A full disk or a read-only drive: the library change is done and durable; the
+        # apps catch up at the next sync.  Not a reason to report the change as failed.
+        message = f"library changed, but syncing apps failed: {e} (run `pumas sync`)"
         reporter.warn(message)
         return CatchUp(error=message)
     for report in reports:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from materializer.report import SyncReport
 
     from ..maps import TranslationMap
+    from .install_mode import ModeResult
 
 # Folders the default ComfyUI map leaves alone on purpose.
 WHY_NO_RULE = {
@@ -42,16 +43,25 @@ class AddedApp:
     map_error: str | None  # no usable map (the install is registered anyway)
     discovered: list[AppInstall] = field(default_factory=list)  # other installs found on the way
     warnings: list[str] = field(default_factory=list)
+    mode: ModeResult | None = None  # the yaml/view mode built right away (issue 18)
 
 
 def add_app(ws: Workspace, kind: str, path: Path, *, name: str | None = None, version: str | None = None,
-            link_type: str = "auto", reporter: Reporter = NULL_REPORTER) -> AddedApp:
-    """Register an install at ``path``; creates nothing in the app's folder."""
+            link_type: str = "auto", mode: str = "links", reporter: Reporter = NULL_REPORTER) -> AddedApp:
+    """Register an install at ``path``; creates nothing in the app's folder.
+
+    With ``mode`` yaml or view, the install's tree is built right away and
+    one section of its extra_model_paths.yaml names it (an invalid yaml is
+    refused before anything is recorded): see ``install_mode.set_mode``.
+    """
     from ..apps import add_app as register
     from ..apps import detect_sandbox
     from ..maps import ensure_default_map, known_kinds, select_map
+    from ..notices import new_notices
+    from .install_mode import precheck, set_mode
 
     layout = ws.writable_layout()
+    precheck(kind, path, mode)
     installed = register(layout, kind, path, name=name, version=version, link_type=link_type,
                          known_kinds=known_kinds(layout))
     result = AddedApp(install=installed, map_written=ensure_default_map(layout, installed), map_reason=None,
@@ -65,9 +75,13 @@ def add_app(ws: Workspace, kind: str, path: Path, *, name: str | None = None, ve
         result.warnings.append(
             f"could not read {installed.name}'s version; maps or overrides with a version range will not "
             f"match it (set it with `pumas app add ... --version V`)")
-    result.warnings += detect_sandbox(installed, library_root=layout.root)
+    # Shown now, then not again at every sync until it changes (app show keeps showing it).
+    result.warnings += new_notices(layout, f"sandbox:{installed.name}",
+                                   detect_sandbox(installed, library_root=layout.root))
     for line in result.warnings:
         reporter.warn(line)
+    if mode != "links":
+        result.mode = set_mode(ws, installed.name, mode, reporter=reporter)
     return result
 
 
@@ -81,6 +95,7 @@ def list_apps(ws: Workspace) -> AppListing:
     """Every registered install (after registering new ones under comfyui-versions/)."""
     from ..apps import load_apps
 
+    ws.require_library()
     discovered = discover_installs(ws)
     return AppListing(apps=list(load_apps(ws.layout).apps), discovered=discovered)
 
@@ -131,6 +146,7 @@ def show_app(ws: Workspace, name: str) -> AppDetails:
     from ..apps import detect_sandbox, discover_model_folders, get_app
     from ..maps import plan_root, select_map
 
+    ws.require_library()
     discover_installs(ws)
     layout = ws.layout
     install = get_app(layout, name)
@@ -155,6 +171,7 @@ class RemovedApp:
     install: AppInstall
     report: SyncReport  # the links removed (or that would be)
     forgotten: bool  # the record is gone (False on a dry run, or when some links could not be removed)
+    mode_steps: list[str] = field(default_factory=list)  # yaml section removed, view unmounted, tree folder gone
 
 
 def remove_app(ws: Workspace, name: str, *, dry_run: bool = False, reporter: Reporter = NULL_REPORTER) -> RemovedApp:
@@ -166,17 +183,20 @@ def remove_app(ws: Workspace, name: str, *, dry_run: bool = False, reporter: Rep
     from materializer.api import uninstall
 
     from ..apps import get_app, remove_app_record
+    from .install_mode import forget_tree, leave_mode
 
     layout = ws.writable_layout()
     install = get_app(layout, name)
+    left = leave_mode(ws, name, dry_run=dry_run)  # our yaml section and the view go first (issue 18)
     report = uninstall(layout, install, dry_run=dry_run)
     for c in report.conflicts:
         reporter.warn(f"left untouched: {c.path} ({c.reason})")
     for line in report.warnings + report.errors:
         reporter.warn(line)
     if dry_run:
-        return RemovedApp(install=install, report=report, forgotten=False)
+        return RemovedApp(install=install, report=report, forgotten=False, mode_steps=left.steps)
     if report.errors:
         raise PumasError(f"{name} is still registered: some links could not be removed (see above)")
     remove_app_record(layout, name)
-    return RemovedApp(install=install, report=report, forgotten=True)
+    steps = left.steps + forget_tree(ws, install).steps
+    return RemovedApp(install=install, report=report, forgotten=True, mode_steps=steps)

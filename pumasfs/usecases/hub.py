@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import PumasError
 from .after_change import CatchUp, catch_up_apps
+from .library import resolve_model
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
 
@@ -35,12 +36,18 @@ def enrich(ws: Workspace, models: list[str] | tuple[str, ...] = (), *, all_model
         raise PumasError("--all already includes --pending")
     lib = ws.library
     if models:
-        ids = [lib.resolve_id(m) for m in models]
+        ids = [resolve_model(ws, m) for m in models]
     elif all_models:
         ids = all_ids(lib)
     else:
         ids = pending_ids(lib)
     summary = enrich_models(lib, ids, budget=budget, dry_run=dry_run)
+    # CivitAI (issue 12): the same models by SHA256; by default those CivitAI has not answered about.
+    from .civitai import enrich as enrich_civitai
+
+    summary.civitai = enrich_civitai(ws, [summary.renamed.get(i, i) for i in ids] if models else None,
+                                     pending=not all_models, dry_run=dry_run)
+    summary.changed = list(dict.fromkeys([*summary.changed, *summary.civitai.changed]))
     apps = catch_up_apps(ws, reporter) if summary.changed and not dry_run else None
     return EnrichReport(ids=ids, summary=summary, apps=apps)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
+from ..errors import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_PARTIAL, PumasError
 from .after_change import CatchUp, catch_up_apps, lookup_after_import
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
@@ -51,16 +51,17 @@ class ImportReport:
         return [r for r in self.results if r.status == "failed" or r.refused]
 
     def error(self) -> PumasError | None:
-        """The error the whole run ends with: all failed (1), some failed (5), or None."""
+        """The error the whole run ends with: all failed (1; 4 when no source exists), some failed (5), or None."""
         failed = self.failed
         if not failed:
             return None
         if len(failed) == len(self.results):
             first = failed[0]
+            code = EXIT_NOT_FOUND if all(r.missing for r in failed) else EXIT_ERROR
             message = f"{first.source}: {first.message}" if len(failed) == 1 else f"all {len(failed)} imports failed"
             if self.dry_run:
                 message = ("would refuse " + message) if len(failed) == 1 else f"all {len(failed)} would be refused"
-            return PumasError(message, exit_code=EXIT_ERROR)
+            return PumasError(message, exit_code=code)
         verb = "would be refused" if self.dry_run else "failed"
         return PumasError(f"{len(failed)} of {len(self.results)} imports {verb}", exit_code=EXIT_PARTIAL)
 
@@ -74,6 +75,19 @@ def import_models(ws: Workspace, paths: list[Path], options: ImportOptions, *, l
     """
     from ..importer import import_paths
 
+    if options.dry_run and not ws.layout.models_dir.is_dir():
+        # A dry run writes nothing, so it must not create a library either: plan against an
+        # empty one in a scratch folder (nothing could be a duplicate there anyway).
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="pumas-dry-run-") as scratch:
+            empty = Workspace(Path(scratch))
+            try:
+                results = import_paths(empty.library, list(paths), options, progress=_ImportProgress(reporter),
+                                       notify=reporter.warn)
+            finally:
+                empty.close()
+        return ImportReport(results=results, dry_run=True)
     results = import_paths(ws.library, list(paths), options, progress=_ImportProgress(reporter),
                            notify=reporter.warn)
     report = ImportReport(results=results, dry_run=options.dry_run)

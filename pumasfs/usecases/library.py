@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PumasError
-from ..metadata import ModelMetadata, check_vocabulary, parse_edit_value
-from ..plan import ModelRecord
-from .after_change import CatchUp, catch_up_apps
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # `pumas list` must not pay for pydantic: heavy modules load inside the use cases
     from ..hub.related import RelatedFile
     from ..library import ScanReport
+    from ..metadata import ModelMetadata
+    from ..plan import ModelRecord
+    from .after_change import CatchUp
 
 
 @dataclass
@@ -32,10 +33,81 @@ class ModelFilter:
 
 
 def list_models(ws: Workspace, where: ModelFilter | None = None) -> list[ModelRecord]:
-    """The models matching ``where``, ordered by id."""
+    """The models matching ``where``, ordered by id, as full records."""
     where = where or ModelFilter()
+    ws.require_library()
     return ws.library.index.query(model_type=where.model_type, subtype=where.subtype, family=where.family,
                                   search=where.search)
+
+
+@dataclass
+class ModelRow:
+    """One line of `pumas list`: what a table or a web page shows of a model."""
+
+    model_id: str
+    subtype: str | None
+    family: str
+    precision: str | None
+    size_bytes: int
+    trust: str  # "verified", "probable + civitai-verified", ...
+    used_by: list[str]  # apps with links to it
+    civitai: str | None  # CivitAI model and version name, when CivitAI knows the model
+    civitai_base: str | None
+    trigger_words: list[str]
+    metadata: dict[str, Any]  # metadata.json as stored (only when asked for: ``full``)
+
+
+@dataclass
+class Listing:
+    rows: list[ModelRow]
+    total_models: int  # in the whole library, filtered or not
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(r.size_bytes for r in self.rows)
+
+
+def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = False) -> Listing:
+    """The models matching ``where`` as light rows (no pydantic), with the apps using each.
+
+    ``full`` also reads each metadata.json as stored (for ``--json``).  Reading only: a root
+    with no library is NotFound, and nothing is created.
+    """
+    from ..hub.badge import trust_text_of
+
+    where = where or ModelFilter()
+    index = ws.reading_index()
+    filters = {"model_type": where.model_type, "subtype": where.subtype, "family": where.family,
+               "search": where.search}
+    if full:
+        data = index.rows(**filters)
+        for d in data:
+            civ = d.get("civitai") if isinstance(d.get("civitai"), dict) else None
+            d["_badge"] = trust_text_of(d.get("match_method"), d.get("hub_match"), civ and civ.get("trust"))
+            d["_civitai"] = civ and f"{civ.get('model_name', '')} {civ.get('version_name', '')}".strip()
+            d["_civitai_base"] = civ and civ.get("base_model")
+            d["_words"] = list(d.get("trigger_words") or [])
+    else:
+        data = index.summaries(**filters)
+        for d in data:
+            d["_badge"] = trust_text_of(d["match_method"], {"badge": d["hub_badge"]}, d["civitai_trust"])
+            name = f"{d['civitai_model'] or ''} {d['civitai_version'] or ''}".strip()
+            d["_civitai"] = name if d["civitai_trust"] is not None else None
+            d["_civitai_base"] = d["civitai_base"]
+            d["_words"] = json.loads(d["trigger_words"]) if d["trigger_words"] else []
+    used_by: dict[str, list[str]] = {}
+    if ws.layout.registry_db.exists():
+        from materializer.registry_peek import peek_apps_by_model
+
+        used_by = peek_apps_by_model(ws.layout.registry_db)
+    rows = [
+        ModelRow(model_id=d["model_id"], subtype=d.get("subtype"), family=d.get("family") or "",
+                 precision=d.get("precision"), size_bytes=int(d.get("size_bytes") or 0), trust=d.pop("_badge"),
+                 used_by=used_by.get(d["model_id"], []), civitai=d.pop("_civitai") or None,
+                 civitai_base=d.pop("_civitai_base"), trigger_words=d.pop("_words"), metadata=d if full else {})
+        for d in data
+    ]
+    return Listing(rows=rows, total_models=index.count() if where.active else len(rows))
 
 
 @dataclass
@@ -63,8 +135,9 @@ def links_of_model(ws: Workspace, model_id: str) -> list[dict[str, Any]]:
 
 def show_model(ws: Workspace, ref: str, *, related: bool = False, reporter: Reporter = NULL_REPORTER) -> ModelDetails:
     """One model by id or unique name: its record, links and (optionally) the hub repo's other files."""
+    ws.require_library()
     lib = ws.library
-    record = lib.record(lib.resolve_id(ref))
+    record = lib.record(resolve_model(ws, ref))
     details = ModelDetails(record=record, links=links_of_model(ws, record.model_id))
     if related:
         from ..hub.related import related_files
@@ -92,6 +165,8 @@ class EditResult:
 
 def parse_sets(sets: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """``FIELD=VALUE`` texts (from ``--set``) as typed field changes."""
+    from ..metadata import parse_edit_value
+
     changes: dict[str, Any] = {}
     for item in sets:
         key, eq, raw = item.partition("=")
@@ -105,16 +180,50 @@ def parse_sets(sets: list[str] | tuple[str, ...]) -> dict[str, Any]:
 def edit_model(ws: Workspace, ref: str, changes: dict[str, Any], *, force: bool = False,
                reporter: Reporter = NULL_REPORTER) -> EditResult:
     """A user's edit of a model's metadata; identity changes move the folder, then the apps catch up."""
+    from ..metadata import check_vocabulary
+    from .after_change import catch_up_apps
+
     lib = ws.library
-    model_id = lib.resolve_id(ref)
+    model_id = resolve_model(ws, ref)
     seen = {key: lib.index.distinct(key) for key in ("model_type", "subtype", "family")}
     check_vocabulary(changes, seen=seen, force=force)
     meta = lib.edit(model_id, changes)
     return EditResult(old_id=model_id, meta=meta, apps=catch_up_apps(ws, reporter))
 
 
+def resolve_model(ws: Workspace, ref: str) -> str:
+    """A model id from an id or a unique name; an unknown one says which ids are close."""
+    from ..errors import NotFound
+
+    lib = ws.library
+    try:
+        return lib.resolve_id(ref)
+    except NotFound:
+        close = suggest_models(ws, ref)
+        hint = f"; did you mean {' or '.join(close)}?" if close else " (see `pumas list`)"
+        raise NotFound(f"no model {ref!r}{hint}") from None
+
+
+def suggest_models(ws: Workspace, ref: str, limit: int = 3) -> list[str]:
+    """Model ids close to ``ref`` (a typo, another case, a partial name)."""
+    import difflib
+
+    ids = ws.library.index.model_ids()
+    low = ref.lower().strip("/")
+    by_name = {i.rsplit("/", 1)[-1]: i for i in ids}
+    exact_case = [i for name, i in by_name.items() if name.lower() == low or i.lower() == low]
+    if exact_case:
+        return exact_case[:limit]
+    contains = [i for name, i in by_name.items() if low and low in name.lower()]
+    if contains:
+        return sorted(contains)[:limit]
+    names = difflib.get_close_matches(low, list(by_name), n=limit, cutoff=0.6)
+    return [by_name[n] for n in names]
+
+
 def scan(ws: Workspace, reporter: Reporter = NULL_REPORTER) -> ScanReport:
     """Rebuild models.db from the metadata.json files alone; broken ones are reported and skipped."""
+    ws.require_library()
     reporter.start("scanning", None, unit="models")
     report = ws.library.scan(progress=reporter.advance)
     for err in report.errors:

@@ -86,19 +86,29 @@ class DoctorReport:
         return all(f.fixed for f in self.findings)
 
 
-def doctor(ws: Workspace, *, fix: bool = False, reporter: Reporter = NULL_REPORTER) -> DoctorReport:
-    """Check the library, its index and every app's links; with ``fix``, make the safe repairs."""
+def doctor(ws: Workspace, *, fix: bool = False, verify: bool = False, reporter: Reporter = NULL_REPORTER) -> DoctorReport:
+    """Check the library, its index and every app's links; with ``fix``, make the safe repairs.
+
+    ``verify`` also re-reads every library file and compares its SHA256 with the import's.
+    """
     from .. import health
 
+    ws.require_library()
     lib = ws.library
     report = DoctorReport()
     report.findings += health.check_staging(lib, fix)
     report.findings += health.check_index(lib, fix)
     report.findings += health.check_identity(lib, fix)
+    if verify:
+        reporter.start("verifying", None, unit="bytes")
+        report.findings += health.check_hashes(lib, progress=reporter.advance)
     if ws.layout.registry_db.exists() or ws.layout.apps_file.exists():
         from materializer.api import doctor as links_doctor
 
         report.findings += links_doctor(ws.layout, lib, fix=fix)
+        from .install_mode import check_installs
+
+        report.findings += check_installs(ws, fix=fix)  # yaml/view installs: their section, tree and view
     if fix and any(f.fixed for f in report.findings):
         report.apps = catch_up_apps(ws, reporter)
     return report

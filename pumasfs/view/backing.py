@@ -16,6 +16,7 @@ import stat
 from dataclasses import dataclass
 
 from ..plan import Plan, PlanEntry
+from ..relpath import is_safe_relpath
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +51,7 @@ class Resolved:
 
 def safe_relpath(path: str) -> bool:
     """A relative posix path made only of ordinary names (no '', '.', '..', NUL, overlong parts)."""
-    if not path or path.startswith("/") or "\0" in path:
-        return False
-    for part in path.split("/"):
-        if part in ("", ".", "..") or len(os.fsencode(part)) > MAX_NAME_BYTES:
-            return False
-    return True
+    return is_safe_relpath(path) and all(len(os.fsencode(part)) <= MAX_NAME_BYTES for part in path.split("/"))
 
 
 def within(path: str, root: str) -> bool:

@@ -278,8 +278,7 @@ def mount(
         os.close(r)
     if not answer.startswith("ok"):
         raise PumasError(answer.removeprefix("error ").strip())
-    rec = mounts.read_record(mounts.record_path(layout, mp))
-    return rec
+    return mounts.read_record(mounts.record_path(layout, mp))
 
 
 # -- unmounting and listing --------------------------------------------------

@@ -132,6 +132,7 @@ class ViewOperations(pyfuse3.Operations):
 
     async def lookup(self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext | None = None) -> pyfuse3.EntryAttributes:
         parent = self._node(parent_inode)
+        node: Node | None
         if name == b".":
             node = parent
         elif name == b"..":
@@ -250,7 +251,7 @@ class ViewOperations(pyfuse3.Operations):
         self._files[fh] = _Open(fd, inode)
         return pyfuse3.FileInfo(fh=fh, direct_io=False, keep_cache=keep)
 
-    async def read(self, fh: int, off: int, size: int) -> memoryview | bytes:
+    async def read(self, fh: int, off: int, size: int) -> memoryview | bytes:  # type: ignore[override]  # pyfuse3 takes any buffer
         fd = self._files[fh].fd
         buf = _task_buffer(size)
         try:

@@ -19,7 +19,7 @@ import trio
 
 from .backing import resolve_plan
 from .source import PlanSource
-from .tree import Changes, Conflict, Tree
+from .tree import Changes, PartialClash, Tree
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ async def refresh(source: PlanSource, tree: Tree, models_root: str) -> Changes |
     resolved = await trio.to_thread.run_sync(resolve_plan, plan, models_root)
     try:
         changes = tree.apply(resolved, None if plan.full else plan.models, now_ns=time.time_ns())
-    except Conflict as e:
+    except PartialClash as e:
         log.info("partial update conflicts (%s); rebuilding the whole view", e)
         plan = await trio.to_thread.run_sync(source.full)
         resolved = await trio.to_thread.run_sync(resolve_plan, plan, models_root)

@@ -42,14 +42,14 @@ class PlanSource(Protocol):
     def close(self) -> None: ...
 
 
-def _fingerprint(paths: list[Path]) -> tuple:
-    out = []
+def _fingerprint(paths: list[Path]) -> tuple[tuple[str, int | None, int | None, int | None], ...]:
+    out: list[tuple[str, int | None, int | None, int | None]] = []
     for p in paths:
         try:
             st = os.stat(p)
             out.append((str(p), st.st_ino, st.st_size, st.st_mtime_ns))
         except OSError:
-            out.append((str(p), None))
+            out.append((str(p), None, None, None))
     return tuple(out)
 
 

@@ -63,7 +63,7 @@ class Changes:
         return bool(self.invalidate or self.dirs or self.added or self.removed)
 
 
-class Conflict(Exception):
+class PartialClash(Exception):
     """A partial update collides with entries of models it does not cover: rebuild fully."""
 
 
@@ -162,7 +162,7 @@ class Tree:
         ``models=None``: ``resolved`` is a full plan and everything else goes.
         Otherwise it is a partial plan covering exactly ``models``: their old
         entries are replaced and every other entry is left alone; raises
-        :class:`Conflict` (before changing anything) when it would take a
+        :class:`PartialClash` (before changing anything) when it would take a
         name held by another model.
         """
         self.now_ns = now_ns or self.now_ns
@@ -188,17 +188,17 @@ class Tree:
     def _check_partial(self, resolved: dict[str, Resolved], models: frozenset[str]) -> None:
         for path, r in resolved.items():
             if r.entry.model_id not in models:
-                raise Conflict(f"partial plan has an entry of {r.entry.model_id!r} it does not cover")
+                raise PartialClash(f"partial plan has an entry of {r.entry.model_id!r} it does not cover")
             ino = self.by_path.get(path)
             if ino is not None:
                 node = self.nodes[ino]
                 if node.kind == "dir" or node.model_id not in models:
-                    raise Conflict(f"{path!r} is held by another model")
+                    raise PartialClash(f"{path!r} is held by another model")
             parts = path.split("/")
             for i in range(1, len(parts)):
                 anc = self.by_path.get("/".join(parts[:i]))
                 if anc is not None and self.nodes[anc].kind != "dir" and self.nodes[anc].model_id not in models:
-                    raise Conflict(f"{path!r} lies under another model's entry")
+                    raise PartialClash(f"{path!r} lies under another model's entry")
 
     def _kind(self, r: Resolved) -> Kind:
         if not self.content:
@@ -259,10 +259,12 @@ class Tree:
         if parent is None:
             return None
         ino = self._inode_for(("dir", path))
-        node = self.nodes.get(ino)
-        if node is None:
+        found = self.nodes.get(ino)
+        if found is None:
             node = Node(ino, "dir", name, parent.inode, path, children={}, mtime_ns=self.now_ns)
             self.nodes[ino] = node
+        else:
+            node = found
         node.attached, node.parent, node.name, node.children, node.subdirs = True, parent.inode, name, {}, 0
         node.mtime_ns = self.now_ns
         self._listings.pop(ino, None)

@@ -313,7 +313,7 @@ def gen_vaes():
     except Exception as e:
         FAILED.append(f"wan22-vae: {e}")
     # TAESD (vae_approx), as ComfyUI's taesd module builds it
-    from comfy.taesd.taesd import Encoder, Decoder
+    from comfy.taesd.taesd import Decoder, Encoder
     add("taesd-decoder", E("vae_approx", "sd1", decides=False), tensors_of(meta_sd(lambda: Decoder(4)), "", "F32"),
         file="taesd_decoder.safetensors")
     add("taesdxl-decoder", E("vae_approx", "sdxl", decides=False), tensors_of(meta_sd(lambda: Decoder(4)), "", "F32"),
@@ -492,9 +492,9 @@ def gen_diffusers_dits():
 
 @step("controlnets")
 def gen_controlnets():
-    from diffusers import ControlNetModel, FluxControlNetModel, T2IAdapter
     import comfy.cldm.cldm as cldm
     import comfy.model_detection as md
+    from diffusers import ControlNetModel, FluxControlNetModel, T2IAdapter
     for fam in ("sd1", "sdxl"):
         cfg = md.unet_config_from_diffusers_unet(diffusers_unet(fam))
         cfg = {k: v for k, v in cfg.items() if k not in ("out_channels",)}
@@ -580,10 +580,10 @@ def meta_model(build):
 
 @step("loras")
 def gen_loras():
-    import torch
-    from diffusers import UNet2DConditionModel, FluxTransformer2DModel
-    from transformers import CLIPTextConfig, CLIPTextModel
     import comfy.model_detection as md
+    import torch
+    from diffusers import FluxTransformer2DModel, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
 
     def te_model(kind):
         cfgs = {"l": dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12),
@@ -629,8 +629,8 @@ def gen_loras():
     # kohya SDXL: original (sgm) module names from ComfyUI's UNet, two text encoders
     mc, _ = comfy_unet("sdxl")
     cfg = md.unet_config_from_diffusers_unet(diffusers_unet("sdxl"))
-    from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
     import comfy.ops
+    from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
     uxl = meta_model(lambda: UNetModel(**cfg, device="meta", operations=comfy.ops.disable_weight_init))
     sgm_want = lambda n: re.search(r"_blocks\.\d+\.1\.(proj_in|proj_out|transformer_blocks\.\d+\.(attn[12]\.(to_q|to_k|to_v|to_out\.0)|ff\.net\.(0\.proj|2)))$|middle_block\.1\.(proj_in|proj_out|transformer_blocks\.\d+\.(attn[12]\.(to_q|to_k|to_v|to_out\.0)|ff\.net\.(0\.proj|2)))$", n) is not None
     t = _kohya(_modules_under(uxl, sgm_want), "lora_unet_", 16)
@@ -792,6 +792,7 @@ SPANDREL_BUILDS = [
 @step("upscalers")
 def gen_upscalers():
     import importlib
+
     from spandrel import ModelLoader
     for arch, cls_name, kw, fname in SPANDREL_BUILDS:
         try:
@@ -956,9 +957,9 @@ def gen_folders():
                "model.safetensors": {"tensors": tensors_of(clip_vision("clip-vit-h"), "", "F16")}}
     add("folder-transformers-clipvision", E("clip_vision", "clip-vit-h"), None, kind="folder", file="CLIP-ViT-H-14", members=members)
     # PEFT adapter folder (SDXL unet LoRA saved by peft)
-    from peft import LoraConfig, get_peft_model_state_dict, inject_adapter_in_model
     import torch
     from diffusers import UNet2DConditionModel
+    from peft import LoraConfig, get_peft_model_state_dict, inject_adapter_in_model
     u = meta_model(lambda: UNet2DConditionModel(**UNET_CFGS["sdxl"]))
     with torch.device("meta"):
         m = inject_adapter_in_model(LoraConfig(r=8, target_modules=["to_q", "to_v"]), u)

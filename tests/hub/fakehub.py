@@ -131,7 +131,7 @@ class FakeHub:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeHub":
+    def start(self) -> FakeHub:
         self.thread.start()
         return self
 

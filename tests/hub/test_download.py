@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 
 from pumasfs.hub import download_repo, trust_badge
 from pumasfs.library import Library
+from tests.support.cli import cli_env, pumas_argv
 
 from ..conftest import assert_one_line_error
 from .conftest import safetensors_bytes
@@ -74,8 +73,8 @@ def test_killed_download_resumes_on_the_next_run(hub, hub_env, pumas, root: Path
     big = repo.add("big-model.safetensors", safetensors_bytes("big", BIG_FLOATS))
     hub.stall_after["big-model.safetensors"] = 11 * MIB  # sends 11 MiB, then nothing
 
-    env = {**os.environ, **hub_env, "HOME": str(tmp_path / "home")}
-    cmd = [sys.executable, "-m", "pumasfs", "--root", str(root), "download", "acme/Big-Model", "big-model.safetensors"]
+    env = cli_env(tmp_path / "home", hub_env)
+    cmd = pumas_argv("download", "acme/Big-Model", "big-model.safetensors", root=root)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

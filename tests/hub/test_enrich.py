@@ -173,13 +173,16 @@ def test_model_type_from_pipeline_tag_when_the_header_was_unsure(hub, hub_env, l
 
 
 def test_hub_unreachable_leaves_models_pending_quickly(hub_env, library: Library, monkeypatch) -> None:
+    """A refused connection is an answer: the batch gives up at once, it does not wait out its deadline."""
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
     models = [add_model(library, f"model-{i}-Q4_K_M.gguf", weights(f"m{i}")) for i in range(3)]
+    deadline_s = 3.0
 
     start = time.monotonic()
-    summary = enrich_after_import(library, [m.model_id for m in models], deadline_s=3.0)
+    summary = enrich_after_import(library, [m.model_id for m in models], deadline_s=deadline_s)
 
-    assert time.monotonic() - start < 3.0 + 5.0
+    assert time.monotonic() - start < deadline_s / 3
+    assert "refused" in (summary.reason or ""), summary.reason
     assert summary.status == "unavailable" and sorted(summary.pending) == sorted(m.model_id for m in models)
     assert summary.requests == 1  # the first failure marks the hub down for the batch
     assert all(library.get(m.model_id).pending_online_lookup for m in models)
@@ -281,3 +284,17 @@ def test_request_budget_leaves_the_rest_pending(hub, hub_env, library: Library) 
     assert len(summary.looked_up) == 2 and len(summary.pending) == 2
     assert "budget" in (summary.reason or "")
     assert sum(library.get(m.model_id).pending_online_lookup for m in models) == 2
+
+
+def test_the_refusal_probe_defers_to_a_proxy(monkeypatch) -> None:
+    """Behind a proxy the proxy answers for the hub: a direct connect proves nothing, so none is made."""
+    from pumasfs.hub.client import unreachable
+
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert "refused" in (unreachable(endpoint, 2.0) or "")
+    monkeypatch.setenv("http_proxy", "http://proxy.example:3128")
+    assert unreachable(endpoint, 2.0) is None
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    assert "refused" in (unreachable(endpoint, 2.0) or "")

@@ -121,4 +121,5 @@ def test_folders(corpus):
 def test_identification_record_fields():
     fields = set(Identification.model_fields)
     assert fields == {"path", "format", "model_type", "subtype", "family", "variant", "precision", "param_count",
-                      "confidence", "evidence", "unsafe_format", "unsafe_globals", "warnings", "files", "size_bytes"}
+                      "confidence", "evidence", "unsafe_format", "unsafe_globals", "warnings", "files", "size_bytes",
+                      "size", "releases"}

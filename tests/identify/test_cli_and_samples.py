@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from importlib.metadata import entry_points
 
 from click.testing import CliRunner
 
 from pumasfs.cli.identify_cmd import identify
 from pumasfs.identify import identify_path
 from pumasfs.samples import SAMPLE_EXPECT, write_sample_library
+from tests.support.cli import cli_env, run_pumas
 
 
 def test_sample_library_identifies(tmp_path):
@@ -33,17 +33,23 @@ def test_json_one_record_per_path_in_order(tmp_path):
 
 
 def test_plain_table_and_errors(tmp_path):
+    """Through the real entry point (`python -m pumasfs`): a broken one fails here, nothing falls back."""
     paths = write_sample_library(tmp_path)
-    r = subprocess.run([sys.executable, "-m", "pumasfs.cli.main", "identify", str(paths[0]), str(tmp_path / "missing.gguf")],
-                       capture_output=True, text=True)
-    if "No module named" in r.stderr:  # main not runnable as a module: call the command directly
-        res = CliRunner().invoke(identify, [str(paths[0]), str(tmp_path / "missing.gguf")])
-        out, err, code = res.stdout, res.stderr, res.exit_code
-    else:
-        out, err, code = r.stdout, r.stderr, r.returncode
+    env = cli_env(tmp_path / "home")
+    r = run_pumas("identify", paths[0], tmp_path / "missing.gguf", root=None, env=env, check=False)
+    out, err, code = r.stdout, r.stderr, r.returncode
     assert code == 1
     lines = out.splitlines()
     assert lines[0].split()[:4] == ["path", "format", "subtype", "family"]
     assert "checkpoints" in lines[1] and "sd1" in lines[1]
     assert f"pumas: {tmp_path / 'missing.gguf'}: no such file or directory" in err
     assert "Traceback" not in err
+
+
+def test_the_pumas_console_script_is_the_cli():
+    """The `pumas` command pyproject installs points at the click group every test drives."""
+    from pumasfs.cli.main import main
+
+    [ep] = [e for e in entry_points(group="console_scripts") if e.name == "pumas"]
+    assert ep.value == "pumasfs.cli.main:main"
+    assert ep.load() is main

@@ -50,12 +50,35 @@ def test_invalid_json(tmp_path):
     assert "invalid safetensors header JSON" in _err(p)
 
 
-def test_header_not_an_object(tmp_path):
-    p = tmp_path / "list.safetensors"
-    raw = b"{}"
-    p.write_bytes(struct.pack("<Q", 2) + raw)
+def test_empty_header_object(tmp_path):
+    p = tmp_path / "empty.safetensors"
+    p.write_bytes(struct.pack("<Q", 2) + b"{}")
     rec = identify_path(p)  # an empty header is valid: identified as unknown, with a warning
     assert rec.model_type == "unknown" and rec.warnings
+
+
+@pytest.mark.parametrize("raw", [b"[]", b'[{"a": 1}]', b'"text"', b"42"])
+def test_header_not_an_object(tmp_path, raw):
+    p = tmp_path / "list.safetensors"
+    p.write_bytes(struct.pack("<Q", len(raw)) + raw)
+    # Not even taken for safetensors: a header must start with "{".
+    assert "unknown format" in _err(p)
+
+
+def test_header_reader_refuses_a_json_array(tmp_path):
+    """The reader's own check, for a caller that skips the format sniffing."""
+    import os
+
+    from pumasfs.identify.safetensors import read_header
+
+    p = tmp_path / "list.safetensors"
+    p.write_bytes(struct.pack("<Q", 2) + b"[]")
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        with pytest.raises(PumasError, match="not a JSON object"):
+            read_header(fd, p.stat().st_size, str(p))
+    finally:
+        os.close(fd)
 
 
 def test_entry_without_fields(tmp_path):

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run
+from tests.support.cli import Run, cli_env, run_pumas
 
 
 @pytest.fixture
 def pumas_at(tmp_path: Path):
     """Run the real CLI against a library root of the test's choosing (e.g. on a tiny tmpfs)."""
-    env = dict(os.environ)
-    env.pop("PUMAS_HOME", None)
-    env["HF_HUB_OFFLINE"] = "1"
-    env["HOME"] = str(tmp_path / "home")
+    env = cli_env(tmp_path / "home")
 
-    def run(root: Path, *args, check: bool = True) -> Run:
-        cmd = [sys.executable, "-m", "pumasfs", "--root", str(root), *map(str, args)]
-        p = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env, timeout=300)
-        result = Run(p.returncode, p.stdout, p.stderr)
-        if check and p.returncode != 0:
-            raise AssertionError(f"pumas {' '.join(map(str, args))} exited {p.returncode}:\n{p.stderr}{p.stdout}")
-        return result
+    def run(root: Path, *args: object, check: bool = True) -> Run:
+        return run_pumas(*args, root=root, env=env, check=check)
 
     return run

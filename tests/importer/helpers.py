@@ -1,101 +1,10 @@
-"""Builders for the importer's tests: real safetensors/pickle files, tmpfs mounts."""
+"""Builders for the importer's tests: real safetensors/pickle files, tmpfs mounts (from tests/support)."""
 
 from __future__ import annotations
 
-import json
-import os
-import struct
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from tests.support.fs import model_dirs, tree
+from tests.support.mounts import is_root, tmpfs
+from tests.support.safetensors import DTYPE_BYTES, LORA, VAE, lora, pickle_file, write_safetensors
 
-import pytest
-
-DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "I8": 1, "U8": 1}
-
-LORA = {"lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight": ("F16", [320, 8]),
-        "lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight": ("F16", [8, 320])}
-VAE = {"encoder.conv_in.weight": ("F16", [128, 3, 3, 3]), "decoder.conv_in.weight": ("F16", [512, 4, 3, 3])}
-
-
-def write_safetensors(path: Path, tensors: dict, *, fill: bytes = b"\0", total_size: int | None = None,
-                      metadata: dict | None = None) -> Path:
-    """A real safetensors file: 8-byte LE header length, JSON header, tensor data.
-
-    ``fill`` varies the data so that two files differ; ``total_size`` pads the
-    last tensor region with a sparse tail (a big file that costs no disk).
-    """
-    header: dict = {}
-    off = 0
-    for name, (dtype, shape) in tensors.items():
-        n = DTYPE_BYTES[dtype]
-        for s in shape:
-            n *= s
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + n]}
-        off += n
-    if total_size is not None:
-        # One big U8 tensor takes whatever room is left, so the file stays valid.
-        base = len(json.dumps(header)) + 200
-        extra = total_size - 8 - base - off
-        header["pad"] = {"dtype": "U8", "shape": [extra], "data_offsets": [off, off + extra]}
-        off += extra
-    if metadata:
-        header["__metadata__"] = metadata
-    raw = json.dumps(header).encode()
-    if total_size is not None:
-        raw = raw.ljust(total_size - 8 - off)  # pad the header with spaces (allowed) to hit the size
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)))
-        f.write(raw)
-        if total_size is None:
-            f.write((fill * (off // len(fill) + 1))[:off])
-        else:
-            f.write(fill[:1] * min(off, 4096))
-            f.truncate(8 + len(raw) + off)
-    return path
-
-
-def lora(path: Path, seed: int = 0) -> Path:
-    return write_safetensors(path, LORA, fill=bytes([seed % 251 + 1, 7, seed // 251 % 256]))
-
-
-def pickle_file(path: Path, globals_: list[tuple[str, str]]) -> Path:
-    """A raw protocol-2 pickle that references these globals (never unpickled by anyone)."""
-    body = b"\x80\x02}q\x00("
-    for i, (mod, name) in enumerate(globals_):
-        body += b"X" + struct.pack("<I", 1) + str(i).encode() + b"c" + f"{mod}\n{name}\n".encode() + b")R"
-    body += b"u."
-    path.write_bytes(body)
-    return path
-
-
-def is_root() -> bool:
-    return os.geteuid() == 0
-
-
-@contextmanager
-def tmpfs(path: Path, size: str) -> Iterator[Path]:
-    """A real tmpfs mounted for the test, always unmounted after it."""
-    if not is_root():
-        pytest.skip("mounting a tmpfs needs root")
-    path.mkdir(parents=True, exist_ok=True)
-    p = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=False, capture_output=True, text=True
-    )
-    if p.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {p.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
-def tree(d: Path) -> list[str]:
-    """Every file under d (relative, sorted), hidden ones included."""
-    return sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file() or p.is_symlink())
-
-
-def model_dirs(models_dir: Path) -> list[Path]:
-    return sorted(p.parent for p in models_dir.rglob("metadata.json") if ".downloads" not in p.parts)
+__all__ = ["DTYPE_BYTES", "LORA", "VAE", "is_root", "lora", "model_dirs", "pickle_file", "tmpfs", "tree",
+           "write_safetensors"]

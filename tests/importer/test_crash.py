@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from pumasfs import staging
 from pumasfs.library import Library
+from pumasfs.metadata import FileEntry, Hashes, ModelMetadata, save_metadata
 from pumasfs.paths import Layout
+from tests.support.cli import cli_env, pumas_argv
 
 from .helpers import LORA, lora, model_dirs, write_safetensors
 
@@ -21,18 +23,24 @@ BIG = 1024 * 1024 * 1024  # sparse at the source; long enough to copy that a kil
 def _partial_copies(staging_dir: Path) -> list[Path]:
     if not staging_dir.is_dir():
         return []
-    return [p for p in staging_dir.glob("import-*/model/*.tmp") if p.stat().st_size > 0]
+    out = []
+    for p in staging_dir.glob("import-*/model/*.pumas-tmp"):
+        try:
+            if p.stat().st_size > 0:
+                out.append(p)
+        except FileNotFoundError:  # renamed into place while we looked
+            pass
+    return out
 
 
 def test_sigkill_mid_copy_leaves_nothing_visible(root: Path, tmp_path: Path, pumas):
     src = write_safetensors(tmp_path / "big.safetensors", LORA, total_size=BIG)
     layout = Layout(root)
-    env = {**os.environ, "HOME": str(tmp_path / "home")}
-    env.pop("PUMAS_HOME", None)
+    env = cli_env(tmp_path / "home")  # offline: a retry must never reach a real hub with the user's token
     caught = None
     for attempt in range(3):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pumasfs", "--root", str(root), "import", str(src)],
+            pumas_argv("import", src, root=root),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
         )
         deadline = time.monotonic() + 60
@@ -74,3 +82,34 @@ def test_sigkill_mid_copy_leaves_nothing_visible(root: Path, tmp_path: Path, pum
     assert run.json()[0]["status"] == "imported"
     assert not caught.exists() and staging.stale_entries(layout) == []
     assert [p.name for p in layout.staging_dir.iterdir()] == []
+
+
+def test_a_model_committed_by_a_killed_import_is_seen_by_the_next_import(root: Path, tmp_path: Path, pumas):
+    """A committed folder with no index row and no intent (left by a version before the intent journal,
+    or copied in by hand): the next import finds it instead of storing a second copy.  The kill at that
+    exact step with an intent is tests/reliability/test_commit_kill.py."""
+    src = lora(tmp_path / "x.safetensors", 3)
+    data = src.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    lib = Library(Layout(root))
+    try:
+        lib.index  # the index exists, as it does before any commit
+        with staging.StagingDir(lib.layout) as stage:
+            (stage.content / "x.safetensors").write_bytes(data)
+            meta = ModelMetadata(
+                model_id="diffusion/unknown/x", model_type="diffusion", family="unknown", subtype="loras",
+                official_name="x", cleaned_name="x", original_name="x.safetensors", hashes=Hashes(sha256=sha),
+                size_bytes=len(data), primary_file="x.safetensors",
+                files=[FileEntry(name="x.safetensors", original_name="x.safetensors", size=len(data), sha256=sha)],
+            )
+            final = lib.layout.models_dir / meta.model_id
+            final.parent.mkdir(parents=True, exist_ok=True)
+            save_metadata(stage.content, meta, touch=False)
+            os.rename(stage.content, final)
+            stage.committed = True
+    finally:
+        lib.close()
+
+    again = pumas("import", "--json", "--no-lookup", src).json()
+    assert [(r["status"], r["model_id"]) for r in again] == [("duplicate", "diffusion/unknown/x")]
+    assert [m["model_id"] for m in pumas("list", "--json").json()] == ["diffusion/unknown/x"]

@@ -23,7 +23,7 @@ def test_index_drift_found_and_fixed(library: Library):
     c_dir.mkdir()
     meta = library.get(a.model_id).model_copy(update={"model_id": "diffusion/sd1/c", "cleaned_name": "c"})
     (c_dir / "metadata.json").write_text(meta.model_dump_json())
-    (c_dir / "a.safetensors").write_bytes(b"x" * 64)
+    (c_dir / "a.safetensors").write_bytes(b"x" * meta.files[0].size)  # the size c's record says
     # ...a folder deleted behind our back, and a metadata.json edited by hand.
     os.rename(library.layout.models_dir / b.model_id, library.layout.staging_dir / "import-1-x")
     raw = json.loads((library.layout.models_dir / a.model_id / "metadata.json").read_text())
@@ -31,7 +31,8 @@ def test_index_drift_found_and_fixed(library: Library):
     (library.layout.models_dir / a.model_id / "metadata.json").write_text(json.dumps(raw))
 
     found = list(health.check_staging(library, False)) + list(health.check_index(library, False))
-    assert kinds(found) == ["ghost-index-row", "not-indexed", "stale-index-row", "stale-staging"]
+    # (c's weights were written by hand, so they are writable: library files are read-only.)
+    assert kinds(found) == ["ghost-index-row", "not-indexed", "stale-index-row", "stale-staging", "writable-file"]
     assert all(f.fixable and not f.fixed for f in found)
 
     fixed = list(health.check_staging(library, True)) + list(health.check_index(library, True))

@@ -9,27 +9,12 @@ import pytest
 
 from pumasfs.errors import NotFound, PumasError
 from pumasfs.library import Library
-from pumasfs.metadata import FileEntry, Hashes, ModelMetadata, load_metadata
+from pumasfs.metadata import load_metadata
 from pumasfs.staging import StagingDir, stale_entries, sweep
 from tests.conftest import assert_one_line_error
+from tests.support.models import add_model
 
-
-def add_model(lib: Library, name: str, *, family="sd1", model_type="diffusion", subtype="checkpoints",
-              data: bytes = b"x" * 64, tags=()) -> ModelMetadata:
-    """Put a model in the library the way the importer does: staged, then committed."""
-    import hashlib
-
-    with StagingDir(lib.layout) as stage:
-        fname = f"{name}.safetensors"
-        (stage.content / fname).write_bytes(data)
-        sha = hashlib.sha256(data).hexdigest()
-        meta = ModelMetadata(
-            model_id="", family=family, model_type=model_type, subtype=subtype, official_name=name,
-            cleaned_name=name.lower(), tags=list(tags), hashes=Hashes(sha256=sha),
-            size_bytes=len(data), files=[FileEntry(name=fname, original_name=fname, size=len(data), sha256=sha)],
-            primary_file=fname,
-        )
-        return lib.commit_staged(stage, meta)
+__all__ = ["add_model"]  # tests/library/test_health.py imports it from here
 
 
 def test_commit_makes_folder_and_index_row(library: Library):

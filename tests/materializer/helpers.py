@@ -9,22 +9,14 @@ from materializer.registry import Registry
 from pumasfs.library import Library
 from pumasfs.maps import plan_root, select_map
 from pumasfs.planner import build_plan
+from tests.support.fs import disk_links
+
+__all__ = ["assert_consistent", "disk_links", "full_plan", "registry_rows"]
 
 
 def full_plan(lib: Library, app):
     sel = select_map(lib.layout, app)
     return build_plan(list(lib.index.records()), sel.map, app), Path(plan_root(app, sel.map))
-
-
-def disk_links(base: Path) -> dict[str, str]:
-    """Every symlink under ``base`` -> the real path it resolves to."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(base):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
-            if os.path.islink(p):
-                out[os.path.relpath(p, base)] = os.path.realpath(p)
-    return out
 
 
 def registry_rows(lib: Library, app_name: str):

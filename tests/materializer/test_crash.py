@@ -6,7 +6,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from pumasfs.metadata import FileEntry, ModelMetadata, save_metadata
 from pumasfs.plan import ModelRecord
 from tests.materializer.conftest import snapshot
 from tests.materializer.helpers import assert_consistent, disk_links
+from tests.support.cli import cli_env, pumas_argv, run_pumas
 
 N = 1500
 
@@ -39,11 +39,13 @@ def bulk_models(lib: Library, n: int) -> None:
             lib.index.upsert(r)
 
 
+def _env(root: Path) -> dict[str, str]:
+    return cli_env(root.parent / "home")  # offline, no token, no root of the caller's
+
+
 def _start(root: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    env.pop("PUMAS_HOME", None)
-    return subprocess.Popen([sys.executable, "-m", "pumasfs", "--root", str(root), *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return subprocess.Popen(pumas_argv(*args, root=root),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(root))
 
 
 def _kill_when(proc: subprocess.Popen, ready, timeout: float = 120) -> bool:
@@ -62,9 +64,7 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 120) -> bool:
 
 
 def _sync(root: Path) -> None:
-    p = subprocess.run([sys.executable, "-m", "pumasfs", "--root", str(root), "sync"], capture_output=True, text=True,
-                       check=False)
-    assert p.returncode == 0, p.stderr
+    run_pumas("sync", root=root, env=_env(root))
 
 
 def test_sigkill_during_materialize_is_repaired_by_sync(library: Library, app, comfy: Path, root: Path):

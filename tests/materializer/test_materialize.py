@@ -7,6 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from materializer import api
 from materializer.registry import Registry
 from pumasfs.errors import EXIT_CONFLICT
@@ -238,7 +240,8 @@ def test_version_constraints_pick_the_installs(library: Library, tmp_path: Path)
     library.save(library.get(m.model_id))
     reports = {r.app: r for r in api.sync_pending(library.layout, library)}
     assert reports["old"].created == ["checkpoints/OnlyNew.safetensors"] and reports["new"].changed == 0
-    assert_consistent(library, old) and assert_consistent(library, new) is None
+    assert_consistent(library, old)
+    assert_consistent(library, new)
 
 
 def test_uninstall_removes_exactly_what_we_made(library: Library, app, comfy: Path, pumas):
@@ -299,7 +302,11 @@ def test_cli_materialize_and_sync(library: Library, app, comfy: Path, pumas):
     data = pumas("materialize", "comfyui", "--json").json()
     assert data[0]["created"] == ["checkpoints/Alpha.safetensors"] and data[0]["applied"] is True
     assert pumas("sync", "--json").json()[0]["changed"] == 0
-    assert "changed" in pumas("sync", "comfyui", "--json").json()[0]
+    add_model(library, "Beta")
+    library.close()
+    [one] = pumas("sync", "comfyui", "--json").json()
+    assert (one["app"], one["changed"], one["created"]) == ("comfyui", 1, ["checkpoints/Beta.safetensors"])
+    assert (comfy / "models/checkpoints/Beta.safetensors").is_symlink()
     missing = pumas("sync", "nosuchapp", check=False)
     assert_one_line_error(missing)
 
@@ -327,8 +334,21 @@ def test_materialize_replans_when_the_map_changes_even_if_the_library_did_not(li
     assert (comfy / "models/ultralytics/segm/Segm.safetensors").read_bytes() == b"Segm" * 8
 
 
-def test_a_hardlink_that_became_the_last_copy_is_never_deleted(library: Library, comfy: Path, pumas):
-    """The library file was deleted by hand: the app's hardlink now holds the only copy."""
+LAST_COPY_COMMANDS = {
+    # command -> (its arguments, the exit code it gives in that state)
+    "edit": (("edit", "{id}", "--set", "notes=touched"), 0),  # an incremental sync of this model
+    "sync": (("sync", "comfyui"), 0),
+    "full-sync": (("materialize", "comfyui"), 0),
+    "rm": (("rm", "{id}"), 0),
+    "doctor --fix": (("doctor", "--fix"), 1),  # the model's file is missing: a problem --fix cannot fix
+    "app remove": (("app", "remove", "comfyui"), 0),
+}
+
+
+@pytest.mark.parametrize("command", list(LAST_COPY_COMMANDS))
+def test_a_hardlink_that_became_the_last_copy_is_never_deleted(library: Library, comfy: Path, pumas, command):
+    """The library file was deleted by hand: the app's hardlink now holds the only copy. Each command
+    starts from that state (one command's cleanup must not hide another's guard)."""
     app = register(library, comfy, link_type="hardlink")
     a = add_model(library, "Alpha")
     api.materialize(library.layout, library, app)
@@ -336,13 +356,40 @@ def test_a_hardlink_that_became_the_last_copy_is_never_deleted(library: Library,
     assert link.stat().st_nlink == 2
     (library.layout.models_dir / a.model_id / "Alpha.safetensors").unlink()
     assert link.stat().st_nlink == 1
+    assert "checkpoints/Alpha.safetensors" in registry_rows(library, app.name)  # the guard is reached
     api.close()
-    pumas("edit", a.model_id, "--set", "notes=touched")  # an incremental sync of this model
-    pumas("sync", app.name, check=False)
-    pumas("rm", a.model_id, check=False)
-    pumas("doctor", "--fix", check=False)
-    pumas("app", "remove", app.name, check=False)
-    assert link.read_bytes() == b"Alpha" * 8
+    args, code = LAST_COPY_COMMANDS[command]
+    run = pumas(*(x.format(id=a.model_id) for x in args), check=False)
+    assert run.returncode == code, run
+    assert "Traceback" not in run.stderr
+    assert link.read_bytes() == b"Alpha" * 8 and link.stat().st_nlink == 1
+
+
+def test_doctor_fix_removes_a_stale_hardlink_but_never_the_last_copy(library: Library, tmp_path: Path, pumas):
+    """Two installs hardlinked to one library file that was then deleted: the first link doctor meets is
+    stale (another copy exists) and goes; the second is then the last copy and stays."""
+    one = register(library, make_comfyui(tmp_path / "one"), name="one", link_type="hardlink")
+    two = register(library, make_comfyui(tmp_path / "two"), name="two", link_type="hardlink")
+    a = add_model(library, "Alpha")
+    api.materialize(library.layout, library, one)
+    api.materialize(library.layout, library, two)
+    links = [tmp_path / n / "models/checkpoints/Alpha.safetensors" for n in ("one", "two")]
+    (library.layout.models_dir / a.model_id / "Alpha.safetensors").unlink()
+    assert [p.stat().st_nlink for p in links] == [2, 2]
+    api.close()
+
+    report = pumas("doctor", "--json", check=False)
+    assert report.returncode == 1
+    kinds = sorted((f["kind"], Path(f["path"]).parts[-4]) for f in report.json() if f["kind"] != "missing-file")
+    assert kinds == [("stale-hardlink", "one"), ("stale-hardlink", "two")]
+
+    fixed = pumas("doctor", "--fix", "--json", check=False).json()
+    by_kind = {f["kind"]: f for f in fixed if f["kind"] != "missing-file"}
+    assert by_kind["stale-hardlink"]["fixed"] and Path(by_kind["stale-hardlink"]["path"]) == links[0]
+    assert Path(by_kind["changed-link"]["path"]) == links[1]  # by then the last copy: tracked no more
+    assert not links[0].exists()
+    assert links[1].read_bytes() == b"Alpha" * 8 and links[1].stat().st_nlink == 1
+    assert registry_rows(library, "one") == {} and registry_rows(library, "two") == {}
 
 
 def test_sync_follows_a_changed_map_and_a_changed_link_type(library: Library, app, comfy: Path, pumas):

@@ -103,3 +103,31 @@ def test_installs_under_comfyui_versions_need_no_registration(pumas, root):
     assert "comfyui" in out
     (app,) = pumas("app", "list", "--json").json()
     assert app["name"] == "comfyui" and app["version"] == "0.3.10"
+
+
+def test_flatpak_and_snap_installs_are_warned_about_with_the_remedy(pumas, root, tmp_path):
+    """An install inside a Flatpak app's data folder cannot follow links out: `app add`, `app show` and
+    `materialize` say so, and say what to run."""
+    home = tmp_path / "home"  # the HOME the `pumas` fixture gives the CLI
+    flat = make_comfyui(home / ".var" / "app" / "org.comfyui.ComfyUI" / "data" / "ComfyUI")
+    remedy = f"flatpak override --user --filesystem={root} org.comfyui.ComfyUI"
+
+    added = pumas("app", "add", "comfyui", flat, "--name", "flat")
+    assert "lives inside a Flatpak sandbox" in added.stderr and remedy in added.stderr
+    assert "pumas mount --content" in added.stderr  # the other way out
+    shown = pumas("app", "show", "flat", "--json").json()
+    [flatpak] = [w for w in shown["sandbox_warnings"] if "Flatpak" in w]
+    assert remedy in flatpak
+    assert remedy in pumas("app", "show", "flat").stderr
+    # Said at `app add`; not again at every sync until it changes (issue 10); `app show` keeps it.
+    assert remedy not in pumas("materialize", "flat").stderr
+
+    snapped = make_comfyui(home / "snap" / "comfyui" / "common" / "ComfyUI")
+    out = pumas("app", "add", "comfyui", snapped, "--name", "snapped")
+    assert "lives inside a Snap's confined home" in out.stderr and "mount --bind" in out.stderr
+
+    # An install in an ordinary folder gets neither warning.
+    plain = pumas("app", "add", "comfyui", make_comfyui(tmp_path / "plain"), "--name", "plain")
+    assert "Flatpak" not in plain.stderr and "Snap" not in plain.stderr
+    assert not [w for w in pumas("app", "show", "plain", "--json").json()["sandbox_warnings"]
+                if "Flatpak" in w or "Snap" in w]

@@ -188,12 +188,15 @@ def test_ensure_default_map_writes_once_from_discovered_folders(layout, comfy_tr
     assert m.exclude.model_type == ["llm"]
     assert "ultralytics/bbox" in m.discovered_folders
     # Never rewritten, even when the user changed it.
-    path.write_text(path.read_text().replace('"default"', '"default"', 1) + "\n")
+    data = json.loads(path.read_text())
+    data["rules"] = [r for r in data["rules"] if r["target"] != "ipadapter"]
+    path.write_text(json.dumps(data, indent=1))
     edited = path.read_bytes()
     assert ensure_default_map(layout, app) is None
     assert path.read_bytes() == edited
     s = select_map(layout, app)
     assert s.path == path
+    assert "ipadapter" not in {r.target for r in s.map.rules}  # the user's map, not a fresh default
 
 
 def test_ensure_default_map_copies_the_builtin_for_other_kinds(layout, tmp_path):

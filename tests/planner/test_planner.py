@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from pumasfs.index import Index
-from pumasfs.maps import Match, MapExclude, Rule, TranslationMap, default_comfyui_map
+from pumasfs.maps import MapExclude, Match, Rule, TranslationMap, default_comfyui_map
 from pumasfs.naming import disambiguate
 from pumasfs.planner import build_plan, index_stem_lookup, related_records
 from tests.planner.conftest import COMFYUI_STANDARD, comfy_app, record
@@ -328,24 +331,38 @@ def test_deterministic_whatever_the_input_order():
     assert len({p for p in first.entries}) == len(first.entries)
 
 
+# Run in a child process: an audit hook can never be removed, and this one must not watch the rest of
+# the session.  The records are built before the hook is installed; only build_plan runs under it.
+_PURITY_CHECK = """
+import json, sys
+from tests.planner.test_planner import COMFY_MAP, _library, build_plan, comfy_app
+
+recs = _library(30)
+before = [r.meta.model_dump() for r in recs]
+watched = {"open", "os.listdir", "os.scandir", "os.mkdir", "os.remove", "os.rename", "os.symlink", "os.link",
+           "shutil.rmtree", "socket.connect", "subprocess.Popen", "os.system"}
+events = []
+watching = [True]
+
+def hook(event, args):
+    if watching[0] and event in watched:
+        events.append(event)
+
+sys.addaudithook(hook)
+build_plan(recs, COMFY_MAP, comfy_app(path="/nonexistent/app"))
+watching[0] = False
+print(json.dumps({"events": events, "inputs_untouched": [r.meta.model_dump() for r in recs] == before}))
+"""
+
+
 def test_pure_no_filesystem_access_and_inputs_untouched():
-    recs = _library(30)
-    before = [r.meta.model_dump() for r in recs]
-    events: list[str] = []
-    watching = True
-
-    def hook(event: str, args: tuple) -> None:
-        if watching and event in ("open", "os.listdir", "os.scandir", "os.mkdir", "os.remove", "os.rename",
-                                  "os.symlink", "os.link", "shutil.rmtree", "socket.connect"):
-            events.append(event)
-
-    sys.addaudithook(hook)
-    try:
-        build_plan(recs, COMFY_MAP, comfy_app(path="/nonexistent/app"))
-    finally:
-        watching = False
-    assert events == []
-    assert [r.meta.model_dump() for r in recs] == before
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+    p = subprocess.run([sys.executable, "-c", _PURITY_CHECK], cwd=repo, env=env, capture_output=True, text=True,
+                       timeout=120, check=False)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out == {"events": [], "inputs_untouched": True}
 
 
 # -- incremental == slice of full -------------------------------------------------------------

@@ -11,6 +11,13 @@ import pytest
 from materializer.registry import close_shared
 from pumasfs.usecases.workspace import Workspace
 
+from ..hub import conftest as hub_fixtures
+
+# The fake hub's fixtures, for the hub use cases (one definition, in tests/hub/conftest.py).
+hub = hub_fixtures.hub
+hub_env = hub_fixtures.hub_env
+in_process_ok = hub_fixtures.in_process_ok
+
 
 @dataclass
 class Recorder:

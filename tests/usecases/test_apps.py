@@ -109,3 +109,41 @@ def test_remove_app_removes_exactly_our_links_then_the_record(ws: Workspace, tmp
     done = uc.remove_app(ws, "comfyui", reporter=reporter)
     assert done.forgotten and not link.exists() and mine.read_bytes() == b"user's file"
     assert load_apps(ws.layout).apps == []
+
+
+def test_a_sandbox_warning_shows_once_per_install_until_it_changes(ws: Workspace, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    flatpak = make_comfyui(home / ".var" / "app" / "org.comfy.ComfyUI" / "ComfyUI")
+    add_model(ws.library, "dreamshaper-8")
+
+    added = uc.add_app(ws, "comfyui", flatpak)
+    assert any("Flatpak" in w for w in added.warnings)
+    [full] = sync_uc.materialize(ws, "comfyui")
+    assert not any("Flatpak" in w for w in full.warnings)  # said once, at `app add`
+    add_model(ws.library, "detail-tweaker", subtype="loras")
+    [inc] = sync_uc.sync_apps(ws)
+    assert not any("Flatpak" in w for w in inc.warnings)
+    assert any("Flatpak" in w for w in uc.show_app(ws, "comfyui").sandbox_warnings)  # app show keeps it
+
+    monkeypatch.setenv("HOME", str(tmp_path / "elsewhere"))  # the setting changes: the warning is news
+    monkeypatch.setenv("SNAP", "/snap/pumas/1")
+    [again] = sync_uc.materialize(ws, "comfyui")
+    assert any("Snap" in w for w in again.warnings)
+
+
+def test_the_a1111_map_offers_no_flux_models(ws: Workspace, tmp_path: Path) -> None:
+    webui = tmp_path / "stable-diffusion-webui"
+    (webui / "models").mkdir(parents=True)
+    add_model(ws.library, "flux-lora", family="flux", subtype="loras")
+    add_model(ws.library, "flux-vae", family="flux", subtype="vae")
+    add_model(ws.library, "sdxl-lora", family="sdxl", subtype="loras")
+    add_model(ws.library, "sdxl-vae", family="sdxl", subtype="vae")
+    uc.add_app(ws, "a1111", webui)
+    uc.add_app(ws, "forge", make_comfyui(tmp_path / "forge-install"))
+
+    [a1111] = sync_uc.materialize(ws, "a1111")
+    assert sorted(a1111.created) == ["models/Lora/sdxl-lora.safetensors", "models/VAE/sdxl-vae.safetensors"]
+    [forge] = sync_uc.materialize(ws, "forge")
+    assert any("flux-lora" in p for p in forge.created)  # Forge loads Flux: it keeps them

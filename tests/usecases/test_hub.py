@@ -14,7 +14,7 @@ from pumasfs.usecases import hub as uc
 from pumasfs.usecases import sync as sync_uc
 from pumasfs.usecases.workspace import Workspace
 
-from ..hub.conftest import add_model, hub, hub_env, in_process_ok, safetensors_bytes  # noqa: F401 (fixtures)
+from ..hub.conftest import add_model, safetensors_bytes
 from ..hub.fakehub import FakeHub
 from ..materializer.conftest import make_comfyui
 from .conftest import Recorder

@@ -67,3 +67,9 @@ def test_some_failed_is_partial(ws: Workspace, tmp_path: Path) -> None:
     assert len(report.imported) == 1 and [Path(r.source).name for r in report.failed] == ["missing.safetensors"]
     error = report.error()
     assert error is not None and error.exit_code == EXIT_PARTIAL
+
+
+def test_the_progress_names_each_file_being_read(ws: Workspace, tmp_path: Path, reporter: Recorder) -> None:
+    sources = [lora(tmp_path / f"lora-{i}.safetensors", seed=i) for i in range(3)]
+    import_models(ws, sources, ImportOptions(), lookup=False, reporter=reporter)
+    assert sorted(reporter.items) == [s.name for s in sources]

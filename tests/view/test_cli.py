@@ -6,17 +6,16 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pumasfs.apps import add_app, get_app
 from pumasfs.maps import plan_root, select_map
-from pumasfs.metadata import FileEntry, ModelMetadata
 from pumasfs.planner import build_plan
-from pumasfs.staging import StagingDir
 from tests.conftest import assert_one_line_error
+from tests.support.cli import cli_env, pumas_argv
+from tests.support.models import add_model as support_add_model
 from tests.view.conftest import is_mounted, wait_for
 
 MAP = {
@@ -32,28 +31,8 @@ MAP = {
 
 def add_model(library, name: str, subtype: str | None, data: bytes, *, family: str = "sd1", folder: bool = False,
               file_name: str | None = None, added: str | None = None) -> str:
-    with StagingDir(library.layout) as st:
-        c = st.content
-        if folder:
-            (c / "unet").mkdir()
-            (c / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(data)
-            (c / "model_index.json").write_text("{}")
-            files = [FileEntry(name="unet/diffusion_pytorch_model.safetensors", original_name="x", size=len(data)),
-                     FileEntry(name="model_index.json", original_name="model_index.json", size=2, role="config")]
-            primary = None
-        else:
-            fname = file_name or f"{name}.safetensors"
-            (c / fname).write_bytes(data)
-            files = [FileEntry(name=fname, original_name=fname, size=len(data))]
-            primary = fname
-        meta = ModelMetadata(
-            model_id="x", family=family, model_type="diffusion", subtype=subtype, official_name=name,
-            cleaned_name=name, files=files, primary_file=primary, size_bytes=len(data),
-            layout="folder" if folder else "file", format="safetensors",
-        )
-        if added:
-            meta.added_date = added
-        return library.commit_staged(st, meta).model_id
+    return support_add_model(library, name, subtype=subtype, data=data, family=family, folder=folder,
+                             file_name=file_name, added=added, format="safetensors").model_id
 
 
 @pytest.fixture
@@ -73,6 +52,12 @@ def setup(root, library, tmp_path):
         add_model(library, "some-llm", None, b"gguf", family="llama"),  # no rule: not shown
     ]
     return library, ids
+
+
+def _mounts(pumas, tmp_path: Path) -> list[dict]:
+    """`pumas mounts --json`, this test's views only: the list is machine-wide, and other test runs on the
+    same machine may have views mounted meanwhile."""
+    return [v for v in pumas("mounts", "--json").json() if v["mountpoint"].startswith(f"{tmp_path}/")]
 
 
 def planned(library) -> dict[str, str]:
@@ -105,7 +90,7 @@ def test_mount_shows_the_plan_and_follows_the_library(setup, pumas, tmp_path, cl
     assert set(want) == {"checkpoints/dreamshaper-8.safetensors", "loras/sdxl/detail-lora.safetensors", "diffusers/sd-pipe"}
     assert view_links(mp) == want
 
-    views = pumas("mounts", "--json").json()
+    views = _mounts(pumas, tmp_path)
     assert [(v["mountpoint"], v["app"], v["mode"], v["state"]) for v in views] == [(str(mp), "comfyui", "preview", "active")]
 
     # Live: an import appears, a removal disappears, an edit moves, all without remounting.
@@ -143,7 +128,7 @@ def test_mount_shows_the_plan_and_follows_the_library(setup, pumas, tmp_path, cl
 
     out = pumas("umount", mp)
     assert not is_mounted(mp)
-    assert pumas("mounts", "--json").json() == []
+    assert _mounts(pumas, tmp_path) == []
     log = Path(views[0]["log"]).read_text()
     assert "Traceback" not in log and "ERROR" not in log, log
 
@@ -176,7 +161,7 @@ def test_content_view_equals_the_materialized_links(setup, pumas, tmp_path, cli_
             assert sorted(os.listdir(p)) == sorted(os.listdir(lib_path))
         else:
             assert p.read_bytes() == lib_path.read_bytes()
-    assert pumas("mounts", "--json").json()[0]["mode"] == "content"
+    assert _mounts(pumas, tmp_path)[0]["mode"] == "content"
     pumas("umount", mp)
     assert not is_mounted(mp)
 
@@ -185,29 +170,29 @@ def test_killed_daemon_stale_mount_is_cleaned(setup, pumas, tmp_path, cli_mounts
     mp = tmp_path / "view"
     cli_mounts.append(mp)
     pumas("mount", "comfyui", mp)
-    pid = pumas("mounts", "--json").json()[0]["pid"]
+    pid = _mounts(pumas, tmp_path)[0]["pid"]
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not Path(f"/proc/{pid}").exists(), what="the daemon to die")
     with pytest.raises(OSError):
         os.listdir(mp)  # transport endpoint is not connected
-    assert pumas("mounts", "--json").json()[0]["state"] == "stale"
+    assert _mounts(pumas, tmp_path)[0]["state"] == "stale"
     # A new mount on the same point cleans the stale one first.
     pumas("mount", "comfyui", mp)
     assert "checkpoints" in os.listdir(mp)
-    pid = pumas("mounts", "--json").json()[0]["pid"]
+    pid = _mounts(pumas, tmp_path)[0]["pid"]
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not Path(f"/proc/{pid}").exists(), what="the daemon to die")
     out = pumas("umount", mp)
     assert "stale" in out.stdout
     assert not is_mounted(mp)
-    assert pumas("mounts", "--json").json() == []
+    assert _mounts(pumas, tmp_path) == []
 
 
 def test_foreground_mount_ends_cleanly_on_sigterm(setup, root, tmp_path, cli_mounts):
     mp = tmp_path / "view"
     cli_mounts.append(mp)
-    proc = subprocess.Popen([sys.executable, "-m", "pumasfs", "--root", str(root), "mount", "comfyui", str(mp),
-                             "--foreground"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(pumas_argv("mount", "comfyui", mp, "--foreground", root=root), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=cli_env(tmp_path / "home"))
     try:
         wait_for(lambda: is_mounted(mp) or proc.poll() is not None, what="the mount")
         assert proc.poll() is None, proc.stderr.read()

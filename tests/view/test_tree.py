@@ -8,7 +8,7 @@ import pytest
 
 from pumasfs.plan import Plan, PlanEntry
 from pumasfs.view.backing import Backing, Resolved, resolve_plan, safe_relpath
-from pumasfs.view.tree import ROOT_INODE, Conflict, Tree
+from pumasfs.view.tree import ROOT_INODE, PartialClash, Tree
 
 pytestmark = pytest.mark.nofuse
 
@@ -81,9 +81,9 @@ def test_partial_plan_taking_another_models_name_is_refused_before_any_change():
     t = Tree(content=False)
     t.apply({"c/a": r("m/a", "m/a/a"), "c/b": r("m/b", "m/b/b", 2)})
     before = dict(t.by_path)
-    with pytest.raises(Conflict):
+    with pytest.raises(PartialClash):
         t.apply({"c/b": r("m/new", "m/new/b", 3)}, frozenset({"m/new"}))
-    with pytest.raises(Conflict):
+    with pytest.raises(PartialClash):
         t.apply({"c/a/x": r("m/new", "m/new/x", 3)}, frozenset({"m/new"}))
     assert t.by_path == before
 

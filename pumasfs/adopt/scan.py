@@ -1,0 +1,188 @@
+"""What an install holds: the model files in every folder it reads, by name only (no bytes read).
+
+The folders: for a map based on the models folder (ComfyUI, LM Studio) the
+whole folder, so custom-node folders found on disk count; for a map based on
+the install root (A1111) the fixed part of each rule's target; for ComfyUI
+also the folders its ``extra_model_paths.yaml`` adds, when they lie inside
+the folder pumas links into.  Files are grouped as the importer groups them
+(``grouping.group_paths``: companions, folder models, shard sets).  Links
+are never followed: a link into the library is already managed, any other
+link is the user's and is listed, untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..apps import AppInstall
+from ..grouping import ImportUnit, UnitFile, group_paths, is_weights
+from ..maps import TranslationMap, plan_root
+from . import extra_paths
+from .companions import extra_companions
+
+
+@dataclass(frozen=True)
+class LeftAlone:
+    app: str
+    path: str  # absolute, as found (may hold undecodable bytes as surrogates)
+    reason: str  # foreign-link | not-utf8 | unsafe-pickle | outside-folder | incomplete | changed | error
+    detail: str = ""
+
+
+@dataclass
+class Candidate:
+    """One model found in an install: its unit and each file's path relative to the plan root."""
+
+    app: str
+    base: Path
+    unit: ImportUnit
+    rels: dict[str, str]  # unit file rel -> app-relative path (posix)
+
+    @property
+    def main_rel(self) -> str:
+        """The pin's path: the weights file, or the folder of a folder model."""
+        if self.unit.kind in ("file", "sharded"):
+            return self.rels[self.unit.primary]
+        return rel_of(self.base, self.unit.source)
+
+    @property
+    def role_folder(self) -> str:
+        """The folder the model was found in, relative to the plan root: its role when unidentified."""
+        return self.main_rel.rpartition("/")[0]
+
+
+@dataclass
+class ScanResult:
+    candidates: list[Candidate] = field(default_factory=list)
+    left: list[LeftAlone] = field(default_factory=list)
+    managed: int = 0  # model files already links into the library
+    notes: list[str] = field(default_factory=list)
+
+
+def rel_of(base: Path, p: Path) -> str:
+    return os.path.relpath(p, base).replace(os.sep, "/")
+
+
+def utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def scan_roots(app: AppInstall, tmap: TranslationMap) -> tuple[Path, list[Path], list[str]]:
+    """(plan root, folders to scan, notes) for one install."""
+    base = plan_root(app, tmap)
+    roots: list[Path] = []
+    notes: list[str] = []
+    if tmap.base == "models":
+        roots.append(base)
+    else:
+        for rule in tmap.rules:
+            fixed = []
+            for part in rule.target.split("/"):
+                if "{" in part or part == ".":
+                    break
+                fixed.append(part)
+            roots.append(base.joinpath(*fixed) if fixed else base)
+    if app.kind == "comfyui":
+        folders, error = extra_paths.extra_folders(app.path)
+        if error:
+            notes.append(error)
+        base_real = os.path.realpath(base)
+        for key, paths in sorted(folders.items()):
+            for p in paths:
+                real = os.path.realpath(p)
+                if real == base_real or real.startswith(base_real + os.sep):
+                    roots.append(Path(base_real) / os.path.relpath(real, base_real))
+                elif os.path.isdir(p):
+                    notes.append(f"{p} ({key}, from {extra_paths.FILE_NAME}) is outside {base}: not adopted "
+                                 "with this install (register the folder's own app to adopt it)")
+    kept: list[Path] = []
+    for r in sorted({Path(os.path.abspath(r)) for r in roots}, key=lambda p: (len(p.parts), str(p))):
+        if not any(r == k or k in r.parents for k in kept):
+            kept.append(r)
+    return base, kept, notes
+
+
+def _lexists_link_into(path: str, models_real: str) -> bool:
+    try:
+        target = os.path.realpath(path)
+    except OSError:
+        return False
+    return target == models_real or target.startswith(models_real + os.sep)
+
+
+def _walk_links(root: Path, app: str, models_real: str, out: ScanResult) -> None:
+    """Links in the tree (never followed): ours are counted, the user's are listed."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in dirnames + filenames:
+            if name.startswith("."):
+                continue
+            p = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(p)
+            except OSError:
+                continue
+            if not stat.S_ISLNK(st.st_mode):
+                if name in filenames and not utf8(p) and is_weights(name):
+                    out.left.append(LeftAlone(app, p, "not-utf8", "the file name is not valid UTF-8; left in place"))
+                continue
+            if _lexists_link_into(p, models_real):
+                if is_weights(name) or name in dirnames:
+                    out.managed += 1
+            elif is_weights(name) or os.path.isdir(p):
+                out.left.append(LeftAlone(app, p, "foreign-link", f"a link to {os.readlink(p)!r} that pumas did not make"))
+
+
+def scan_install(app: AppInstall, tmap: TranslationMap, models_real: str, *, root: Path | None = None) -> ScanResult:
+    """Every model an install holds (or, with ``root``, one folder of it, for ``--from``)."""
+    out = ScanResult()
+    if root is None:
+        base, roots, notes = scan_roots(app, tmap)
+        out.notes += notes
+    else:
+        base, roots = plan_root(app, tmap), [root]
+    seen: set[Path] = set()
+    for r in roots:
+        if not r.is_dir():
+            continue
+        _walk_links(r, app.name, models_real, out)
+        grouping = group_paths([r])
+        listed = {x.path for x in out.left}  # a foreign link is listed once, as that, not also as refused
+        for e in grouping.errors:
+            if "no model files in this folder" in e.message or str(e.source) in listed:
+                continue
+            out.left.append(LeftAlone(app.name, str(e.source), "incomplete", e.message))
+        for unit in grouping.units:
+            cand = _candidate(app.name, base, unit, out)
+            if cand is not None and unit.primary_source not in seen:
+                seen.add(unit.primary_source)
+                out.candidates.append(cand)
+    return out
+
+
+def _candidate(app: str, base: Path, unit: ImportUnit, out: ScanResult) -> Candidate | None:
+    primary = unit.primary_source
+    if any(os.path.islink(f.source) for f in unit.files if f.role == "weights"):
+        return None  # a link (ours, counted above; or the user's, listed above)
+    if not all(utf8(str(f.source)) for f in unit.files if f.role == "weights"):
+        return None  # listed by _walk_links
+    if unit.kind == "file":
+        extra = [UnitFile(p, name, role) for p, name, role in extra_companions(primary)]
+        have = {f.source for f in unit.files}
+        unit.files = [f for f in unit.files if not os.path.islink(f.source) and utf8(str(f.source))]
+        unit.files += [f for f in extra if f.source not in have]
+    rels: dict[str, str] = {}
+    for f in unit.files:
+        rel = rel_of(base, f.source)
+        if rel.startswith("../") or rel == "..":
+            out.left.append(LeftAlone(app, str(primary), "outside-folder", f"outside {base}, where pumas links"))
+            return None
+        rels[f.rel] = rel
+    return Candidate(app, base, unit, rels)
