@@ -132,6 +132,13 @@ def _where(*, model_type: str | None, subtype: str | None, family: str | None,
     return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
+def _page(page: tuple[int, int] | None, args: list[str]) -> tuple[str, list[Any]]:
+    """The LIMIT clause of ``page`` = (limit, offset), and the arguments with its values."""
+    if page is None:
+        return "", list(args)
+    return " LIMIT ? OFFSET ?", [*args, page[0], page[1]]
+
+
 def search_terms(search: str | None) -> tuple[list[str], list[str]]:
     """The conditions (over ``models_fts f``) of a search, for every listing (CLI and web UI alike):
     each word of ``search`` is a substring, anywhere, of a model's searchable text (names, file
@@ -403,6 +410,7 @@ class Index:
         subtype: str | None = None,
         family: str | None = None,
         search: str | None = None,
+        page: tuple[int, int] | None = None,
     ) -> list[dict[str, Any]]:
         """metadata.json of each matching model as a plain dict, by id: listing 10,000 models
         builds no pydantic object.
@@ -413,7 +421,8 @@ class Index:
         """
         where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
         sql = "SELECT m.metadata FROM models m JOIN models_fts f ON f.rowid = m.id"
-        return [json.loads(r[0]) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
+        limit, args = _page(page, args)
+        return [json.loads(r[0]) for r in self.conn.execute(sql + where + " ORDER BY m.model_id" + limit, args)]
 
     def summaries(
         self,
@@ -422,6 +431,7 @@ class Index:
         subtype: str | None = None,
         family: str | None = None,
         search: str | None = None,
+        page: tuple[int, int] | None = None,
     ) -> list[dict[str, Any]]:
         """Like :meth:`rows`, but only the fields a listing shows (SQLite extracts them: no JSON
         parsing in Python): model_id, subtype, family, size_bytes, precision, match_method, hub_badge."""
@@ -436,7 +446,22 @@ class Index:
         sql = (f"SELECT m.model_id, m.subtype, m.family, m.size_bytes, {extracts}"
                " FROM models m JOIN models_fts f ON f.rowid = m.id")
         keys = ("model_id", "subtype", "family", "size_bytes", *fields)
-        return [dict(zip(keys, r, strict=True)) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
+        limit, args = _page(page, args)
+        rows = self.conn.execute(sql + where + " ORDER BY m.model_id" + limit, args)
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def count_matching(
+        self,
+        *,
+        model_type: str | None = None,
+        subtype: str | None = None,
+        family: str | None = None,
+        search: str | None = None,
+    ) -> int:
+        """How many models a listing with these filters holds (for "50 of 1,234" under a page)."""
+        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
+        sql = "SELECT COUNT(*) FROM models m JOIN models_fts f ON f.rowid = m.id"
+        return int(self.conn.execute(sql + where, args).fetchone()[0])
 
     def find_sha256(self, sha256: str) -> list[tuple[str, str]]:
         """(model_id, file name) of every file with these bytes."""

@@ -29,10 +29,13 @@ def _badge(meta: ModelMetadata) -> str:
 @click.option("--family", shell_complete=complete_families, help="Only this family (sd1, sdxl, flux, llama, ...).")
 @click.option("--search", "-s", metavar="TEXT", help="Models whose names, file names, tags, notes or trigger words "
               "contain every word of TEXT (anywhere, any case).")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Show at most N models (a page).")
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Skip the first N models (with --limit: the next page).")
 @click.option("--json", "as_json", is_flag=True, help="Print the model records (metadata.json) as a JSON array.")
 @pass_state
 def list_(state: State, model_type: str | None, subtype: str | None, family: str | None, search: str | None,
-          as_json: bool) -> None:
+          limit: int | None, offset: int, as_json: bool) -> None:
     """List the models in the library.
 
     \b
@@ -40,10 +43,12 @@ def list_(state: State, model_type: str | None, subtype: str | None, family: str
       pumas list
       pumas list --subtype loras --family sdxl
       pumas list --search "juggernaut"
+      pumas list --limit 50 --offset 50           the second page of 50
       pumas list --json | jq '.[].model_id'
     """
     where = uc.ModelFilter(model_type=model_type, subtype=subtype, family=family, search=search)
-    listing = uc.list_rows(state, where, full=as_json)
+    page = (limit, offset) if limit is not None else ((-1, offset) if offset else None)
+    listing = uc.list_rows(state, where, full=as_json, page=page)
     if as_json:
         echo_json([r.metadata for r in listing.rows])
         return
@@ -61,7 +66,11 @@ def list_(state: State, model_type: str | None, subtype: str | None, family: str
     ]
     print_table(rows, [*headers, "USED BY"])
     shown = len(listing.rows)
-    of = f" (of {listing.total_models})" if shown != listing.total_models else ""
+    if page is not None and shown != listing.matching:
+        more = f"; --offset {offset + shown} for more" if offset + shown < listing.matching else ""
+        of = f" ({offset + 1}-{offset + shown} of {listing.matching}{more})"
+    else:
+        of = f" (of {listing.total_models})" if shown != listing.total_models else ""
     used = sum(1 for r in listing.rows if r.used_by)
     click.echo(f"{shown} model(s){of}, {size_text(listing.total_bytes)}; {used} used by an app")
 

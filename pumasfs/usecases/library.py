@@ -61,17 +61,20 @@ class ModelRow:
 class Listing:
     rows: list[ModelRow]
     total_models: int  # in the whole library, filtered or not
+    matching: int = 0  # that the filters match, whether or not a page holds them all
 
     @property
     def total_bytes(self) -> int:
         return sum(r.size_bytes for r in self.rows)
 
 
-def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = False) -> Listing:
+def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = False,
+              page: tuple[int, int] | None = None) -> Listing:
     """The models matching ``where`` as light rows (no pydantic), with the apps using each.
 
-    ``full`` also reads each metadata.json as stored (for ``--json``).  Reading only: a root
-    with no library is NotFound, and nothing is created.
+    ``full`` also reads each metadata.json as stored (for ``--json``); ``page`` = (limit,
+    offset) reads only that slice, so a first page costs the same at any library size.
+    Reading only: a root with no library is NotFound, and nothing is created.
     """
     from ..hub.badge import trust_text_of
 
@@ -80,7 +83,7 @@ def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = F
     filters = {"model_type": where.model_type, "subtype": where.subtype, "family": where.family,
                "search": where.search}
     if full:
-        data = index.rows(**filters)
+        data = index.rows(**filters, page=page)
         for d in data:
             civ = d.get("civitai") if isinstance(d.get("civitai"), dict) else None
             d["_badge"] = trust_text_of(d.get("match_method"), d.get("hub_match"), civ and civ.get("trust"))
@@ -88,7 +91,7 @@ def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = F
             d["_civitai_base"] = civ and civ.get("base_model")
             d["_words"] = list(d.get("trigger_words") or [])
     else:
-        data = index.summaries(**filters)
+        data = index.summaries(**filters, page=page)
         for d in data:
             d["_badge"] = trust_text_of(d["match_method"], {"badge": d["hub_badge"]}, d["civitai_trust"])
             name = f"{d['civitai_model'] or ''} {d['civitai_version'] or ''}".strip()
@@ -107,7 +110,12 @@ def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = F
                  civitai_base=d.pop("_civitai_base"), trigger_words=d.pop("_words"), metadata=d if full else {})
         for d in data
     ]
-    return Listing(rows=rows, total_models=index.count() if where.active else len(rows))
+    total = index.count() if (where.active or page is not None) else len(rows)
+    if page is None:
+        matching = len(rows)
+    else:
+        matching = index.count_matching(**filters) if where.active else total
+    return Listing(rows=rows, total_models=total, matching=matching)
 
 
 @dataclass

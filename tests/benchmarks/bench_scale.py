@@ -42,15 +42,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from pumasfs.index import record_row  # noqa: E402
 from pumasfs.library import Library  # noqa: E402
 from pumasfs.metadata import FileEntry, Hashes, ModelMetadata  # noqa: E402
 from pumasfs.paths import Layout  # noqa: E402
 from pumasfs.plan import ModelRecord  # noqa: E402
-from pumasfs.index import record_row  # noqa: E402
 from tests.materializer.conftest import make_comfyui  # noqa: E402
 
 PY = sys.executable
-LIMIT = ["--limit", "50"] if os.environ.get("BENCH_NO_LIMIT") is None else []
+LIMIT = ["--limit", "50"]
 FAMILIES = ("sd1", "sdxl", "flux", "pony")
 
 
