@@ -260,13 +260,59 @@ def build_app(config: UiConfig) -> Starlette:
             return _error(e)
 
     def delete(request: Request) -> Response:
+        from ..usecases import remove as remove_uc
+
         ref = request.path_params["model_id"]
         try:
             with ui.workspace() as ws:
-                ids = ui_support.remove_models(ws, [ref])
+                result = remove_uc.remove_models(ws, [ref])
         except PumasError as e:
             return _error(e)
-        return Response(f"removed {', '.join(ids)}", headers={"HX-Redirect": "/?removed=" + ids[0]})
+        if result.failed:
+            f = result.failed[0]
+            return Response(f.message, status_code=409 if f.exit_code == 3 else 400,
+                            media_type="text/plain; charset=utf-8")
+        ids = [r.model_id for r in result.removed]
+        return Response(f"moved {', '.join(ids)} to the trash", headers={"HX-Redirect": "/?removed=" + ids[0]})
+
+    # -- the trash (`pumas trash`) --
+
+    def trash_page(request: Request) -> Response:
+        from ..usecases import trash as trash_uc
+
+        with ui.workspace() as ws:
+            items = trash_uc.list_trash(ws)
+            keep = trash_uc.load_settings(ws.layout).keep_days
+        return page(request, "trash.html", {"items": list(reversed(items)), "keep_days": keep,
+                                            "total": sum(i.size_bytes for i in items)})
+
+    def trash_restore(request: Request) -> Response:
+        from ..usecases import trash as trash_uc
+
+        try:
+            with ui.workspace() as ws:
+                restored = trash_uc.restore(ws, request.path_params["item_id"])
+        except PumasError as e:
+            return _error(e)
+        text = "\n".join([f"restored {restored.model_id}", *restored.warnings])
+        return Response(text, headers={"HX-Redirect": "/trash?restored=" + restored.model_id})
+
+    async def trash_empty(request: Request) -> Response:
+        from ..usecases import trash as trash_uc
+
+        form = await request.form()
+        age = str(form.get("older_than", "")).strip()
+
+        def run() -> Response:
+            with ui.workspace() as ws:
+                result = trash_uc.empty_trash(ws, older_than_s=trash_uc.parse_age(age) if age else None)
+            return Response(f"deleted {len(result.deleted)} model(s), kept {result.kept}",
+                            headers={"HX-Redirect": f"/trash?emptied={len(result.deleted)}"})
+
+        try:
+            return await anyio.to_thread.run_sync(run)
+        except PumasError as e:
+            return _error(e)
 
     # -- import --
 
@@ -681,6 +727,9 @@ def build_app(config: UiConfig) -> Starlette:
         Route("/model/{model_id:path}/delete", delete, methods=["POST"]),
         Route("/model/{model_id:path}/overrides", overrides, methods=["POST"]),
         Route("/model/{model_id:path}", model_page),
+        Route("/trash", trash_page),
+        Route("/trash/empty", trash_empty, methods=["POST"]),
+        Route("/trash/{item_id}/restore", trash_restore, methods=["POST"]),
         Route("/preview/{model_id:path}", preview),
         Route("/import", import_page),
         Route("/import/browse", browse_dir),
