@@ -180,7 +180,7 @@ def build_app(config: UiConfig) -> Starlette:
             "rows": present.field_rows(meta), "evidence": (meta.identification or {}).get("evidence") or [],
             "ident_warnings": (meta.identification or {}).get("warnings") or [],
             "hub_match": (meta.model_extra or {}).get("hub_match"),
-            "pins": (meta.model_extra or {}).get("pins") or [],
+            "pins": meta.pins,
         }
         return page(request, "model.html", ctx)
 
@@ -274,6 +274,24 @@ def build_app(config: UiConfig) -> Starlette:
                             media_type="text/plain; charset=utf-8")
         ids = [r.model_id for r in result.removed]
         return Response(f"moved {', '.join(ids)} to the trash", headers={"HX-Redirect": "/?removed=" + ids[0]})
+
+    async def unpin(request: Request) -> Response:
+        from ..usecases import pins as pins_uc
+
+        form = await request.form()
+        ref = request.path_params["model_id"]
+        app_name, path = str(form.get("app", "")), str(form.get("path", ""))
+
+        def run() -> Response:
+            with ui.workspace() as ws:
+                meta, gone, _ = pins_uc.unpin_model(ws, ref, app_name, path)
+            return Response(f"unpinned {len(gone)}", headers={
+                "HX-Redirect": f"/model/{meta.model_id}?unpinned={app_name}:{path}"})
+
+        try:
+            return await anyio.to_thread.run_sync(run)
+        except PumasError as e:
+            return _error(e)
 
     # -- the trash (`pumas trash`) --
 
@@ -466,6 +484,22 @@ def build_app(config: UiConfig) -> Starlette:
         except PumasError as e:
             return _error(e)
         return page(request, "_sync_report.html", {"reports": reports, "dry_run": dry_run, "name": name})
+
+    async def app_adopt(request: Request) -> Response:
+        from ..usecases import adopt as adopt_uc
+
+        name = request.path_params["name"]
+        dry_run = request.query_params.get("dry_run") == "1"
+
+        def run() -> Response:
+            with ui.workspace() as ws:
+                result = adopt_uc.adopt(ws, [name], dry_run=dry_run)
+            return page(request, "_adopt_report.html", {"r": result, "t": result.plan.total(), "name": name})
+
+        try:
+            return await anyio.to_thread.run_sync(run)
+        except PumasError as e:
+            return _error(e)
 
     def app_sync(request: Request) -> Response:
         name = request.path_params["name"]
@@ -726,6 +760,7 @@ def build_app(config: UiConfig) -> Starlette:
         Route("/model/{model_id:path}/edit", edit, methods=["POST"]),
         Route("/model/{model_id:path}/delete", delete, methods=["POST"]),
         Route("/model/{model_id:path}/overrides", overrides, methods=["POST"]),
+        Route("/model/{model_id:path}/unpin", unpin, methods=["POST"]),
         Route("/model/{model_id:path}", model_page),
         Route("/trash", trash_page),
         Route("/trash/empty", trash_empty, methods=["POST"]),
@@ -747,6 +782,7 @@ def build_app(config: UiConfig) -> Starlette:
         Route("/apps/{name}/map/models", map_models),
         Route("/apps/{name}/map/{action}", map_action, methods=["POST"]),
         Route("/apps/{name}/sync", app_sync, methods=["POST"]),
+        Route("/apps/{name}/adopt", app_adopt, methods=["POST"]),
         Route("/apps/{name}/mount", app_mount, methods=["POST"]),
         Route("/apps/{name}/umount", app_umount, methods=["POST"]),
         Route("/apps/{name}/remove", app_remove, methods=["POST"]),
