@@ -74,8 +74,10 @@ class Ui:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.filters.update(size=present.human_size, params=present.param_text, when=present.when, hue=present.hue)
+        from ..hub.badge import badge_label, civitai_badge
+
         env.globals.update(csrf=config.guard.csrf, triggers=present.trigger_words, initials=present.initials,
-                           query_url=present.query_url)
+                           query_url=present.query_url, civitai_badge=civitai_badge, badge_label=badge_label)
 
     @contextlib.contextmanager
     def workspace(self) -> Iterator[Workspace]:
