@@ -56,7 +56,7 @@ def test_delete_then_restore_from_the_trash_page_brings_the_model_and_its_links_
     expect(page.locator(f'.card[data-model="{LORA_ID}"]')).to_be_visible()
 
 
-def test_empty_asks_first_and_keeps_what_is_younger_than_the_age(page: Page, server: Server, cli,
+def test_empty_asks_first_and_keeps_what_is_younger_than_the_age(page: Page, server: Server, cli, shots: Path,
                                                                    allowed_errors: list[str]) -> None:
     allowed_errors += ["Error Code 400 from /trash/empty", "status of 400 (Bad Request) (http://127.0.0.1"]
     cli("rm", "diffusion/sd1/easynegative")
@@ -70,6 +70,7 @@ def test_empty_asks_first_and_keeps_what_is_younger_than_the_age(page: Page, ser
 
     page.get_by_role("button", name="Empty…").click()
     dialog.locator('input[name="older_than"]').fill("soon")
+    page.screenshot(path=str(shots / "trash-empty-dialog.png"))
     dialog.get_by_role("button", name="Delete for good").click()
     expect(page.locator(".toast.error")).to_contain_text("not an age: 'soon'")  # `trash empty`'s own line
 
