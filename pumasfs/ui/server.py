@@ -74,8 +74,10 @@ class Ui:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.filters.update(size=present.human_size, params=present.param_text, when=present.when, hue=present.hue)
+        from ..hub.badge import badge_label, civitai_badge
+
         env.globals.update(csrf=config.guard.csrf, triggers=present.trigger_words, initials=present.initials,
-                           query_url=present.query_url)
+                           query_url=present.query_url, civitai_badge=civitai_badge, badge_label=badge_label)
 
     @contextlib.contextmanager
     def workspace(self) -> Iterator[Workspace]:
@@ -180,7 +182,7 @@ def build_app(config: UiConfig) -> Starlette:
             "rows": present.field_rows(meta), "evidence": (meta.identification or {}).get("evidence") or [],
             "ident_warnings": (meta.identification or {}).get("warnings") or [],
             "hub_match": (meta.model_extra or {}).get("hub_match"),
-            "pins": (meta.model_extra or {}).get("pins") or [],
+            "pins": meta.pins,
         }
         return page(request, "model.html", ctx)
 
@@ -260,13 +262,77 @@ def build_app(config: UiConfig) -> Starlette:
             return _error(e)
 
     def delete(request: Request) -> Response:
+        from ..usecases import remove as remove_uc
+
         ref = request.path_params["model_id"]
         try:
             with ui.workspace() as ws:
-                ids = ui_support.remove_models(ws, [ref])
+                result = remove_uc.remove_models(ws, [ref])
         except PumasError as e:
             return _error(e)
-        return Response(f"removed {', '.join(ids)}", headers={"HX-Redirect": "/?removed=" + ids[0]})
+        if result.failed:
+            f = result.failed[0]
+            return Response(f.message, status_code=409 if f.exit_code == 3 else 400,
+                            media_type="text/plain; charset=utf-8")
+        ids = [r.model_id for r in result.removed]
+        return Response(f"moved {', '.join(ids)} to the trash", headers={"HX-Redirect": "/?removed=" + ids[0]})
+
+    async def unpin(request: Request) -> Response:
+        from ..usecases import pins as pins_uc
+
+        form = await request.form()
+        ref = request.path_params["model_id"]
+        app_name, path = str(form.get("app", "")), str(form.get("path", ""))
+
+        def run() -> Response:
+            with ui.workspace() as ws:
+                meta, gone, _ = pins_uc.unpin_model(ws, ref, app_name, path)
+            return Response(f"unpinned {len(gone)}", headers={
+                "HX-Redirect": f"/model/{meta.model_id}?unpinned={app_name}:{path}"})
+
+        try:
+            return await anyio.to_thread.run_sync(run)
+        except PumasError as e:
+            return _error(e)
+
+    # -- the trash (`pumas trash`) --
+
+    def trash_page(request: Request) -> Response:
+        from ..usecases import trash as trash_uc
+
+        with ui.workspace() as ws:
+            items = trash_uc.list_trash(ws)
+            keep = trash_uc.load_settings(ws.layout).keep_days
+        return page(request, "trash.html", {"items": list(reversed(items)), "keep_days": keep,
+                                            "total": sum(i.size_bytes for i in items)})
+
+    def trash_restore(request: Request) -> Response:
+        from ..usecases import trash as trash_uc
+
+        try:
+            with ui.workspace() as ws:
+                restored = trash_uc.restore(ws, request.path_params["item_id"])
+        except PumasError as e:
+            return _error(e)
+        text = "\n".join([f"restored {restored.model_id}", *restored.warnings])
+        return Response(text, headers={"HX-Redirect": "/trash?restored=" + restored.model_id})
+
+    async def trash_empty(request: Request) -> Response:
+        from ..usecases import trash as trash_uc
+
+        form = await request.form()
+        age = str(form.get("older_than", "")).strip()
+
+        def run() -> Response:
+            with ui.workspace() as ws:
+                result = trash_uc.empty_trash(ws, older_than_s=trash_uc.parse_age(age) if age else None)
+            return Response(f"deleted {len(result.deleted)} model(s), kept {result.kept}",
+                            headers={"HX-Redirect": f"/trash?emptied={len(result.deleted)}"})
+
+        try:
+            return await anyio.to_thread.run_sync(run)
+        except PumasError as e:
+            return _error(e)
 
     # -- import --
 
@@ -420,6 +486,22 @@ def build_app(config: UiConfig) -> Starlette:
         except PumasError as e:
             return _error(e)
         return page(request, "_sync_report.html", {"reports": reports, "dry_run": dry_run, "name": name})
+
+    async def app_adopt(request: Request) -> Response:
+        from ..usecases import adopt as adopt_uc
+
+        name = request.path_params["name"]
+        dry_run = request.query_params.get("dry_run") == "1"
+
+        def run() -> Response:
+            with ui.workspace() as ws:
+                result = adopt_uc.adopt(ws, [name], dry_run=dry_run)
+            return page(request, "_adopt_report.html", {"r": result, "t": result.plan.total(), "name": name})
+
+        try:
+            return await anyio.to_thread.run_sync(run)
+        except PumasError as e:
+            return _error(e)
 
     def app_sync(request: Request) -> Response:
         name = request.path_params["name"]
@@ -680,7 +762,11 @@ def build_app(config: UiConfig) -> Starlette:
         Route("/model/{model_id:path}/edit", edit, methods=["POST"]),
         Route("/model/{model_id:path}/delete", delete, methods=["POST"]),
         Route("/model/{model_id:path}/overrides", overrides, methods=["POST"]),
+        Route("/model/{model_id:path}/unpin", unpin, methods=["POST"]),
         Route("/model/{model_id:path}", model_page),
+        Route("/trash", trash_page),
+        Route("/trash/empty", trash_empty, methods=["POST"]),
+        Route("/trash/{item_id}/restore", trash_restore, methods=["POST"]),
         Route("/preview/{model_id:path}", preview),
         Route("/import", import_page),
         Route("/import/browse", browse_dir),
@@ -698,6 +784,7 @@ def build_app(config: UiConfig) -> Starlette:
         Route("/apps/{name}/map/models", map_models),
         Route("/apps/{name}/map/{action}", map_action, methods=["POST"]),
         Route("/apps/{name}/sync", app_sync, methods=["POST"]),
+        Route("/apps/{name}/adopt", app_adopt, methods=["POST"]),
         Route("/apps/{name}/mount", app_mount, methods=["POST"]),
         Route("/apps/{name}/umount", app_umount, methods=["POST"]),
         Route("/apps/{name}/remove", app_remove, methods=["POST"]),

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..hub.badge import trust_badge
+from ..hub.badge import CIVITAI_LINKED, CIVITAI_VERIFIED, trust_badge
 from ..index import search_terms
 from ..metadata import ModelMetadata
 from .workspace import Workspace
@@ -36,7 +36,7 @@ SORTS: dict[str, str] = {
     "added": "m.added_date ASC, m.model_id",
     "-added": "m.added_date DESC, m.model_id",
 }
-TRUSTS = ("verified", "probable", "modified", "unknown")
+TRUSTS = ("verified", "probable", "modified", "unknown", CIVITAI_VERIFIED, CIVITAI_LINKED)
 MAX_PAGE_SIZE = 200
 
 # The trust badge (pumasfs.hub.badge.trust_badge) as SQL over the stored JSON, so
@@ -47,6 +47,13 @@ _TRUST_SQL = (
     "WHEN json_extract(m.metadata,'$.match_method') IN ('filename_exact','filename_fuzzy') THEN 'probable' "
     "ELSE 'unknown' END"
 )
+# The CivitAI badge (pumasfs.hub.badge.civitai_badge), shown beside the one above: a
+# model can be both "probable" and "civitai-verified", so it is its own test.
+_CIVITAI_SQL = {
+    CIVITAI_LINKED: "json_extract(m.metadata,'$.civitai.trust') = 'user'",
+    CIVITAI_VERIFIED: "json_extract(m.metadata,'$.civitai.version_id') IS NOT NULL "
+                      "AND COALESCE(json_extract(m.metadata,'$.civitai.trust'), '') <> 'user'",
+}
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,9 @@ def _where(q: BrowseQuery, has_reg: bool) -> tuple[str, str, list[object]]:
     if q.tag:
         where.append("EXISTS (SELECT 1 FROM json_each(m.metadata,'$.tags') t WHERE t.value = ?)")
         args.append(q.tag)
-    if q.trust:
+    if q.trust in _CIVITAI_SQL:
+        where.append(_CIVITAI_SQL[q.trust])
+    elif q.trust:
         where.append(f"{_TRUST_SQL} = ?")
         args.append(q.trust)
     if q.app:
@@ -227,13 +236,16 @@ def _facets(conn: sqlite3.Connection, has_reg: bool) -> dict[str, list[Facet]]:
     base: Counter[str] = Counter()
     trust: Counter[str] = Counter()
     tags: Counter[str] = Counter()
-    for b, method, badge, tag_json in conn.execute(
+    for b, method, badge, tag_json, civ_version, civ_trust in conn.execute(
         "SELECT json_extract(metadata,'$.base_model'), json_extract(metadata,'$.match_method'), "
-        "json_extract(metadata,'$.hub_match.badge'), json_extract(metadata,'$.tags') FROM models"
+        "json_extract(metadata,'$.hub_match.badge'), json_extract(metadata,'$.tags'), "
+        "json_extract(metadata,'$.civitai.version_id'), json_extract(metadata,'$.civitai.trust') FROM models"
     ):
         if b:
             base[str(b)] += 1
         trust[_trust_of(method, badge)] += 1
+        if civ_version is not None:  # counted beside the Hugging Face badge (a model has both)
+            trust[CIVITAI_LINKED if civ_trust == "user" else CIVITAI_VERIFIED] += 1
         if tag_json and tag_json != "[]":
             tags.update(str(t) for t in json.loads(tag_json))
     return {

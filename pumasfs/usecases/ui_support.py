@@ -1,10 +1,7 @@
 """Thin glue for the web UI until the use cases it needs exist in this package.
 
-``remove_models`` repeats, step for step, what `pumas rm` does today (links in
-every app, then the model, then the apps catch up) and nothing more: when
-``usecases/remove.py`` (the trash) lands, the UI calls that instead.  The apps
-pages read here what no use case returns yet: link counts per folder and the
-last sync (``app_links``), the full Plan for an install (``preview_plan``, the
+The apps pages read here what no use case returns yet: link counts per folder
+and the last sync (``app_links``), the full Plan for an install (``preview_plan``, the
 same inputs ``materialize`` plans with), and ComfyUI installs found in the
 folders the user allowed (``find_installs``).
 """
@@ -17,27 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .after_change import catch_up_apps, unlink_everywhere
-from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
 
 if TYPE_CHECKING:
     from ..apps import AppInstall
     from ..plan import Plan, PlanEntry
-
-
-def remove_models(ws: Workspace, refs: list[str], *, reporter: Reporter = NULL_REPORTER) -> list[str]:
-    """`pumas rm`: links in every app, then the model, then the apps catch up."""
-    lib = ws.library
-    ids = [lib.resolve_id(r) for r in refs]
-    reporter.start("removing", len(ids), unit="models")
-    for model_id in ids:
-        reporter.item(model_id)
-        unlink_everywhere(ws, model_id)
-        lib.remove(model_id)
-        reporter.advance(1)
-    catch_up_apps(ws, reporter)
-    return ids
 
 
 # -- apps: what the apps pages read, until usecases/apps.py offers it ---------------------------------------------

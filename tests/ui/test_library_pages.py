@@ -156,3 +156,6 @@ def test_delete_asks_first_then_cascades_like_pumas_rm(page: Page, server: Serve
     expect(page.locator(".card")).to_have_count(11)
     assert "diffusion/sd1/easynegative" not in [m["model_id"] for m in listed(cli)]
     assert not folder.exists()
+    # Into the same trash `pumas rm` uses: `pumas trash list` shows it.
+    trashed = json.loads(cli("trash", "list", "--json").stdout)
+    assert [t["model_id"] for t in trashed] == ["diffusion/sd1/easynegative"]

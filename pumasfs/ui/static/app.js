@@ -58,11 +58,15 @@
   $("#tray-close").addEventListener("click", () => { tray.hidden = true; });
 
   const params = new URLSearchParams(location.search);
-  if (params.get("removed")) {
-    toast("Removed " + params.get("removed"), "ok");
-    params.delete("removed");
-    history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : ""));
+  // A redirect after a change says what it did once (a reload does not repeat it).
+  const said = { removed: (v) => "Removed " + v + " (in the trash)", restored: (v) => "Restored " + v,
+                 emptied: (v) => "Deleted " + v + " model(s) for good", unpinned: (v) => "Unpinned " + v,
+                 adopted: (v) => "Adopted " + v + " model(s)" };
+  let spoke = false;
+  for (const [key, text] of Object.entries(said)) {
+    if (params.get(key) !== null) { toast(text(params.get(key)), "ok"); params.delete(key); spoke = true; }
   }
+  if (spoke) history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : ""));
 
   // -- live activity (server-sent events) -------------------------------------
   function renderJob(job) {
