@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import stat
 
 from materializer.links import LinkSpec, make, temp_path
@@ -20,25 +19,7 @@ from materializer.links import LinkSpec, make, temp_path
 from ..atomic import fsync_dir
 from ..errors import PumasError, os_error_text
 from ..hashing import SourceStamp
-
-CRASH_ENV = "PUMAS_TEST_CRASH_AT"  # tests: SIGKILL this process at a named step
-
-
-def crash_point(step: str) -> None:
-    """Die here, as a power cut would, when a test asks for it (``PUMAS_TEST_CRASH_AT=step[:n]``)."""
-    want = os.environ.get(CRASH_ENV)
-    if not want:
-        return
-    name, _, nth = want.partition(":")
-    if name != step:
-        return
-    count = _hits.get(step, 0) + 1
-    _hits[step] = count
-    if count >= int(nth or "1"):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-_hits: dict[str, int] = {}
+from ..testhooks import kill_point
 
 
 class Changed(PumasError):
@@ -101,7 +82,7 @@ def swap_in_link(abs_path: str, spec: LinkSpec, models_real: str, expect: Source
         # would do nothing and leave the temporary name; the path already shows the library's bytes.
         os.unlink(tmp)
         return
-    crash_point("before-swap")
+    kill_point("before-swap")
     try:
         os.replace(tmp, abs_path)
     except OSError as e:
@@ -112,7 +93,7 @@ def swap_in_link(abs_path: str, spec: LinkSpec, models_real: str, expect: Source
         raise PumasError(f"{abs_path}: cannot replace it by its link ({os_error_text(e)}); left in place") from None
     if durable:
         fsync_dir_quiet(os.path.dirname(abs_path))
-    crash_point("swapped")
+    kill_point("swapped")
 
 
 def fsync_dir_quiet(d: str) -> None:

@@ -34,7 +34,7 @@ from ..adopt.commit import commit_batch, recover, syncfs
 from ..adopt.companions import read_descriptions
 from ..adopt.planning import AdoptPlan, Hashed, ModelGroup, plan_adoption
 from ..adopt.scan import Candidate, LeftAlone, ScanResult, scan_install
-from ..adopt.swap import Changed, crash_point, probe_folder, stamp_of, swap_in_link
+from ..adopt.swap import Changed, probe_folder, stamp_of, swap_in_link
 from ..apps import AppInstall, get_app, load_apps
 from ..errors import NotFound, PumasError, os_error_text
 from ..importer import COMMIT_LOCK, ImportOptions, destination_names, draft_metadata
@@ -42,6 +42,7 @@ from ..library import Library
 from ..maps import TranslationMap, plan_root, select_map
 from ..metadata import FileEntry, Hashes, ModelMetadata, Pin
 from ..naming import text_of
+from ..testhooks import kill_point
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
 
@@ -402,7 +403,7 @@ def _run_batch(lib: Library, groups: list[ModelGroup], installs: dict[str, _Inst
                 except PumasError as e:
                     for h in hs:
                         _fail(result, h, e.message)
-            crash_point("staged")
+            kill_point("staged")
             with locks.exclusive(lib.layout.run_dir / COMMIT_LOCK):
                 fresh = []
                 for hs, content, meta in staged:
@@ -419,7 +420,7 @@ def _run_batch(lib: Library, groups: list[ModelGroup], installs: dict[str, _Inst
                         _fail(result, h, f"{h.cand.unit.primary_source}: no free folder name in the library")
                 else:
                     done.append((committed.model_id, True, hs, committed))
-        crash_point("committed")
+        kill_point("committed")
     for mid, hs in existing:
         try:
             _add_places(lib, mid, hs)
@@ -643,7 +644,7 @@ def _register(ws: Workspace, inst: _Install, result: AdoptResult) -> None:
         report = apply_plan(reg, ws.layout.models_dir, plan, inst.base, app=inst.app.name,
                             link_type=None if lt in (None, "", "auto") else lt, allow_conflicts=True,
                             mark_dirty=False, mode="adopt")
-    crash_point("registered")
+    kill_point("registered")
     result.conflicts += [f"{c.path}: {c.detail}" for c in report.conflicts]
     result.failures += report.errors
 
