@@ -400,3 +400,58 @@ def check_file(path: Path) -> PumasSection | None:
     if text is None:
         return None
     return our_section(parse(text, path), path)
+
+
+# -- the folders the file adds (adoption, workflow checks) ----------------------------
+
+
+class _Section(BaseModel):
+    """Any section, as ComfyUI reads it: optional ``base_path`` and ``is_default``, then folder keys."""
+
+    model_config = ConfigDict(extra="allow")
+    base_path: str | None = None
+    is_default: bool = False
+
+
+def extra_folders(install: Path) -> tuple[dict[str, list[Path]], str | None]:
+    """(folder key -> absolute folders, error line or None) from the install's yaml, if any.
+
+    Facts from ComfyUI's ``utils/extra_config.load_extra_path_config``:
+    ``base_path`` has ``~`` and ``$VARS`` expanded and is relative to the
+    yaml's folder; every other key holds one path per line, joined to
+    ``base_path`` (or to the yaml's folder when relative and no base is
+    given), normalized.  Read only: a file we cannot read is reported, never
+    raised, because callers (adoption, workflow checks) go on without it.
+    """
+    path = install / FILE_NAME
+    try:
+        text, _ = read(path)
+        if text is None:
+            return {}, None
+        data = parse(text, path)
+    except ExtraPathsError as e:
+        return {}, str(e)
+    out: dict[str, list[Path]] = {}
+    here = path.parent.resolve()
+    for name, body in data.items():
+        if body is None:
+            continue
+        try:
+            section = _Section.model_validate(body)
+        except ValidationError:
+            return out, f"{path}: section {name!r} is not a mapping of folder keys"
+        base = None
+        if section.base_path:
+            base = os.path.expandvars(os.path.expanduser(section.base_path))
+            if not os.path.isabs(base):
+                base = os.path.abspath(os.path.join(here, base))
+        for key, value in (section.model_extra or {}).items():
+            if not isinstance(value, str):
+                continue
+            for line in value.split("\n"):
+                line = line.strip()
+                if not line:
+                    continue
+                full = os.path.join(base, line) if base else line if os.path.isabs(line) else os.path.join(here, line)
+                out.setdefault(str(key), []).append(Path(os.path.normpath(full)))
+    return out, None
