@@ -27,7 +27,7 @@ import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import hashing, locks, staging
 from ..adopt.commit import commit_batch, recover, syncfs
@@ -43,8 +43,12 @@ from ..maps import TranslationMap, plan_root, select_map
 from ..metadata import FileEntry, Hashes, ModelMetadata, Pin
 from ..naming import text_of
 from ..testhooks import kill_point
+from .after_change import CatchUp, catch_up_apps, lookup_after_import
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from ..hub.enrich import EnrichSummary
 
 ADOPT_LOCK = "adopt.lock"
 
@@ -67,6 +71,13 @@ class AdoptResult:
     notes: list[str] = field(default_factory=list)
     workflows_before: dict[str, list[Any]] = field(default_factory=dict)
     workflows_after: dict[str, list[Any]] = field(default_factory=dict)
+    lookup: EnrichSummary | None = None  # the bounded hub lookup after committing (None: none ran)
+    apps: CatchUp | None = None  # the apps' catch-up, when the lookup renamed a model
+
+    @property
+    def adopted(self) -> list[str]:
+        """Models this run brought into the library (not the places added to models already there)."""
+        return list(dict.fromkeys(p.model_id for p in self.placed if p.status == "adopted"))
 
     def to_json(self) -> dict[str, Any]:
         out = self.plan.to_json()
@@ -81,6 +92,7 @@ class AdoptResult:
                       "unresolved_after": [r.to_json() for r in self.workflows_after.get(app, [])]}
                 for app in sorted(set(self.workflows_before) | set(self.workflows_after))
             },
+            "lookup": self.lookup.to_json() if self.lookup is not None else None,
         })
         return out
 
@@ -102,9 +114,17 @@ def adopt(
     *,
     dry_run: bool = False,
     from_dir: Path | None = None,
+    lookup: bool = True,
+    lookup_deadline_s: float = 3.0,
     reporter: Reporter = NULL_REPORTER,
 ) -> AdoptResult:
-    """Adopt the model files of the named installs (every registered one by default)."""
+    """Adopt the model files of the named installs (every registered one by default).
+
+    New models then get the same bounded hub + CivitAI lookup an import gets,
+    after the adoption lock is released: it never delays the adoption beyond
+    ``lookup_deadline_s``, and what it could not finish stays pending for
+    ``pumas enrich --pending``.
+    """
     layout = ws.layout
     installs = _installs(ws, apps, from_dir)
     lib = ws.library
@@ -149,6 +169,11 @@ def adopt(
                 # Never expected (paths do not change), but said loudly if it ever happens.
                 result.failures += [f"{s.app.name}: {r.workflow}: node {r.node}: {r.key}/{r.name} resolved before "
                                     "adoption and does not now" for r in broke]
+    if lookup and result.adopted:
+        result.lookup = lookup_after_import(ws, result.adopted, deadline_s=lookup_deadline_s)
+        if result.lookup.renamed:
+            # The hub named a model's type: its folder moved, and the pinned links must follow.
+            result.apps = catch_up_apps(ws, reporter)
     return result
 
 
