@@ -318,29 +318,12 @@ def _unchanged_since(path: Path, st: os.stat_result | None) -> bool:
 
 def _replace(path: Path, data: bytes, like: os.stat_result | None, before: os.stat_result | None) -> None:
     """Atomic replace keeping mode and owner; refused when the file changed since it was read."""
-    tmp = atomic.temp_name(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            if like is not None:
-                os.fchmod(fd, like.st_mode & 0o7777)
-                try:
-                    os.fchown(fd, like.st_uid, like.st_gid)
-                except PermissionError:
-                    pass  # not root: the file is ours to own anyway
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+
+    def still_as_read() -> None:
         if not _unchanged_since(path, before):
             raise ExtraPathsError(f"{path}: changed while pumas was editing it; left as it is now, retry")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    atomic.fsync_dir(path.parent)
+
+    atomic.write_bytes(path, data, like=like, before_replace=still_as_read)
 
 
 def write_section(path: Path, base_path: str | os.PathLike[str], folders: dict[str, list[str]], *,
