@@ -316,14 +316,16 @@ def _unchanged_since(path: Path, st: os.stat_result | None) -> bool:
     return st is not None and (now.st_ino, now.st_size, now.st_mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def _refuse_if_changed(path: Path, st: os.stat_result | None) -> None:
+    """The last check before a write: someone (or ComfyUI Manager) edited the file since we read it."""
+    if not _unchanged_since(path, st):
+        raise ExtraPathsError(f"{path}: changed while pumas was editing it; left as it is now, retry")
+
+
 def _replace(path: Path, data: bytes, like: os.stat_result | None, before: os.stat_result | None) -> None:
     """Atomic replace keeping mode and owner; refused when the file changed since it was read."""
 
-    def still_as_read() -> None:
-        if not _unchanged_since(path, before):
-            raise ExtraPathsError(f"{path}: changed while pumas was editing it; left as it is now, retry")
-
-    atomic.write_bytes(path, data, like=like, before_replace=still_as_read)
+    atomic.write_bytes(path, data, like=like, before_replace=lambda: _refuse_if_changed(path, before))
 
 
 def write_section(path: Path, base_path: str | os.PathLike[str], folders: dict[str, list[str]], *,
@@ -363,8 +365,7 @@ def drop_section(path: Path, *, created: bool = False, joiner: str = "", dry_run
     if not dry_run:
         try:
             if delete:
-                if not _unchanged_since(path, st):
-                    raise ExtraPathsError(f"{path}: changed while pumas was editing it; left as it is now, retry")
+                _refuse_if_changed(path, st)
                 path.unlink()
                 atomic.fsync_dir(path.parent)
             else:

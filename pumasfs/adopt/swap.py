@@ -36,6 +36,21 @@ def _clear_temp(tmp: str) -> None:
     os.unlink(tmp)
 
 
+def _rename_over(tmp: str, abs_path: str, failure: str) -> None:
+    """One rename(2) of the temporary name over the path; when it fails the temporary goes, the path stays.
+
+    ``failure`` is the message after the path, ``{}`` standing for the OS error.
+    """
+    try:
+        os.replace(tmp, abs_path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise PumasError(f"{abs_path}: " + failure.format(os_error_text(e))) from None
+
+
 def probe_folder(folder: str) -> None:
     """Can a link be put in this folder?  Checked before any byte moves (read-only folders, full disks)."""
     tmp = os.path.join(folder, f".pumas-probe-{os.getpid()}.pumas-tmp")
@@ -83,14 +98,7 @@ def swap_in_link(abs_path: str, spec: LinkSpec, models_real: str, expect: Source
         os.unlink(tmp)
         return
     kill_point("before-swap")
-    try:
-        os.replace(tmp, abs_path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise PumasError(f"{abs_path}: cannot replace it by its link ({os_error_text(e)}); left in place") from None
+    _rename_over(tmp, abs_path, "cannot replace it by its link ({}); left in place")
     if durable:
         fsync_dir_quiet(os.path.dirname(abs_path))
     kill_point("swapped")
@@ -129,12 +137,5 @@ def restore_file(abs_path: str, library_file: str, *, move: bool) -> None:
     if not linked:
         digest, _ = copy_and_hash(Path(library_file), Path(tmp))
         verify_on_disk(Path(tmp), digest.sha256)
-    try:
-        os.replace(tmp, abs_path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise PumasError(f"{abs_path}: cannot restore ({os_error_text(e)})") from None
+    _rename_over(tmp, abs_path, "cannot restore ({})")
     fsync_dir_quiet(os.path.dirname(abs_path))
