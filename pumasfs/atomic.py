@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +31,34 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_bytes(path: Path, data: bytes) -> None:
+def write_bytes(path: Path, data: bytes, *, like: os.stat_result | None = None,
+                before_replace: Callable[[], None] | None = None) -> None:
+    """Temporary name, fsync, rename, fsync of the folder.
+
+    ``like``: give the new file that file's mode and owner (editing a user's
+    file keeps them).  ``before_replace``: called between the fsync and the
+    rename; raising there leaves the old file as it is (an edit refused
+    because the file changed since it was read).
+    """
     path = Path(path)
     tmp = temp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         try:
+            if like is not None:
+                os.fchmod(fd, like.st_mode & 0o7777)
+                try:
+                    os.fchown(fd, like.st_uid, like.st_gid)
+                except PermissionError:
+                    pass  # not root: the file is ours to own anyway
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

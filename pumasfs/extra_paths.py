@@ -316,31 +316,16 @@ def _unchanged_since(path: Path, st: os.stat_result | None) -> bool:
     return st is not None and (now.st_ino, now.st_size, now.st_mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def _refuse_if_changed(path: Path, st: os.stat_result | None) -> None:
+    """The last check before a write: someone (or ComfyUI Manager) edited the file since we read it."""
+    if not _unchanged_since(path, st):
+        raise ExtraPathsError(f"{path}: changed while pumas was editing it; left as it is now, retry")
+
+
 def _replace(path: Path, data: bytes, like: os.stat_result | None, before: os.stat_result | None) -> None:
     """Atomic replace keeping mode and owner; refused when the file changed since it was read."""
-    tmp = atomic.temp_name(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            if like is not None:
-                os.fchmod(fd, like.st_mode & 0o7777)
-                try:
-                    os.fchown(fd, like.st_uid, like.st_gid)
-                except PermissionError:
-                    pass  # not root: the file is ours to own anyway
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if not _unchanged_since(path, before):
-            raise ExtraPathsError(f"{path}: changed while pumas was editing it; left as it is now, retry")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    atomic.fsync_dir(path.parent)
+
+    atomic.write_bytes(path, data, like=like, before_replace=lambda: _refuse_if_changed(path, before))
 
 
 def write_section(path: Path, base_path: str | os.PathLike[str], folders: dict[str, list[str]], *,
@@ -380,8 +365,7 @@ def drop_section(path: Path, *, created: bool = False, joiner: str = "", dry_run
     if not dry_run:
         try:
             if delete:
-                if not _unchanged_since(path, st):
-                    raise ExtraPathsError(f"{path}: changed while pumas was editing it; left as it is now, retry")
+                _refuse_if_changed(path, st)
                 path.unlink()
                 atomic.fsync_dir(path.parent)
             else:
@@ -400,3 +384,58 @@ def check_file(path: Path) -> PumasSection | None:
     if text is None:
         return None
     return our_section(parse(text, path), path)
+
+
+# -- the folders the file adds (adoption, workflow checks) ----------------------------
+
+
+class _Section(BaseModel):
+    """Any section, as ComfyUI reads it: optional ``base_path`` and ``is_default``, then folder keys."""
+
+    model_config = ConfigDict(extra="allow")
+    base_path: str | None = None
+    is_default: bool = False
+
+
+def extra_folders(install: Path) -> tuple[dict[str, list[Path]], str | None]:
+    """(folder key -> absolute folders, error line or None) from the install's yaml, if any.
+
+    Facts from ComfyUI's ``utils/extra_config.load_extra_path_config``:
+    ``base_path`` has ``~`` and ``$VARS`` expanded and is relative to the
+    yaml's folder; every other key holds one path per line, joined to
+    ``base_path`` (or to the yaml's folder when relative and no base is
+    given), normalized.  Read only: a file we cannot read is reported, never
+    raised, because callers (adoption, workflow checks) go on without it.
+    """
+    path = install / FILE_NAME
+    try:
+        text, _ = read(path)
+        if text is None:
+            return {}, None
+        data = parse(text, path)
+    except ExtraPathsError as e:
+        return {}, str(e)
+    out: dict[str, list[Path]] = {}
+    here = path.parent.resolve()
+    for name, body in data.items():
+        if body is None:
+            continue
+        try:
+            section = _Section.model_validate(body)
+        except ValidationError:
+            return out, f"{path}: section {name!r} is not a mapping of folder keys"
+        base = None
+        if section.base_path:
+            base = os.path.expandvars(os.path.expanduser(section.base_path))
+            if not os.path.isabs(base):
+                base = os.path.abspath(os.path.join(here, base))
+        for key, value in (section.model_extra or {}).items():
+            if not isinstance(value, str):
+                continue
+            for line in value.split("\n"):
+                line = line.strip()
+                if not line:
+                    continue
+                full = os.path.join(base, line) if base else line if os.path.isabs(line) else os.path.join(here, line)
+                out.setdefault(str(key), []).append(Path(os.path.normpath(full)))
+    return out, None

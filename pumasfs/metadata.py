@@ -212,12 +212,9 @@ def known_vocabulary() -> dict[str, frozenset[str]]:
     """The values pumas itself knows for the fields ``--set`` checks (identification's vocabulary)."""
     from .identify import vocab as V
 
-    families = {
-        V.SD1, V.SD2, V.SDXL, V.SDXL_REFINER, V.SD3, V.SD35, V.FLUX, V.CHROMA, V.AURAFLOW, V.PIXART,
-        V.HUNYUAN_DIT, V.HUNYUAN_VIDEO, V.WAN, V.LTXV, V.LUMINA2, V.QWEN_IMAGE, V.CASCADE, V.HIDREAM,
-        V.CLIP_L, V.CLIP_H, V.CLIP_G, V.T5, V.UMT5, V.CLIP_VIT_L, V.CLIP_VIT_H, V.CLIP_VIT_G, V.SIGLIP,
-        "clip", "yolo", "llama", "unknown",
-    }
+    # FAMILIES is what identification can name; "llama" stands for the LLM architectures a GGUF
+    # header names (the library's own values add the rest), "unknown" is what unidentified files get.
+    families = set(V.FAMILIES) | {"llama", V.UNKNOWN}
     return {"model_type": frozenset(V.MODEL_TYPES), "subtype": frozenset(V.SUBTYPES), "family": frozenset(families)}
 
 

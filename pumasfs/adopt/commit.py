@@ -27,8 +27,8 @@ from ..library import Library, model_id_for
 from ..metadata import METADATA_FILE, ModelMetadata
 from ..naming import short_hash
 from ..plan import ModelRecord
+from ..testhooks import kill_point
 from ..xattrs import tag_model_files
-from .swap import crash_point
 
 JOURNAL = "adopt-journal.json"
 
@@ -112,7 +112,7 @@ def commit_batch(lib: Library, staged: list[tuple[Path, ModelMetadata]]) -> list
             out.append(None)
             continue
         out.append(meta)
-    crash_point("renamed")
+    kill_point("renamed")
     syncfs(models_dir)
     with lib.index.transaction():
         for done in out:

@@ -17,10 +17,10 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import extra_paths
 from ..apps import AppInstall
 from ..grouping import ImportUnit, UnitFile, group_paths, is_weights
 from ..maps import TranslationMap, plan_root
-from . import extra_paths
 from .companions import extra_companions
 
 

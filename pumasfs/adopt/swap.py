@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import stat
 
 from materializer.links import LinkSpec, make, temp_path
@@ -20,25 +19,7 @@ from materializer.links import LinkSpec, make, temp_path
 from ..atomic import fsync_dir
 from ..errors import PumasError, os_error_text
 from ..hashing import SourceStamp
-
-CRASH_ENV = "PUMAS_TEST_CRASH_AT"  # tests: SIGKILL this process at a named step
-
-
-def crash_point(step: str) -> None:
-    """Die here, as a power cut would, when a test asks for it (``PUMAS_TEST_CRASH_AT=step[:n]``)."""
-    want = os.environ.get(CRASH_ENV)
-    if not want:
-        return
-    name, _, nth = want.partition(":")
-    if name != step:
-        return
-    count = _hits.get(step, 0) + 1
-    _hits[step] = count
-    if count >= int(nth or "1"):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-_hits: dict[str, int] = {}
+from ..testhooks import kill_point
 
 
 class Changed(PumasError):
@@ -53,6 +34,21 @@ def _clear_temp(tmp: str) -> None:
     if not stat.S_ISLNK(st.st_mode) and st.st_nlink < 2:
         raise PumasError(f"{tmp}: a file pumas did not make holds its temporary name; left alone")
     os.unlink(tmp)
+
+
+def _rename_over(tmp: str, abs_path: str, failure: str) -> None:
+    """One rename(2) of the temporary name over the path; when it fails the temporary goes, the path stays.
+
+    ``failure`` is the message after the path, ``{}`` standing for the OS error.
+    """
+    try:
+        os.replace(tmp, abs_path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise PumasError(f"{abs_path}: " + failure.format(os_error_text(e))) from None
 
 
 def probe_folder(folder: str) -> None:
@@ -101,18 +97,11 @@ def swap_in_link(abs_path: str, spec: LinkSpec, models_real: str, expect: Source
         # would do nothing and leave the temporary name; the path already shows the library's bytes.
         os.unlink(tmp)
         return
-    crash_point("before-swap")
-    try:
-        os.replace(tmp, abs_path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise PumasError(f"{abs_path}: cannot replace it by its link ({os_error_text(e)}); left in place") from None
+    kill_point("before-swap")
+    _rename_over(tmp, abs_path, "cannot replace it by its link ({}); left in place")
     if durable:
         fsync_dir_quiet(os.path.dirname(abs_path))
-    crash_point("swapped")
+    kill_point("swapped")
 
 
 def fsync_dir_quiet(d: str) -> None:
@@ -148,12 +137,5 @@ def restore_file(abs_path: str, library_file: str, *, move: bool) -> None:
     if not linked:
         digest, _ = copy_and_hash(Path(library_file), Path(tmp))
         verify_on_disk(Path(tmp), digest.sha256)
-    try:
-        os.replace(tmp, abs_path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise PumasError(f"{abs_path}: cannot restore ({os_error_text(e)})") from None
+    _rename_over(tmp, abs_path, "cannot restore ({})")
     fsync_dir_quiet(os.path.dirname(abs_path))

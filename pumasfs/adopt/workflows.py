@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .. import extra_paths
 from ..apps import AppInstall
-from . import extra_paths
 from .listing import FOLDER_KEYS, LEGACY, resolves
 
 # Loader node -> (input name, widget index, folder key) for each model it names.

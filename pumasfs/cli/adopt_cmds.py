@@ -23,10 +23,12 @@ def _shown(path: str) -> str:
 @click.option("--from", "from_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Adopt only this folder (inside the install named by --as).")
 @click.option("--as", "as_app", metavar="APP", help="The install --from belongs to.")
+@click.option("--no-lookup", "lookup", flag_value=False, default=True,
+              help="Skip the hub lookup after adopting (`pumas enrich --pending` does it later).")
 @click.option("--undo", is_flag=True, help="The way back: every pinned link in APP becomes a real file again.")
 @pass_state
 def adopt(state: State, apps: tuple[str, ...], dry_run: bool, as_json: bool, from_dir: Path | None,
-          as_app: str | None, undo: bool) -> None:
+          as_app: str | None, undo: bool, lookup: bool) -> None:
     """Bring the models already in your apps' folders into the library, paths unchanged.
 
     Each model file (with its previews, configs and .civitai.info) moves into
@@ -40,6 +42,7 @@ def adopt(state: State, apps: tuple[str, ...], dry_run: bool, as_json: bool, fro
       pumas adopt --dry-run                 what would happen, per app and in total
       pumas adopt comfyui a1111
       pumas adopt --from ~/ComfyUI/models/loras --as comfyui
+      pumas adopt --no-lookup               no hub lookup now (`pumas enrich --pending` later)
       pumas adopt --undo comfyui            real files again (same as `pumas release comfyui`)
     """
     if undo:
@@ -55,11 +58,19 @@ def adopt(state: State, apps: tuple[str, ...], dry_run: bool, as_json: bool, fro
 
     with CliReporter(bar=not as_json, warnings=not as_json) as reporter:
         result = run(state, [as_app] if as_app else list(apps) or None, dry_run=dry_run, from_dir=from_dir,
-                     reporter=reporter)
+                     lookup=lookup, reporter=reporter)
     if as_json:
         echo_json(result.to_json())
     else:
         _print(result)
+        summary = result.lookup
+        if summary is not None:  # the same lines `pumas import` prints after its lookup
+            if summary.pending and summary.status != "offline":
+                click.echo(f"hub lookup pending for {len(summary.pending)} model(s) "
+                           f"({summary.reason or summary.status}); `pumas enrich --pending` finishes it later",
+                           err=True)
+            for old, new in summary.renamed.items():
+                click.echo(f"renamed   {old} -> {new} (type from the hub)", err=True)
     if result.failures:
         raise SystemExit(EXIT_PARTIAL)
 

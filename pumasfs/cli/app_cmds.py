@@ -97,6 +97,9 @@ def add(state: State, kind: str, path: Path, name: str | None, version: str | No
 def list_(state: State, as_json: bool) -> None:
     """List registered app installs (ComfyUI installs under comfyui-versions/ are added automatically).
 
+    MODE is how each install is shown the library: links (in its models
+    folder), yaml (a tree named by extra_model_paths.yaml) or view (FUSE).
+
     \b
     Examples:
       pumas app list
@@ -113,8 +116,8 @@ def list_(state: State, as_json: bool) -> None:
         click.echo("no app installs yet: try `pumas app add comfyui ~/ComfyUI`")
         return
     print_table(
-        [(a.name, a.kind, a.version or "-", a.link_type, str(a.path)) for a in apps],
-        ["NAME", "KIND", "VERSION", "LINK TYPE", "PATH"],
+        [(a.name, a.kind, a.version or "-", a.mode, a.link_type, str(a.path)) for a in apps],
+        ["NAME", "KIND", "VERSION", "MODE", "LINK TYPE", "PATH"],
     )
 
 

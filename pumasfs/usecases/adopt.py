@@ -27,14 +27,14 @@ import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import hashing, locks, staging
 from ..adopt.commit import commit_batch, recover, syncfs
 from ..adopt.companions import read_descriptions
 from ..adopt.planning import AdoptPlan, Hashed, ModelGroup, plan_adoption
 from ..adopt.scan import Candidate, LeftAlone, ScanResult, scan_install
-from ..adopt.swap import Changed, crash_point, probe_folder, stamp_of, swap_in_link
+from ..adopt.swap import Changed, probe_folder, stamp_of, swap_in_link
 from ..apps import AppInstall, get_app, load_apps
 from ..errors import NotFound, PumasError, os_error_text
 from ..importer import COMMIT_LOCK, ImportOptions, destination_names, draft_metadata
@@ -42,8 +42,13 @@ from ..library import Library
 from ..maps import TranslationMap, plan_root, select_map
 from ..metadata import FileEntry, Hashes, ModelMetadata, Pin
 from ..naming import text_of
+from ..testhooks import kill_point
+from .after_change import CatchUp, catch_up_apps, lookup_after_import
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from ..hub.enrich import EnrichSummary
 
 ADOPT_LOCK = "adopt.lock"
 
@@ -66,6 +71,13 @@ class AdoptResult:
     notes: list[str] = field(default_factory=list)
     workflows_before: dict[str, list[Any]] = field(default_factory=dict)
     workflows_after: dict[str, list[Any]] = field(default_factory=dict)
+    lookup: EnrichSummary | None = None  # the bounded hub lookup after committing (None: none ran)
+    apps: CatchUp | None = None  # the apps' catch-up, when the lookup renamed a model
+
+    @property
+    def adopted(self) -> list[str]:
+        """Models this run brought into the library (not the places added to models already there)."""
+        return list(dict.fromkeys(p.model_id for p in self.placed if p.status == "adopted"))
 
     def to_json(self) -> dict[str, Any]:
         out = self.plan.to_json()
@@ -80,6 +92,7 @@ class AdoptResult:
                       "unresolved_after": [r.to_json() for r in self.workflows_after.get(app, [])]}
                 for app in sorted(set(self.workflows_before) | set(self.workflows_after))
             },
+            "lookup": self.lookup.to_json() if self.lookup is not None else None,
         })
         return out
 
@@ -101,9 +114,17 @@ def adopt(
     *,
     dry_run: bool = False,
     from_dir: Path | None = None,
+    lookup: bool = True,
+    lookup_deadline_s: float = 3.0,
     reporter: Reporter = NULL_REPORTER,
 ) -> AdoptResult:
-    """Adopt the model files of the named installs (every registered one by default)."""
+    """Adopt the model files of the named installs (every registered one by default).
+
+    New models then get the same bounded hub + CivitAI lookup an import gets,
+    after the adoption lock is released: it never delays the adoption beyond
+    ``lookup_deadline_s``, and what it could not finish stays pending for
+    ``pumas enrich --pending``.
+    """
     layout = ws.layout
     installs = _installs(ws, apps, from_dir)
     lib = ws.library
@@ -148,6 +169,11 @@ def adopt(
                 # Never expected (paths do not change), but said loudly if it ever happens.
                 result.failures += [f"{s.app.name}: {r.workflow}: node {r.node}: {r.key}/{r.name} resolved before "
                                     "adoption and does not now" for r in broke]
+    if lookup and result.adopted:
+        result.lookup = lookup_after_import(ws, result.adopted, deadline_s=lookup_deadline_s)
+        if result.lookup.renamed:
+            # The hub named a model's type: its folder moved, and the pinned links must follow.
+            result.apps = catch_up_apps(ws, reporter)
     return result
 
 
@@ -402,7 +428,7 @@ def _run_batch(lib: Library, groups: list[ModelGroup], installs: dict[str, _Inst
                 except PumasError as e:
                     for h in hs:
                         _fail(result, h, e.message)
-            crash_point("staged")
+            kill_point("staged")
             with locks.exclusive(lib.layout.run_dir / COMMIT_LOCK):
                 fresh = []
                 for hs, content, meta in staged:
@@ -419,7 +445,7 @@ def _run_batch(lib: Library, groups: list[ModelGroup], installs: dict[str, _Inst
                         _fail(result, h, f"{h.cand.unit.primary_source}: no free folder name in the library")
                 else:
                     done.append((committed.model_id, True, hs, committed))
-        crash_point("committed")
+        kill_point("committed")
     for mid, hs in existing:
         try:
             _add_places(lib, mid, hs)
@@ -643,7 +669,7 @@ def _register(ws: Workspace, inst: _Install, result: AdoptResult) -> None:
         report = apply_plan(reg, ws.layout.models_dir, plan, inst.base, app=inst.app.name,
                             link_type=None if lt in (None, "", "auto") else lt, allow_conflicts=True,
                             mark_dirty=False, mode="adopt")
-    crash_point("registered")
+    kill_point("registered")
     result.conflicts += [f"{c.path}: {c.detail}" for c in report.conflicts]
     result.failures += report.errors
 

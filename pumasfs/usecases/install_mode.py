@@ -21,7 +21,6 @@ or by ``pumas doctor --fix``: every step is idempotent.
 from __future__ import annotations
 
 import os
-import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,14 +30,9 @@ from ..apps import INSTALL_MODES, AppInstall, ExtraPathsRecord, get_app, update_
 from ..errors import PumasError
 from ..health import Finding
 from ..install_mode import YAML_KINDS, comfyui_yaml_folders, plan_folders, section_note, tree_dir
+from ..testhooks import kill_point
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
-
-
-def _step(name: str) -> None:
-    """A named point between two steps; crash tests make the process SIGKILL itself here."""
-    if os.environ.get("PUMAS_TEST_KILL_AT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -283,11 +277,11 @@ def set_mode(ws: Workspace, name: str, mode: str, *, dry_run: bool = False, moun
     if mode == "links":
         if install.extra_paths is not None or old != "links":
             install = _drop_section(ws, install, result, dry_run)
-            _step("section-dropped")
+            kill_point("section-dropped")
         if old != "links":
             _unmount(ws, install, result, dry_run)
             _uninstall(ws, install, result, dry_run)
-            _step("old-uninstalled")
+            kill_point("old-uninstalled")
             if not dry_run:
                 old_tree = install.tree_dir
                 install = update_app(layout, name, mode="links", tree_dir=None)
@@ -304,7 +298,7 @@ def set_mode(ws: Workspace, name: str, mode: str, *, dry_run: bool = False, moun
             _unmount(ws, install, result, dry_run)
         if old != "view":
             _uninstall(ws, install, result, dry_run)
-            _step("old-uninstalled")
+            kill_point("old-uninstalled")
         if moved and install.tree_dir is not None:
             _remove_tree_dir(install.tree_dir, result, dry_run)
     result.tree_dir = str(tree)
@@ -313,7 +307,7 @@ def set_mode(ws: Workspace, name: str, mode: str, *, dry_run: bool = False, moun
     else:
         if install.mode != mode or install.tree_dir != tree:
             install = update_app(layout, name, mode=mode, tree_dir=tree)
-            _step("mode-recorded")
+            kill_point("mode-recorded")
         tree.mkdir(parents=True, exist_ok=True)
     if mode == "yaml":
         if dry_run and not tree.is_dir():
@@ -324,7 +318,7 @@ def set_mode(ws: Workspace, name: str, mode: str, *, dry_run: bool = False, moun
         _mount(ws, install, result)
     elif dry_run:
         _say(result, f"mount a content view at {tree}")
-    _step("tree-built")
+    kill_point("tree-built")
     install = _write_section(ws, install, result, dry_run)
     reporter.advance()
     return result

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import locks
-from ..adopt.swap import crash_point, restore_file
+from ..adopt.swap import restore_file
 from ..apps import get_app
 from ..errors import PumasError
 from ..maps import plan_root, select_map
 from ..planner import build_plan
+from ..testhooks import kill_point
 from .adopt import ADOPT_LOCK
 from .workspace import Workspace
 
@@ -93,7 +94,7 @@ def release(ws: Workspace, app_name: str, *, dry_run: bool = False) -> ReleaseRe
                     result.failures.append(e.message)
                     failed_here = True
                     continue
-                crash_point("restored")
+                kill_point("restored")
                 done.append(path)
                 result.restored.append(path)
                 if move and os.stat(abs_path).st_ino == os.stat(lib_file).st_ino:

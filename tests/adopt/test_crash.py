@@ -43,7 +43,7 @@ def _assert_finished(m, before, pumas, root) -> None:
 @pytest.mark.parametrize("step", STEPS)
 def test_killed_at_a_named_step_then_finished_by_the_next_adopt(step, machine, pumas, root):
     before = machine_listing(machine)
-    r = pumas("adopt", check=False, env_extra={"PUMAS_TEST_CRASH_AT": step})
+    r = pumas("adopt", check=False, env_extra={"PUMAS_TEST_KILL_AT": step})
     assert r.returncode == -signal.SIGKILL, (r.returncode, r.stderr)
     assert machine_listing(machine, during=True) == before  # at the instant of the kill, every path resolves to its bytes
     pumas("adopt")
@@ -52,7 +52,7 @@ def test_killed_at_a_named_step_then_finished_by_the_next_adopt(step, machine, p
 
 def test_doctor_fix_finishes_an_adoption_killed_after_its_commit(machine, pumas, root):
     before = machine_listing(machine)
-    r = pumas("adopt", "lmstudio", check=False, env_extra={"PUMAS_TEST_CRASH_AT": "committed"})
+    r = pumas("adopt", "lmstudio", check=False, env_extra={"PUMAS_TEST_KILL_AT": "committed"})
     assert r.returncode == -signal.SIGKILL
     gguf = machine.lmstudio / "models/TheBloke/Mistral-7B-GGUF/mistral-7b.Q4_K_M.gguf"
     assert gguf.is_file() and not gguf.is_symlink()
