@@ -189,13 +189,22 @@ def workflows(state: State, app: str, show_all: bool, as_json: bool) -> None:
 __all__ = ["PumasError", "adopt", "release", "workflows"]
 
 
-def note_unmanaged(state: State, selector: str | None = None) -> None:
-    """One line per install holding model files pumas does not manage yet (for sync and doctor)."""
-    from ..apps import resolve_apps
+def note_unmanaged(state: State, selector: str | None = None, *, skip: frozenset[str] = frozenset()) -> None:
+    """One line per install holding model files pumas does not manage yet (for sync and doctor).
+
+    ``skip``: installs not to walk (sync passes those it caught up incrementally: walking a
+    materialized install costs as much as the install is big, and `pumas doctor` still says it).
+    """
+    from ..apps import load_apps, resolve_apps
     from ..usecases.adopt import unmanaged
 
     try:
-        names = [a.name for a in resolve_apps(state.layout, selector)] if selector else None
+        names: list[str] | None = [a.name for a in resolve_apps(state.layout, selector)] if selector else None
+        if skip:
+            names = [n for n in (names if names is not None else [a.name for a in load_apps(state.layout).apps])
+                     if n not in skip]
+            if not names:
+                return
         found = unmanaged(state, names)
     except (PumasError, OSError):
         return

@@ -95,7 +95,9 @@ def sync(state: State, app: str | None, dry_run: bool, skip_conflicts: bool, as_
     reports = uc.sync_apps(state, app, dry_run=dry_run, skip_conflicts=skip_conflicts)
     from .adopt_cmds import note_unmanaged
 
-    note_unmanaged(state, app)
+    # An install caught up incrementally is not walked: a sync with nothing to do must cost
+    # nothing at 100,000 links (bench_scale); `pumas doctor` and full syncs still name the files.
+    note_unmanaged(state, app, skip=frozenset(r.app for r in reports if r.mode == "incremental"))
     if not reports and not as_json:
         click.echo("nothing to sync: no app has links yet (run `pumas materialize APP`)")
         return

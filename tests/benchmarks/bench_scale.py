@@ -80,6 +80,7 @@ def build(root: Path, n: int, loras: int) -> Library:
         d.mkdir(parents=True)
         (d / "metadata.json").write_text(meta.model_dump_json(indent=2))
         (d / meta.primary_file).write_bytes(b"w")
+        (d / meta.primary_file).chmod(0o444)  # as an import leaves weights: read-only (doctor checks)
         rec = ModelRecord(meta=meta)
         rows.append((rec, record_row(rec)))
     with lib.index.transaction():
