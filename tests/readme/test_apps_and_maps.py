@@ -10,19 +10,9 @@ from pathlib import Path
 from pumasfs.errors import EXIT_CONFLICT
 from pumasfs.library import Library
 from tests.support.comfyui import make_comfyui
-from tests.support.fs import snapshot
+from tests.support.fs import disk_links, snapshot
 from tests.support.models import add_file_model, add_model
 from tests.support.safetensors import weights
-
-
-def _links(base: Path) -> dict[str, str]:
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(base):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
-            if os.path.islink(p):
-                out[os.path.relpath(p, base)] = os.path.realpath(p)
-    return out
 
 
 def test_app_add_show_and_dry_run_write_nothing_into_the_install(library: Library, pumas, tmp_path: Path) -> None:
@@ -54,14 +44,14 @@ def test_skip_conflicts_applies_everything_else(library: Library, pumas, tmp_pat
 
     blocked = pumas("materialize", "comfyui", check=False)
     assert blocked.returncode == EXIT_CONFLICT and "--skip-conflicts" in blocked.stderr
-    assert _links(comfy / "models") == {}
+    assert disk_links(comfy / "models") == {}
 
     applied = pumas("materialize", "comfyui", "--skip-conflicts", "--json", check=False)
     assert applied.returncode == 0, applied
     [report] = applied.json()
     assert sorted(report["created"]) == ["checkpoints/Beta.safetensors", "loras/Gamma.safetensors"]
     assert [Path(c["path"]).name for c in report["conflicts"]] == ["Alpha.safetensors"]
-    assert sorted(_links(comfy / "models")) == ["checkpoints/Beta.safetensors", "loras/Gamma.safetensors"]
+    assert sorted(disk_links(comfy / "models")) == ["checkpoints/Beta.safetensors", "loras/Gamma.safetensors"]
     assert in_the_way.read_bytes() == b"the user's own Alpha" and not in_the_way.is_symlink()
 
     # `sync` takes the flag too: a new model arrives while the conflict is still there.
@@ -85,7 +75,7 @@ def test_lm_studio_map_uses_publisher_repo_file(library: Library, pumas, tmp_pat
     pumas("materialize", "lmstudio")
 
     lib = os.path.realpath(library.layout.models_dir)
-    assert _links(lms / "models") == {
+    assert disk_links(lms / "models") == {
         "bartowski/Llama-3.2-1B-Instruct-GGUF/Llama-3.2-1B-Instruct-Q4_K_M.gguf":
             f"{lib}/{from_hub.model_id}/Llama-3.2-1B-Instruct-Q4_K_M.gguf",
         f"pumas/{local.cleaned_name}/my-merge-Q5_K_M.gguf": f"{lib}/{local.model_id}/my-merge-Q5_K_M.gguf",
@@ -117,6 +107,6 @@ def test_forge_map_uses_forges_folders(library: Library, pumas, tmp_path: Path) 
     pumas("app", "add", "forge", forge)
     pumas("materialize", "forge")
 
-    got = {os.path.dirname(p): os.path.basename(p) for p in _links(forge)}
-    assert sorted(_links(forge)) == sorted(f"{folder}/{name}.safetensors" for (name, _, _), folder in wanted.items())
+    got = {os.path.dirname(p): os.path.basename(p) for p in disk_links(forge)}
+    assert sorted(disk_links(forge)) == sorted(f"{folder}/{name}.safetensors" for (name, _, _), folder in wanted.items())
     assert not any(p.endswith(".gguf") for p in got.values())
