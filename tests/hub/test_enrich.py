@@ -71,7 +71,7 @@ def test_related_files_list_the_repo_and_what_the_library_has(hub, hub_env, libr
     model = add_model(library, GGUF, data)
     q8 = add_model(library, "Llama-3.2-1B-Instruct-Q8_0.gguf", weights("q8", 6000))
     enrich_models(library, [model.model_id])
-    before = len(hub.log)
+    before = len(hub.seen)
 
     related = {r.path: r for r in related_files(library, library.get(model.model_id))}
 
@@ -81,7 +81,7 @@ def test_related_files_list_the_repo_and_what_the_library_has(hub, hub_env, libr
     assert related["Llama-3.2-1B-Instruct-Q8_0.gguf"].kind == "quantisation"
     assert related["Llama-3.2-1B-Instruct-Q8_0.gguf"].size == 6000
     assert not related["README.md"].in_library
-    assert len(hub.log) == before  # the file list came from the 24 h cache
+    assert len(hub.seen) == before  # the file list came from the 24 h cache
 
 
 def test_name_only_match_is_probable(hub, hub_env, library: Library) -> None:
@@ -206,7 +206,7 @@ def test_offline_mode_makes_no_request(hub, hub_env, library: Library, monkeypat
     summary = enrich_after_import(library, [model.model_id])
 
     assert summary.status == "offline" and summary.pending == [model.model_id]
-    assert hub.log == []
+    assert hub.seen == []
     assert library.get(model.model_id).pending_online_lookup
 
 
