@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import pytest
-
 from .cli import cli_env, pumas_argv
+from .processes import kill_when
 
 
 def staging_dir(root: Path) -> Path:
@@ -26,15 +23,9 @@ def download_killed_midway(*args: object, root: Path, env: Mapping[str, str], at
     """
     proc = subprocess.Popen(pumas_argv("download", *args, root=root), env=cli_env(root.parent / "home", env),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            parts = list(staging_dir(root).rglob("*.part"))
-            if parts and parts[0].stat().st_size >= at_least:
-                return
-            assert proc.poll() is None, "download ended before it could be killed"
-            time.sleep(0.05)
-        pytest.fail("no partial download appeared")
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+
+    def partial() -> bool:
+        parts = list(staging_dir(root).rglob("*.part"))
+        return bool(parts) and parts[0].stat().st_size >= at_least
+
+    assert kill_when(proc, partial, timeout=timeout, poll=0.05, what="a partial download"), "download ended before it could be killed"
