@@ -3,13 +3,19 @@ a folder, the plan's difference from the saved map, and saving (as the map or a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ...apps import AppInstall
 from ...errors import PumasError
+from ...maps import TranslationMap
+from ...usecases import map_editing as me
 from ...usecases.browse import BrowsePage, BrowseQuery, browse_models
 from ...usecases.workspace import Workspace
 from ..context import Ui, error_page, in_thread, page, ui_of
@@ -19,7 +25,6 @@ from .library import browse_query
 def editor_ctx(ui: Ui, ws: Workspace, name: str) -> dict[str, Any]:
     from ...apps import discover_model_folders, get_app
     from ...maps import select_map
-    from ...usecases import map_editing as me
 
     install = get_app(ws.layout, name)
     saved = select_map(ws.layout, install)
@@ -64,12 +69,123 @@ def map_models(request: Request) -> Response:
     return page(request, "_map_models.html", {"models": models, "state": state})
 
 
+@dataclass
+class Edit:
+    """What one editor action works on: the install's draft stack (last = current) and the posted form."""
+
+    ui: Ui
+    ws: Workspace
+    name: str
+    install: AppInstall
+    stack: list[TranslationMap]
+    form: FormData
+
+    @property
+    def draft(self) -> TranslationMap:
+        return self.stack[-1]
+
+    def text(self, key: str, default: str = "") -> str:
+        return str(self.form.get(key, default))
+
+    def criteria(self, proposal: me.Proposal) -> list[str]:
+        """The criteria the user ticked, of those the proposal offers."""
+        return [str(k) for k in self.form.getlist("crit") if str(k) in proposal.criteria]
+
+    def index(self) -> int:
+        return int(self.text("index", "-1"))
+
+
+# An action returns the new draft (pushed on the undo stack), or None when the draft stays.
+Action = Callable[[Edit], TranslationMap | None]
+
+
+def _propose(e: Edit) -> None:
+    ids = [i for i in e.text("model_ids").split("\n") if i]
+    records = list(e.ws.library.index.records())
+    e.ui.proposals[e.name] = me.propose_rule(records, ids, e.text("target"), priority=me.top_priority(e.draft))
+
+
+def _accept(e: Edit) -> TranslationMap:
+    proposal = e.ui.proposals.get(e.name)
+    if proposal is None:
+        raise PumasError("no rule proposed: drag models onto a folder first")
+    rule = me.make_rule(str(e.form.get("rule_name") or proposal.rule.name), str(e.form.get("target") or proposal.target),
+                        {k: proposal.criteria[k] for k in e.criteria(proposal)}, me.top_priority(e.draft))
+    e.ui.proposals.pop(e.name, None)
+    return me.with_rule(e.draft, rule)
+
+
+def _narrow(e: Edit) -> None:
+    """The user ticked criteria: show what the narrower rule catches."""
+    proposal = e.ui.proposals.get(e.name)
+    if proposal is None:
+        return
+    proposal.chosen = e.criteria(proposal)
+    proposal.target = str(e.form.get("target") or proposal.target)
+    proposal.rule = me.make_rule(proposal.rule.name, proposal.target,
+                                 {k: proposal.criteria[k] for k in proposal.chosen}, proposal.rule.priority)
+    proposal.catches = me.catches(proposal.rule, list(e.ws.library.index.records()), exclude=set(proposal.selection))
+
+
+def _drop_proposal(e: Edit) -> None:
+    e.ui.proposals.pop(e.name, None)
+
+
+def _edit(e: Edit) -> TranslationMap:
+    try:
+        priority = int(e.text("priority", "0"))
+    except ValueError:
+        raise PumasError("priority must be a whole number") from None
+    return me.edit_rule(e.draft, e.index(), target=e.text("target"), priority=priority)
+
+
+def _undo(e: Edit) -> None:
+    if len(e.stack) > 1:
+        e.stack.pop()
+
+
+def _revert(e: Edit) -> TranslationMap:
+    return me.default_map_for(e.ws, e.install).model_copy(update={"install": e.draft.install})
+
+
+def _discard(e: Edit) -> None:
+    e.ui.drafts.pop(e.name, None)
+
+
+def _save(e: Edit) -> None:
+    as_variant = e.form.get("mode") == "variant"
+    variant = e.text("variant").strip() if as_variant else None
+    if as_variant and not variant:
+        raise PumasError("name the variant to save as")
+    path = me.save_map(e.ws, e.install, e.draft, as_variant=variant,
+                       version_range=e.text("version_range", "*").strip() or "*")
+    e.ui.drafts.pop(e.name, None)
+    e.ui.saved_notes[e.name] = f"saved {path}; `pumas materialize {e.name}` applies it"
+
+
+ACTIONS: dict[str, Action] = {
+    "propose": _propose,
+    "accept": _accept,
+    "narrow": _narrow,
+    "drop-proposal": _drop_proposal,
+    "up": lambda e: me.reorder(e.draft, e.index(), -1),
+    "down": lambda e: me.reorder(e.draft, e.index(), +1),
+    "remove": lambda e: me.remove_rule(e.draft, e.index()),
+    "edit": _edit,
+    "undo": _undo,
+    "revert": _revert,
+    "discard": _discard,
+    "save": _save,
+}
+
+
 async def map_action(request: Request) -> Response:
     from ...apps import get_app
-    from ...usecases import map_editing as me
 
     ui = ui_of(request)
-    name, action = request.path_params["name"], request.path_params["action"]
+    name, action = request.path_params["name"], ACTIONS.get(request.path_params["action"])
+    if action is None:
+        return Response("unknown action", status_code=404)
     form = await request.form()
 
     def run() -> Response:
@@ -78,66 +194,7 @@ async def map_action(request: Request) -> Response:
             if name not in ui.drafts:
                 editor_ctx(ui, ws, name)
             stack = ui.drafts[name]
-            draft = stack[-1]
-            new = None
-            if action == "propose":
-                ids = [i for i in str(form.get("model_ids", "")).split("\n") if i]
-                records = list(ws.library.index.records())
-                ui.proposals[name] = me.propose_rule(records, ids, str(form.get("target", "")),
-                                                     priority=me.top_priority(draft))
-            elif action == "accept":
-                proposal = ui.proposals.get(name)
-                if proposal is None:
-                    raise PumasError("no rule proposed: drag models onto a folder first")
-                keys = [str(k) for k in form.getlist("crit") if str(k) in proposal.criteria]
-                rule = me.make_rule(str(form.get("rule_name") or proposal.rule.name),
-                                    str(form.get("target") or proposal.target),
-                                    {k: proposal.criteria[k] for k in keys}, me.top_priority(draft))
-                new = me.with_rule(draft, rule)
-                ui.proposals.pop(name, None)
-            elif action == "narrow":  # the user ticked criteria: show what the narrower rule catches
-                proposal = ui.proposals.get(name)
-                if proposal is not None:
-                    keys = [str(k) for k in form.getlist("crit") if str(k) in proposal.criteria]
-                    proposal.chosen = keys
-                    proposal.target = str(form.get("target") or proposal.target)
-                    proposal.rule = me.make_rule(proposal.rule.name, proposal.target,
-                                                 {k: proposal.criteria[k] for k in keys}, proposal.rule.priority)
-                    proposal.catches = me.catches(proposal.rule, list(ws.library.index.records()),
-                                                  exclude=set(proposal.selection))
-            elif action == "drop-proposal":
-                ui.proposals.pop(name, None)
-            elif action in ("up", "down", "remove", "edit"):
-                i = int(str(form.get("index", "-1")))
-                if action == "up":
-                    new = me.reorder(draft, i, -1)
-                elif action == "down":
-                    new = me.reorder(draft, i, +1)
-                elif action == "remove":
-                    new = me.remove_rule(draft, i)
-                else:
-                    try:
-                        priority = int(str(form.get("priority", "0")))
-                    except ValueError:
-                        raise PumasError("priority must be a whole number") from None
-                    new = me.edit_rule(draft, i, target=str(form.get("target", "")), priority=priority)
-            elif action == "undo":
-                if len(stack) > 1:
-                    stack.pop()
-            elif action == "revert":
-                new = me.default_map_for(ws, install).model_copy(update={"install": draft.install})
-            elif action == "discard":
-                ui.drafts.pop(name, None)
-            elif action == "save":
-                variant = str(form.get("variant", "")).strip() if form.get("mode") == "variant" else None
-                if form.get("mode") == "variant" and not variant:
-                    raise PumasError("name the variant to save as")
-                path = me.save_map(ws, install, draft, as_variant=variant,
-                                   version_range=str(form.get("version_range", "*")).strip() or "*")
-                ui.drafts.pop(name, None)
-                ui.saved_notes[name] = f"saved {path}; `pumas materialize {name}` applies it"
-            else:
-                return Response("unknown action", status_code=404)
+            new = action(Edit(ui, ws, name, install, stack, form))
             if new is not None:
                 stack.append(new)
             ctx = editor_ctx(ui, ws, name)
