@@ -64,13 +64,26 @@ def weight_files(folder: Path, recursive: bool = True) -> list[Path]:
     return sorted(out)
 
 
-def folder_kind(folder: Path) -> str | None:
+def folder_kind(folder: Path, *, with_weights: bool = False) -> str | None:
+    """What kind of one-model folder this is, from its manifest; None when it is not one model.
+
+    ``model_index.json``: a Diffusers pipeline; ``adapter_config.json``: a PEFT adapter;
+    ``config.json``: a transformers model, or a lone Diffusers component when it names a
+    ``_class_name``; a ``*.index.json`` weight map alone: a shard set.
+
+    ``with_weights`` asks the importer's question, "is this folder one model to import whole?":
+    then a PEFT folder must hold its ``adapter_model.*`` weights and a ``config.json`` folder some
+    weights file of its own (a stray manifest does not swallow a folder of unrelated models), and
+    a bare shard index does not count (the grouper gathers shard sets by their names).
+    The one classifier behind ``identify_path``, ``pumas identify`` and the import grouping.
+    """
     if (folder / "model_index.json").is_file():
         return V.DIFFUSERS_FOLDER
-    if (folder / "adapter_config.json").is_file():
+    if (folder / "adapter_config.json").is_file() and (not with_weights or any(
+            is_weights_file(q.name) and q.name.startswith("adapter_model") for q in folder.iterdir())):
         return V.PEFT_FOLDER
-    if (folder / "config.json").is_file():
-        cfg = folder / "config.json"
+    cfg = folder / "config.json"
+    if cfg.is_file() and (not with_weights or any(is_weights_file(q.name) and q.is_file() for q in folder.iterdir())):
         try:
             d = read_json(cfg)
         except PumasError:
@@ -78,7 +91,7 @@ def folder_kind(folder: Path) -> str | None:
         if "_class_name" in d:
             return V.DIFFUSERS_FOLDER  # a single diffusers component (e.g. a transformer/ folder)
         return V.TRANSFORMERS_FOLDER
-    if any(folder.glob("*.index.json")):
+    if not with_weights and any(folder.glob("*.index.json")):
         return V.SHARDED_SET
     return None
 
