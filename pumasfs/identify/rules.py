@@ -580,6 +580,16 @@ def _unet_or_te_family(t: TensorTable) -> tuple[str | None, str]:
     return None, ""
 
 
+# the base of a DiT ControlNet (controlnet_blocks.*): the first test that holds decides
+CONTROLNET_BASES: list[tuple[Callable[[TensorTable], bool], str]] = [
+    (lambda t: "txt_norm.weight" in t, V.QWEN_IMAGE),  # InstantX Qwen-Image ControlNet: Qwen's text norm, no single blocks
+    (lambda t: t.any_startswith(("single_transformer_blocks.", "controlnet_single_blocks."))
+     or "controlnet_x_embedder.weight" in t, V.FLUX),
+    (lambda t: t.any_startswith("transformer_blocks.") and "pos_embed.proj.weight" in t, V.SD3),
+    (lambda t: "img_in.weight" in t, V.FLUX),
+]
+
+
 def controlnet(t: TensorTable) -> Verdict | None:
     D, CN = V.DIFFUSION, V.CONTROLNET
     sub = None
@@ -609,15 +619,7 @@ def controlnet(t: TensorTable) -> Verdict | None:
         v.warnings.append("control type (canny, depth, ...) is not in the header")
         return v
     if t.any_startswith("controlnet_blocks.") or t.any_startswith("controlnet_single_blocks.") or "controlnet_x_embedder.weight" in t:
-        fam = None
-        if "txt_norm.weight" in t:
-            fam = V.QWEN_IMAGE  # InstantX Qwen-Image ControlNet: Qwen's text norm, no single blocks
-        elif t.any_startswith(("single_transformer_blocks.", "controlnet_single_blocks.")) or "controlnet_x_embedder.weight" in t:
-            fam = V.FLUX
-        elif t.any_startswith("transformer_blocks.") and "pos_embed.proj.weight" in t:
-            fam = V.SD3
-        elif "img_in.weight" in t:
-            fam = V.QWEN_IMAGE if "txt_norm.weight" in t else V.FLUX
+        fam = next((f for holds, f in CONTROLNET_BASES if holds(t)), None)
         v = Verdict(D, CN, fam, None, 0.85 if fam else 0.5, ["controlnet_blocks.*"])
         return v
     # T2I-Adapter (TencentARC / diffusers): conv_in + body of resnet blocks, no attention, no time embedding
@@ -699,6 +701,29 @@ VAE_SIGNATURES: list[tuple[str, str, str | None, str]] = [
 ]
 
 
+@dataclass(frozen=True)
+class Latents:
+    """What a VAE's latent channel count says: the family assumed, and the families sharing the layout."""
+
+    family: str
+    confidence: float
+    ambiguous: tuple[str, ...] = ()
+
+
+# latent channels of a 2D VAE (decoder.conv_in input) -> family
+VAE_LATENTS: dict[int, Latents] = {
+    4: Latents(V.SD1, 0.6, (V.SD1, V.SDXL)),
+    16: Latents(V.FLUX, 0.6, (V.FLUX, V.SD3)),
+    32: Latents(V.FLUX2, 0.5),
+}
+# latent channels of a TAESD -> family (the 4- and 16-channel ones share layouts as the VAEs do)
+TAESD_LATENTS: dict[int, Latents] = {
+    4: Latents(V.SD1, 0.6, (V.SD1, V.SDXL)),
+    16: Latents(V.FLUX, 0.6, (V.FLUX, V.SD3)),
+}
+_NAMES = {V.SD1: "SD1", V.SDXL: "SDXL", V.FLUX: "Flux", V.SD3: "SD3"}  # as warnings name them
+
+
 def vae(t: TensorTable) -> Verdict | None:
     D = V.DIFFUSION
     if "decoder.conv_in.weight" in t and t.any_startswith(("decoder.up", "decoder.mid")):
@@ -711,19 +736,15 @@ def vae(t: TensorTable) -> Verdict | None:
                            ["video VAE not recognised"])
         z = s[1]
         v = Verdict(D, V.VAE, None, None, 0.6, [_ev(t, "decoder.conv_in.weight") + f" ({z} latent channels)"])
-        if z == 4:
-            v.ambiguous = (V.SD1, V.SDXL)
-            v.family = V.SD1
-            v.warnings.append("4-channel VAE: SD1 and SDXL VAEs have the same layout (the header cannot tell them apart)")
-        elif z == 16:
-            v.ambiguous = (V.FLUX, V.SD3)
-            v.family = V.FLUX
-            v.warnings.append("16-channel VAE: Flux and SD3 VAEs have the same layout (the header cannot tell them apart)")
-        elif z == 32:
-            v.family, v.confidence = V.FLUX2, 0.5
-        else:
+        known = VAE_LATENTS.get(z)
+        if known is None:
             v.confidence = 0.5
             v.warnings.append(f"VAE with {z} latent channels: family unknown")
+        else:
+            v.family, v.confidence, v.ambiguous = known.family, known.confidence, known.ambiguous
+            if known.ambiguous:
+                v.warnings.append(f"{z}-channel VAE: {' and '.join(_NAMES[f] for f in known.ambiguous)} VAEs have the "
+                                  "same layout (the header cannot tell them apart)")
         return v
     # Wan VAE (causal 3D convs, residual middle blocks)
     if "decoder.middle.0.residual.0.gamma" in t or ("encoder.conv1.weight" in t and t.any_startswith("decoder.middle.")):
@@ -768,12 +789,11 @@ def taesd(t: TensorTable) -> Verdict | None:
                 z = last[0] if last else None
                 role = "encoder"
             v = Verdict(V.DIFFUSION, V.VAE_APPROX, None, None, 0.6, [f"TAESD {role} ({z} latent channels)"])
-            if z == 4:
-                v.family, v.ambiguous = V.SD1, (V.SD1, V.SDXL)
-                v.warnings.append("TAESD for 4-channel latents: SD1 and SDXL variants have the same layout")
-            elif z == 16:
-                v.family, v.ambiguous = V.FLUX, (V.FLUX, V.SD3)
-                v.warnings.append("TAESD for 16-channel latents: Flux and SD3 variants have the same layout")
+            known = TAESD_LATENTS.get(z) if z is not None else None
+            if known is not None:
+                v.family, v.ambiguous = known.family, known.ambiguous
+                v.warnings.append(f"TAESD for {z}-channel latents: {' and '.join(_NAMES[f] for f in known.ambiguous)} "
+                                  "variants have the same layout")
             return v
     return None
 
@@ -1051,17 +1071,51 @@ def llm_size(params: int) -> str:
     return f"{round(params / 1e6)}m"
 
 
+@dataclass(frozen=True)
+class Signature:
+    """A layout its keys decide: every ``keys`` entry present, every ``prefixes`` entry starting some
+    key, every ``contains`` entry inside some key.  The verdict is the fields below; ``evidence``
+    defaults to the first key with its shape; ``detail`` reads what the shapes add (a variant)."""
+
+    model_type: str
+    subtype: str
+    family: str | None
+    keys: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+    contains: tuple[str, ...] = ()
+    variant: str | None = None
+    confidence: float = 0.9
+    evidence: str | None = None
+    detail: Callable[[TensorTable, Verdict], None] | None = None
+
+    def match(self, t: TensorTable) -> Verdict | None:
+        if not (all(k in t for k in self.keys) and all(t.any_startswith(p) for p in self.prefixes)
+                and all(t.any_contains(c) for c in self.contains)):
+            return None
+        ev = self.evidence if self.evidence is not None else _ev(t, self.keys[0])
+        v = Verdict(self.model_type, self.subtype, self.family, self.variant, self.confidence, [ev])
+        if self.detail:
+            self.detail(t, v)
+        return v
+
+
+SAM_WIDTH = {768: "vit_b", 1024: "vit_l", 1280: "vit_h"}
+
+# style models, segmenters, GLIGEN: first match wins
+OTHER_SIGNATURES: list[Signature] = [
+    Signature(V.DIFFUSION, V.STYLE_MODELS, V.FLUX, ("redux_up.weight", "redux_down.weight"), variant="redux", confidence=0.95),
+    Signature(V.DIFFUSION, V.STYLE_MODELS, V.SD1, ("style_embedding",), confidence=0.7),
+    Signature(V.VISION, V.SAMS, "sam", (), ("image_encoder.blocks.", "mask_decoder."), evidence="image_encoder.* + mask_decoder.*",
+              detail=lambda t, v: setattr(v, "variant", SAM_WIDTH.get(t.dim("image_encoder.patch_embed.proj.weight", 0) or 0))),
+    Signature(V.DIFFUSION, "gligen", V.SD1, (), ("position_net.",), ("fuser",), confidence=0.6, evidence="position_net.*"),
+]
+
+
 def other(t: TensorTable) -> Verdict | None:
-    if "redux_up.weight" in t and "redux_down.weight" in t:
-        return Verdict(V.DIFFUSION, V.STYLE_MODELS, V.FLUX, "redux", 0.95, [_ev(t, "redux_up.weight")])
-    if "style_embedding" in t:
-        return Verdict(V.DIFFUSION, V.STYLE_MODELS, V.SD1, None, 0.7, [_ev(t, "style_embedding")])
-    if t.any_startswith("image_encoder.blocks.") and t.any_startswith("mask_decoder."):
-        w = t.dim("image_encoder.patch_embed.proj.weight", 0)
-        var = {768: "vit_b", 1024: "vit_l", 1280: "vit_h"}.get(w)
-        return Verdict(V.VISION, V.SAMS, "sam", var, 0.9, ["image_encoder.* + mask_decoder.*"])
-    if t.any_startswith("position_net.") and t.any_contains("fuser"):
-        return Verdict(V.DIFFUSION, "gligen", V.SD1, None, 0.6, ["position_net.*"])
+    for sig in OTHER_SIGNATURES:
+        v = sig.match(t)
+        if v is not None:
+            return v
     # A1111 hypernetwork: {width: [Linear stacks]} flattened to "768.0.linear.0.weight"
     if all(k.partition(".")[0].isdigit() for k in t.t) and t.any_contains(".linear.") and t.t:
         widths = sorted({int(k.partition(".")[0]) for k in t.t})
