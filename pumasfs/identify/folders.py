@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from ..errors import PumasError
 from . import vocab as V
@@ -19,7 +20,7 @@ from .tensors import TensorTable
 MAX_JSON = 64 * 1024 * 1024
 
 
-def read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict[str, Any]:
     try:
         size = path.stat().st_size
         if size > MAX_JSON:
@@ -35,7 +36,7 @@ def read_json(path: Path) -> dict:
     return d
 
 
-def shard_set_of(path: os.PathLike | str) -> list[Path] | None:
+def shard_set_of(path: os.PathLike[str] | str) -> list[Path] | None:
     """All members of the ``*-0000N-of-0000M.*`` set ``path`` belongs to, in order; None if not a shard.
 
     Raises PumasError naming the missing shard(s) when the set is incomplete.
@@ -122,7 +123,7 @@ def component_weights(comp: Path) -> list[Path]:
     shards = [q for q in st if SHARD_RE.match(q.name)]
     if shards:
         # choose one set (the plain one if both fp16 and plain exist)
-        plain = [q for q in shards if SHARD_RE.match(q.name)["suffix"] in (".safetensors", ".bin")]
+        plain = [q for q in shards if (m := SHARD_RE.match(q.name)) and m["suffix"] in (".safetensors", ".bin")]
         return plain or shards
     plain = [q for q in st if q.name.count(".") == 1]
     return [plain[0] if plain else st[0]]
@@ -143,7 +144,7 @@ def index_members(folder: Path) -> tuple[list[str], list[str]]:
 
 
 def merged_table(tables: list[TensorTable]) -> TensorTable:
-    t: dict = {}
+    t: dict[str, tuple[str, list[int]]] = {}
     for x in tables:
         for k, dt, s in x.items():
             t[k] = (dt, s)

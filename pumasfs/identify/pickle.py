@@ -306,7 +306,7 @@ def _push_const(make: Callable[[], object]) -> _Handler:
 
 
 def _op_binunicode(s: PickleScan, data: bytes, pos: int) -> int:
-    n = _U4(data, pos)[0]
+    n: int = _U4(data, pos)[0]
     end = pos + 4 + n
     if end > len(data):
         raise _Short
@@ -446,7 +446,7 @@ def _op_mark(s: PickleScan, data: bytes, pos: int) -> int:
     n = len(data)
     at = pos
     items: list[object] = []
-    puts: dict[int, object] = {}
+    puts: dict[object, object] = {}
     gcache = s.gcache
     count = 0
     while at < n:

@@ -73,7 +73,7 @@ def unet_original(t: TensorTable) -> Verdict | None:
     v = Verdict(V.DIFFUSION, V.DIFFUSION_MODELS, confidence=0.9, evidence=[_ev(t, k0)])
     ctx_key = t.any_endswith(".transformer_blocks.0.attn2.to_k.weight")
     if ctx_key and ctx_key.startswith(("input_blocks", "middle_block", "output_blocks")):
-        ctx = t.shape(ctx_key)[-1]
+        ctx = t.known_shape(ctx_key)[-1]
         v.family = CTX_FAMILY.get(ctx)
         v.evidence.append(_ev(t, ctx_key))
         if v.family is None:
@@ -101,7 +101,7 @@ def unet_diffusers(t: TensorTable) -> Verdict | None:
     v = Verdict(V.DIFFUSION, V.DIFFUSION_MODELS, confidence=0.9, evidence=[_ev(t, "conv_in.weight")])
     ctx_key = t.any_endswith(".transformer_blocks.0.attn2.to_k.weight")
     if ctx_key:
-        ctx = t.shape(ctx_key)[-1]
+        ctx = t.known_shape(ctx_key)[-1]
         v.family = CTX_FAMILY.get(ctx)
         v.evidence.append(_ev(t, ctx_key))
         if v.family is None:
@@ -468,15 +468,15 @@ def _lora_base(t: TensorTable) -> _Base:
     double = t.any_contains("double_blocks")
     single = t.any_contains("single_blocks")
     if double or single:  # BFL-style streams: Flux, Chroma, HunyuanVideo share these names
-        k = double or single or ""
+        first = double or single or ""
         # a block Flux does not have decides first (HunyuanVideo has 20+40, also under ComfyUI's Flux-style names)
         if blocks.get("double_blocks", 0) >= 19 or blocks.get("single_blocks", 0) >= 38:
-            return _Base(V.HUNYUAN_VIDEO, f"{k.rsplit('.', 2)[0]}: blocks beyond Flux's 19+38 (HunyuanVideo has 20+40)")
+            return _Base(V.HUNYUAN_VIDEO, f"{first.rsplit('.', 2)[0]}: blocks beyond Flux's 19+38 (HunyuanVideo has 20+40)")
         for marker, fam in _DOUBLE_STREAM_MARKERS:
             m = t.any_contains(marker)
             if m:
                 return _Base(fam, f"{m.rsplit('.', 2)[0]} ({marker}: {fam})")
-        return _Base(V.FLUX, f"{k.rsplit('.', 2)[0]} (Flux-style blocks, no modulation targeted)", ambiguous=(V.FLUX, V.CHROMA))
+        return _Base(V.FLUX, f"{first.rsplit('.', 2)[0]} (Flux-style blocks, no modulation targeted)", ambiguous=(V.FLUX, V.CHROMA))
     k = t.any_contains("single_transformer_blocks")
     if k:  # diffusers names of the same streams (HunyuanVideo's diffusers blocks share norm1.linear with Flux's)
         if blocks.get("single_transformer_blocks", 0) >= 38 or blocks.get("transformer_blocks", 0) >= 19:
@@ -514,9 +514,9 @@ def _lora_base(t: TensorTable) -> _Base:
     k = t.any_contains("layers.0.attn.to_q") or t.any_contains("layers_0_attn_to_q")
     if k and not t.any_contains("transformer_blocks"):
         w, why = _in_width(t, "attn.to_q", "attn_to_q")
-        fam = {2304: V.LUMINA2, 2520: V.OMNIGEN2}.get(w or 0)
-        if fam:
-            return _Base(fam, f"{why} ({w} wide)")
+        by_width = {2304: V.LUMINA2, 2520: V.OMNIGEN2}.get(w or 0)
+        if by_width:
+            return _Base(by_width, f"{why} ({w} wide)")
     # ACE-Step's transformer_blocks.N.attn.to_q (2560 wide, no joint projections)
     k = t.any_contains("transformer_blocks.0.attn.to_q") or t.any_contains("transformer_blocks_0_attn_to_q")
     if k and not any(t.any_contains(p) for p in _UNET_PARTS):
@@ -649,7 +649,7 @@ def ipadapter(t: TensorTable) -> Verdict | None:
     v = Verdict(V.DIFFUSION, V.IPADAPTER, confidence=0.9, evidence=["image_proj.* + ip_adapter.*"])
     k = t.any_endswith(".to_k_ip.weight")
     if k:
-        ctx = t.shape(k)[-1]
+        ctx = t.known_shape(k)[-1]
         v.family = {768: V.SD1, 1024: V.SD2, 2048: V.SDXL, 4096: V.FLUX}.get(ctx)
         v.evidence.append(f"{_ev(t, k)} (context width {ctx})")
     if "image_proj.latents" in t:
@@ -678,7 +678,7 @@ def embedding(t: TensorTable) -> Verdict | None:
             break
     if key is None:
         return None
-    fam = {768: V.SD1, 1024: V.SD2, 1280: V.SDXL}.get(width)
+    fam = {768: V.SD1, 1024: V.SD2, 1280: V.SDXL}.get(width or 0)
     return Verdict(D, E, fam, None, 0.9 if fam else 0.5, [_ev(t, key)] + ([f"token width {width}"] if fam else []))
 
 
@@ -727,7 +727,7 @@ _NAMES = {V.SD1: "SD1", V.SDXL: "SDXL", V.FLUX: "Flux", V.SD3: "SD3"}  # as warn
 def vae(t: TensorTable) -> Verdict | None:
     D = V.DIFFUSION
     if "decoder.conv_in.weight" in t and t.any_startswith(("decoder.up", "decoder.mid")):
-        s = t.shape("decoder.conv_in.weight")
+        s = t.known_shape("decoder.conv_in.weight")
         if len(s) == 5:  # 3D convs: video VAEs
             if "decoder.mid_block.resnets.0.norm1.gamma" in t:  # diffusers AutoencoderKLWan
                 return _wan_vae(Verdict(D, V.VAE, V.WAN, None, 0.85, [_ev(t, "decoder.conv_in.weight"),
@@ -780,6 +780,7 @@ def taesd(t: TensorTable) -> Verdict | None:
         if "3.conv.0.weight" in a and ("1.weight" in a or "0.weight" in a) and not a.any_contains("attn"):
             # decoder: 0/1 is Clamp? -> first conv takes the latent channels; encoder: last conv emits them
             first = a.shape("1.weight") if "1.weight" in a and len(a.shape("1.weight") or []) == 4 else None
+            z: int | None
             if first is not None and first[1] in (4, 16, 32, 12):
                 z = first[1]
                 role = "decoder"
@@ -806,15 +807,15 @@ def clip_text(t: TensorTable) -> Verdict | None:
     for pre in ("", "transformer.", "text_model.", "cond_stage_model.transformer.", "clip_l.transformer.", "clip_g.transformer."):
         k = pre + "text_model.encoder.layers.0.self_attn.q_proj.weight"
         if k in t:
-            w = t.shape(k)[-1]
+            w = t.known_shape(k)[-1]
             n = t.count_blocks(pre + "text_model.encoder.layers.")
             fam = {768: V.CLIP_L, 1024: V.CLIP_H, 1280: V.CLIP_G}.get(w)
             return Verdict(V.DIFFUSION, V.TEXT_ENCODERS, fam, None, 0.95 if fam else 0.5,
                            [f"{k} {t.shape(k)}", f"{n} layers, width {w}"])
     # OpenCLIP text layout (resblocks + token_embedding, no "visual.")
     if "token_embedding.weight" in t and t.any_startswith("transformer.resblocks.") and not t.any_startswith("visual."):
-        w = t.dim("token_embedding.weight", 1)
-        fam = {768: V.CLIP_L, 1024: V.CLIP_H, 1280: V.CLIP_G}.get(w)
+        width = t.dim("token_embedding.weight", 1)
+        fam = {768: V.CLIP_L, 1024: V.CLIP_H, 1280: V.CLIP_G}.get(width or 0)
         return Verdict(V.DIFFUSION, V.TEXT_ENCODERS, fam, None, 0.9 if fam else 0.5, [_ev(t, "token_embedding.weight")])
     return None
 
@@ -828,7 +829,7 @@ def t5(t: TensorTable) -> Verdict | None:
         rb = pre + "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"
         if k in t or rb in t:
             k = k if k in t else rb
-            w = t.dim(pre + "encoder.final_layer_norm.weight", 0) or t.shape(k)[-1]
+            w = t.dim(pre + "encoder.final_layer_norm.weight", 0) or t.known_shape(k)[-1]
             umt5 = (pre + "encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight") in t
             fam = V.UMT5 if umt5 else V.T5
             ev = [f"{k} {t.shape(k)}"]
@@ -838,7 +839,7 @@ def t5(t: TensorTable) -> Verdict | None:
     # llama.cpp's T5 names (GGUF t5encoder)
     k = "enc.blk.0.attn_q.weight"
     if k in t:
-        w = t.shape(k)[-1]
+        w = t.known_shape(k)[-1]
         umt5 = "enc.blk.1.attn_rel_b.weight" in t
         return Verdict(V.DIFFUSION, V.TEXT_ENCODERS, V.UMT5 if umt5 else V.T5, T5_WIDTH.get(w), 0.9, [f"{k} {t.shape(k)}"])
     return None
@@ -854,7 +855,7 @@ def clip_vision(t: TensorTable) -> Verdict | None:
         a = t.strip(pre) if pre else t
         k = "vision_model.encoder.layers.0.self_attn.q_proj.weight"
         if k in a:
-            w = a.shape(k)[-1]
+            w = a.known_shape(k)[-1]
             if "vision_model.embeddings.class_embedding" in a:
                 fam = CLIP_VISION_WIDTH.get(w)
                 return Verdict(V.DIFFUSION, V.CLIP_VISION, fam, None, 0.9 if fam else 0.5,
@@ -863,8 +864,8 @@ def clip_vision(t: TensorTable) -> Verdict | None:
             return Verdict(V.DIFFUSION, V.CLIP_VISION, V.SIGLIP, None, 0.85,
                            [f"{k} {a.shape(k)}", "no class_embedding (SigLIP)"])
     if "visual.transformer.resblocks.0.attn.in_proj_weight" in t:  # OpenCLIP vision tower
-        w = t.dim("visual.conv1.weight", 0)
-        fam = CLIP_VISION_WIDTH.get(w)
+        width = t.dim("visual.conv1.weight", 0)
+        fam = CLIP_VISION_WIDTH.get(width or 0)
         return Verdict(V.DIFFUSION, V.CLIP_VISION, fam, None, 0.8, [_ev(t, "visual.conv1.weight")])
     return None
 
@@ -896,7 +897,7 @@ def _count_upsample(t: TensorTable, prefix: str) -> int | None:
         n = 0
         while t.shape(f"{prefix}{2 * n}.weight") is not None:
             n += 1
-        return 2 ** n
+        return 1 << n
     return None
 
 
@@ -1196,7 +1197,7 @@ def classify(t: TensorTable) -> Verdict:
 # ==================================================================================================
 # the low-confidence fallback: a file name may decide what the header cannot
 
-_HINTS: list[tuple[re.Pattern, str]] = [
+_HINTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![a-z0-9])(sdxl|xl|pony|illustrious|noobai)(?![a-z])|sd_xl|sdxl"), V.SDXL),
     (re.compile(r"sd3\.5|sd35"), V.SD35),
     (re.compile(r"(?<![a-z0-9])sd3(?![0-9.])|sd3_"), V.SD3),
