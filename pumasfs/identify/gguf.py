@@ -18,13 +18,10 @@ import functools
 import os
 import struct
 import threading
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from ..errors import PumasError
 from .tensors import TensorTable
-
-if TYPE_CHECKING:
-    pass
 
 MAX_GGUF_HEADER = 1 << 30  # metadata + tensor infos; real files stay under ~20 MB
 FIRST_READ = 1 << 20  # one read covers the header of a model without a tokenizer (diffusion GGUFs)
