@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat as _stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,12 +172,20 @@ def _apply(rec: Identification, table: TensorTable, verdict: rules.Verdict | Non
     return v
 
 
+# kohya's ss_base_model_version (lower-cased) -> family: the first test that holds
+KOHYA_BASES: list[tuple[Callable[[str], bool], str]] = [
+    (lambda b: "sdxl" in b, "sdxl"),
+    (lambda b: "flux" in b, "flux"),
+    (lambda b: b.startswith("sd_v1"), "sd1"),
+    (lambda b: b.startswith("sd_v2"), "sd2"),
+]
+
+
 def _apply_safetensors_metadata(rec: Identification, meta: dict[str, Any]) -> None:
     # kohya writes the base model of a LoRA; ComfyUI/diffusers write modelspec.architecture
     if rec.subtype == V.LORAS and rec.family is None:
         base = str(meta.get("ss_base_model_version", "")).lower()
-        fam = ("sdxl" if "sdxl" in base else "flux" if "flux" in base else "sd1" if base.startswith("sd_v1") else
-               "sd2" if base.startswith("sd_v2") else None)
+        fam = next((f for holds, f in KOHYA_BASES if holds(base)), None)
         if fam:
             rec.family = fam
             rec.confidence = 0.7
