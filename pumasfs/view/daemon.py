@@ -304,10 +304,10 @@ def umount(layout: Layout, mountpoint: str | os.PathLike[str], *, lazy: bool = F
     return f"cleaned stale view at {mp}" if state == "stale" else f"unmounted {mp}"
 
 
-def list_views(layout: Layout) -> list[dict]:
+def list_views(layout: Layout) -> list[dict[str, object]]:
     """Views of this library (from records) and any other pumasfs mount, with their state."""
     mounted = mounts.view_mounts()
-    out: list[dict] = []
+    out: list[dict[str, object]] = []
     seen: set[str] = set()
     for rec in mounts.all_records(layout):
         state = mounts.state_of(rec.mountpoint, rec, mounted)

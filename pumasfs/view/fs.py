@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import stat
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -71,9 +72,17 @@ class _Open:
     inode: int
 
 
+# pyfuse3 as built by contrib/bootstrap.sh carries contrib/pyfuse3-cache.patch: the kernel may
+# then cache symlink targets and directory listings.  A stock pyfuse3 works too, with a daemon
+# round trip per readlink and per directory listing.
+KERNEL_CACHES = hasattr(pyfuse3.Operations, "enable_cache_symlinks")
+
+
 class ViewOperations(pyfuse3.Operations):
     supports_dot_lookup = True
     enable_writeback_cache = False
+    # A link's target never changes under one inode (the target is part of its key in tree.py).
+    enable_cache_symlinks = True
 
     def __init__(self, tree: Tree, *, models_root: str, app: str, uid: int | None = None, gid: int | None = None) -> None:
         super().__init__()
@@ -86,6 +95,8 @@ class ViewOperations(pyfuse3.Operations):
         self._dirs: dict[int, tuple[int, list[str] | list[tuple[str, int]]]] = {}
         self._next_fh = 1
         self._seen: dict[int, tuple[int, int, int, int]] = {}  # inode -> backing identity at last open
+        # Requests served, by kind: the evidence for kernel caching (read through XATTR_STATS).
+        self.requests: Counter[str] = Counter()
 
     # -- attributes ----------------------------------------------------------
 
@@ -128,9 +139,11 @@ class ViewOperations(pyfuse3.Operations):
         return node
 
     async def getattr(self, inode: int, ctx: pyfuse3.RequestContext | None = None) -> pyfuse3.EntryAttributes:
+        self.requests["getattr"] += 1
         return self.attrs(self._node(inode))
 
     async def lookup(self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext | None = None) -> pyfuse3.EntryAttributes:
+        self.requests["lookup"] += 1
         parent = self._node(parent_inode)
         node: Node | None
         if name == b".":
@@ -157,6 +170,7 @@ class ViewOperations(pyfuse3.Operations):
             self.tree.forget(inode, n)
 
     async def readlink(self, inode: int, ctx: pyfuse3.RequestContext | None = None) -> bytes:
+        self.requests["readlink"] += 1
         node = self._node(inode)
         if node.kind != "link" or node.target is None:
             raise pyfuse3.FUSEError(errno.EINVAL)
@@ -178,20 +192,28 @@ class ViewOperations(pyfuse3.Operations):
         self._next_fh += 1
         return fh
 
-    async def opendir(self, inode: int, ctx: pyfuse3.RequestContext | None = None) -> int:
+    async def opendir(  # type: ignore[override]  # the patched pyfuse3 also takes a FileInfo
+        self, inode: int, ctx: pyfuse3.RequestContext | None = None
+    ) -> int | pyfuse3.FileInfo:
+        self.requests["opendir"] += 1
         node = self._node(inode)
         fh = self._new_fh()
         # A snapshot taken now: readdir's cursor is an index into it, so paging
         # stays exact while the watcher adds and removes entries.
         if node.kind == "dir":
             self._dirs[fh] = (inode, self.tree.listing(inode))
+            if KERNEL_CACHES:
+                # The kernel keeps the listing until the watcher invalidates the folder (live.py).
+                return pyfuse3.FileInfo(fh=fh, keep_cache=True)
         elif node.kind == "tree" and node.backing is not None:
+            # Inside a folder model nobody tells us about changes: list it afresh every time.
             self._dirs[fh] = (inode, list_children(node.backing, self.models_root))
         else:
             raise pyfuse3.FUSEError(errno.ENOTDIR)
         return fh
 
     async def readdir(self, fh: int, start_id: int, token: pyfuse3.ReaddirToken) -> None:
+        self.requests["readdir"] += 1
         inode, snapshot = self._dirs[fh]
         parent = self.tree.get(inode)
         if parent is None:
@@ -224,6 +246,7 @@ class ViewOperations(pyfuse3.Operations):
     # -- files ---------------------------------------------------------------
 
     async def open(self, inode: int, flags: int, ctx: pyfuse3.RequestContext | None = None) -> pyfuse3.FileInfo:
+        self.requests["open"] += 1
         if flags & os.O_ACCMODE != os.O_RDONLY or flags & (os.O_TRUNC | os.O_APPEND | os.O_CREAT):
             raise _erofs()
         node = self._node(inode)
@@ -252,6 +275,7 @@ class ViewOperations(pyfuse3.Operations):
         return pyfuse3.FileInfo(fh=fh, direct_io=False, keep_cache=keep)
 
     async def read(self, fh: int, off: int, size: int) -> memoryview | bytes:  # type: ignore[override]  # pyfuse3 takes any buffer
+        self.requests["read"] += 1
         fd = self._files[fh].fd
         buf = _task_buffer(size)
         try:
@@ -286,7 +310,8 @@ class ViewOperations(pyfuse3.Operations):
             return {}  # the kernel refuses user.* attributes on symlinks anyway
         if node.inode == ROOT_INODE:
             stats = {"entries": len(self.tree.by_path) - 1, "nodes": len(self.tree.nodes),
-                     "referenced": self.tree.known(), "open_files": len(self._files)}
+                     "referenced": self.tree.known(), "open_files": len(self._files),
+                     "requests": dict(self.requests)}
             return {XATTR_APP: self.app.encode(), XATTR_STATS: json.dumps(stats).encode()}
         if node.model_id is None:
             return {}
@@ -303,42 +328,57 @@ class ViewOperations(pyfuse3.Operations):
 
     # -- everything that writes: read-only -----------------------------------
 
-    async def setxattr(self, inode, name, value, ctx=None):
+    async def setxattr(self, inode: int, name: bytes, value: bytes, ctx: pyfuse3.RequestContext | None = None) -> None:
         raise _erofs()
 
-    async def removexattr(self, inode, name, ctx=None):
+    async def removexattr(self, inode: int, name: bytes, ctx: pyfuse3.RequestContext | None = None) -> None:
         raise _erofs()
 
-    async def setattr(self, inode, attr, fields, fh, ctx=None):
+    async def setattr(
+        self, inode: int, attr: pyfuse3.EntryAttributes, fields: pyfuse3.SetattrFields, fh: int | None,
+        ctx: pyfuse3.RequestContext | None = None,
+    ) -> pyfuse3.EntryAttributes:
         raise _erofs()
 
-    async def mknod(self, parent_inode, name, mode, rdev, ctx=None):
+    async def mknod(
+        self, parent_inode: int, name: bytes, mode: int, rdev: int, ctx: pyfuse3.RequestContext | None = None
+    ) -> pyfuse3.EntryAttributes:
         raise _erofs()
 
-    async def mkdir(self, parent_inode, name, mode, ctx=None):
+    async def mkdir(
+        self, parent_inode: int, name: bytes, mode: int, ctx: pyfuse3.RequestContext | None = None
+    ) -> pyfuse3.EntryAttributes:
         raise _erofs()
 
-    async def unlink(self, parent_inode, name, ctx=None):
+    async def unlink(self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext | None = None) -> None:
         raise _erofs()
 
-    async def rmdir(self, parent_inode, name, ctx=None):
+    async def rmdir(self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext | None = None) -> None:
         raise _erofs()
 
-    async def symlink(self, parent_inode, name, target, ctx=None):
+    async def symlink(
+        self, parent_inode: int, name: bytes, target: bytes, ctx: pyfuse3.RequestContext | None = None
+    ) -> pyfuse3.EntryAttributes:
         raise _erofs()
 
-    async def rename(self, parent_inode_old, name_old, parent_inode_new, name_new, flags, ctx=None):
+    async def rename(
+        self, parent_inode_old: int, name_old: bytes, parent_inode_new: int, name_new: bytes, flags: int,
+        ctx: pyfuse3.RequestContext | None = None,
+    ) -> None:
         raise _erofs()
 
-    async def link(self, inode, new_parent_inode, new_name, ctx=None):
+    async def link(
+        self, inode: int, new_parent_inode: int, new_name: bytes, ctx: pyfuse3.RequestContext | None = None
+    ) -> pyfuse3.EntryAttributes:
         raise _erofs()
 
-    async def write(self, fh, off, buf):
+    async def write(self, fh: int, off: int, buf: bytes) -> int:
         raise _erofs()
 
-    async def create(self, parent_inode, name, mode, flags, ctx=None):
+    async def create(
+        self, parent_inode: int, name: bytes, mode: int, flags: int, ctx: pyfuse3.RequestContext | None = None
+    ) -> tuple[pyfuse3.FileInfo, pyfuse3.EntryAttributes]:
         raise _erofs()
 
-    async def fsync(self, fh, datasync):
+    async def fsync(self, fh: int, datasync: bool) -> None:
         return None
-

@@ -75,7 +75,7 @@ class Tree:
         self.nodes: dict[int, Node] = {ROOT_INODE: root}
         self.by_path: dict[str, int] = {"": ROOT_INODE}
         self.by_model: dict[str, set[str]] = {}
-        self._keys: dict[tuple, int] = {("dir", ""): ROOT_INODE}
+        self._keys: dict[tuple[object, ...], int] = {("dir", ""): ROOT_INODE}
         self._next = ROOT_INODE + 1
         self._listings: dict[int, list[tuple[str, int]]] = {}
 
@@ -205,16 +205,16 @@ class Tree:
             return "link"
         return "tree" if r.entry.is_dir else "file"
 
-    def _key(self, path: str, r: Resolved) -> tuple:
+    def _key(self, path: str, r: Resolved) -> tuple[object, ...]:
         b = r.backing
         return ("entry", path, self._kind(r), r.entry.model_id, r.entry.source, b.dev if b else None, b.ino if b else None)
 
     @staticmethod
-    def _node_key(node: Node) -> tuple:
+    def _node_key(node: Node) -> tuple[object, ...]:
         b = node.backing
         return ("entry", node.path, node.kind, node.model_id, node.source, b.dev if b else None, b.ino if b else None)
 
-    def _inode_for(self, key: tuple) -> int:
+    def _inode_for(self, key: tuple[object, ...]) -> int:
         ino = self._keys.get(key)
         if ino is None:
             ino = self._next

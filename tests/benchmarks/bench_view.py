@@ -5,15 +5,17 @@
    Goals: warm >= 0.9x native, cold >= 0.5x.
 2. ``find -ls`` over a folder of 10,000 entries: the preview view and the
    content view against the same tree materialized as symlinks on the
-   library's filesystem.  Goal: within 3x.
+   library's filesystem.  Goals: warm within 1.5x, cold within 3x.
 
 Run as root (dropping caches needs it):
 
     python tests/benchmarks/bench_view.py [--size-mib 2048] [--dir /var/tmp]
     pytest tests/benchmarks/bench_view.py -s
 
-The machine is shared: each figure is the best of a few runs, and the ratios
-are what matters.
+The machine is shared: runs are interleaved (native, view, native, ...) and each
+figure is the median of the runs, with their spread; the ratios are what matters.
+The daemon's request counts (its ``user.pumas.stats`` attribute) show what the
+kernel still asks for: a warm pass fully served from the kernel's caches asks nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +37,9 @@ sys.path.insert(0, str(REPO))
 from tests.view.planfile import write_plan
 
 CHUNK = 1024 * 1024
-GOALS = {"read_warm": 0.9, "read_cold": 0.5, "find": 1 / 3}
+# view speed / native speed: warm reads >= 0.9x, cold >= 0.5x; a warm `find -ls` within 1.5x of
+# the links tree (issue 16), any `find -ls` within 3x.
+GOALS = {"read_warm": 0.9, "read_cold": 0.5, "find": 1 / 3, "find_warm": 1 / 1.5}
 
 
 def drop_caches() -> None:
@@ -107,8 +112,24 @@ def make_big_file(path: Path, size: int) -> None:
         os.fsync(f.fileno())
 
 
-def best(fn, runs: int) -> float:
-    return min(fn() for _ in range(runs))
+def requests(mp: Path) -> dict[str, int]:
+    """FUSE requests the daemon has served so far, by kind (its stats attribute on the root)."""
+    import json
+
+    return dict(json.loads(os.getxattr(mp, "user.pumas.stats"))["requests"])
+
+
+def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    # The getxattr that reads the counters is not counted; the root's getattr may be.
+    return {k: after[k] - before.get(k, 0) for k in sorted(after) if after[k] - before.get(k, 0)}
+
+
+def med(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def spread(xs: list[float]) -> str:
+    return f"{min(xs) * 1000:.0f}-{max(xs) * 1000:.0f} ms"
 
 
 def bench_read(work: Path, size: int, runs: int) -> dict[str, float]:
@@ -133,13 +154,18 @@ def bench_read(work: Path, size: int, runs: int) -> dict[str, float]:
         gib = size / 2**30
         for label, fn in (("cold", cold), ("warm", warm)):
             # Alternate native and view runs so that machine noise hits both alike.
-            nat, via = [], []
+            nat, via, ratio = [], [], []
+            before = requests(v.mp)
             for _ in range(runs):
                 nat.append(fn(src))
                 via.append(fn(viewed))
-            out[f"native_{label}"], out[f"view_{label}"] = min(nat), min(via)
-            print(f"read {label:4}: native {gib / min(nat):6.2f} GiB/s   view {gib / min(via):6.2f} GiB/s   "
-                  f"view/native speed {min(nat) / min(via):.2f}x")
+                ratio.append(nat[-1] / via[-1])
+            counts = delta(requests(v.mp), before)
+            out[f"native_{label}"], out[f"view_{label}"] = med(nat), med(via)
+            out[f"ratio_read_{label}"] = med(ratio)
+            print(f"read {label:4}: native {gib / med(nat):6.2f} GiB/s   view {gib / med(via):6.2f} GiB/s   "
+                  f"view/native speed median {med(ratio):.2f}x (runs {min(ratio):.2f}-{max(ratio):.2f})   "
+                  f"requests {counts}")
     shutil.rmtree(models)
     return out
 
@@ -161,37 +187,48 @@ def bench_find(work: Path, entries_n: int, runs: int) -> dict[str, float]:
             Served(work, "content10k", models, entries, content=True) as cv:
         for label in ("cold", "warm"):
             nat, pre, con = [], [], []
+            counts: dict[str, dict[str, int]] = {"preview": {}, "content": {}}
             for _ in range(runs):
-                for acc, path in ((nat, links.parent), (pre, pv.mp), (con, cv.mp)):
+                for acc, path, mode in ((nat, links.parent, ""), (pre, pv.mp, "preview"), (con, cv.mp, "content")):
                     if label == "cold":
                         drop_caches()
                     else:
                         find_ls(path)
+                    before = requests(path) if mode else {}
                     acc.append(find_ls(path))
+                    if mode:
+                        counts[mode] = delta(requests(path), before)
+            rp = [p / n for p, n in zip(pre, nat)]
+            rc = [c / n for c, n in zip(con, nat)]
             out[f"find_native_{label}"], out[f"find_preview_{label}"], out[f"find_content_{label}"] = (
-                min(nat), min(pre), min(con))
-            print(f"find -ls {label:4} ({entries_n} entries): links {min(nat) * 1000:7.1f} ms   "
-                  f"preview view {min(pre) * 1000:7.1f} ms (time {min(pre) / min(nat):.2f}x)   "
-                  f"content view {min(con) * 1000:7.1f} ms (time {min(con) / min(nat):.2f}x)")
+                med(nat), med(pre), med(con))
+            out[f"find_preview_ratio_{label}"], out[f"find_content_ratio_{label}"] = med(rp), med(rc)
+            print(f"find -ls {label:4} ({entries_n} entries): links {med(nat) * 1000:7.1f} ms ({spread(nat)})\n"
+                  f"    preview view {med(pre) * 1000:7.1f} ms ({spread(pre)}), time ratio median {med(rp):.2f}x "
+                  f"(runs {min(rp):.2f}-{max(rp):.2f}), requests of the last run {counts['preview']}\n"
+                  f"    content view {med(con) * 1000:7.1f} ms ({spread(con)}), time ratio median {med(rc):.2f}x "
+                  f"(runs {min(rc):.2f}-{max(rc):.2f}), requests of the last run {counts['content']}")
     return out
 
 
-def run(size_mib: int = 2048, base: str = "/var/tmp", runs: int = 3, entries_n: int = 10_000) -> dict[str, float]:
+def run(
+    size_mib: int = 2048, base: str = "/var/tmp", runs: int = 5, entries_n: int = 10_000, *, read: bool = True
+) -> dict[str, float]:
     if os.geteuid() != 0:
         raise SystemExit("run as root: the cold figures need `echo 3 > /proc/sys/vm/drop_caches`")
     work = Path(tempfile.mkdtemp(prefix="pumas-bench-view-", dir=base))
     try:
         print(f"work dir {work} ({subprocess.run(['df', '-T', str(work)], check=False, capture_output=True, text=True).stdout.splitlines()[-1].split()[1]})")
-        res = bench_read(work, size_mib * CHUNK, runs)
+        res = bench_read(work, size_mib * CHUNK, runs) if read else {}
         res.update(bench_find(work, entries_n, runs))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ratios = {
-        "read_warm": res["native_warm"] / res["view_warm"],
-        "read_cold": res["native_cold"] / res["view_cold"],
-        "find": min(res[f"find_native_{t}"] / max(res[f"find_preview_{t}"], res[f"find_content_{t}"])
-                    for t in ("cold", "warm")),
+        "find": min(1 / max(res[f"find_preview_ratio_{t}"], res[f"find_content_ratio_{t}"]) for t in ("cold", "warm")),
+        "find_warm": 1 / max(res["find_preview_ratio_warm"], res["find_content_ratio_warm"]),
     }
+    if read:
+        ratios.update(read_warm=res["ratio_read_warm"], read_cold=res["ratio_read_cold"])
     print("goals (view speed / native speed): " + "   ".join(
         f"{k} {v:.2f}x (>= {GOALS[k]:.2f}) {'ok' if v >= GOALS[k] else 'MISSED'}" for k, v in ratios.items()))
     res.update({f"ratio_{k}": v for k, v in ratios.items()})
@@ -208,7 +245,8 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size-mib", type=int, default=2048)
     p.add_argument("--dir", default="/var/tmp", help="where to build the library (its filesystem is measured)")
-    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--skip-read", action="store_true", help="only the find -ls part")
     p.add_argument("--entries", type=int, default=10_000)
     a = p.parse_args()
-    run(a.size_mib, a.dir, a.runs, a.entries)
+    run(a.size_mib, a.dir, a.runs, a.entries, read=not a.skip_read)
