@@ -21,6 +21,7 @@ kernel still asks for: a warm pass fully served from the kernel's caches asks no
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -211,6 +212,89 @@ def bench_find(work: Path, entries_n: int, runs: int) -> dict[str, float]:
     return out
 
 
+INDEX_READ = ("import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]);"
+              "[json.loads(r[0]) for r in c.execute('SELECT metadata FROM models')]")
+
+
+def daemon_rss(mp: Path) -> int:
+    """Resident bytes of the daemon serving ``mp`` (its pid is in the mount record)."""
+    pid = next(int(v["pid"]) for v in json.loads(subprocess.run(
+        [sys.executable, "-m", "pumasfs", "--root", os.environ["PUMAS_HOME"], "mounts", "--json"],
+        capture_output=True, text=True, check=True).stdout) if v["mountpoint"] == str(mp))
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
+
+
+def bench_scale(work: Path, models_n: int, loras_n: int, runs: int) -> dict[str, float]:
+    """``pumas mount`` + ``ls -l loras/`` of a library of ``models_n`` models, ``loras_n`` of them LoRAs.
+
+    Floors: mount against a bare read + ``json.loads`` of every index row (what any view must
+    read first); ``ls -l`` against the same folder materialized as symlinks.
+    """
+    from pumasfs.paths import Layout
+    from tests.benchmarks.bench_scale import build, model
+    from tests.materializer.conftest import make_comfyui
+
+    root = work / "lib"
+    layout = Layout(root)
+    if not layout.index_db.exists():
+        t = time.perf_counter()
+        build(root, models_n, loras_n).close()
+        print(f"built {models_n} models in {time.perf_counter() - t:.0f} s", flush=True)
+    os.environ["PUMAS_HOME"] = str(root)
+    pumas = [sys.executable, "-m", "pumasfs", "--root", str(root)]
+    db = layout.index_db
+    if not (work / "ComfyUI").exists():
+        comfy = make_comfyui(work / "ComfyUI")
+        subprocess.run([*pumas, "app", "add", "comfyui", str(comfy), "--name", "comfy"], check=True,
+                       capture_output=True)
+    links = work / "links" / "loras"
+    if not links.exists():
+        links.mkdir(parents=True)
+        for i in range(loras_n):
+            m = model(i, loras_n)
+            os.symlink(layout.models_dir / m.model_id / m.primary_file, links / m.primary_file)
+    nat_mount, nat_ls = [], []
+    res: dict[str, list[float]] = {}
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", INDEX_READ, str(db)], check=True)
+        nat_mount.append(time.perf_counter() - t)
+        for mode in ("preview", "content"):
+            mp = work / f"view-{mode}"
+            mp.mkdir(exist_ok=True)
+            t = time.perf_counter()
+            subprocess.run([*pumas, "mount", "comfy", str(mp), *(["--content"] if mode == "content" else [])],
+                           check=True, capture_output=True)
+            res.setdefault(f"mount_{mode}", []).append(time.perf_counter() - t)
+            try:
+                for label in ("first", "again"):
+                    t = time.perf_counter()
+                    subprocess.run(["ls", "-l", str(mp / "loras")], check=True, stdout=subprocess.DEVNULL)
+                    res.setdefault(f"ls_{mode}_{label}", []).append(time.perf_counter() - t)
+                res.setdefault(f"rss_{mode}", []).append(daemon_rss(mp))
+            finally:
+                subprocess.run([*pumas, "umount", str(mp)], check=False, capture_output=True)
+            t = time.perf_counter()
+            subprocess.run(["ls", "-l", str(links)], check=True, stdout=subprocess.DEVNULL)
+            nat_ls.append(time.perf_counter() - t)
+    out = {"index_read": med(nat_mount), "ls_links": med(nat_ls)}
+    print(f"== {models_n} models, {loras_n} in loras/; medians of {runs} interleaved runs (spread) ==")
+    print(f"index read floor {med(nat_mount) * 1000:.0f} ms ({spread(nat_mount)}); "
+          f"ls -l of the links tree {med(nat_ls) * 1000:.0f} ms ({spread(nat_ls)})")
+    for mode in ("preview", "content"):
+        m, rss = res[f"mount_{mode}"], res[f"rss_{mode}"]
+        print(f"{mode:8} mount {med(m) * 1000:6.0f} ms ({spread(m)}) = {med(m) / med(nat_mount):.1f}x the index read; "
+              f"daemon RSS {med(rss) / 2**20:.0f} MiB ({med(rss) / models_n:.0f} B/model)")
+        for label in ("first", "again"):
+            xs = res[f"ls_{mode}_{label}"]
+            print(f"{mode:8} ls -l loras/ ({label}) {med(xs) * 1000:6.0f} ms ({spread(xs)}) = "
+                  f"{med(xs) / med(nat_ls):.1f}x the links tree")
+        out.update({f"mount_{mode}": med(m), f"rss_{mode}": med(rss),
+                    **{f"ls_{mode}_{k}": med(res[f"ls_{mode}_{k}"]) for k in ("first", "again")}})
+    return out
+
+
 def run(
     size_mib: int = 2048, base: str = "/var/tmp", runs: int = 5, entries_n: int = 10_000, *, read: bool = True
 ) -> dict[str, float]:
@@ -248,5 +332,17 @@ if __name__ == "__main__":
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--skip-read", action="store_true", help="only the find -ls part")
     p.add_argument("--entries", type=int, default=10_000)
+    p.add_argument("--scale", type=int, metavar="MODELS", help="only mount + ls -l of a library this big")
+    p.add_argument("--loras", type=int, default=30_000)
+    p.add_argument("--keep", type=Path, help="with --scale: build the library here once and reuse it")
     a = p.parse_args()
+    if a.scale:
+        keep = a.keep or Path(tempfile.mkdtemp(prefix="pumas-bench-scale-", dir=a.dir))
+        keep.mkdir(parents=True, exist_ok=True)
+        try:
+            bench_scale(keep, a.scale, a.loras, a.runs)
+        finally:
+            if a.keep is None:
+                shutil.rmtree(keep, ignore_errors=True)
+        raise SystemExit(0)
     run(a.size_mib, a.dir, a.runs, a.entries, read=not a.skip_read)

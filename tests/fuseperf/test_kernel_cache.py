@@ -8,7 +8,9 @@ symlink targets or listings: those tests skip and say so; the invalidation tests
 
 from __future__ import annotations
 
+import errno
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -94,3 +96,22 @@ def test_content_listing_is_cached_but_folder_models_are_listed_afresh(view, tmp
     # Inside a folder model nobody tells the view about changes: no cached listing there.
     make_file(lib / "diffusion/sd1/pipe/unet/x.safetensors", b"u")
     assert sorted(os.listdir(mp / "diffusers/pipe")) == ["model_index.json", "unet"]
+
+
+@pytest.mark.parametrize("content", [False, True])
+def test_ls_l_does_not_ask_for_labels_and_acls_per_entry(view, tmp_path, content):
+    lib, plan = library(tmp_path, 40)
+    v = view(plan, lib, content=content)
+    before = requests(v)
+    subprocess.run(["ls", "-l", str(v.mountpoint / "loras")], check=True, capture_output=True)
+    after = requests(v)
+    # One security.selinux (and one ACL) question answers "not supported" for the whole device;
+    # the two stats reads count too.  Per entry it would be 40 or 80.
+    assert served(after, before, "getxattr") <= 6, after
+    # Our own attributes are still there (symlinks have none).
+    assert os.getxattr(v.mountpoint, "user.pumas.app") == b"testapp"
+    if content:
+        assert os.getxattr(v.mountpoint / "loras/m3.safetensors", "user.pumas.model_id") == b"diffusion/sd1/m3"
+    with pytest.raises(OSError) as e:
+        os.getxattr(v.mountpoint / "loras", "user.pumas.nothing")
+    assert e.value.errno == errno.ENODATA
