@@ -51,7 +51,14 @@ class Resolved:
 
 def safe_relpath(path: str) -> bool:
     """A relative posix path made only of ordinary names (no '', '.', '..', NUL, overlong parts)."""
-    return is_safe_relpath(path) and all(len(os.fsencode(part)) <= MAX_NAME_BYTES for part in path.split("/"))
+    if not is_safe_relpath(path):
+        return False
+    # A name of at most MAX_NAME_BYTES // 4 characters fits in any encoding: encode only when
+    # a name is longer (rare; this runs twice per entry of a plan).
+    parts = path.split("/")
+    if max(map(len, parts)) <= MAX_NAME_BYTES // 4:
+        return True
+    return all(len(os.fsencode(part)) <= MAX_NAME_BYTES for part in parts)
 
 
 def within(path: str, root: str) -> bool:
