@@ -6,6 +6,10 @@
 2. ``find -ls`` over a folder of 10,000 entries: the preview view and the
    content view against the same tree materialized as symlinks on the
    library's filesystem.  Goals: warm within 1.5x, cold within 3x.
+3. With ``--scale 100000``: ``pumas mount`` of a library that big (against a bare read of
+   every index row) and ``ls -l`` of its 30,000-entry ``loras/`` (against the same folder as
+   symlinks), in both modes, and the daemon's resident memory.  ``--keep DIR`` builds the
+   library once (about 2.5 minutes) and reuses it.
 
 Run as root (dropping caches needs it):
 
