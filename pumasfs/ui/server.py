@@ -573,8 +573,9 @@ def build_app(config: UiConfig) -> Starlette:
     # -- the mapping editor --
 
     def editor_ctx(ws: Workspace, name: str) -> dict[str, Any]:
-        from ..apps import discover_model_folders, get_app
-        from ..maps import select_map
+        from ..installs import get_app
+        from ..map_selection import select_map
+        from ..model_folders import discover_model_folders
         from ..usecases import map_editing as me
 
         install = get_app(ws.layout, name)
@@ -613,7 +614,7 @@ def build_app(config: UiConfig) -> Starlette:
         return page(request, "_map_models.html", {"models": models, "state": state})
 
     async def map_action(request: Request) -> Response:
-        from ..apps import get_app
+        from ..installs import get_app
         from ..usecases import map_editing as me
 
         name, action = request.path_params["name"], request.path_params["action"]

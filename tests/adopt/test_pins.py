@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pumasfs.apps import AppInstall
-from pumasfs.maps import default_comfyui_map
+from pumasfs.comfyui_map import default_comfyui_map
+from pumasfs.installs import AppInstall
 from pumasfs.metadata import Pin
 from pumasfs.plan import ModelRecord
 from pumasfs.planner import build_plan

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.apps import AppInstall
+from pumasfs.installs import AppInstall
 from pumasfs.metadata import FileEntry, ModelMetadata, Overrides
 from pumasfs.plan import ModelRecord
 from tests.support.comfyui import COMFYUI_STANDARD, make_comfyui
