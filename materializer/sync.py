@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 
 from pumasfs.errors import NotFound, PumasError
 from pumasfs.installs import AppInstall
+from pumasfs.model_record import ModelRecord
 from pumasfs.notices import new_notices
 from pumasfs.paths import Layout
-from pumasfs.plan import ModelRecord, Plan
+from pumasfs.plan import Plan
 from pumasfs.sandbox import detect_sandbox
 
 from .apply import diff, execute, fill_report, sweep_temps

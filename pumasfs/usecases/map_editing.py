@@ -27,7 +27,8 @@ from ..map_schema import Match, Rule, TranslationMap, map_json, parse_map
 from ..map_store import builtin_maps
 from ..metadata import OVERRIDES_FILE, Overrides, validation_error_line
 from ..model_folders import discover_model_folders
-from ..plan import ModelRecord, Plan
+from ..model_record import ModelRecord
+from ..plan import Plan
 from ..planner import _match_name, _rule_verdict, build_plan
 from .workspace import Workspace
 

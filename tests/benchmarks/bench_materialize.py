@@ -43,8 +43,8 @@ from pumasfs.library import Library
 from pumasfs.map_selection import plan_root, select_map
 from pumasfs.map_store import ensure_default_map
 from pumasfs.metadata import FileEntry, ModelMetadata
+from pumasfs.model_record import ModelRecord
 from pumasfs.paths import Layout
-from pumasfs.plan import ModelRecord
 from pumasfs.planner import build_plan
 from tests.materializer.conftest import make_comfyui
 
