@@ -149,6 +149,7 @@ def scan_install(app: AppInstall, tmap: TranslationMap, models_real: str, *, roo
     else:
         base, roots = plan_root(app, tmap), [root]
     seen: set[Path] = set()
+    listings: dict[Path, set[str] | None] = {}
     for r in roots:
         if not r.is_dir():
             continue
@@ -160,21 +161,32 @@ def scan_install(app: AppInstall, tmap: TranslationMap, models_real: str, *, roo
                 continue
             out.left.append(LeftAlone(app.name, str(e.source), "incomplete", e.message))
         for unit in grouping.units:
-            cand = _candidate(app.name, base, unit, out)
+            cand = _candidate(app.name, base, unit, out, listings)
             if cand is not None and unit.primary_source not in seen:
                 seen.add(unit.primary_source)
                 out.candidates.append(cand)
     return out
 
 
-def _candidate(app: str, base: Path, unit: ImportUnit, out: ScanResult) -> Candidate | None:
+def _listing(folder: Path, cache: dict[Path, set[str] | None]) -> set[str] | None:
+    if folder not in cache:
+        try:
+            cache[folder] = set(os.listdir(folder))
+        except OSError:
+            cache[folder] = None  # (then each sidecar is looked up by its name)
+    return cache[folder]
+
+
+def _candidate(app: str, base: Path, unit: ImportUnit, out: ScanResult,
+               listings: dict[Path, set[str] | None]) -> Candidate | None:
     primary = unit.primary_source
     if any(os.path.islink(f.source) for f in unit.files if f.role == "weights"):
         return None  # a link (ours, counted above; or the user's, listed above)
     if not all(utf8(str(f.source)) for f in unit.files if f.role == "weights"):
         return None  # listed by _walk_links
     if unit.kind == "file":
-        extra = [UnitFile(p, name, role) for p, name, role in extra_companions(primary)]
+        extra = [UnitFile(p, name, role)
+                 for p, name, role in extra_companions(primary, _listing(primary.parent, listings))]
         have = {f.source for f in unit.files}
         unit.files = [f for f in unit.files if not os.path.islink(f.source) and utf8(str(f.source))]
         unit.files += [f for f in extra if f.source not in have]
