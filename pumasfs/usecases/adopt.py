@@ -160,8 +160,9 @@ def adopt(
         by_app = {s.app.name: s for s in scanned}
         workflows_before = {s.app.name: unresolved_references(s.app) for s in scanned if s.app.kind == "comfyui"}
         cands = [c for s in scanned for c in s.scan.candidates]
-        small, big = _split_by_size(cands)
-        reporter.start("reading", sum(_size(f.source) for c in cands for f in c.unit.files))
+        sizes = {f.source: _size(f.source) for c in cands for f in c.unit.files}  # one stat per file
+        small, big = _split_by_size(cands, sizes)
+        reporter.start("reading", sum(sizes.values()))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="adopt-hash") as pool:
             # The big files stream through the hashers on their own thread while the small ones are
             # hashed, committed and swapped here: the per-model cost hides behind the big reads.
@@ -258,13 +259,13 @@ def _installs(ws: Workspace, apps: list[str] | None, from_dir: Path | None) -> l
     return out
 
 
-def _split_by_size(cands: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
+def _split_by_size(cands: list[Candidate], sizes: dict[Path, int]) -> tuple[list[Candidate], list[Candidate]]:
     """(models whose weights are all small, the others); two places with the same bytes land on one side."""
     small: list[Candidate] = []
     big: list[Candidate] = []
     for c in cands:
         weights = [f.source for f in c.unit.files if f.role == "weights"] or [c.unit.primary_source]
-        (big if any(_size(p) > SMALL for p in weights) else small).append(c)
+        (big if any(sizes.get(p, 0) > SMALL for p in weights) else small).append(c)
     return small, big
 
 
@@ -633,17 +634,19 @@ def _fail(result: AdoptResult, h: Hashed, message: str) -> None:
     result.placed.append(Placed(h.app, h.cand.main_rel, "", "failed"))
 
 
-def _same_fs(a: Path, b: Path) -> bool:
-    try:
-        return os.stat(a).st_dev == os.stat(b).st_dev
-    except OSError:
-        return False
-
-
 def _bring(src: Path, dest: Path, stamp: hashing.SourceStamp, sha256: str) -> None:
-    """Put ``src``'s bytes at ``dest``: a second name on one filesystem, a verified copy across."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if _same_fs(src, dest.parent):
+    """Put ``src``'s bytes at ``dest``: a second name on one filesystem, a verified copy across.
+
+    ``stamp`` is ``src`` as it was hashed: its device says whether a link can
+    do (one ``stat`` of the destination folder), and the link's own stamp
+    proves it names the very file that was hashed.
+    """
+    try:
+        here = os.stat(dest.parent).st_dev
+    except FileNotFoundError:
+        dest.parent.mkdir(parents=True, exist_ok=True)  # (a sidecar's alt/ folder; a folder model's subfolders)
+        here = os.stat(dest.parent).st_dev
+    if stamp.dev == here:
         try:
             os.link(src, dest, follow_symlinks=False)
         except OSError as e:

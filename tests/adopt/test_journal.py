@@ -62,3 +62,14 @@ def test_a_batch_intent_of_a_live_adoption_is_not_taken_for_dead(root, library):
     finally:
         held.done()
     assert not held.path.exists()
+
+
+def test_one_broken_model_of_a_killed_batch_does_not_hide_the_others(machine, pumas, root):
+    r = pumas("adopt", "comfyui", check=False, env_extra={"PUMAS_TEST_KILL_AT": "renamed"})
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    [intent] = _intents(root)
+    broken = sorted(intent.model_ids)[0]
+    (root / "shared-resources/models" / broken / "metadata.json").write_text("{not json")
+    listed = {m["model_id"] for m in pumas("list", "--json").json()}
+    assert listed == set(intent.model_ids) - {broken}
+    assert _intents(root) == []
