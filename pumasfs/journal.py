@@ -11,6 +11,11 @@ exclusive ``flock`` on it until its last step is done and the file deleted.
 Whoever opens the library next finds the files nobody holds a lock on (their
 writer died) and finishes those changes (:meth:`Library.recover`).  That is
 one directory listing at every start, not a scan of the library.
+
+A batch (adoption commits thousands of models per filesystem sync) writes
+one intent for all of them, ``commit-batch`` with every model id, instead of
+one file, fsync and lock per model, and is finished the same way, model by
+model.
 """
 
 from __future__ import annotations
@@ -33,10 +38,19 @@ SUFFIX = ".intent"
 class Intent(BaseModel):
     """One change in flight.  ``model_id`` is where the model ends up (or is removed from)."""
 
-    op: Literal["commit", "update", "remove", "move"]
-    model_id: str
+    op: Literal["commit", "commit-batch", "update", "remove", "move"]
+    model_id: str = ""  # (commit-batch: empty; its models are in model_ids)
     old_id: str | None = None  # move: where the folder was
     trash_id: str | None = None  # remove: the trash item it goes to
+    model_ids: list[str] = []  # commit-batch: every model the batch renames into place
+
+    @classmethod
+    def batch(cls, model_ids: list[str]) -> Intent:
+        return cls(op="commit-batch", model_ids=model_ids)
+
+    def touched(self) -> list[str]:
+        """The models this change is about."""
+        return list(self.model_ids) if self.op == "commit-batch" else [self.model_id]
 
 
 class Held:

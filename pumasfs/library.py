@@ -100,6 +100,7 @@ class Library:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self._index: Index | None = None
+        self._models_resolved: Path | None = None
 
     @classmethod
     def open(cls, root: Path) -> Library:
@@ -134,7 +135,7 @@ class Library:
             try:
                 if intent is not None:
                     self._complete(index, intent)
-                    done.append(intent.model_id)
+                    done += intent.touched()
             except (OSError, sqlite3.Error):
                 os.close(fd)  # a full disk, say: keep the intent for the next open to finish
                 continue
@@ -145,10 +146,13 @@ class Library:
 
     def _complete(self, index: Index, intent: journal.Intent) -> None:
         models = self.layout.models_dir
-        if intent.op == "commit":
-            final = models / intent.model_id
-            if (final / METADATA_FILE).is_file() and index.get(intent.model_id) is None:
-                self._index_folder(index, intent.model_id)
+        if intent.op in ("commit", "commit-batch"):
+            for model_id in intent.touched():
+                if (models / model_id / METADATA_FILE).is_file() and index.get(model_id) is None:
+                    try:
+                        self._index_folder(index, model_id)
+                    except PumasError:
+                        continue  # a broken metadata.json (`pumas doctor` names it): the others still count
         elif intent.op == "update":
             if (models / intent.model_id / METADATA_FILE).is_file():
                 self._index_folder(index, intent.model_id)
@@ -188,7 +192,9 @@ class Library:
 
     def model_dir(self, model_id: str) -> Path:
         path = (self.layout.models_dir / model_id).resolve()
-        models = self.layout.models_dir.resolve()
+        models = self._models_resolved
+        if models is None:  # resolved once: a lookup of thousands of models asks thousands of times
+            models = self._models_resolved = self.layout.models_dir.resolve()
         if models not in path.parents or model_id.startswith(".") or "/." in model_id:
             raise NotFound(f"no model {model_id!r}")
         return path

@@ -19,9 +19,15 @@ MODEL_ID = "user.pumas.model_id"
 SOURCE = "user.pumas.source"
 
 
-def tag_model_files(model_dir: Path, meta: ModelMetadata, final_dir: Path | None = None) -> None:
-    """Tag the weight files in ``model_dir``; ``source`` names them at ``final_dir`` (where they will live)."""
-    where = Path(final_dir or model_dir).resolve()
+def tag_model_files(model_dir: Path, meta: ModelMetadata, final_dir: Path | None = None, *,
+                    real: bool = False) -> None:
+    """Tag the weight files in ``model_dir``; ``source`` names them at ``final_dir`` (where they will live).
+
+    ``real``: ``final_dir`` is already free of links (a batch resolves the library once, not per model).
+    """
+    where = Path(final_dir or model_dir)
+    if not real:
+        where = where.resolve()
     for f in meta.weight_files():
         path = Path(model_dir) / f.name
         try:

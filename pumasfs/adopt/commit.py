@@ -3,38 +3,35 @@
 Adoption brings thousands of small files in; an fsync of every metadata.json
 and folder would cost more than reading the bytes.  Per batch instead: every
 staged model gets its final name and its metadata.json, one ``syncfs`` makes
-all of it durable, a journal names the models about to appear, each staged
-folder is renamed into place (the commit point of that model), a second
-``syncfs`` makes the renames durable, and one index transaction records them.
-A run killed between the renames and the index leaves the journal: the next
-adoption (:func:`recover`) indexes what it names, so no model goes unseen
-(an unseen model would be adopted a second time: two copies of its bytes).
+all of it durable, one intent of the library's journal (:mod:`pumasfs.journal`,
+``commit-batch``) names the models about to appear, each staged folder is
+renamed into place (the commit point of that model), a second ``syncfs`` makes
+the renames durable, and one index transaction records them.  A run killed
+between the renames and the index leaves the intent: whoever opens the library
+next (the next adoption, ``pumas doctor --fix``, any command) indexes what it
+names, as it finishes any other killed commit, so no model goes unseen (an
+unseen model would be adopted a second time: two copies of its bytes).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import itertools
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from .. import atomic
+from .. import journal
+from ..index import record_row
 from ..library import Library, model_id_for
 from ..metadata import METADATA_FILE, ModelMetadata
 from ..model_record import ModelRecord
 from ..naming import short_hash
 from ..testhooks import kill_point
 from ..xattrs import tag_model_files
-
-JOURNAL = "adopt-journal.json"
-
-
-class Journal(BaseModel):
-    model_ids: list[str]
 
 
 def _load_syncfs() -> Any:
@@ -61,17 +58,20 @@ def syncfs(path: Path) -> None:
         os.close(fd)
 
 
-def _choose_name(meta: ModelMetadata, models_dir: Path, taken: set[str]) -> bool:
+def _choose_name(meta: ModelMetadata, models_dir: str, taken: set[str]) -> ModelMetadata | None:
+    """``meta`` under the first free folder name (its own, then suffixed), or None."""
     base = meta.cleaned_name
+    prefix = model_id_for(meta.model_type, meta.family, "")
     sha = meta.hashes.sha256 or short_hash(meta.original_name or base, 12)
-    for name in [base, f"{base}-{sha[:8]}", *(f"{base}-{i}" for i in range(2, 100))]:
-        mid = model_id_for(meta.model_type, meta.family, name)
-        if mid in taken or (models_dir / mid).exists():
+    names = itertools.chain((base, f"{base}-{sha[:8]}"), (f"{base}-{i}" for i in range(2, 100)))
+    for name in names:
+        mid = prefix + name
+        if mid in taken or os.path.lexists(f"{models_dir}/{mid}"):
             continue
-        meta.cleaned_name, meta.model_id = name, mid
         taken.add(mid)
-        return True
-    return False
+        # (a copy, not two validated assignments: thousands of models per batch)
+        return meta.model_copy(update={"cleaned_name": name, "model_id": mid})
+    return None
 
 
 def commit_batch(lib: Library, staged: list[tuple[Path, ModelMetadata]]) -> list[ModelMetadata | None]:
@@ -82,29 +82,36 @@ def commit_batch(lib: Library, staged: list[tuple[Path, ModelMetadata]]) -> list
     """
     layout = lib.layout
     models_dir = layout.models_dir
+    models_real = os.path.realpath(models_dir)
     _ = lib.index  # open (and rebuild, if it was deleted) before any model appears
     taken: set[str] = set()
     ready: list[tuple[Path, ModelMetadata] | None] = []
-    for content, meta in staged:
-        if not _choose_name(meta, models_dir, taken):
+    for content, draft in staged:
+        meta = _choose_name(draft, models_real, taken)
+        if meta is None:
             ready.append(None)
             continue
         data = meta.model_dump_json(indent=2, exclude_none=False) + "\n"
-        (content / METADATA_FILE).write_bytes(data.encode("utf-8"))
-        tag_model_files(content, meta, models_dir / meta.model_id)
+        fd = os.open(content / METADATA_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, data.encode("utf-8"))  # (made durable by the syncfs below, with everything else)
+        finally:
+            os.close(fd)
+        tag_model_files(content, meta, Path(models_real, meta.model_id), real=True)
         ready.append((content, meta))
     syncfs(models_dir)
-    journal = layout.run_dir / JOURNAL
-    atomic.write_bytes(journal, Journal(model_ids=[m.model_id for _, m in filter(None, ready)])
-                       .model_dump_json().encode())
+    held = journal.begin(models_dir, journal.Intent.batch([m.model_id for _, m in filter(None, ready)]))
     out: list[ModelMetadata | None] = []
+    parents: set[Path] = set()
     for item in ready:
         if item is None:
             out.append(None)
             continue
         content, meta = item
         final = models_dir / meta.model_id
-        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.parent not in parents:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            parents.add(final.parent)
         try:
             os.rename(content, final)
         except OSError:
@@ -113,30 +120,15 @@ def commit_batch(lib: Library, staged: list[tuple[Path, ModelMetadata]]) -> list
             continue
         out.append(meta)
     kill_point("renamed")
-    syncfs(models_dir)
-    with lib.index.transaction():
-        for done in out:
-            if done is not None:
-                lib.index.upsert(ModelRecord(meta=done))
-    journal.unlink(missing_ok=True)
-    return out
-
-
-def recover(lib: Library) -> list[str]:
-    """Index the models a killed batch renamed into place but did not record."""
-    journal = lib.layout.run_dir / JOURNAL
     try:
-        ids = Journal.model_validate_json(journal.read_bytes()).model_ids
-    except FileNotFoundError:
-        return []
-    except (OSError, ValidationError, ValueError):
-        lib.scan()  # an unreadable journal: the whole index, from the metadata files
-        journal.unlink(missing_ok=True)
-        return []
-    found = []
-    for mid in ids:
-        if (lib.layout.models_dir / mid / METADATA_FILE).is_file() and lib.index.get(mid) is None:
-            lib.save(lib.get(mid))
-            found.append(mid)
-    journal.unlink(missing_ok=True)
-    return found
+        syncfs(models_dir)
+        with lib.index.transaction():
+            records = [ModelRecord(meta=done) for done in out if done is not None]
+            lib.index.upsert_many([(r, record_row(r)) for r in records])
+    except (OSError, sqlite3.Error):
+        # The models are committed; only their rows are missing (a full disk, say): the intent
+        # stays for the next open of the library to add them.
+        held.release()
+        raise
+    held.done()
+    return out

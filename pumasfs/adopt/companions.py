@@ -65,12 +65,18 @@ class A1111Settings(_Lenient):
     sd_version: str | None = Field(default=None, alias="sd version")
 
 
-def extra_companions(weights: Path) -> list[tuple[Path, str, str]]:
-    """(path, name, role) of the sidecars beside ``weights`` that grouping does not pick up."""
+def extra_companions(weights: Path, names: set[str] | None = None) -> list[tuple[Path, str, str]]:
+    """(path, name, role) of the sidecars beside ``weights`` that grouping does not pick up.
+
+    ``names``: the folder's entries when the caller listed it already (one
+    listing per folder instead of a ``stat`` per suffix per model).
+    """
     low = weights.name.lower()
     stem = weights.name[: len(weights.name) - len(os.path.splitext(low)[1])]
     out = []
     for suffix, role in EXTRA_SUFFIXES:
+        if names is not None and stem + suffix not in names:
+            continue
         p = weights.with_name(stem + suffix)
         try:
             if p.is_file() and not p.is_symlink():

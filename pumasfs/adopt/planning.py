@@ -64,6 +64,7 @@ class AppCounts:
     duplicates: int = 0
     bytes_freed: int = 0
     already_managed: int = 0
+    conflicts: int = 0  # predicted by a dry run (pumasfs.adopt.conflicts)
 
     def add(self, other: AppCounts) -> None:
         for k in vars(self):

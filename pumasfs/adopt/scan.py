@@ -118,8 +118,12 @@ def _lexists_link_into(path: str, models_real: str) -> bool:
     return target == models_real or target.startswith(models_real + os.sep)
 
 
-def _walk_links(root: Path, app: str, models_real: str, out: ScanResult) -> None:
-    """Links in the tree (never followed): ours are counted, the user's are listed."""
+def _walk_links(root: Path, app: str, models_real: str, out: ScanResult, regular: set[str]) -> None:
+    """Links in the tree (never followed): ours are counted, the user's are listed.
+
+    Every entry that is not a link goes in ``regular``: whoever asks again
+    about one of those needs no second ``lstat``.
+    """
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in dirnames + filenames:
@@ -131,6 +135,7 @@ def _walk_links(root: Path, app: str, models_real: str, out: ScanResult) -> None
             except OSError:
                 continue
             if not stat.S_ISLNK(st.st_mode):
+                regular.add(p)
                 if name in filenames and not utf8(p) and is_weights(name):
                     out.left.append(LeftAlone(app, p, "not-utf8", "the file name is not valid UTF-8; left in place"))
                 continue
@@ -150,10 +155,12 @@ def scan_install(app: AppInstall, tmap: TranslationMap, models_real: str, *, roo
     else:
         base, roots = plan_root(app, tmap), [root]
     seen: set[Path] = set()
+    listings: dict[Path, set[str] | None] = {}
+    regular: set[str] = set()  # what the walk found not to be a link
     for r in roots:
         if not r.is_dir():
             continue
-        _walk_links(r, app.name, models_real, out)
+        _walk_links(r, app.name, models_real, out, regular)
         grouping = group_paths([r])
         listed = {x.path for x in out.left}  # a foreign link is listed once, as that, not also as refused
         for e in grouping.errors:
@@ -161,23 +168,38 @@ def scan_install(app: AppInstall, tmap: TranslationMap, models_real: str, *, roo
                 continue
             out.left.append(LeftAlone(app.name, str(e.source), "incomplete", e.message))
         for unit in grouping.units:
-            cand = _candidate(app.name, base, unit, out)
+            cand = _candidate(app.name, base, unit, out, listings, regular)
             if cand is not None and unit.primary_source not in seen:
                 seen.add(unit.primary_source)
                 out.candidates.append(cand)
     return out
 
 
-def _candidate(app: str, base: Path, unit: ImportUnit, out: ScanResult) -> Candidate | None:
+def _listing(folder: Path, cache: dict[Path, set[str] | None]) -> set[str] | None:
+    if folder not in cache:
+        try:
+            cache[folder] = set(os.listdir(folder))
+        except OSError:
+            cache[folder] = None  # (then each sidecar is looked up by its name)
+    return cache[folder]
+
+
+def _candidate(app: str, base: Path, unit: ImportUnit, out: ScanResult,
+               listings: dict[Path, set[str] | None], regular: set[str]) -> Candidate | None:
     primary = unit.primary_source
-    if any(os.path.islink(f.source) for f in unit.files if f.role == "weights"):
+
+    def is_link(p: Path) -> bool:
+        return str(p) not in regular and os.path.islink(p)  # (asked again only when the walk did not see it)
+
+    if any(is_link(f.source) for f in unit.files if f.role == "weights"):
         return None  # a link (ours, counted above; or the user's, listed above)
     if not all(utf8(str(f.source)) for f in unit.files if f.role == "weights"):
         return None  # listed by _walk_links
     if unit.kind == "file":
-        extra = [UnitFile(p, name, role) for p, name, role in extra_companions(primary)]
+        extra = [UnitFile(p, name, role)
+                 for p, name, role in extra_companions(primary, _listing(primary.parent, listings))]
         have = {f.source for f in unit.files}
-        unit.files = [f for f in unit.files if not os.path.islink(f.source) and utf8(str(f.source))]
+        unit.files = [f for f in unit.files if not is_link(f.source) and utf8(str(f.source))]
         unit.files += [f for f in extra if f.source not in have]
     rels: dict[str, str] = {}
     for f in unit.files:

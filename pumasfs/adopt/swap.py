@@ -14,7 +14,7 @@ import errno
 import os
 import stat
 
-from materializer.links import LinkSpec, make, temp_path
+from materializer.links import HARDLINK, LinkSpec, make, temp_path
 
 from ..atomic import fsync_dir
 from ..errors import PumasError, os_error_text
@@ -92,7 +92,8 @@ def swap_in_link(abs_path: str, spec: LinkSpec, models_real: str, expect: Source
         os.unlink(tmp)
         what = "vanished" if now is None and not os.path.lexists(abs_path) else "changed"
         raise Changed(f"{abs_path}: {what} while it was being adopted; left as it is (run `pumas adopt` again)")
-    if now is not None and (now.dev, now.ino) == (os.lstat(tmp).st_dev, os.lstat(tmp).st_ino):
+    made = os.lstat(tmp) if spec.kind == HARDLINK else None
+    if now is not None and made is not None and (now.dev, now.ino) == (made.st_dev, made.st_ino):
         # A hardlink install whose original already is the library file (one inode): rename(2)
         # would do nothing and leave the temporary name; the path already shows the library's bytes.
         os.unlink(tmp)

@@ -80,6 +80,8 @@ def _counts_line(name: str, c: Any) -> str:
             f"{c.duplicates} duplicate(s), {size_text(c.bytes_freed)} freed")
     if c.already_managed:
         line += f"; {c.already_managed} already managed"
+    if c.conflicts:
+        line += f"; {c.conflicts} conflict(s)"
     return line
 
 

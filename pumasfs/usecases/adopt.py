@@ -13,6 +13,13 @@ The order that keeps every byte safe, per model:
 5. the registry learns the links (the materializer's own apply, which
    recognises links already on disk as its own).
 
+Models whose weights are all small (LoRAs, sidecars) go through 1-5 while
+the big files are still being read on a thread of their own: the per-model
+cost (folders, metadata, renames, links) hides behind the big reads.  Same
+bytes means same sizes, so two places of one model are never split between
+the two parts.  Filesystem syncs are per batch (``adopt.commit``), not per
+model, and the batch's intent is the library's own journal.
+
 A process killed anywhere leaves every original path resolving to the same
 bytes: before 3 nothing visible changed (staging is swept, and it only ever
 holds a second name of a user's file or a copy); after 3 an original is
@@ -25,14 +32,17 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import hashing, locks, staging
-from ..adopt.commit import commit_batch, recover, syncfs
+from ..adopt.commit import commit_batch, syncfs
 from ..adopt.companions import read_descriptions
-from ..adopt.planning import AdoptPlan, Hashed, ModelGroup, plan_adoption
+from ..adopt.conflicts import PredictedConflict, compare_plans
+from ..adopt.planning import AdoptPlan, AppCounts, Hashed, ModelGroup, plan_adoption
 from ..adopt.scan import Candidate, LeftAlone, ScanResult, scan_install
 from ..adopt.swap import Changed, probe_folder, stamp_of, swap_in_link
 from ..errors import NotFound, PumasError, os_error_text
@@ -72,6 +82,7 @@ class AdoptResult:
     notes: list[str] = field(default_factory=list)
     workflows_before: dict[str, list[Any]] = field(default_factory=dict)
     workflows_after: dict[str, list[Any]] = field(default_factory=dict)
+    predicted: list[PredictedConflict] = field(default_factory=list)  # a dry run's conflicts, as data
     lookup: EnrichSummary | None = None  # the bounded hub lookup after committing (None: none ran)
     apps: CatchUp | None = None  # the apps' catch-up, when the lookup renamed a model
 
@@ -87,6 +98,7 @@ class AdoptResult:
             "placed": [vars(p) for p in self.placed],
             "failures": self.failures,
             "conflicts": self.conflicts,
+            "conflict_details": [c.to_json() for c in self.predicted],
             "notes": self.notes,
             "workflows": {
                 app: {"unresolved_before": [r.to_json() for r in self.workflows_before.get(app, [])],
@@ -133,7 +145,7 @@ def adopt(
     with locks.exclusive(layout.run_dir / ADOPT_LOCK):
         if not dry_run:
             staging.sweep(layout)  # staging only ever holds second names or copies: never the only copy
-            recover(lib)  # models a killed batch renamed into place but did not index
+            _ = lib.index  # opening it finishes killed commits (a batch's models renamed in, not indexed)
             finished = finish_pending(ws, fix=True, apps={a.name for a, _ in installs})
         scanned = [
             _Install(app, tmap, plan_root(app, tmap),
@@ -141,26 +153,49 @@ def adopt(
             for app, tmap in installs
         ]
         _drop_registered(ws, scanned)
-        notes = [n for s in scanned for n in s.scan.notes]
-        left: list[LeftAlone] = [x for s in scanned for x in s.scan.left]
-        hashed = _hash_all([c for s in scanned for c in s.scan.candidates], left, reporter)
-        hashed = _drop_unsafe(hashed, left)
-        hashed = _drop_in_use(hashed, left)
-        in_library = _in_library(lib, hashed)
-        plan = plan_adoption(hashed, in_library, left, {s.app.name: s.scan.managed for s in scanned})
-        result = AdoptResult(plan=plan, dry_run=dry_run, notes=notes)
-        if not dry_run:
-            result.notes += [f"{p.app}: {p.path}: finished a swap an earlier run left undone"
-                             for p in finished if p.state == "finished"]
         from ..adopt.workflows import unresolved_references
 
-        for s in scanned:
-            if s.app.kind == "comfyui":
-                result.workflows_before[s.app.name] = unresolved_references(s.app)
+        notes = [n for s in scanned for n in s.scan.notes]
+        left: list[LeftAlone] = [x for s in scanned for x in s.scan.left]
+        managed = {s.app.name: s.scan.managed for s in scanned}
+        by_app = {s.app.name: s for s in scanned}
+        workflows_before = {s.app.name: unresolved_references(s.app) for s in scanned if s.app.kind == "comfyui"}
+        cands = [c for s in scanned for c in s.scan.candidates]
+        sizes = {f.source: _size(f.source) for c in cands for f in c.unit.files}  # one stat per file
+        small, big = _split_by_size(cands, sizes)
+        reporter.start("reading", sum(sizes.values()))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="adopt-hash") as pool:
+            # The big files stream through the hashers on their own thread while the small ones are
+            # hashed, committed and swapped here: the per-model cost hides behind the big reads.
+            # Same bytes means same sizes, so no model is split between the two parts.
+            left_big: list[LeftAlone] = []
+            big_future = pool.submit(_hash_all, big, left_big, reporter)
+            hashed_small = _screen(_hash_all(small, left, reporter), left)
+            in_library = _in_library(lib, hashed_small)
+            result = AdoptResult(plan=AdoptPlan(), dry_run=dry_run, notes=notes, workflows_before=workflows_before)
+            if not dry_run:
+                result.notes += [f"{p.app}: {p.path}: finished a swap an earlier run left undone"
+                                 for p in finished if p.state == "finished"]
+                first = plan_adoption(hashed_small, in_library, [], {})
+                if not big:  # (else the bar keeps showing the big reads until they are done)
+                    reporter.start("adopting", len(first.groups), unit="models")
+                _execute(lib, first, by_app, result, NULL_REPORTER if big else reporter)
+            hashed_big = big_future.result()
+        left += left_big
+        hashed_big = _screen(hashed_big, left)
+        in_library.update(_in_library(lib, hashed_big))  # (after the small ones are committed)
+        result.plan = plan_adoption(hashed_small + hashed_big, in_library, left, managed)
         if dry_run:
+            result.predicted = _predict_conflicts(ws, result.plan)
+            result.conflicts = [c.line() for c in result.predicted]
+            for c in result.predicted:
+                result.plan.counts.setdefault(c.app, AppCounts()).conflicts += 1
             return result
-        reporter.start("adopting", len(plan.groups), unit="models")
-        _execute(lib, plan, {s.app.name: s for s in scanned}, result, reporter)
+        if big:
+            second = plan_adoption(hashed_big, in_library, [], {})
+            reporter.start("adopting", len(second.groups), unit="models")
+            _execute(lib, second, by_app, result, reporter)
+        syncfs(lib.layout.models_dir)  # the last swaps, durable (until then each original simply stays)
         for s in scanned:
             _register(ws, s, result)
         for s in scanned:
@@ -225,9 +260,22 @@ def _installs(ws: Workspace, apps: list[str] | None, from_dir: Path | None) -> l
     return out
 
 
+def _split_by_size(cands: list[Candidate], sizes: dict[Path, int]) -> tuple[list[Candidate], list[Candidate]]:
+    """(models whose weights are all small, the others); two places with the same bytes land on one side."""
+    small: list[Candidate] = []
+    big: list[Candidate] = []
+    for c in cands:
+        weights = [f.source for f in c.unit.files if f.role == "weights"] or [c.unit.primary_source]
+        (big if any(sizes.get(p, 0) > SMALL for p in weights) else small).append(c)
+    return small, big
+
+
+def _screen(hashed: list[Hashed], left: list[LeftAlone]) -> list[Hashed]:
+    """Unsafe pickles and files still being written stay where they are, listed."""
+    return _drop_in_use(_drop_unsafe(hashed, left), left)
+
+
 def _hash_all(cands: list[Candidate], left: list[LeftAlone], reporter: Reporter) -> list[Hashed]:
-    total = sum(_size(f.source) for c in cands for f in c.unit.files)
-    reporter.start("reading", total)
     out: list[Hashed] = []
     for c in cands:
         digests: dict[str, tuple[int, str, str]] = {}
@@ -358,9 +406,104 @@ def _library_model_with(lib: Library, key: tuple[str, ...]) -> str | None:
     return None
 
 
+# -- what the dry run predicts ---------------------------------------------------------
+
+
+def _predict_conflicts(ws: Workspace, plan: AdoptPlan) -> list[PredictedConflict]:
+    """Plan every install with the library as it is and as adoption would leave it; the differences.
+
+    The models adoption would create are drafted (no byte moves) with their
+    pins; models already holding the bytes get the new pins.  Then the
+    placement rules settle every clash (``adopt.conflicts``), and each new
+    placement is looked at on disk (one ``lstat``) for things pumas does not own.
+    """
+    from ..plan import ModelRecord
+    from ..planner import build_plan
+
+    lib = ws.library
+    records = {r.model_id: r for r in lib.index.records()}
+    after = dict(records)
+    touched: set[str] = set()
+    names: dict[str, str] = {}
+    adopted: dict[str, set[str]] = {}
+    out: list[PredictedConflict] = []
+    pinned_at = {(p.app, p.path): mid for mid, r in records.items() for p in r.meta.pins}
+    for g in plan.groups:
+        for h in g.instances:
+            adopted.setdefault(h.app, set()).update(h.cand.rels.values())
+        rec = records.get(g.existing) if g.existing is not None else None
+        if rec is not None:
+            meta = rec.meta.model_copy(deep=True)
+            by_sha = {f.sha256: f.name for f in meta.files if f.sha256}
+            files = list(meta.files)
+            for h in g.instances:
+                pin = _pin_files(h, _dup_names(h, by_sha, files, None))
+                meta.pins = [p for p in meta.pins if (p.app, p.path) != (pin.app, pin.path)] + [pin]
+            meta.files = files
+            after[rec.model_id] = ModelRecord(meta=meta, overrides=rec.overrides, overrides_error=rec.overrides_error)
+        else:
+            try:
+                meta = _stage(None, g.instances)
+            except PumasError:
+                continue
+            if meta.model_id in after:
+                meta.model_id += f"-{(meta.hashes.sha256 or '')[:8]}"
+            after[meta.model_id] = ModelRecord(meta=meta)
+            first = g.instances[0]
+            names[meta.model_id] = f"the model adopted from {first.app}:{first.cand.main_rel}"
+        mid = meta.model_id
+        touched.add(mid)
+        for h in g.instances:
+            old = pinned_at.get((h.app, h.cand.main_rel))
+            if old is None or old == mid or old not in after:
+                continue
+            out.append(PredictedConflict(h.app, h.cand.main_rel, "pin-moves",
+                                         f"pinned for {old}, but it holds other bytes now: they become "
+                                         f"{names.get(mid, mid)} and the pin moves to it ({old} stays in the library)"))
+            stale = after[old].meta.model_copy(deep=True)
+            stale.pins = [p for p in stale.pins if (p.app, p.path) != (h.app, h.cand.main_rel)]
+            after[old] = ModelRecord(meta=stale, overrides=after[old].overrides,
+                                     overrides_error=after[old].overrides_error)
+    if not touched:
+        return out
+    models_real = os.path.realpath(ws.layout.models_dir)
+    for app in load_apps(ws.layout).apps:
+        try:
+            tmap = select_map(ws.layout, app).map
+        except PumasError:
+            continue
+        base = plan_root(app, tmap)
+        found, fresh = compare_plans(app.name, build_plan(records.values(), tmap, app),
+                                     build_plan(after.values(), tmap, app), touched, names)
+        out += found
+        for p in fresh:
+            if p in adopted.get(app.name, ()):
+                continue
+            what = _foreign_thing(str(base / p), models_real)
+            if what:
+                out.append(PredictedConflict(app.name, p, "occupied",
+                                             f"a model would be placed here, but {what} that pumas does not own is "
+                                             f"there; it stays, and `pumas materialize {app.name}` reports it"))
+    return out
+
+
+def _foreign_thing(path: str, models_real: str) -> str | None:
+    """What sits at ``path`` that is not a link into the library (None: nothing, or ours)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        target = os.path.realpath(path)
+        if target == models_real or target.startswith(models_real + os.sep):
+            return None
+        return "a link"
+    return "a folder" if stat.S_ISDIR(st.st_mode) else "a file"
+
+
 # -- one batch of models --------------------------------------------------------------
 
-BATCH = 256  # models committed per filesystem sync
+BATCH = 2048  # models committed per filesystem sync (three syncs per batch)
 
 
 def _execute(lib: Library, plan: AdoptPlan, installs: dict[str, _Install], result: AdoptResult,
@@ -457,7 +600,8 @@ def _run_batch(lib: Library, groups: list[ModelGroup], installs: dict[str, _Inst
         done.append((mid, False, hs, None))
     for mid, created, hs, known in done:
         _swap_all(lib, mid, created, hs, installs, result, known)
-    syncfs(lib.layout.models_dir)  # the swaps, durable (until then each original simply stays)
+    # The swaps become durable with the next batch's first sync or the run's last one: until then a
+    # power cut simply leaves an original where it was.
 
 
 def _swap_all(lib: Library, mid: str, created: bool, hs: list[Hashed], installs: dict[str, _Install],
@@ -491,17 +635,19 @@ def _fail(result: AdoptResult, h: Hashed, message: str) -> None:
     result.placed.append(Placed(h.app, h.cand.main_rel, "", "failed"))
 
 
-def _same_fs(a: Path, b: Path) -> bool:
-    try:
-        return os.stat(a).st_dev == os.stat(b).st_dev
-    except OSError:
-        return False
-
-
 def _bring(src: Path, dest: Path, stamp: hashing.SourceStamp, sha256: str) -> None:
-    """Put ``src``'s bytes at ``dest``: a second name on one filesystem, a verified copy across."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if _same_fs(src, dest.parent):
+    """Put ``src``'s bytes at ``dest``: a second name on one filesystem, a verified copy across.
+
+    ``stamp`` is ``src`` as it was hashed: its device says whether a link can
+    do (one ``stat`` of the destination folder), and the link's own stamp
+    proves it names the very file that was hashed.
+    """
+    try:
+        here = os.stat(dest.parent).st_dev
+    except FileNotFoundError:
+        dest.parent.mkdir(parents=True, exist_ok=True)  # (a sidecar's alt/ folder; a folder model's subfolders)
+        here = os.stat(dest.parent).st_dev
+    if stamp.dev == here:
         try:
             os.link(src, dest, follow_symlinks=False)
         except OSError as e:
@@ -536,41 +682,44 @@ def _pin_files(h: Hashed, names: dict[str, str]) -> Pin:
     return Pin(app=h.app, path=c.main_rel, files={c.rels[f.rel]: names[f.rel] for f in c.unit.files})
 
 
-def _stage(content: Path, ready: list[Hashed]) -> ModelMetadata:
-    """Bring the first place's files into ``content`` and draft the model with a pin per place."""
+def _stage(content: Path | None, ready: list[Hashed]) -> ModelMetadata:
+    """Bring the first place's files into ``content`` and draft the model with a pin per place.
+
+    ``content`` None: draft only (a dry run's prediction), no byte moves.
+    """
     src = ready[0]
     unit = src.cand.unit
     names = destination_names(unit)
     meta = draft_metadata(unit, src.ident, ImportOptions())
+    update: dict[str, Any] = {}  # applied in one copy: each validated assignment costs more than its file
     if meta.model_type == "unknown" and not meta.subtype:
         # A model apps use that we cannot identify keeps its folder as its role (sams, ultralytics/bbox).
-        meta.subtype = src.cand.role_folder or meta.subtype
+        update["subtype"] = src.cand.role_folder or meta.subtype
     stamps = _stamps(src)
     files: list[FileEntry] = []
     by_sha: dict[str, str] = {}
     for f in unit.files:
         size, sha, b3 = src.digests[f.rel]
-        _bring(f.source, content / names[f.rel], stamps[f.rel], sha)
+        if content is not None:
+            _bring(f.source, content / names[f.rel], stamps[f.rel], sha)
         files.append(FileEntry(name=names[f.rel], original_name=text_of(f.rel), size=size, sha256=sha,
                                blake3=b3, role=f.role))
         by_sha.setdefault(sha, names[f.rel])
     pins = [_pin_files(src, names)]
     for h in ready[1:]:
         pins.append(_pin_files(h, _dup_names(h, by_sha, files, content)))
-    meta.files = files
-    meta.primary_file = names[unit.primary]
-    meta.hashes = Hashes(sha256=src.digests[unit.primary][1], blake3=src.digests[unit.primary][2])
-    meta.size_bytes = sum(f.size for f in files)
-    meta.approx_weight_size_gb = meta.size_bytes / 1024**3
+    size_bytes = sum(f.size for f in files)
     previews = sorted((names[f.rel] for f in unit.files if f.role == "preview"),
                       key=lambda n: (".preview." not in n.lower(), n))
-    meta.preview_image = previews[0] if previews else None
-    meta.pins = pins
-    _describe(meta, [f.source for f in unit.files if f.role != "weights"])
-    return meta
+    update.update(files=files, primary_file=names[unit.primary],
+                  hashes=Hashes(sha256=src.digests[unit.primary][1], blake3=src.digests[unit.primary][2]),
+                  size_bytes=size_bytes, approx_weight_size_gb=size_bytes / 1024**3,
+                  preview_image=previews[0] if previews else None, pins=pins)
+    update.update(_described(meta, [f.source for f in unit.files if f.role != "weights"]))
+    return meta.model_copy(update=update)
 
 
-def _dup_names(h: Hashed, by_sha: dict[str, str], files: list[FileEntry], content: Path) -> dict[str, str]:
+def _dup_names(h: Hashed, by_sha: dict[str, str], files: list[FileEntry], content: Path | None) -> dict[str, str]:
     """A duplicate's files -> model files: same bytes share one file; its own sidecars come along."""
     out: dict[str, str] = {}
     for f in h.cand.unit.files:
@@ -578,7 +727,7 @@ def _dup_names(h: Hashed, by_sha: dict[str, str], files: list[FileEntry], conten
         name = by_sha.get(sha)
         if name is None:
             name = _alt_name(h, f.rel)
-            if not (content / name).exists():  # (it does after a killed run: same bytes, by its name)
+            if content is not None and not (content / name).exists():  # (it does after a killed run)
                 _bring(f.source, content / name, _stamps(h)[f.rel], sha)
             if not any(e.name == name for e in files):
                 files.append(FileEntry(name=name, original_name=text_of(f.rel), size=size, sha256=sha,
@@ -606,15 +755,20 @@ def _add_places(lib: Library, mid: str, ready: list[Hashed]) -> None:
         lib.save(meta)
 
 
-def _describe(meta: ModelMetadata, sidecars: list[Path]) -> None:
+def _described(meta: ModelMetadata, sidecars: list[Path]) -> dict[str, Any]:
+    """The fields the sidecars fill in (official name, base model, trigger words: searchable)."""
+    if not sidecars:
+        return {}
     found = read_descriptions(sidecars)
+    out: dict[str, Any] = {}
     if found.get("official_name"):
-        meta.official_name = found["official_name"]
+        out["official_name"] = str(found["official_name"])
     if found.get("base_model"):
-        meta.base_model = found["base_model"]
+        out["base_model"] = str(found["base_model"])
     words = found.get("trigger_words") or []
     if words:
-        meta.trigger_words = list(dict.fromkeys([*meta.trigger_words, *words]))  # searchable
+        out["trigger_words"] = list(dict.fromkeys([*meta.trigger_words, *words]))
+    return out
 
 
 def _fsync_tree(root: Path) -> None:
