@@ -417,7 +417,7 @@ def _predict_conflicts(ws: Workspace, plan: AdoptPlan) -> list[PredictedConflict
     placement rules settle every clash (``adopt.conflicts``), and each new
     placement is looked at on disk (one ``lstat``) for things pumas does not own.
     """
-    from ..plan import ModelRecord
+    from ..model_record import ModelRecord
     from ..planner import build_plan
 
     lib = ws.library
