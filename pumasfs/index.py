@@ -117,11 +117,18 @@ def _search_body(meta: ModelMetadata) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _where(*, model_type: str | None, subtype: str | None, family: str | None,
-           search: str | None) -> tuple[str, list[str]]:
-    """The WHERE clause of a listing (over ``models m`` joined with ``models_fts f``)."""
+def _select(columns: str, *, model_type: str | None = None, subtype: str | None = None,
+            family: str | None = None, search: str | None = None, ordered: bool = True,
+            page: tuple[int, int] | None = None) -> tuple[str, list[Any]]:
+    """The one SELECT of every listing (query, rows, summaries, count_matching): ``columns`` over
+    ``models m``, the filters, the order by id and ``page`` = (limit, offset).
+
+    The full-text table is joined only when there is something to search: joined, SQLite walks
+    every full-text row to sort or count them (120 ms at 100,000 models, for a first page that
+    the id index answers in under a millisecond).
+    """
     where: list[str] = []
-    args: list[str] = []
+    args: list[Any] = []
     for col, val in (("model_type", model_type), ("subtype", subtype), ("family", family)):
         if val is not None:
             where.append(f"m.{col} = ? COLLATE NOCASE")
@@ -129,14 +136,17 @@ def _where(*, model_type: str | None, subtype: str | None, family: str | None,
     terms, term_args = search_terms(search)
     where += terms
     args += term_args
-    return (" WHERE " + " AND ".join(where)) if where else "", args
-
-
-def _page(page: tuple[int, int] | None, args: list[str]) -> tuple[str, list[Any]]:
-    """The LIMIT clause of ``page`` = (limit, offset), and the arguments with its values."""
-    if page is None:
-        return "", list(args)
-    return " LIMIT ? OFFSET ?", [*args, page[0], page[1]]
+    sql = f"SELECT {columns} FROM models m"
+    if terms:
+        sql += " JOIN models_fts f ON f.rowid = m.id"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    if ordered:
+        sql += " ORDER BY m.model_id"
+    if page is not None:
+        sql += " LIMIT ? OFFSET ?"
+        args += [page[0], page[1]]
+    return sql, args
 
 
 def search_terms(search: str | None) -> tuple[list[str], list[str]]:
@@ -399,9 +409,9 @@ class Index:
         search: str | None = None,
     ) -> list[ModelRecord]:
         """Records matching every filter given (see :meth:`rows`)."""
-        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
-        sql = "SELECT m.metadata, m.overrides, m.overrides_error FROM models m JOIN models_fts f ON f.rowid = m.id"
-        return [self._record(r) for r in self.conn.execute(sql + where + " ORDER BY m.model_id", args)]
+        sql, args = _select("m.metadata, m.overrides, m.overrides_error", model_type=model_type, subtype=subtype,
+                            family=family, search=search)
+        return [self._record(r) for r in self.conn.execute(sql, args)]
 
     def rows(
         self,
@@ -419,10 +429,9 @@ class Index:
         models whose names, file names, tags, notes or trigger words contain every
         word of it, anywhere (``pony`` finds ``autismmixSDXL_autismmixPony``).
         """
-        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
-        sql = "SELECT m.metadata FROM models m JOIN models_fts f ON f.rowid = m.id"
-        limit, args = _page(page, args)
-        return [json.loads(r[0]) for r in self.conn.execute(sql + where + " ORDER BY m.model_id" + limit, args)]
+        sql, args = _select("m.metadata", model_type=model_type, subtype=subtype, family=family, search=search,
+                            page=page)
+        return [json.loads(r[0]) for r in self.conn.execute(sql, args)]
 
     def summaries(
         self,
@@ -435,7 +444,6 @@ class Index:
     ) -> list[dict[str, Any]]:
         """Like :meth:`rows`, but only the fields a listing shows (SQLite extracts them: no JSON
         parsing in Python): model_id, subtype, family, size_bytes, precision, match_method, hub_badge."""
-        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
         fields = {
             "precision": "$.precision", "match_method": "$.match_method", "hub_badge": "$.hub_match.badge",
             "civitai_trust": "$.civitai.trust", "civitai_model": "$.civitai.model_name",
@@ -443,11 +451,10 @@ class Index:
             "trigger_words": "$.trigger_words",  # JSON text of a list
         }
         extracts = ", ".join(f"json_extract(m.metadata, '{path}')" for path in fields.values())
-        sql = (f"SELECT m.model_id, m.subtype, m.family, m.size_bytes, {extracts}"
-               " FROM models m JOIN models_fts f ON f.rowid = m.id")
+        sql, args = _select(f"m.model_id, m.subtype, m.family, m.size_bytes, {extracts}", model_type=model_type,
+                            subtype=subtype, family=family, search=search, page=page)
         keys = ("model_id", "subtype", "family", "size_bytes", *fields)
-        limit, args = _page(page, args)
-        rows = self.conn.execute(sql + where + " ORDER BY m.model_id" + limit, args)
+        rows = self.conn.execute(sql, args)
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def count_matching(
@@ -459,9 +466,9 @@ class Index:
         search: str | None = None,
     ) -> int:
         """How many models a listing with these filters holds (for "50 of 1,234" under a page)."""
-        where, args = _where(model_type=model_type, subtype=subtype, family=family, search=search)
-        sql = "SELECT COUNT(*) FROM models m JOIN models_fts f ON f.rowid = m.id"
-        return int(self.conn.execute(sql + where, args).fetchone()[0])
+        sql, args = _select("COUNT(*)", model_type=model_type, subtype=subtype, family=family, search=search,
+                            ordered=False)
+        return int(self.conn.execute(sql, args).fetchone()[0])
 
     def find_sha256(self, sha256: str) -> list[tuple[str, str]]:
         """(model_id, file name) of every file with these bytes."""

@@ -102,7 +102,8 @@ def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = F
     if ws.layout.registry_db.exists():
         from materializer.registry_peek import peek_apps_by_model
 
-        used_by = peek_apps_by_model(ws.layout.registry_db)
+        # A page asks for its own models only; a whole listing reads every link once.
+        used_by = peek_apps_by_model(ws.layout.registry_db, [d["model_id"] for d in data] if page else None)
     rows = [
         ModelRow(model_id=d["model_id"], subtype=d.get("subtype"), family=d.get("family") or "",
                  precision=d.get("precision"), size_bytes=int(d.get("size_bytes") or 0), trust=d.pop("_badge"),
