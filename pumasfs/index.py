@@ -11,6 +11,7 @@ that sees another epoch (the index was deleted and rebuilt) does a full sync.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -59,6 +60,17 @@ CREATE INDEX IF NOT EXISTS files_basename ON files(basename);
 CREATE INDEX IF NOT EXISTS files_basename_nocase ON files(basename COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS files_size ON files(size);
 CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');
+-- What a deep scan or `doctor` found true of a model folder, so that the next one skips what
+-- did not change: with metadata.json (and overrides.json) as ``stamp`` says (inode, size, times),
+-- the files were valid and equal to the row whose checksum is ``row_sum``; ``identity``: the
+-- header identification agreed with that row for the weight file as stamped there.  A cache
+-- of a cache: any change to a file or to the row makes a stamp miss, and a miss re-reads.
+CREATE TABLE IF NOT EXISTS checked (
+    model_id TEXT PRIMARY KEY,
+    stamp TEXT NOT NULL,
+    row_sum TEXT NOT NULL,
+    identity TEXT
+);
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     model_id TEXT NOT NULL,
@@ -470,6 +482,37 @@ class Index:
                             ordered=False)
         return int(self.conn.execute(sql, args).fetchone()[0])
 
+    # -- the ``checked`` cache (deep scan, doctor) -----------------------------
+
+    def stored_rows(self) -> dict[str, RecordRow]:
+        """Every model's stored row: (metadata JSON, overrides JSON, overrides error), by id."""
+        return {r[0]: (r[1], r[2], r[3]) for r in
+                self.conn.execute("SELECT model_id, metadata, overrides, overrides_error FROM models")}
+
+    def checked(self) -> dict[str, tuple[str, str, str | None]]:
+        """model_id -> (stamp, row_sum, identity) of what the last scan or doctor found true."""
+        try:
+            return {r[0]: (r[1], r[2], r[3]) for r in
+                    self.conn.execute("SELECT model_id, stamp, row_sum, identity FROM checked")}
+        except sqlite3.Error:  # an index opened read-only from an older version: no cache
+            return {}
+
+    def remember_checked(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Record (model_id, stamp, row_sum) of folders found valid and equal to their row.
+        The identity verdict survives only while the row is the same one."""
+        self.conn.executemany(
+            "INSERT INTO checked (model_id, stamp, row_sum) VALUES (?, ?, ?) ON CONFLICT(model_id) DO UPDATE SET "
+            "identity = CASE WHEN checked.row_sum = excluded.row_sum THEN checked.identity END, "
+            "stamp = excluded.stamp, row_sum = excluded.row_sum", list(rows))
+
+    def remember_identity(self, rows: Iterable[tuple[str, str]]) -> None:
+        """Record (model_id, identity stamp) of models whose header identification agreed."""
+        self.conn.executemany("UPDATE checked SET identity = ? WHERE model_id = ?", [(v, k) for k, v in rows])
+
+    def forget_unlisted_checks(self) -> None:
+        """Drop the cache of models no longer in the index."""
+        self.conn.execute("DELETE FROM checked WHERE model_id NOT IN (SELECT model_id FROM models)")
+
     def find_sha256(self, sha256: str) -> list[tuple[str, str]]:
         """(model_id, file name) of every file with these bytes."""
         return list(
@@ -498,6 +541,13 @@ class Index:
 
 
 RecordRow = tuple[str, "str | None", "str | None"]
+
+
+def row_sum(row: RecordRow) -> str:
+    """A checksum of a stored row (metadata, overrides, overrides error), for the ``checked`` cache."""
+    h = hashlib.blake2b(row[0].encode(), digest_size=12)
+    h.update(b"\0" + (row[1] or "").encode() + b"\0" + (row[2] or "").encode() + (b"\1" if row[1] is None else b""))
+    return h.hexdigest()
 
 
 def record_row(record: ModelRecord) -> RecordRow:
