@@ -180,7 +180,7 @@ def is_corrupt(e: sqlite3.Error) -> bool:
     return name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or "not a database" in str(e) or "malformed" in str(e)
 
 
-def cannot_write_reason(e: sqlite3.Error) -> str | None:
+def cannot_write_reason(e: BaseException) -> str | None:
     """Why a database cannot be opened for writing, in words; None when that is not the problem."""
     text = str(e).lower()
     if "full" in text:

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import importlib
 import os
-import sqlite3
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from .. import __version__
 from ..errors import EXIT_BUG, EXIT_ERROR, PumasError, os_error_text
 from ..paths import resolve_root
+
+# pydantic looks for plugins (importlib.metadata entry points: every installed package's
+# metadata read) when it builds its first model: 5-10 ms of each command that reads
+# metadata.json, for plugins a CLI never uses.  A user who sets the variable keeps their value.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 # name -> "module:attribute", relative to pumasfs.cli
 COMMANDS: dict[str, str] = {
@@ -214,7 +219,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _error_line(_os_error_line(e))
         sys.exit(EXIT_ERROR)
-    except sqlite3.Error as e:
+    except Exception as e:
+        if not _is_sqlite_error(e):
+            _bug(e, debug)
         # A full disk or a read-only drive under models.db/registry.db is the user's
         # situation, not a bug: say it in one line (nothing was committed by SQLite).
         from ..index import cannot_write_reason
@@ -227,12 +234,21 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(EXIT_BUG)
         click.echo(f"pumas: cannot change the library now: {reason} ({e})", err=True)
         sys.exit(EXIT_ERROR)
-    except Exception as e:  # a bug: say so plainly
-        if debug:
-            raise
-        click.echo(f"pumas: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
-        sys.exit(EXIT_BUG)
     sys.exit(0)
+
+
+def _is_sqlite_error(e: BaseException) -> bool:
+    """Without importing sqlite3: `pumas --help` never loads it, and a command that raised one has."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(e, sqlite3.Error)
+
+
+def _bug(e: Exception, debug: bool) -> NoReturn:
+    """Anything else is a bug: say so plainly (the traceback under --debug)."""
+    if debug:
+        raise e
+    click.echo(f"pumas: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
+    sys.exit(EXIT_BUG)
 
 
 if __name__ == "__main__":
