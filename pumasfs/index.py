@@ -11,7 +11,6 @@ that sees another epoch (the index was deleted and rebuilt) does a full sync.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -545,6 +544,8 @@ RecordRow = tuple[str, "str | None", "str | None"]
 
 def row_sum(row: RecordRow) -> str:
     """A checksum of a stored row (metadata, overrides, overrides error), for the ``checked`` cache."""
+    import hashlib  # here: OpenSSL's load is 2 ms of every `pumas list`, which never needs it
+
     h = hashlib.blake2b(row[0].encode(), digest_size=12)
     h.update(b"\0" + (row[1] or "").encode() + b"\0" + (row[2] or "").encode() + (b"\1" if row[1] is None else b""))
     return h.hexdigest()
