@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from . import staging
 from .atomic import TMP_SUFFIX
 from .errors import PumasError
+from .gcpause import gc_paused
 from .index import Index, record_row, row_sum
 from .library import WRITE_BITS, Library, folder_stamp, seal_files
 from .metadata import (
@@ -50,6 +51,12 @@ def check_staging(lib: Library, fix: bool) -> Iterator[Finding]:
 
 
 def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
+    with gc_paused():  # every folder's metadata and row compared: no cycles among them
+        findings = _check_index(lib, fix)
+    yield from findings
+
+
+def _check_index(lib: Library, fix: bool) -> list[Finding]:
     """Index rows vs model folders, and each metadata.json's validity.
 
     A folder whose metadata.json and overrides.json are as a previous check found them (valid,
@@ -134,7 +141,7 @@ def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
         lib.scan()
         for f in findings:
             f.fixed = f.fixable
-    yield from findings
+    return findings
 
 
 def _remember(index: Index, write: Callable[[], None]) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from . import __version__, journal, staging, trash
 from .atomic import fsync_dir
 from .errors import NotFound, PumasError, os_error_text
+from .gcpause import gc_paused
 from .index import Index, record_row, row_sum
 from .metadata import (
     METADATA_FILE,
@@ -505,6 +506,10 @@ class Library:
             )
 
     def scan(self, progress: Callable[[int], None] | None = None) -> ScanReport:
+        with gc_paused():  # 100,000 records read and compared: no cycles among them
+            return self._scan(progress)
+
+    def _scan(self, progress: Callable[[int], None] | None) -> ScanReport:
         """Rebuild the index from metadata.json files alone, logging what changed.
 
         A folder whose metadata.json (and overrides.json) is as the last scan or doctor found it

@@ -68,8 +68,18 @@ class Listing:
         return sum(r.size_bytes for r in self.rows)
 
 
+_LINK_LOOKUPS = 2000  # up to this many rows, `list` reads their links by model id (an index lookup each)
+
+
 def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = False,
               page: tuple[int, int] | None = None) -> Listing:
+    from ..gcpause import gc_paused
+
+    with gc_paused():  # 100,000 rows are 100,000 dicts that live until the listing is printed
+        return _list_rows(ws, where, full=full, page=page)
+
+
+def _list_rows(ws: Workspace, where: ModelFilter | None, *, full: bool, page: tuple[int, int] | None) -> Listing:
     """The models matching ``where`` as light rows (no pydantic), with the apps using each.
 
     ``full`` also reads each metadata.json as stored (for ``--json``); ``page`` = (limit,
@@ -92,8 +102,9 @@ def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = F
     if ws.layout.registry_db.exists():
         from materializer.registry_peek import peek_apps_by_model
 
-        # A page asks for its own models only; a whole listing reads every link once.
-        used_by = peek_apps_by_model(ws.layout.registry_db, ids if page else None)
+        # A page or a search asks for its own models' links; a listing of most of the library
+        # reads every link once (as many lookups would cost more than one pass).
+        used_by = peek_apps_by_model(ws.layout.registry_db, ids if len(ids) <= _LINK_LOOKUPS else None)
     rows: list[ModelRow] = []
     if full:
         for d in data:
