@@ -83,7 +83,7 @@ SHORT_HELP: dict[str, str] = {
     "relocate": "A drive moved from mount point OLD to NEW: rewrite links and recorded paths.",
     "mount": "Show APP's models tree at MOUNTPOINT, live, without writing into the app.",
     "umount": "Unmount a view made by `pumas mount` (a dead daemon's stale view too).",
-    "mounts": "List mounted views: mountpoint, app, mode, daemon pid and state.",
+    "mounts": "List the mounted views of this library: mountpoint, app, mode, daemon pid and state.",
     "enrich": "Match models with their Hugging Face repo and fill in their metadata.",
     "download": "Download a Hugging Face repo (or some of its files), or a CivitAI file, into the library.",
     "link": "Say which CivitAI version a model is, for files CivitAI does not know by hash.",
@@ -234,18 +234,15 @@ def _main(argv: list[str] | None) -> None:
         _error_line(_os_error_line(e))
         sys.exit(EXIT_ERROR)
     except Exception as e:
-        if not _is_sqlite_error(e):
-            _bug(e, debug)
+        if not _is_sqlite_error(e):  # a bug: say so plainly
+            _internal_error(e, debug)
         # A full disk or a read-only drive under models.db/registry.db is the user's
         # situation, not a bug: say it in one line (nothing was committed by SQLite).
         from ..index import cannot_write_reason
 
         reason = cannot_write_reason(e)
         if reason is None or debug:
-            if debug:
-                raise
-            click.echo(f"pumas: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
-            sys.exit(EXIT_BUG)
+            _internal_error(e, debug)
         click.echo(f"pumas: cannot change the library now: {reason} ({e})", err=True)
         sys.exit(EXIT_ERROR)
     sys.exit(0)
@@ -257,8 +254,8 @@ def _is_sqlite_error(e: BaseException) -> bool:
     return sqlite3 is not None and isinstance(e, sqlite3.Error)
 
 
-def _bug(e: Exception, debug: bool) -> NoReturn:
-    """Anything else is a bug: say so plainly (the traceback under --debug)."""
+def _internal_error(e: Exception, debug: bool) -> NoReturn:
+    """A bug: the traceback with --debug, else one line that says so (called while ``e`` is being handled)."""
     if debug:
         raise e
     click.echo(f"pumas: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
