@@ -6,12 +6,16 @@ writer's setup (WAL mode, checkpoints): it opens the file read-only and creates 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 
-def peek_apps_by_model(path: Path) -> dict[str, list[str]]:
+def peek_apps_by_model(path: Path, model_ids: Sequence[str] | None = None) -> dict[str, list[str]]:
     """For `pumas list`: the apps each model has links in, read-only (no WAL setup, no checkpoint,
-    nothing created); an absent or unreadable registry gives {}."""
+    nothing created); an absent or unreadable registry gives {}.
+
+    ``model_ids``: only these models (a listing's page), so that a first page reads 50 models'
+    links, not a 100,000-model library's."""
     import sqlite3
 
     try:
@@ -20,7 +24,16 @@ def peek_apps_by_model(path: Path) -> dict[str, list[str]]:
         return {}
     out: dict[str, list[str]] = {}
     try:
-        for mid, app in conn.execute("SELECT DISTINCT model_id, app FROM links ORDER BY model_id, app"):
+        if model_ids is None:
+            rows = conn.execute("SELECT DISTINCT model_id, app FROM links ORDER BY model_id, app").fetchall()
+        else:
+            rows = []
+            for at in range(0, len(model_ids), 500):  # under SQLite's bound-parameter limit
+                chunk = list(model_ids[at:at + 500])
+                rows += conn.execute(
+                    f"SELECT DISTINCT model_id, app FROM links WHERE model_id IN ({','.join('?' * len(chunk))})"
+                    " ORDER BY model_id, app", chunk).fetchall()
+        for mid, app in rows:
             out.setdefault(mid, []).append(app)
     except sqlite3.Error:
         return {}

@@ -8,7 +8,9 @@ file is never deleted.
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,14 +20,17 @@ from pydantic import BaseModel
 from . import staging
 from .atomic import TMP_SUFFIX
 from .errors import PumasError
-from .library import WRITE_BITS, Library, seal_files
+from .gcpause import gc_paused
+from .index import Index, record_row, row_sum
+from .library import WRITE_BITS, Library, folder_stamp, seal_files
 from .metadata import (
     METADATA_FILE,
-    ModelMetadata,
+    OVERRIDES_FILE,
     load_metadata,
     load_overrides,
     save_metadata,
 )
+from .plan import ModelRecord
 
 
 class Finding(BaseModel):
@@ -46,52 +51,86 @@ def check_staging(lib: Library, fix: bool) -> Iterator[Finding]:
 
 
 def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
-    """Index rows vs model folders, and each metadata.json's validity."""
+    with gc_paused():  # every folder's metadata and row compared: no cycles among them
+        findings = _check_index(lib, fix)
+    yield from findings
+
+
+def _check_index(lib: Library, fix: bool) -> list[Finding]:
+    """Index rows vs model folders, and each metadata.json's validity.
+
+    A folder whose metadata.json and overrides.json are as a previous check found them (valid,
+    naming their folder, equal to their row: the index's ``checked`` cache, see
+    :func:`pumasfs.library.folder_stamp`) is not parsed again; its files are still ``lstat``-ed
+    against the sizes its row records.  The index rows are compared as stored text: no record
+    is decoded.
+    """
     models = lib.layout.models_dir
-    on_disk: dict[str, str] = {}
+    index = lib.index
+    stored = index.stored_rows()
+    known = index.checked()
+    on_disk: set[str] = set()
+    stale: set[str] = set()
+    confirmed: list[tuple[str, str, str]] = []
     findings: list[Finding] = []
-    for d in lib.model_folders():
-        model_id = d.relative_to(models).as_posix()
+    prefix = len(str(models)) + 1
+    for dir_path, names in lib.walk_model_folders():
+        model_id = dir_path[prefix:].replace(os.sep, "/")
+        has_overrides = OVERRIDES_FILE in names
+        stamp = folder_stamp(dir_path, has_overrides)
+        row = stored.get(model_id)
+        seen = known.get(model_id)
+        for name in names:
+            if name.startswith(".") and name.endswith(TMP_SUFFIX) and os.path.isfile(os.path.join(dir_path, name)):
+                f = Finding(kind="stale-temp", path=os.path.join(dir_path, name),
+                            detail="half-written by an interrupted update", fixable=True)
+                if fix:
+                    os.unlink(f.path)
+                    f.fixed = True
+                findings.append(f)
+        if stamp is not None and row is not None and seen is not None and seen[0] == stamp \
+                and seen[1] == row_sum(row):
+            on_disk.add(model_id)  # as checked before: valid, and equal to its row
+            raw = json.loads(row[0])
+            files = [(f["name"], int(f.get("size") or 0), f.get("role")) for f in raw.get("files") or []]
+            findings += _file_findings(dir_path, files, fix)
+            if row[2]:
+                findings.append(Finding(kind="invalid-overrides", path=dir_path,
+                                        detail=f"{row[2]}; excluded from every app"))
+            continue
+        d = Path(dir_path)
         try:
-            meta = load_metadata(d)
+            meta = load_metadata(dir_path)
         except PumasError as e:
             findings.append(Finding(kind="broken-metadata", path=str(d / METADATA_FILE), detail=e.message))
             continue
-        if meta.model_id != model_id:
+        named_right = meta.model_id == model_id
+        if not named_right:
             findings.append(Finding(
                 kind="id-mismatch", path=str(d), fixable=True,
                 detail=f"metadata.json says {meta.model_id!r}; the folder makes it {model_id!r}",
             ))
         meta.model_id = model_id
-        on_disk[model_id] = meta.model_dump_json()
-        for leftover in _temp_leftovers(d):
-            f = Finding(kind="stale-temp", path=str(leftover), detail="half-written by an interrupted update",
-                        fixable=True)
-            if fix:
-                leftover.unlink(missing_ok=True)
-                f.fixed = True
-            findings.append(f)
-        missing = [f.name for f in meta.files if not os.path.lexists(d / f.name)]
-        if missing:
-            findings.append(Finding(
-                kind="missing-file", path=str(d), detail=f"listed in metadata.json but gone: {', '.join(missing[:5])}"
-                + (f" and {len(missing) - 5} more" if len(missing) > 5 else "") + "; re-import the model",
-            ))
-        findings += _changed_files(d, meta, fix)
-        _, error = load_overrides(d)
+        on_disk.add(model_id)
+        findings += _file_findings(dir_path, [(f.name, f.size, f.role) for f in meta.files], fix)
+        overrides, error = load_overrides(dir_path) if has_overrides else (None, None)
         if error:
             findings.append(Finding(kind="invalid-overrides", path=str(d), detail=f"{error}; excluded from every app"))
-    indexed = {r.meta.model_id: r.meta.model_dump_json() for r in lib.index.records()}
-    for mid in sorted(on_disk.keys() - indexed.keys()):
+        fresh = record_row(ModelRecord(meta=meta, overrides=overrides, overrides_error=error))
+        if row is not None and fresh[0] != row[0]:
+            stale.add(model_id)
+        elif row is not None and fresh == row and named_right and stamp is not None:
+            confirmed.append((model_id, stamp, row_sum(row)))
+    for mid in sorted(on_disk - stored.keys()):
         findings.append(Finding(kind="not-indexed", path=str(models / mid),
                                 detail="model folder missing from models.db", fixable=True))
-    for mid in sorted(indexed.keys() - on_disk.keys()):
+    for mid in sorted(stored.keys() - on_disk):
         findings.append(Finding(kind="ghost-index-row", path=mid,
                                 detail="models.db lists a model whose folder is gone", fixable=True))
-    for mid in sorted(on_disk.keys() & indexed.keys()):
-        if on_disk[mid] != indexed[mid]:
-            findings.append(Finding(kind="stale-index-row", path=mid,
-                                    detail="models.db differs from metadata.json", fixable=True))
+    for mid in sorted(stale):
+        findings.append(Finding(kind="stale-index-row", path=mid,
+                                detail="models.db differs from metadata.json", fixable=True))
+    _remember(index, lambda: index.remember_checked(confirmed))
     if fix and any(f.fixable for f in findings):
         for f in findings:
             if f.kind == "id-mismatch":
@@ -102,37 +141,56 @@ def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
         lib.scan()
         for f in findings:
             f.fixed = f.fixable
-    yield from findings
+    return findings
 
 
-def _changed_files(d: Path, meta: ModelMetadata, fix: bool) -> list[Finding]:
-    """Weight files whose size is not what was imported (truncated through a link), or that are writable.
+def _remember(index: Index, write: Callable[[], None]) -> None:
+    """Write to the ``checked`` cache; a library we cannot write (a read-only drive) keeps none."""
+    try:
+        with index.transaction():
+            write()
+    except (PumasError, sqlite3.Error):
+        pass
 
-    One stat per file: cheap enough for every doctor run.  Equal sizes with
-    different bytes need ``--verify`` (a full re-hash).
-    """
+
+def _file_findings(d: str, files: list[tuple[str, int, str | None]], fix: bool) -> list[Finding]:
+    """Listed files that are gone, whose size is not what was imported (truncated through a link),
+    or that are writable: one ``lstat`` per file, cheap enough for every doctor run.  Equal sizes
+    with different bytes need ``--verify`` (a full re-hash)."""
     out: list[Finding] = []
-    for f in meta.files:
-        path = d / f.name
+    missing: list[str] = []
+    sealed = False
+    for name, size, role in files:
+        path = os.path.join(d, name)
         try:
             st = os.lstat(path)
+        except FileNotFoundError:
+            missing.append(name)
+            continue
         except OSError:
-            continue  # reported as missing-file
+            continue
         if not stat.S_ISREG(st.st_mode):
             continue
-        if st.st_size != f.size:
+        if st.st_size != size:
             out.append(Finding(
-                kind="changed-file", path=str(path),
-                detail=f"is {st.st_size:,} bytes, but {f.size:,} were imported: something wrote to the library's "
+                kind="changed-file", path=path,
+                detail=f"is {st.st_size:,} bytes, but {size:,} were imported: something wrote to the library's "
                 "only copy (through an app's link?); re-import or re-download it",
             ))
-        elif f.role == "weights" and st.st_mode & WRITE_BITS:
-            finding = Finding(kind="writable-file", path=str(path), fixable=True,
+        elif role == "weights" and st.st_mode & WRITE_BITS:
+            finding = Finding(kind="writable-file", path=path, fixable=True,
                               detail="writable: a tool writing through an app's link would change the library's copy")
             if fix:
-                seal_files(d)
+                if not sealed:
+                    seal_files(Path(d))
+                    sealed = True
                 finding.fixed = True
             out.append(finding)
+    if missing:
+        out.insert(0, Finding(
+            kind="missing-file", path=d, detail=f"listed in metadata.json but gone: {', '.join(missing[:5])}"
+            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "") + "; re-import the model",
+        ))
     return out
 
 
@@ -161,42 +219,74 @@ def check_hashes(lib: Library, progress: Callable[[int], None] | None = None) ->
                 )
 
 
-def _temp_leftovers(model_dir: Path) -> list[Path]:
-    """Temporary files of ``atomic.write_bytes`` that a killed process left (``.<name>.<pid>.<hex>.pumas-tmp``)."""
-    with os.scandir(model_dir) as it:
-        return [Path(e.path) for e in it if e.name.startswith(".") and e.name.endswith(TMP_SUFFIX) and e.is_file()]
-
-
 def check_identity(lib: Library, fix: bool) -> Iterator[Finding]:
     """Models whose stored type/family/subtype disagree with a fresh header identification.
 
     Libraries filled by older tools are full of ``unknown/`` and wrong
     families.  Fields the user set by hand are theirs and are not questioned.
+    A model whose weight file, row and identification rules are as when it last agreed
+    (the index's ``checked`` cache) is not read again: doctor re-reads the headers of what
+    changed, not of a 100,000-model library every run.
     """
     from .identify import identify_path
 
-    for rec in list(lib.index.records()):
-        meta = rec.meta
-        target = lib.layout.models_dir / meta.model_id
-        if meta.layout == "file" and meta.primary_file:
-            target = target / meta.primary_file
+    index = lib.index
+    known = index.checked()
+    rules = _rules_fingerprint()
+    models = str(lib.layout.models_dir)
+    agreed: list[tuple[str, str]] = []
+    for model_id, row in sorted(index.stored_rows().items()):
+        meta = json.loads(row[0])
+        target = os.path.join(models, model_id)
+        if meta.get("layout") == "file" and meta.get("primary_file"):
+            target = os.path.join(target, meta["primary_file"])
+        stamp = _identity_stamp(target, rules)
+        seen = known.get(model_id)
+        if stamp is not None and seen is not None and seen[2] == stamp and seen[1] == row_sum(row):
+            continue
         try:
-            ident = identify_path(target)
+            ident = identify_path(Path(target))
         except PumasError:
-            continue
-        if ident.confidence < 0.6:
-            continue
-        fresh = {"model_type": ident.model_type, "family": ident.family, "subtype": ident.subtype}
-        wrong = {
-            k: v for k, v in fresh.items()
-            if v and k not in meta.user_edited and getattr(meta, k) != v
-        }
+            ident = None  # not identifiable from its header: the same bytes never will be
+        wrong: dict[str, str] = {}
+        if ident is not None and ident.confidence >= 0.6:
+            fresh = {"model_type": ident.model_type, "family": ident.family, "subtype": ident.subtype}
+            user_edited = meta.get("user_edited") or []
+            wrong = {k: v for k, v in fresh.items() if v and k not in user_edited and meta.get(k) != v}
         if not wrong:
+            if stamp is not None and seen is not None and seen[1] == row_sum(row):
+                agreed.append((model_id, stamp))
             continue
-        detail = ", ".join(f"{k} {getattr(meta, k)!r} -> {v!r}" for k, v in wrong.items())
-        f = Finding(kind="misidentified", path=meta.model_id, detail=detail, fixable=True)
+        detail = ", ".join(f"{k} {meta.get(k)!r} -> {v!r}" for k, v in wrong.items())
+        f = Finding(kind="misidentified", path=model_id, detail=detail, fixable=True)
         if fix:
-            moved = lib.reidentify(meta.model_id, wrong)
+            moved = lib.reidentify(model_id, wrong)
             f.detail += f" (now {moved.model_id})"
             f.fixed = True
         yield f
+    _remember(index, lambda: index.remember_identity(agreed))
+
+
+def _identity_stamp(target: str, rules: str) -> str | None:
+    """A weight file as ``stat`` sees it, with the rules that identified it; None for a folder
+    (a Diffusers model: its many files are identified every time)."""
+    try:
+        st = os.stat(target)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return f"{rules}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _rules_fingerprint() -> str:
+    """The identification code's sources, hashed: new rules re-check every model once."""
+    import hashlib
+
+    from . import identify
+
+    h = hashlib.blake2b(digest_size=8)
+    folder = Path(identify.__file__).parent
+    for path in sorted(folder.rglob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import journal, staging, trash
+from . import __version__, journal, staging, trash
 from .atomic import fsync_dir
 from .errors import NotFound, PumasError, os_error_text
-from .index import Index, record_row
+from .gcpause import gc_paused
+from .index import Index, record_row, row_sum
 from .metadata import (
     METADATA_FILE,
     OVERRIDES_FILE,
@@ -480,14 +481,15 @@ class Library:
         Hidden folders (staging, trash) are skipped, and a model folder is not
         descended into: a Diffusers model's subfolders are part of it.
         """
-        for d, _ in self._walk_model_folders(limit):
+        for d, _ in self.walk_model_folders(limit):
             yield Path(d)
 
-    def _walk_model_folders(self, limit: int | None = None) -> Iterator[tuple[str, bool]]:
-        """(folder path, has overrides.json) for every model folder, as plain strings.
+    def walk_model_folders(self, limit: int | None = None) -> Iterator[tuple[str, set[str]]]:
+        """(folder path, the names in it) for every model folder, as plain strings.
 
         Plain strings and the listing's own names keep a deep scan of 100,000 folders from
-        paying for path objects and for opening an overrides.json that is not there.
+        paying for path objects, for opening an overrides.json that is not there, and (doctor)
+        for listing each folder a second time.
         """
         root = str(self.layout.models_dir)
         found = 0
@@ -500,7 +502,7 @@ class Library:
                 continue
             names = {e.name for e in entries}
             if d != root and METADATA_FILE in names:
-                yield d, OVERRIDES_FILE in names
+                yield d, names
                 found += 1
                 if limit is not None and found >= limit:
                     return
@@ -510,36 +512,69 @@ class Library:
             )
 
     def scan(self, progress: Callable[[int], None] | None = None) -> ScanReport:
-        """Rebuild the index from metadata.json files alone, logging what changed."""
+        with gc_paused():  # 100,000 records read and compared: no cycles among them
+            return self._scan(progress)
+
+    def _scan(self, progress: Callable[[int], None] | None) -> ScanReport:
+        """Rebuild the index from metadata.json files alone, logging what changed.
+
+        A folder whose metadata.json (and overrides.json) is as the last scan or doctor found it
+        valid and equal to its row (:func:`folder_stamp`, the index's ``checked`` cache) is not
+        read again: a re-scan of an unchanged library costs a ``stat`` per model, not a parse.
+        """
         report = ScanReport()
+        index = self._index or Index(self.layout.index_db)
+        self._index = index
+        before_scan = index.stored_rows()
+        known = index.checked()
         records: dict[str, ModelRecord] = {}
+        kept: dict[str, str] = {}  # model_id -> the row sum it was found equal to
+        stamps: dict[str, str] = {}
         prefix = len(str(self.layout.models_dir)) + 1
-        for d, has_overrides in self._walk_model_folders():
+        for d, names in self.walk_model_folders():
             model_id = d[prefix:].replace(os.sep, "/")
+            has_overrides = OVERRIDES_FILE in names
+            stamp = folder_stamp(d, has_overrides)  # before reading: a write meanwhile makes it miss
+            seen, row = known.get(model_id), before_scan.get(model_id)
+            if stamp is not None and seen is not None and row is not None and seen[0] == stamp \
+                    and seen[1] == row_sum(row):
+                kept[model_id] = seen[1]
+                report.loaded += 1
+                if progress:
+                    progress(1)
+                continue
             try:
                 meta = load_metadata(d)
             except PumasError as e:
                 report.errors.append(e.message)
                 continue
+            named_right = meta.model_id == model_id  # else doctor has an id-mismatch to say: no cache
             meta.model_id = model_id  # the folder's place wins over a stale recorded id
             overrides, error = load_overrides(d) if has_overrides else (None, None)
             records[model_id] = ModelRecord(meta=meta, overrides=overrides, overrides_error=error)
+            if stamp is not None and named_right:
+                stamps[model_id] = stamp
             report.loaded += 1
             if progress:
                 progress(1)
-        index = self._index or Index(self.layout.index_db)
-        self._index = index
-        with index.transaction() as conn:
-            old = {
-                r[0]: tuple(r[1:])
-                for r in conn.execute("SELECT model_id, metadata, overrides, overrides_error FROM models")
-            }
-            for mid in old.keys() - records.keys():
+        with index.transaction():
+            old = index.stored_rows()
+            for mid, was in kept.items():  # changed by another process since: read it after all
+                now = old.get(mid)
+                if now is None or row_sum(now) != was:
+                    try:
+                        records[mid] = self.record(mid)
+                    except PumasError as e:
+                        report.errors.append(e.message)
+            for mid in old.keys() - records.keys() - kept.keys():
                 index.remove(mid)
                 report.removed.append(mid)
             writes = []
+            checked = []
             for mid, rec in records.items():
                 row = record_row(rec)
+                if mid in stamps:
+                    checked.append((mid, stamps[mid], row_sum(row)))
                 before = old.get(mid)
                 if before is None:
                     report.added.append(mid)
@@ -549,7 +584,27 @@ class Library:
                     continue
                 writes.append((rec, row))
             index.upsert_many(writes)
+            index.remember_checked(checked)
+            if report.removed:
+                index.forget_unlisted_checks()
         return report
+
+
+def folder_stamp(model_dir: str, has_overrides: bool) -> str | None:
+    """metadata.json (and overrides.json) as ``stat`` sees them, and the pumas that read them.
+
+    An atomic write (tmp + rename) gives a new inode and ctime, so any rewrite changes the
+    stamp; the version makes a new pumas (another schema, other defaults) read everything once.
+    None when a file cannot be stat'ed (it is then read, and not cached).
+    """
+    parts = [__version__]
+    try:
+        for name in (METADATA_FILE, OVERRIDES_FILE) if has_overrides else (METADATA_FILE,):
+            st = os.stat(os.path.join(model_dir, name))
+            parts.append(f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}")
+    except OSError:
+        return None
+    return "/".join(parts)
 
 
 def _utcnow() -> str:

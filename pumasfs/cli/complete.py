@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from click.shell_completion import CompletionItem
 
 from ..paths import Layout, resolve_root
+
+if TYPE_CHECKING:  # loaded only on a Tab press: every command module imports these completers
+    from click.shell_completion import CompletionItem
 
 
 def _layout(ctx: click.Context) -> Layout:
@@ -21,6 +24,8 @@ def _layout(ctx: click.Context) -> Layout:
 
 
 def _items(values: list[str] | set[str], incomplete: str) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     low = incomplete.lower()
     return [CompletionItem(v) for v in sorted(values) if v.lower().startswith(low)]
 

@@ -159,11 +159,11 @@ def _civitai_trust(meta: ModelMetadata) -> str:
 
 def _civitai_fields(meta: ModelMetadata) -> list[tuple[str, str | None]]:
     """CivitAI's lines for `show` (issue 12): names, page, base model (both when they disagree), words."""
-    from ..hub.civitai.fields import base_model_disagrees
-
     civ = meta.civitai
     out: list[tuple[str, str | None]] = []
-    if civ is not None:
+    if civ is not None:  # the CivitAI module (its API models) loads only for a model CivitAI knows
+        from ..hub.civitai.fields import base_model_disagrees
+
         base = civ.base_model
         if base and base_model_disagrees(meta):
             base = f"{base} on CivitAI, but the header says {meta.family} (placed as {meta.family})"

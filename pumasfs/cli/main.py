@@ -8,9 +8,9 @@ under ``--debug``.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
-import sqlite3
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -20,6 +20,11 @@ import click
 from .. import __version__
 from ..errors import EXIT_BUG, EXIT_ERROR, PumasError, os_error_text
 from ..paths import resolve_root
+
+# pydantic looks for plugins (importlib.metadata entry points: every installed package's
+# metadata read) when it builds its first model: 5-10 ms of each command that reads
+# metadata.json, for plugins a CLI never uses.  A user who sets the variable keeps their value.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 # name -> "module:attribute", relative to pumasfs.cli
 COMMANDS: dict[str, str] = {
@@ -78,7 +83,7 @@ SHORT_HELP: dict[str, str] = {
     "relocate": "A drive moved from mount point OLD to NEW: rewrite links and recorded paths.",
     "mount": "Show APP's models tree at MOUNTPOINT, live, without writing into the app.",
     "umount": "Unmount a view made by `pumas mount` (a dead daemon's stale view too).",
-    "mounts": "List mounted views: mountpoint, app, mode, daemon pid and state.",
+    "mounts": "List the mounted views of this library: mountpoint, app, mode, daemon pid and state.",
     "enrich": "Match models with their Hugging Face repo and fill in their metadata.",
     "download": "Download a Hugging Face repo (or some of its files), or a CivitAI file, into the library.",
     "link": "Say which CivitAI version a model is, for files CivitAI does not know by hash.",
@@ -124,6 +129,7 @@ class LazyGroup(FullHelpGroup):
             return None
         module, attr = target.split(":")
         command = getattr(importlib.import_module(f"pumasfs.cli.{module}"), attr)
+        gc.enable()
         assert isinstance(command, click.Command)
         return command
 
@@ -182,6 +188,18 @@ def _error_line(text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Start-up allocates what lives as long as the process (modules, classes, click's objects):
+    # no garbage collection while the arguments are parsed and the command's modules load (2-3 ms
+    # of a `pumas list`); it is on again before the command runs (LazyGroup.get_command), so a
+    # long command collects as usual, and on return whatever happened.
+    gc.disable()
+    try:
+        _main(argv)
+    finally:
+        gc.enable()
+
+
+def _main(argv: list[str] | None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="pumas", standalone_mode=False)
@@ -215,7 +233,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _error_line(_os_error_line(e))
         sys.exit(EXIT_ERROR)
-    except sqlite3.Error as e:
+    except Exception as e:
+        if not _is_sqlite_error(e):  # a bug: say so plainly
+            _internal_error(e, debug)
         # A full disk or a read-only drive under models.db/registry.db is the user's
         # situation, not a bug: say it in one line (nothing was committed by SQLite).
         from ..index import cannot_write_reason
@@ -225,9 +245,13 @@ def main(argv: list[str] | None = None) -> None:
             _internal_error(e, debug)
         click.echo(f"pumas: cannot change the library now: {reason} ({e})", err=True)
         sys.exit(EXIT_ERROR)
-    except Exception as e:  # a bug: say so plainly
-        _internal_error(e, debug)
     sys.exit(0)
+
+
+def _is_sqlite_error(e: BaseException) -> bool:
+    """Without importing sqlite3: `pumas --help` never loads it, and a command that raised one has."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(e, sqlite3.Error)
 
 
 def _internal_error(e: Exception, debug: bool) -> NoReturn:

@@ -68,8 +68,18 @@ class Listing:
         return sum(r.size_bytes for r in self.rows)
 
 
+_LINK_LOOKUPS = 2000  # up to this many rows, `list` reads their links by model id (an index lookup each)
+
+
 def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = False,
               page: tuple[int, int] | None = None) -> Listing:
+    from ..gcpause import gc_paused
+
+    with gc_paused():  # 100,000 rows are 100,000 dicts that live until the listing is printed
+        return _list_rows(ws, where, full=full, page=page)
+
+
+def _list_rows(ws: Workspace, where: ModelFilter | None, *, full: bool, page: tuple[int, int] | None) -> Listing:
     """The models matching ``where`` as light rows (no pydantic), with the apps using each.
 
     ``full`` also reads each metadata.json as stored (for ``--json``); ``page`` = (limit,
@@ -82,34 +92,48 @@ def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = F
     index = ws.reading_index()
     filters = {"model_type": where.model_type, "subtype": where.subtype, "family": where.family,
                "search": where.search}
+    used_by: dict[str, list[str]] = {}
     if full:
         data = index.rows(**filters, page=page)
-        for d in data:
-            civ = d.get("civitai") if isinstance(d.get("civitai"), dict) else None
-            d["_badge"] = trust_text_of(d.get("match_method"), d.get("hub_match"), civ and civ.get("trust"))
-            d["_civitai"] = civ and f"{civ.get('model_name', '')} {civ.get('version_name', '')}".strip()
-            d["_civitai_base"] = civ and civ.get("base_model")
-            d["_words"] = list(d.get("trigger_words") or [])
+        ids = [d["model_id"] for d in data]
     else:
-        data = index.summaries(**filters, page=page)
-        for d in data:
-            d["_badge"] = trust_text_of(d["match_method"], {"badge": d["hub_badge"]}, d["civitai_trust"])
-            name = f"{d['civitai_model'] or ''} {d['civitai_version'] or ''}".strip()
-            d["_civitai"] = name if d["civitai_trust"] is not None else None
-            d["_civitai_base"] = d["civitai_base"]
-            d["_words"] = json.loads(d["trigger_words"]) if d["trigger_words"] else []
-    used_by: dict[str, list[str]] = {}
+        summaries = index.summaries(**filters, page=page)
+        ids = [d["model_id"] for d in summaries]
     if ws.layout.registry_db.exists():
         from materializer.registry_peek import peek_apps_by_model
 
-        used_by = peek_apps_by_model(ws.layout.registry_db)
-    rows = [
-        ModelRow(model_id=d["model_id"], subtype=d.get("subtype"), family=d.get("family") or "",
-                 precision=d.get("precision"), size_bytes=int(d.get("size_bytes") or 0), trust=d.pop("_badge"),
-                 used_by=used_by.get(d["model_id"], []), civitai=d.pop("_civitai") or None,
-                 civitai_base=d.pop("_civitai_base"), trigger_words=d.pop("_words"), metadata=d if full else {})
-        for d in data
-    ]
+        # A page or a search asks for its own models' links; a listing of most of the library
+        # reads every link once (as many lookups would cost more than one pass).
+        used_by = peek_apps_by_model(ws.layout.registry_db, ids if len(ids) <= _LINK_LOOKUPS else None)
+    rows: list[ModelRow] = []
+    if full:
+        for d in data:
+            civ = d.get("civitai") if isinstance(d.get("civitai"), dict) else None
+            rows.append(ModelRow(
+                model_id=d["model_id"], subtype=d.get("subtype"), family=d.get("family") or "",
+                precision=d.get("precision"), size_bytes=int(d.get("size_bytes") or 0),
+                trust=trust_text_of(d.get("match_method"), d.get("hub_match"), civ and civ.get("trust")),
+                used_by=used_by.get(d["model_id"], []),
+                civitai=(civ and f"{civ.get('model_name', '')} {civ.get('version_name', '')}".strip()) or None,
+                civitai_base=civ and civ.get("base_model"), trigger_words=list(d.get("trigger_words") or []),
+                metadata=d))
+    else:
+        # One badge text per distinct (match method, hub badge, CivitAI trust): a listing of
+        # 10,000 models holds a handful of them.
+        badges: dict[tuple[Any, Any, Any], str] = {}
+        for d in summaries:
+            key = (d["match_method"], d["hub_badge"], d["civitai_trust"])
+            badge = badges.get(key)
+            if badge is None:
+                badge = badges[key] = trust_text_of(key[0], {"badge": key[1]}, key[2])
+            words = d["trigger_words"]
+            name = f"{d['civitai_model'] or ''} {d['civitai_version'] or ''}".strip() \
+                if d["civitai_trust"] is not None else None
+            rows.append(ModelRow(
+                model_id=d["model_id"], subtype=d["subtype"], family=d["family"] or "", precision=d["precision"],
+                size_bytes=int(d["size_bytes"] or 0), trust=badge, used_by=used_by.get(d["model_id"], []),
+                civitai=name or None, civitai_base=d["civitai_base"],
+                trigger_words=json.loads(words) if words and words != "[]" else [], metadata={}))
     total = index.count() if (where.active or page is not None) else len(rows)
     if page is None:
         matching = len(rows)

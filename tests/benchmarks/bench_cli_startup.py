@@ -60,10 +60,23 @@ def _time(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def startup_env(code: Path, pycache: Path) -> dict[str, str]:
+    """The environment of a user's shell: compiled modules cached (.pyc), as an installed package has.
+
+    PYTHONDONTWRITEBYTECODE (set in some dev shells and CI) would make every run compile every
+    module it imports again: that measures the compiler, not pumas.  The cache goes to a
+    folder of the run (PYTHONPYCACHEPREFIX), never into the checkout.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(code)
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
 def run(n: int = 1000, runs: int = 15, code: Path = ROOT) -> dict[str, object]:
     """``code``: the pumas checkout whose commands are timed (another one gives a before/after)."""
-    env = {**os.environ, "PYTHONPATH": str(code)}
     with tempfile.TemporaryDirectory(prefix="pumas-bench-cli-") as tmp:
+        env = startup_env(code, Path(tmp) / "pycache")
         root = Path(tmp) / "root"
         build(root, n)
         py = sys.executable
