@@ -30,7 +30,7 @@ from .metadata import (
     load_overrides,
     save_metadata,
 )
-from .plan import ModelRecord
+from .model_record import ModelRecord
 
 
 class Finding(BaseModel):
