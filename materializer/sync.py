@@ -27,6 +27,7 @@ from pumasfs.paths import Layout
 from pumasfs.plan import ModelRecord, Plan
 
 from .apply import diff, execute, fill_report, sweep_temps
+from .gcpause import gc_paused
 from .links import LinkSpec, Targets, UnsafePath
 from .registry import Registry
 from .report import ConflictInfo, SyncReport
@@ -53,6 +54,7 @@ def desired_links(plan: Plan, targets: Targets, report: SyncReport) -> dict[str,
     return out
 
 
+@gc_paused()
 def apply_plan(
     reg: Registry,
     models_dir: Path,
@@ -160,6 +162,7 @@ def _override(app: AppInstall, link_type: str | None) -> str | None:
     return None if lt in (None, "", "auto") else lt
 
 
+@gc_paused()
 def full_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False,
               link_type: str | None = None, allow_conflicts: bool = False, verify: bool | None = None,
               use_fingerprint: bool = True) -> SyncReport:
