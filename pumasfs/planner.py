@@ -72,8 +72,7 @@ import fnmatch
 import posixpath
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .apps import AppInstall
 from .maps import Rule, TranslationMap
@@ -90,9 +89,8 @@ PREVIEW_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 _SHARD = re.compile(r"-(\d{5})-of-(\d{5})(\.[^.]+)$")
 
 
-@dataclass(frozen=True)
-class _Group:
-    """One model's wanted entries in one folder, before collisions."""
+class _Group(NamedTuple):
+    """One model's wanted entries in one folder, before collisions (a tuple: one per model)."""
 
     model_id: str
     order: tuple[str, str]  # (added_date, model_id): who keeps a contested stem
@@ -267,6 +265,8 @@ def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[st
     main = safe_filename(lib_name)
     stem = _base_stem(main)
     items = [(main[len(stem):], f"{mid}/{primary}", False)]
+    if len(meta.files) < 2 and (not meta.files or meta.files[0].name == primary):
+        return stem, items  # the weights file alone: no shards, no companions
     seen = {main}
 
     def add(name: str, source_name: str) -> None:
@@ -452,6 +452,14 @@ def build_plan(
     collisions: dict[str, tuple[str, list[tuple[str, str]]]] = {}
 
     def put(g: _Group, stem: str) -> str | None:
+        if len(g.items) == 1 and not g.exact:
+            path = _join(g.folder, stem + g.items[0][0])
+            f = path.casefold()
+            if f in owner:
+                return path
+            entries[path] = PlanEntry(g.model_id, g.items[0][1], g.items[0][2])
+            owner[f] = g.model_id
+            return None
         paths = g.paths(stem)
         folded = [p.casefold() for p in paths]
         if len(folded) > 1 and len(set(folded)) != len(folded):
