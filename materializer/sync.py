@@ -166,6 +166,7 @@ def _override(app: AppInstall, link_type: str | None) -> str | None:
 def full_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False,
               link_type: str | None = None, allow_conflicts: bool = False, verify: bool | None = None,
               use_fingerprint: bool = True) -> SyncReport:
+    from pumasfs.plan_input import plan_records
     from pumasfs.planner import build_plan
 
     tmap, base = _plan_inputs(layout, app)
@@ -181,7 +182,7 @@ def full_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, 
         report = SyncReport(app=app.name, mode="full", base_dir=str(base), dry_run=dry_run,
                             applied=not dry_run, unchanged=reg.count(app.name))
     else:
-        plan = build_plan(list(index.records()), tmap, app, full=True)
+        plan = build_plan(plan_records(index), tmap, app, full=True)
         report = apply_plan(reg, layout.models_dir, plan, base, app=app.name, link_type=override,
                             dry_run=dry_run, allow_conflicts=allow_conflicts, verify=verify, epoch=epoch, seq=seq,
                             fingerprint=fp)

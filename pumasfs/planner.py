@@ -71,14 +71,13 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from .apps import AppInstall
 from .maps import Rule, TranslationMap
-from .metadata import FileEntry, ModelMetadata, Pin
 from .naming import MAX_NAME_BYTES, safe_filename, short_hash, stem_of
-from .plan import Collision, Exclusion, ModelRecord, Plan, PlanEntry
+from .plan import Collision, Exclusion, FileView, MetaView, ModelRecord, PinView, Plan, PlanEntry, RecordView
 from .relpath import is_safe_relpath
 
 if TYPE_CHECKING:
@@ -117,21 +116,21 @@ def _utf8_len(text: str) -> int:
 # -- rule matching -----------------------------------------------------------
 
 
-def _primary(meta: ModelMetadata) -> str | None:
+def _primary(meta: MetaView) -> str | None:
     if meta.primary_file:
         return meta.primary_file
     weights = meta.weight_files()
     return weights[0].name if len(weights) == 1 else None
 
 
-def _match_name(meta: ModelMetadata) -> str:
+def _match_name(meta: MetaView) -> str:
     if meta.layout == "folder":
         return meta.cleaned_name
     primary = _primary(meta)
     return posixpath.basename(primary) if primary else (meta.original_name or meta.cleaned_name)
 
 
-def _rule_verdict(rule: Rule, meta: ModelMetadata) -> str | None:
+def _rule_verdict(rule: Rule, meta: MetaView) -> str | None:
     """"match", "excluded" (everything held but exclude_tags), or None."""
     m = rule.match
 
@@ -173,7 +172,7 @@ class _Placeholders(dict[str, str]):
     was a third of a full plan's time.
     """
 
-    def __init__(self, meta: ModelMetadata) -> None:
+    def __init__(self, meta: MetaView) -> None:
         super().__init__()
         self.meta = meta
 
@@ -209,7 +208,7 @@ class _RuleBook:
         self._memo: dict[tuple[object, ...], tuple[Rule | None, Rule | None]] = {}
         self._folders: dict[str, str | None] = {}
 
-    def first(self, meta: ModelMetadata) -> tuple[Rule | None, Rule | None]:
+    def first(self, meta: MetaView) -> tuple[Rule | None, Rule | None]:
         """(the first matching rule, the first rule that matched but for its exclude_tags)."""
         key = (meta.model_type, meta.subtype, meta.family, meta.base_model, meta.format, meta.layout,
                tuple(meta.tags), _match_name(meta) if self.by_name else None,
@@ -219,7 +218,7 @@ class _RuleBook:
             hit = self._memo[key] = self._walk(meta)
         return hit
 
-    def _walk(self, meta: ModelMetadata) -> tuple[Rule | None, Rule | None]:
+    def _walk(self, meta: MetaView) -> tuple[Rule | None, Rule | None]:
         blocked = None
         for r in self.rules:
             verdict = _rule_verdict(r, meta)
@@ -229,7 +228,7 @@ class _RuleBook:
                 blocked = r
         return None, blocked
 
-    def target(self, rule: Rule, meta: ModelMetadata) -> str | None:
+    def target(self, rule: Rule, meta: MetaView) -> str | None:
         if "{" in rule.target:
             return _target(rule, meta)
         folder = self._folders.get(rule.target, "")
@@ -238,7 +237,7 @@ class _RuleBook:
         return folder
 
 
-def _target(rule: Rule, meta: ModelMetadata) -> str | None:
+def _target(rule: Rule, meta: MetaView) -> str | None:
     if rule.target == ".":
         return ""
     if "{" not in rule.target:
@@ -258,7 +257,7 @@ def _base_stem(name: str) -> str:
     return stem
 
 
-def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[str, list[tuple[str, str, bool]]]:
+def _file_items(meta: MetaView, primary: str, companions: bool) -> tuple[str, list[tuple[str, str, bool]]]:
     """(stem, [(suffix, source, is_dir)]) for a "file" model."""
     mid = meta.model_id
     lib_dir, _, lib_name = primary.rpartition("/")
@@ -275,7 +274,7 @@ def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[st
         seen.add(name)
         items.append((name[len(stem):], f"{mid}/{source_name}", False))
 
-    siblings: list[FileEntry] = sorted(
+    siblings: list[FileView] = sorted(
         (f for f in meta.files if f.name != primary and f.name.rpartition("/")[0] == lib_dir and is_safe_relpath(f.name)),
         key=lambda f: f.name,
     )
@@ -308,7 +307,7 @@ def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[st
 
 
 def _group(
-    record: ModelRecord, tmap: TranslationMap, app: AppInstall, book: _RuleBook | None = None
+    record: RecordView, tmap: TranslationMap, app: AppInstall, book: _RuleBook | None = None
 ) -> _Group | Exclusion:
     meta = record.meta
     mid = meta.model_id
@@ -350,7 +349,7 @@ def _group(
     return _Group(mid, order, folder, stem, tuple(items))
 
 
-def _pinned(meta: ModelMetadata, pins: list[Pin]) -> list[_Group] | Exclusion:
+def _pinned(meta: MetaView, pins: Sequence[PinView]) -> list[_Group] | Exclusion:
     """One group per pin: exactly the pinned paths, nothing from the map."""
     mid = meta.model_id
     if not is_safe_relpath(mid):
@@ -401,10 +400,10 @@ def renamed_stem(stem: str, model_id: str, items: Iterable[tuple[str, str, bool]
 
 
 def build_plan(
-    records: Iterable[ModelRecord], tmap: TranslationMap, app: AppInstall, *, full: bool = True
+    records: Iterable[RecordView], tmap: TranslationMap, app: AppInstall, *, full: bool = True
 ) -> Plan:
     """The desired tree for ``app``: paths relative to ``maps.plan_root(app, tmap)``."""
-    by_id: dict[str, ModelRecord] = {}
+    by_id: dict[str, RecordView] = {}
     for rec in records:
         by_id[rec.model_id] = rec
     groups: list[_Group] = []
