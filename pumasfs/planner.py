@@ -195,23 +195,28 @@ class _RuleBook:
     """The map's rules, each model's first matching rule remembered by the facts rules look at.
 
     Ten thousand models fall into a few dozen kinds (type, subtype, family,
-    format, layout, tags); the rules are walked once per kind, not once per
-    model, which was a fifth of a full plan's time.  A key holds every fact
-    ``_rule_verdict`` reads (the file name and size only when some rule asks
-    for them), so a remembered verdict is exactly the one the walk would give.
+    format, layout, the tags rules name); the rules are walked once per kind,
+    not once per model, which was a fifth of a full plan's time.  A key holds
+    every fact ``_rule_verdict`` reads (the file name and size only when some
+    rule asks for them), so a remembered verdict is exactly the one the walk
+    would give.
     """
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
         self.by_name = any(r.match.filename_glob for r in rules)
         self.by_size = any(r.match.min_size is not None or r.match.max_size is not None for r in rules)
+        # Tags matter only through the words some rule names (Match lowers them): a model's
+        # other tags (CivitAI gives dozens, often unique) must not make every key different.
+        self.tag_words = frozenset(t for r in rules for t in (*r.match.tags_any, *r.match.exclude_tags))
         self._memo: dict[tuple[object, ...], tuple[Rule | None, Rule | None]] = {}
         self._folders: dict[str, str | None] = {}
 
     def first(self, meta: MetaView) -> tuple[Rule | None, Rule | None]:
         """(the first matching rule, the first rule that matched but for its exclude_tags)."""
         key = (meta.model_type, meta.subtype, meta.family, meta.base_model, meta.format, meta.layout,
-               tuple(meta.tags), _match_name(meta) if self.by_name else None,
+               frozenset(w for w in (t.lower() for t in meta.tags) if w in self.tag_words) if self.tag_words else None,
+               _match_name(meta) if self.by_name else None,
                meta.size_bytes if self.by_size else None)
         hit = self._memo.get(key)
         if hit is None:

@@ -106,3 +106,33 @@ def test_a_full_sync_leaves_the_garbage_collector_as_it_found_it(library, tmp_pa
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_remembered_rule_verdict_is_the_one_walking_the_rules_gives() -> None:
+    """The planner remembers each kind of model's first matching rule; tags, names and sizes
+    that rules read must still tell models apart, and tags no rule names must not."""
+    from pumasfs.maps import Match, Rule, TranslationMap
+    from pumasfs.planner import _group, _RuleBook
+
+    rules = [
+        Rule(name="styles", priority=90, target="loras/styles", match=Match(tags_any=["Style"], exclude_tags=["nsfw"])),
+        Rule(name="big", priority=80, target="checkpoints/big", match=Match(subtype=["checkpoints"], min_size=1000)),
+        Rule(name="pony", priority=70, target="loras/pony", match=Match(filename_glob=["*pony*"])),
+        Rule(name="by-family", priority=10, target="{family}/{subtype}"),
+    ]
+    tmap = TranslationMap(app="comfyui", rules=rules)
+    recs = [
+        record("diffusion/sd1/a", "loras", tags=["style", "unique-1"]),
+        record("diffusion/sd1/b", "loras", tags=["STYLE", "nsfw", "unique-2"]),  # blocked, then by family
+        record("diffusion/sd1/c", "loras", tags=["unique-3"]),
+        record("diffusion/sd1/d", "checkpoints", size_bytes=5000),
+        record("diffusion/sd1/e", "checkpoints", size_bytes=10),
+        record("diffusion/sd1/ponyxl", "loras", files=[("ponyxl.safetensors", "weights")]),
+        record("diffusion/sdxl/f", "loras", tags=["other"]),
+    ]
+    book = _RuleBook(tmap.ordered_rules())
+    got = [_group(r, tmap, comfy_app(), book) for r in recs]
+    assert got == [_group(r, tmap, comfy_app()) for r in recs]  # a fresh book (nothing remembered) each
+    folders = [getattr(g, "folder", getattr(g, "reason", None)) for g in got]
+    assert folders == ["loras/styles", "sd1/loras", "sd1/loras", "checkpoints/big", "sd1/checkpoints",
+                       "loras/pony", "sdxl/loras"], folders
