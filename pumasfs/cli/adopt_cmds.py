@@ -196,7 +196,6 @@ def note_unmanaged(state: State, selector: str | None = None, *, skip: frozenset
     materialized install costs as much as the install is big, and `pumas doctor` still says it).
     """
     from ..apps import load_apps, resolve_apps
-    from ..usecases.adopt import unmanaged
 
     try:
         names: list[str] | None = [a.name for a in resolve_apps(state.layout, selector)] if selector else None
@@ -205,6 +204,9 @@ def note_unmanaged(state: State, selector: str | None = None, *, skip: frozenset
                      if n not in skip]
             if not names:
                 return
+        # Imported only when some install is walked: a sync with nothing to do skips its import time.
+        from ..usecases.adopt import unmanaged
+
         found = unmanaged(state, names)
     except (PumasError, OSError):
         return
