@@ -20,11 +20,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pumasfs.apps import AppInstall, detect_sandbox
 from pumasfs.errors import NotFound, PumasError
+from pumasfs.installs import AppInstall
+from pumasfs.model_record import ModelRecord
 from pumasfs.notices import new_notices
 from pumasfs.paths import Layout
-from pumasfs.plan import ModelRecord, Plan
+from pumasfs.plan import Plan
+from pumasfs.sandbox import detect_sandbox
 
 from .apply import diff, execute, fill_report, sweep_temps
 from .gcpause import gc_paused
@@ -35,7 +37,7 @@ from .report import ConflictInfo, SyncReport
 if TYPE_CHECKING:
     from pumasfs.index import Index
     from pumasfs.library import Library
-    from pumasfs.maps import TranslationMap
+    from pumasfs.map_schema import TranslationMap
 
 
 def desired_links(plan: Plan, targets: Targets, report: SyncReport) -> dict[str, LinkSpec]:
@@ -146,7 +148,7 @@ def apply_plan(
 
 
 def _plan_inputs(layout: Layout, app: AppInstall) -> tuple[TranslationMap, Path]:
-    from pumasfs.maps import plan_root, select_map
+    from pumasfs.map_selection import plan_root, select_map
 
     if app.mode == "view":
         # Its tree is a FUSE view's mount point: links written there would

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .metadata import ModelMetadata, Overrides
+from .metadata import Overrides
 
 
 class FileView(Protocol):
@@ -91,18 +91,6 @@ class RecordView(Protocol):
     @property
     def model_id(self) -> str: ...
 
-
-@dataclass(frozen=True)
-class ModelRecord:
-    """What the planner reads about one model: its metadata and its overrides.json state."""
-
-    meta: ModelMetadata
-    overrides: Overrides | None = None
-    overrides_error: str | None = None  # an invalid overrides.json excludes the model
-
-    @property
-    def model_id(self) -> str:
-        return self.meta.model_id
 
 
 @dataclass(frozen=True)

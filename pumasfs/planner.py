@@ -74,10 +74,11 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from .apps import AppInstall
-from .maps import Rule, TranslationMap
+from .installs import AppInstall
+from .map_schema import Rule, TranslationMap
+from .model_record import ModelRecord
 from .naming import MAX_NAME_BYTES, safe_filename, short_hash, stem_of
-from .plan import Collision, Exclusion, FileView, MetaView, ModelRecord, PinView, Plan, PlanEntry, RecordView
+from .plan import Collision, Exclusion, FileView, MetaView, PinView, Plan, PlanEntry, RecordView
 from .relpath import is_safe_relpath
 
 if TYPE_CHECKING:

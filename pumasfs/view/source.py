@@ -57,7 +57,7 @@ class AppPlanSource:
     """The plan of one app install, from the library index and the install's map."""
 
     def __init__(self, layout: Layout, selector: str) -> None:
-        from ..apps import resolve_apps
+        from ..app_discovery import resolve_apps
 
         installs = resolve_apps(layout, selector)
         if len(installs) > 1:
@@ -78,8 +78,8 @@ class AppPlanSource:
     # -- inputs --------------------------------------------------------------
 
     def _select(self) -> None:
-        from ..apps import get_app
-        from ..maps import plan_root, select_map
+        from ..installs import get_app
+        from ..map_selection import plan_root, select_map
 
         self._config = self._config_now()
         self.install = get_app(self.layout, self.install.name)
