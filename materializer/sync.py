@@ -29,6 +29,7 @@ from pumasfs.plan import Plan
 from pumasfs.sandbox import detect_sandbox
 
 from .apply import diff, execute, fill_report, sweep_temps
+from .gcpause import gc_paused
 from .links import LinkSpec, Targets, UnsafePath
 from .registry import Registry
 from .report import ConflictInfo, SyncReport
@@ -55,6 +56,7 @@ def desired_links(plan: Plan, targets: Targets, report: SyncReport) -> dict[str,
     return out
 
 
+@gc_paused()
 def apply_plan(
     reg: Registry,
     models_dir: Path,
@@ -162,9 +164,11 @@ def _override(app: AppInstall, link_type: str | None) -> str | None:
     return None if lt in (None, "", "auto") else lt
 
 
+@gc_paused()
 def full_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False,
               link_type: str | None = None, allow_conflicts: bool = False, verify: bool | None = None,
               use_fingerprint: bool = True) -> SyncReport:
+    from pumasfs.plan_input import plan_records
     from pumasfs.planner import build_plan
 
     tmap, base = _plan_inputs(layout, app)
@@ -180,7 +184,7 @@ def full_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, 
         report = SyncReport(app=app.name, mode="full", base_dir=str(base), dry_run=dry_run,
                             applied=not dry_run, unchanged=reg.count(app.name))
     else:
-        plan = build_plan(list(index.records()), tmap, app, full=True)
+        plan = build_plan(plan_records(index), tmap, app, full=True)
         report = apply_plan(reg, layout.models_dir, plan, base, app=app.name, link_type=override,
                             dry_run=dry_run, allow_conflicts=allow_conflicts, verify=verify, epoch=epoch, seq=seq,
                             fingerprint=fp)

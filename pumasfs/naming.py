@@ -18,6 +18,12 @@ _RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL"] + [f"COM{i}" for i in range(1, 10)] + [f"LPT{i}" for i in range(1, 10)]
 )
 _SLUG_DROP = re.compile(r"[^a-z0-9._+-]+")
+_SHARD_PART = re.compile(r"-\d{5}-of-\d{5}(?=\.)")
+# A name safe_filename would return unchanged: ASCII without forbidden characters, a stem that
+# neither starts nor ends with a dot or a space, and a short extension.  Most model file names are
+# like this, and checking it is several times cheaper than the full treatment (a 10,000-model plan
+# makes every name safe).
+_PLAIN = re.compile(r"[A-Za-z0-9_+()\[\]-](?:[A-Za-z0-9_+()\[\]. -]*[A-Za-z0-9_+()\[\]-])?\.[A-Za-z0-9_-]{1,32}")
 
 
 def text_of(name: str) -> str:
@@ -42,6 +48,8 @@ def safe_filename(name: str, *, fallback: str = "model") -> str:
 
     The extension is kept through truncation so an app still knows the type.
     """
+    if len(name) <= MAX_NAME_BYTES and _PLAIN.fullmatch(name) and name.split(".")[0].upper() not in _RESERVED:
+        return name
     name = unicodedata.normalize("NFC", text_of(name))
     name = _FORBIDDEN.sub("_", name)
     name = name.strip().rstrip(". ")
@@ -73,7 +81,8 @@ def slugify(text: str, *, fallback: str = "model", max_bytes: int = 96) -> str:
 def stem_of(filename: str) -> str:
     """Name without the weights extension (and without a shard suffix)."""
     base = filename.rsplit("/", 1)[-1]
-    base = re.sub(r"-\d{5}-of-\d{5}(?=\.)", "", base)
+    if "-of-" in base:
+        base = _SHARD_PART.sub("", base)
     return base.rsplit(".", 1)[0] if "." in base.strip(".") else base
 
 

@@ -71,16 +71,14 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from .installs import AppInstall
 from .map_schema import Rule, TranslationMap
-from .metadata import FileEntry, ModelMetadata, Pin
 from .model_record import ModelRecord
 from .naming import MAX_NAME_BYTES, safe_filename, short_hash, stem_of
-from .plan import Collision, Exclusion, Plan, PlanEntry
+from .plan import Collision, Exclusion, FileView, MetaView, PinView, Plan, PlanEntry, RecordView
 from .relpath import is_safe_relpath
 
 if TYPE_CHECKING:
@@ -91,9 +89,8 @@ PREVIEW_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 _SHARD = re.compile(r"-(\d{5})-of-(\d{5})(\.[^.]+)$")
 
 
-@dataclass(frozen=True)
-class _Group:
-    """One model's wanted entries in one folder, before collisions."""
+class _Group(NamedTuple):
+    """One model's wanted entries in one folder, before collisions (a tuple: one per model)."""
 
     model_id: str
     order: tuple[str, str]  # (added_date, model_id): who keeps a contested stem
@@ -120,21 +117,21 @@ def _utf8_len(text: str) -> int:
 # -- rule matching -----------------------------------------------------------
 
 
-def _primary(meta: ModelMetadata) -> str | None:
+def _primary(meta: MetaView) -> str | None:
     if meta.primary_file:
         return meta.primary_file
     weights = meta.weight_files()
     return weights[0].name if len(weights) == 1 else None
 
 
-def _match_name(meta: ModelMetadata) -> str:
+def _match_name(meta: MetaView) -> str:
     if meta.layout == "folder":
         return meta.cleaned_name
     primary = _primary(meta)
     return posixpath.basename(primary) if primary else (meta.original_name or meta.cleaned_name)
 
 
-def _rule_verdict(rule: Rule, meta: ModelMetadata) -> str | None:
+def _rule_verdict(rule: Rule, meta: MetaView) -> str | None:
     """"match", "excluded" (everything held but exclude_tags), or None."""
     m = rule.match
 
@@ -176,7 +173,7 @@ class _Placeholders(dict[str, str]):
     was a third of a full plan's time.
     """
 
-    def __init__(self, meta: ModelMetadata) -> None:
+    def __init__(self, meta: MetaView) -> None:
         super().__init__()
         self.meta = meta
 
@@ -195,7 +192,58 @@ class _Placeholders(dict[str, str]):
         return value
 
 
-def _target(rule: Rule, meta: ModelMetadata) -> str | None:
+class _RuleBook:
+    """The map's rules, each model's first matching rule remembered by the facts rules look at.
+
+    Ten thousand models fall into a few dozen kinds (type, subtype, family,
+    format, layout, the tags rules name); the rules are walked once per kind,
+    not once per model, which was a fifth of a full plan's time.  A key holds
+    every fact ``_rule_verdict`` reads (the file name and size only when some
+    rule asks for them), so a remembered verdict is exactly the one the walk
+    would give.
+    """
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        self.by_name = any(r.match.filename_glob for r in rules)
+        self.by_size = any(r.match.min_size is not None or r.match.max_size is not None for r in rules)
+        # Tags matter only through the words some rule names (Match lowers them): a model's
+        # other tags (CivitAI gives dozens, often unique) must not make every key different.
+        self.tag_words = frozenset(t for r in rules for t in (*r.match.tags_any, *r.match.exclude_tags))
+        self._memo: dict[tuple[object, ...], tuple[Rule | None, Rule | None]] = {}
+        self._folders: dict[str, str | None] = {}
+
+    def first(self, meta: MetaView) -> tuple[Rule | None, Rule | None]:
+        """(the first matching rule, the first rule that matched but for its exclude_tags)."""
+        key = (meta.model_type, meta.subtype, meta.family, meta.base_model, meta.format, meta.layout,
+               frozenset(w for w in (t.lower() for t in meta.tags) if w in self.tag_words) if self.tag_words else None,
+               _match_name(meta) if self.by_name else None,
+               meta.size_bytes if self.by_size else None)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = self._walk(meta)
+        return hit
+
+    def _walk(self, meta: MetaView) -> tuple[Rule | None, Rule | None]:
+        blocked = None
+        for r in self.rules:
+            verdict = _rule_verdict(r, meta)
+            if verdict == "match":
+                return r, blocked
+            if verdict == "excluded" and blocked is None:
+                blocked = r
+        return None, blocked
+
+    def target(self, rule: Rule, meta: MetaView) -> str | None:
+        if "{" in rule.target:
+            return _target(rule, meta)
+        folder = self._folders.get(rule.target, "")
+        if folder == "":
+            folder = self._folders[rule.target] = _target(rule, meta)
+        return folder
+
+
+def _target(rule: Rule, meta: MetaView) -> str | None:
     if rule.target == ".":
         return ""
     if "{" not in rule.target:
@@ -215,13 +263,15 @@ def _base_stem(name: str) -> str:
     return stem
 
 
-def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[str, list[tuple[str, str, bool]]]:
+def _file_items(meta: MetaView, primary: str, companions: bool) -> tuple[str, list[tuple[str, str, bool]]]:
     """(stem, [(suffix, source, is_dir)]) for a "file" model."""
     mid = meta.model_id
     lib_dir, _, lib_name = primary.rpartition("/")
     main = safe_filename(lib_name)
     stem = _base_stem(main)
     items = [(main[len(stem):], f"{mid}/{primary}", False)]
+    if len(meta.files) < 2 and (not meta.files or meta.files[0].name == primary):
+        return stem, items  # the weights file alone: no shards, no companions
     seen = {main}
 
     def add(name: str, source_name: str) -> None:
@@ -230,7 +280,7 @@ def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[st
         seen.add(name)
         items.append((name[len(stem):], f"{mid}/{source_name}", False))
 
-    siblings: list[FileEntry] = sorted(
+    siblings: list[FileView] = sorted(
         (f for f in meta.files if f.name != primary and f.name.rpartition("/")[0] == lib_dir and is_safe_relpath(f.name)),
         key=lambda f: f.name,
     )
@@ -263,7 +313,7 @@ def _file_items(meta: ModelMetadata, primary: str, companions: bool) -> tuple[st
 
 
 def _group(
-    record: ModelRecord, tmap: TranslationMap, app: AppInstall, rules: list[Rule] | None = None
+    record: RecordView, tmap: TranslationMap, app: AppInstall, book: _RuleBook | None = None
 ) -> _Group | Exclusion:
     meta = record.meta
     mid = meta.model_id
@@ -277,24 +327,19 @@ def _group(
         return Exclusion(mid, "excluded-type", f"the map never places model_type {meta.model_type!r}")
     if meta.family.lower() in tmap.exclude.family:
         return Exclusion(mid, "excluded-family", f"{app.kind} cannot load {meta.family!r} models")
-    hit = {t.lower() for t in meta.tags} & set(tmap.exclude.tags)
+    hit = {t.lower() for t in meta.tags} & set(tmap.exclude.tags) if meta.tags else None
     if hit:
         return Exclusion(mid, "excluded-tag", f"the map excludes tag {sorted(hit)[0]!r}")
     if not is_safe_relpath(mid):
         return Exclusion(mid, "unsafe-path", "the model id is not a plain relative path")
-    rule, blocked = None, None
-    for r in tmap.ordered_rules() if rules is None else rules:
-        verdict = _rule_verdict(r, meta)
-        if verdict == "match":
-            rule = r
-            break
-        if verdict == "excluded" and blocked is None:
-            blocked = r
+    if book is None:
+        book = _RuleBook(tmap.ordered_rules())
+    rule, blocked = book.first(meta)
     if rule is None:
         if blocked is not None:
             return Exclusion(mid, "excluded-tag", f"rule {blocked.name!r} excludes one of its tags")
         return Exclusion(mid, "no-rule", "no rule of the map matches")
-    folder = _target(rule, meta)
+    folder = book.target(rule, meta)
     if folder is None:
         return Exclusion(mid, "unsafe-path", f"rule {rule.name!r} gives an unsafe folder for this model")
     order = (meta.added_date, mid)
@@ -310,7 +355,7 @@ def _group(
     return _Group(mid, order, folder, stem, tuple(items))
 
 
-def _pinned(meta: ModelMetadata, pins: list[Pin]) -> list[_Group] | Exclusion:
+def _pinned(meta: MetaView, pins: Sequence[PinView]) -> list[_Group] | Exclusion:
     """One group per pin: exactly the pinned paths, nothing from the map."""
     mid = meta.model_id
     if not is_safe_relpath(mid):
@@ -361,26 +406,27 @@ def renamed_stem(stem: str, model_id: str, items: Iterable[tuple[str, str, bool]
 
 
 def build_plan(
-    records: Iterable[ModelRecord], tmap: TranslationMap, app: AppInstall, *, full: bool = True
+    records: Iterable[RecordView], tmap: TranslationMap, app: AppInstall, *, full: bool = True
 ) -> Plan:
     """The desired tree for ``app``: paths relative to ``maps.plan_root(app, tmap)``."""
-    by_id: dict[str, ModelRecord] = {}
+    by_id: dict[str, RecordView] = {}
     for rec in records:
         by_id[rec.model_id] = rec
     groups: list[_Group] = []
     pinned: list[_Group] = []
     excluded: list[Exclusion] = []
-    rules = tmap.ordered_rules()
+    book = _RuleBook(tmap.ordered_rules())
     for mid in sorted(by_id):
-        pins = by_id[mid].meta.pins_of(app.name)
+        meta = by_id[mid].meta
+        pins = meta.pins_of(app.name) if meta.pins else None
         if pins:
-            p = _pinned(by_id[mid].meta, pins)
+            p = _pinned(meta, pins)
             if isinstance(p, Exclusion):
                 excluded.append(p)
             else:
                 pinned += p
             continue
-        g = _group(by_id[mid], tmap, app, rules)
+        g = _group(by_id[mid], tmap, app, book)
         (excluded if isinstance(g, Exclusion) else groups).append(g)  # type: ignore[arg-type]
 
     # Stems are compared without case: NTFS, exFAT and most SMB shares (where an app folder
@@ -411,16 +457,25 @@ def build_plan(
     collisions: dict[str, tuple[str, list[tuple[str, str]]]] = {}
 
     def put(g: _Group, stem: str) -> str | None:
+        if len(g.items) == 1 and not g.exact:
+            path = _join(g.folder, stem + g.items[0][0])
+            f = path.casefold()
+            if f in owner:
+                return path
+            entries[path] = PlanEntry(g.model_id, g.items[0][1], g.items[0][2])
+            owner[f] = g.model_id
+            return None
         paths = g.paths(stem)
         folded = [p.casefold() for p in paths]
-        if len(set(folded)) != len(folded):
+        if len(folded) > 1 and len(set(folded)) != len(folded):
             return next(p for p, f in zip(paths, folded, strict=True) if folded.count(f) > 1)
-        clash = next((p for p in paths if p.casefold() in owner), None)
-        if clash is not None:
-            return clash
-        for path, (_, source, is_dir) in zip(paths, g.items, strict=False):
-            entries[path] = PlanEntry(g.model_id, source, is_dir)
-            owner[path.casefold()] = g.model_id
+        for p, f in zip(paths, folded, strict=True):
+            if f in owner:
+                return p
+        mid = g.model_id
+        for path, f, (_, source, is_dir) in zip(paths, folded, g.items, strict=False):
+            entries[path] = PlanEntry(mid, source, is_dir)
+            owner[f] = mid
         return None
 
     for g, stem in sorted(placed, key=lambda t: t[0].order):

@@ -199,7 +199,6 @@ def note_unmanaged(state: State, selector: str | None = None, *, skip: frozenset
     """
     from ..app_discovery import resolve_apps
     from ..installs import load_apps
-    from ..usecases.adopt import unmanaged
 
     try:
         names: list[str] | None = [a.name for a in resolve_apps(state.layout, selector)] if selector else None
@@ -208,6 +207,9 @@ def note_unmanaged(state: State, selector: str | None = None, *, skip: frozenset
                      if n not in skip]
             if not names:
                 return
+        # Imported only when some install is walked: a sync with nothing to do skips its import time.
+        from ..usecases.adopt import unmanaged
+
         found = unmanaged(state, names)
     except (PumasError, OSError):
         return
