@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pumasfs.errors import NotFound, PumasError
+from pumasfs.gcpause import gc_paused
 from pumasfs.installs import AppInstall
 from pumasfs.model_record import ModelRecord
 from pumasfs.notices import new_notices
@@ -29,7 +30,6 @@ from pumasfs.plan import Plan
 from pumasfs.sandbox import detect_sandbox
 
 from .apply import diff, execute, fill_report, sweep_temps
-from .gcpause import gc_paused
 from .links import LinkSpec, Targets, UnsafePath
 from .registry import Registry
 from .report import ConflictInfo, SyncReport
