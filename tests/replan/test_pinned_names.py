@@ -3,21 +3,36 @@
 Its pinned name is found through the index (``pins`` rows), so an incremental
 sync, and a mounted view's poll, give exactly what a full plan gives, without
 a conflict, whatever changes: the pinned model itself (edit, unpin, re-pin,
-rm) or a model whose natural name is the pinned one (edit, import).
+rm) or a model whose natural name is the pinned one (edit, import).  Before
+the index knew pinned names, editing ``foo`` below was a conflict for links
+("run a full `pumas sync`") and a clash the view settled by rebuilding itself.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from materializer import api
 from pumasfs.library import Library
 from pumasfs.metadata import Pin
+from pumasfs.paths import Layout
+from pumasfs.view.backing import resolve_plan
+from pumasfs.view.live import models_root_of
+from pumasfs.view.source import AppPlanSource
+from pumasfs.view.tree import Tree
 from tests.materializer.conftest import add_model
-from tests.materializer.helpers import assert_consistent
+from tests.materializer.helpers import assert_consistent, full_plan
+from tests.view.conftest import fuse_skip_reason, wait_for
+
+Step = tuple[str, Callable[[], object]]
 
 
 def _pin(library: Library, model_id: str, app: str, *paths: str, files: bool = False) -> None:
+    """Pin at ``paths`` in ``app`` (none: unpin there); ``files`` records the exact files, as adoption does."""
     meta = library.get(model_id)
     primary = meta.primary_file or ""
     meta.pins = [p for p in meta.pins if p.app != app] + [
@@ -26,54 +41,103 @@ def _pin(library: Library, model_id: str, app: str, *paths: str, files: bool = F
     library.save(meta)
 
 
-def _sync(library: Library) -> None:
-    reports = api.sync_pending(library.layout, library)
-    for r in reports:
-        assert r.mode == "incremental", r.mode
-        assert r.conflicts == [] and r.errors == [], (r.conflicts, r.errors)
-
-
-def _steps(library: Library, app_name: str, *, files: bool) -> list[tuple[str, Callable[[], object]]]:
-    """Each step changes the library; after each one the incremental sync must equal a full plan."""
-    alpha = add_model(library, "alpha", subtype="loras", added="2024-06-01T00:00:00Z")
-    foo = add_model(library, "foo", subtype="loras", added="2020-01-01T00:00:00Z", data=b"f" * 32)
-    state: dict[str, str] = {"alpha": alpha.model_id, "foo": foo.model_id}
+def _steps(library: Library, app_name: str, *, files: bool) -> list[Step]:
+    """The models, then each change after which the view must equal a full plan."""
+    add_model(library, "zeta", subtype="loras")
+    alpha = add_model(library, "alpha", subtype="loras", added="2024-06-01T00:00:00Z").model_id
+    foo = add_model(library, "foo", subtype="loras", added="2020-01-01T00:00:00Z", data=b"f" * 32).model_id
+    later: dict[str, str] = {}
 
     def import_another_foo() -> None:
-        m = add_model(library, "foo", family="sdxl", subtype="loras", added="2019-01-01T00:00:00Z", data=b"g" * 32)
-        state["foo2"] = m.model_id
+        later["foo2"] = add_model(library, "foo", family="sdxl", subtype="loras", added="2019-01-01T00:00:00Z",
+                                  data=b"g" * 32).model_id
+
+    def pin_alpha(*paths: str) -> Callable[[], None]:
+        return lambda: _pin(library, alpha, app_name, *paths, files=files)
 
     return [
-        # alpha (file alpha.safetensors) takes foo's name: foo, map-placed, is renamed.
-        ("pin alpha at foo", lambda: _pin(library, state["alpha"], app_name, "loras/foo.safetensors", files=files)),
-        # foo changes: its natural name is alpha's pinned one, which the index must know.
-        ("edit foo", lambda: library.edit(state["foo"], {"notes": "touched"})),
-        ("import another foo", import_another_foo),
-        ("edit alpha", lambda: library.edit(state["alpha"], {"notes": "touched"})),
-        ("re-pin alpha elsewhere", lambda: _pin(library, state["alpha"], app_name,
-                                                "loras/sdxl/characters/foo.safetensors", files=files)),
-        ("pin alpha back", lambda: _pin(library, state["alpha"], app_name, "loras/foo.safetensors", files=files)),
-        ("edit the other foo", lambda: library.edit(state["foo2"], {"notes": "touched"})),
-        ("unpin alpha", lambda: _pin(library, state["alpha"], app_name)),
-        ("pin alpha again", lambda: _pin(library, state["alpha"], app_name, "loras/foo.safetensors", files=files)),
-        ("rm foo", lambda: library.remove(state["foo"])),
-        ("rm alpha", lambda: library.remove(state["alpha"])),
+        # alpha (file alpha.safetensors) takes foo's name: foo, placed by the map, is renamed.
+        ("pin alpha at foo", pin_alpha("loras/foo.safetensors")),
+        # foo changes: its natural name is alpha's pinned one, which only the index can tell.
+        ("edit foo", lambda: library.edit(foo, {"notes": "touched"})),
+        ("import an older foo", import_another_foo),
+        ("edit the older foo", lambda: library.edit(later["foo2"], {"notes": "touched"})),
+        ("edit alpha", lambda: library.edit(alpha, {"notes": "touched"})),
+        ("re-pin alpha elsewhere", pin_alpha("loras/sdxl/characters/foo.safetensors")),
+        ("pin alpha back", pin_alpha("loras/foo.safetensors")),
+        ("unpin alpha", pin_alpha()),
+        ("pin alpha again", pin_alpha("loras/foo.safetensors")),
+        ("rm foo", lambda: library.remove(foo)),
+        ("edit the older foo again", lambda: library.edit(later["foo2"], {"notes": "again"})),
+        ("rm alpha", lambda: library.remove(alpha)),
     ]
 
 
-def _run_links(library: Library, app, *, files: bool) -> None:
-    add_model(library, "zeta", subtype="loras")
+def _planned(library: Library, app) -> dict[str, str]:
+    """A full plan: app path -> library source."""
+    plan, _ = full_plan(library, app)
+    return {p: e.source for p, e in plan.entries.items()}
+
+
+@pytest.mark.parametrize("files", [False, True], ids=["pin", "adopted-pin"])
+def test_links_follow_a_pin_named_unlike_its_file(library: Library, app, files: bool) -> None:
+    """``files``: adoption records the exact files (``Pin.files``), the planner's other branch."""
+    steps = _steps(library, app.name, files=files)
     api.materialize(library.layout, library, app)
-    for name, step in _steps(library, app.name, files=files):
+    for name, step in steps:
         step()
-        _sync(library)
-        assert_consistent(library, app)
+        [r] = api.sync_pending(library.layout, library)
+        assert (r.mode, r.conflicts, r.errors) == ("incremental", [], []), name
+        assert_consistent(library, app)  # plan == registry == disk, the plan being a full one
+    assert not any("foo" in p and "alpha" in s for p, s in _planned(library, app).items())
 
 
-def test_links_follow_a_pin_named_unlike_its_file(library: Library, app) -> None:
-    _run_links(library, app, files=False)
+@pytest.mark.parametrize("files", [False, True], ids=["pin", "adopted-pin"])
+def test_the_views_partial_plans_follow_a_pin_named_unlike_its_file(library: Library, app, files: bool) -> None:
+    """The view's tree, fed by the poll's partial plans, equals a full plan at every step; a partial
+    plan never clashes with another model's entry (the view would rebuild itself in full)."""
+    steps = _steps(library, app.name, files=files)
+    source = AppPlanSource(Layout(library.layout.root), app.name)
+    root = models_root_of(library.layout.models_dir)
+    tree = Tree(content=False)
+    try:
+        tree.apply(resolve_plan(source.full(), root), None)
+        for name, step in steps:
+            step()
+            plan = source.poll()
+            assert plan is not None and not plan.full, name
+            tree.apply(resolve_plan(plan, root), plan.models)  # PartialClash: not the full plan's slice
+            shown = {p: n.source for p, n in tree.entries().items()}
+            assert shown == _planned(library, app), name
+            assert source.poll() is None
+    finally:
+        source.close()
 
 
-def test_links_follow_an_adopted_pin_named_unlike_its_file(library: Library, app) -> None:
-    """Adoption records the exact files (``Pin.files``): the same, through the other planner branch."""
-    _run_links(library, app, files=True)
+def test_a_mounted_view_follows_a_pin_named_unlike_its_file(library: Library, app, pumas, tmp_path: Path,
+                                                           cli_mounts: list[Path]) -> None:
+    if reason := fuse_skip_reason():
+        pytest.skip(reason)
+    steps = _steps(library, app.name, files=True)
+    mp = tmp_path / "view"
+    cli_mounts.append(mp)
+    pumas("mount", app.name, mp)
+    models = os.path.realpath(library.layout.models_dir)
+
+    def links() -> dict[str, str]:
+        out = {}
+        for dirpath, dirs, names in os.walk(mp):
+            for n in dirs + names:
+                p = Path(dirpath) / n
+                if p.is_symlink():
+                    out[p.relative_to(mp).as_posix()] = os.path.relpath(os.readlink(p), models)
+        return out
+
+    for name, step in steps:
+        step()
+        want = _planned(library, app)
+        wait_for(lambda want=want: links() == want, what=f"the view after {name}")  # type: ignore[misc]
+    [view] = [v for v in pumas("mounts", "--json").json() if v["mountpoint"] == str(mp)]
+    pumas("umount", mp)
+    log = Path(view["log"]).read_text()
+    assert "rebuilding the whole view" not in log and "Traceback" not in log, log
