@@ -136,7 +136,7 @@ def test_a_mounted_view_follows_a_pin_named_unlike_its_file(library: Library, ap
     for name, step in steps:
         step()
         want = _planned(library, app)
-        wait_for(lambda want=want: links() == want, what=f"the view after {name}")  # type: ignore[misc]
+        wait_for(lambda want=want: links() == want, what=f"the view after {name}")
     [view] = [v for v in pumas("mounts", "--json").json() if v["mountpoint"] == str(mp)]
     pumas("umount", mp)
     log = Path(view["log"]).read_text()
