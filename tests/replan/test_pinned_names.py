@@ -141,3 +141,21 @@ def test_a_mounted_view_follows_a_pin_named_unlike_its_file(library: Library, ap
     pumas("umount", mp)
     log = Path(view["log"]).read_text()
     assert "rebuilding the whole view" not in log and "Traceback" not in log, log
+
+
+def test_the_cli_pins_edits_and_syncs_without_a_conflict(library: Library, app, pumas) -> None:
+    """Through the real CLI: `pumas pin` at another model's name, `pumas edit` of that model (its catch-up
+    sync), `pumas unpin`, then `pumas sync`: incremental, no conflict, the full plan on disk."""
+    foo = add_model(library, "foo", subtype="loras", added="2020-01-01T00:00:00Z").model_id
+    alpha = add_model(library, "alpha", subtype="loras").model_id
+    library.close()
+    pumas("materialize", app.name)
+    for args in (("pin", alpha, app.name, "loras/foo.safetensors"), ("edit", foo, "--set", "notes=touched"),
+                 ("unpin", alpha, app.name), ("pin", alpha, app.name, "loras/foo.safetensors"),
+                 ("edit", foo, "--set", "notes=again")):
+        out = pumas(*args)
+        assert "conflict" not in out.stderr, (args, out.stderr)
+        [report] = pumas("sync", "--json").json()
+        assert (report["mode"], report["conflicts"]) == ("incremental", []), args
+        assert_consistent(library, app)
+    assert _planned(library, app)["loras/foo.safetensors"] == f"{alpha}/alpha.safetensors"
