@@ -159,3 +159,31 @@ def test_the_cli_pins_edits_and_syncs_without_a_conflict(library: Library, app, 
         assert (report["mode"], report["conflicts"]) == ("incremental", []), args
         assert_consistent(library, app)
     assert _planned(library, app)["loras/foo.safetensors"] == f"{alpha}/alpha.safetensors"
+
+
+def test_an_adopted_duplicate_pinned_unlike_its_file_is_followed_incrementally(library: Library, app, comfy: Path,
+                                                                                 pumas) -> None:
+    """`pumas adopt` of the same LoRA at two names makes one model with a pin at each: one of them is not
+    its library file's name.  A model imported later with that natural name, edited, then the adopted
+    model removed: every `pumas sync` is incremental, conflict-free and equal to a full plan."""
+    from tests.adopt.conftest import lora
+
+    lora(comfy / "models/loras/bar.safetensors", 1)
+    lora(comfy / "models/loras/foo.safetensors", 1)  # the same bytes under another name
+    library.close()
+    pumas("materialize", app.name)
+    pumas("adopt", app.name)
+    [adopted] = [m for m in pumas("list", "--json").json()]
+    meta = library.get(adopted["model_id"])
+    names = {p.path: f for p in meta.pins for f in p.files.values()}
+    assert set(names) == {"loras/bar.safetensors", "loras/foo.safetensors"}
+    assert len(set(names.values())) == 1  # one library file, so one pin is named unlike it
+    later = add_model(library, "foo", subtype="loras", added="2001-01-01T00:00:00Z").model_id
+    library.close()
+    for args in (("sync",), ("edit", later, "--set", "notes=touched"), ("rm", adopted["model_id"], "--yes")):
+        out = pumas(*args)
+        assert "conflict" not in out.stderr, (args, out.stderr)
+        [report] = pumas("sync", "--json").json()
+        assert (report["mode"], report["conflicts"]) == ("incremental", []), args
+        assert_consistent(library, app)
+    assert _planned(library, app) == {"loras/foo.safetensors": f"{later}/foo.safetensors"}
