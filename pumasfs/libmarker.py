@@ -71,6 +71,11 @@ def _load_known() -> KnownLibraries:
         return KnownLibraries()
 
 
+def known_roots() -> list[Path]:
+    """The library roots this user has opened (``pumas mounts --all`` reads their views)."""
+    return [Path(r) for r in _load_known().roots]
+
+
 def _remember(root: Path, library_id: str) -> None:
     known = _load_known()
     if known.roots.get(str(root)) == library_id:

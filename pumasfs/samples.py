@@ -16,11 +16,12 @@ DTYPE_SIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 
               "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 
 Tensors = dict[str, tuple[str, list[int]]]
+StrPath = os.PathLike[str] | str
 
 
-def safetensors_header(tensors: Tensors, metadata: dict | None = None) -> tuple[bytes, int]:
+def safetensors_header(tensors: Tensors, metadata: dict[str, object] | None = None) -> tuple[bytes, int]:
     """(8-byte length + JSON header padded to 8 bytes, size of the data section)."""
-    header: dict = {}
+    header: dict[str, object] = {}
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     off = 0
@@ -33,7 +34,7 @@ def safetensors_header(tensors: Tensors, metadata: dict | None = None) -> tuple[
     return len(raw).to_bytes(8, "little") + raw, off
 
 
-def write_safetensors(path: os.PathLike | str, tensors: Tensors, metadata: dict | None = None,
+def write_safetensors(path: StrPath, tensors: Tensors, metadata: dict[str, object] | None = None,
                       sparse: bool = False) -> Path:
     """Write a safetensors file with a real header and zero data.
 
@@ -57,7 +58,7 @@ def write_safetensors(path: os.PathLike | str, tensors: Tensors, metadata: dict 
     return p
 
 
-def write_gguf(path: os.PathLike | str, arch: str, kv: dict, tensors: list[tuple[str, str, list[int]]],
+def write_gguf(path: StrPath, arch: str, kv: dict[str, object], tensors: list[tuple[str, str, list[int]]],
                sparse: bool = False, vocab: int = 0) -> Path:
     """A GGUF file from (name, GGML type name, torch-order shape) tensor infos; data are zeros."""
     import gguf
@@ -104,7 +105,7 @@ def write_gguf(path: os.PathLike | str, arch: str, kv: dict, tensors: list[tuple
     return p
 
 
-def _write_json(path: Path, obj) -> None:
+def _write_json(path: Path, obj: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, indent=1))
 
@@ -113,7 +114,7 @@ def _write_json(path: Path, obj) -> None:
 # the sample library: what a user's model folder might hold
 
 
-def write_sample_library(dest: os.PathLike | str) -> list[Path]:
+def write_sample_library(dest: StrPath) -> list[Path]:
     """~12 small models a user would have, each identified correctly by pumas. Returns their paths."""
     d = Path(dest)
     d.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -221,18 +222,20 @@ def main(argv: list[str] | None = None) -> None:
 
         reason = cannot_write_reason(e)
         if reason is None or debug:
-            if debug:
-                raise
-            click.echo(f"pumas: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
-            sys.exit(EXIT_BUG)
+            _internal_error(e, debug)
         click.echo(f"pumas: cannot change the library now: {reason} ({e})", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as e:  # a bug: say so plainly
-        if debug:
-            raise
-        click.echo(f"pumas: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
-        sys.exit(EXIT_BUG)
+        _internal_error(e, debug)
     sys.exit(0)
+
+
+def _internal_error(e: Exception, debug: bool) -> NoReturn:
+    """A bug: the traceback with --debug, else one line that says so (called while ``e`` is being handled)."""
+    if debug:
+        raise e
+    click.echo(f"pumas: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
+    sys.exit(EXIT_BUG)
 
 
 if __name__ == "__main__":

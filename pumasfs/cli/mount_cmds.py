@@ -9,7 +9,7 @@ import click
 
 from ..errors import PumasError
 from .complete import complete_app_selectors
-from .output import echo_json, print_table
+from .output import echo_json, print_table, printable
 from .state import State, pass_state
 
 
@@ -84,27 +84,37 @@ def umount(state: State, mountpoint: Path, lazy: bool) -> None:
 
 
 @click.command("mounts")
+@click.option("--all", "all_roots", is_flag=True, help="Every library's views, each with its root.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
-def mounts(state: State, as_json: bool) -> None:
-    """List mounted views: mountpoint, app, mode, daemon pid and state.
+def mounts(state: State, all_roots: bool, as_json: bool) -> None:
+    """List the mounted views of this library: mountpoint, app, mode, daemon pid and state.
 
     A "stale" view's daemon died; `pumas umount MOUNTPOINT` cleans it.
-    Views of other library roots show without an app.
+    Views of other library roots are counted, not listed; `--all` lists
+    them too, with their root ("?" for a view no library you used recorded).
 
     \b
     Examples:
       pumas mounts
+      pumas mounts --all
       pumas mounts --json | jq -r '.[].mountpoint'
     """
-    from ..view.daemon import list_views
+    from ..usecases.mounts import list_mounts
 
-    views = list_views(state.layout)
+    listing = list_mounts(state, all_roots=all_roots)
     if as_json:
-        echo_json(views)
+        echo_json([v.model_dump(mode="json") for v in listing.views])
         return
-    if not views:
-        click.echo("no views mounted (see `pumas mount --help`)")
-        return
-    rows = [(v["mountpoint"], v["app"] or "?", v["mode"] or "?", v["pid"] or "?", v["state"]) for v in views]
-    print_table(rows, ["MOUNTPOINT", "APP", "MODE", "PID", "STATE"])
+    if not listing.views:
+        where = "" if all_roots else f" of {printable(listing.root)}"
+        click.echo(f"no views{where} mounted (see `pumas mount --help`)")
+    elif all_roots:
+        print_table([(v.mountpoint, v.root or "?", v.app or "?", v.mode or "?", v.pid or "?", v.state)
+                     for v in listing.views], ["MOUNTPOINT", "ROOT", "APP", "MODE", "PID", "STATE"])
+    else:
+        click.echo(f"views of {printable(listing.root)}:")
+        print_table([(v.mountpoint, v.app or "?", v.mode or "?", v.pid or "?", v.state) for v in listing.views],
+                    ["MOUNTPOINT", "APP", "MODE", "PID", "STATE"])
+    if listing.others:
+        click.echo(f"{listing.others} view(s) of other library roots not shown: `pumas mounts --all` lists them")

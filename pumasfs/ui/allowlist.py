@@ -32,6 +32,16 @@ class Entry:
     size: int | None
 
 
+def _absolute(raw: str) -> Path:
+    """A path typed in the browser, ``~`` expanded; it must be given, and absolute."""
+    if not raw or "\0" in raw:
+        raise PumasError("no path given")
+    p = Path(os.path.expanduser(raw))
+    if not p.is_absolute():
+        raise PumasError(f"{raw}: give an absolute path")
+    return p
+
+
 class Allowlist:
     def __init__(self, roots: list[Path], library_root: Path) -> None:
         self.roots = [Path(os.path.realpath(r)) for r in roots]
@@ -39,12 +49,7 @@ class Allowlist:
 
     def check(self, raw: str) -> Path:
         """The real path of ``raw`` if it is inside an allowed folder; else PumasError."""
-        if not raw or "\0" in raw:
-            raise PumasError("no path given")
-        p = Path(os.path.expanduser(raw))
-        if not p.is_absolute():
-            raise PumasError(f"{raw}: give an absolute path")
-        real = Path(os.path.realpath(p))
+        real = Path(os.path.realpath(_absolute(raw)))
         if not any(real == r or r in real.parents for r in self.roots):
             allowed = ", ".join(str(r) for r in self.roots)
             raise PumasError(f"{raw}: outside the folders allowed for import ({allowed}; see `pumas ui --allow`)")
@@ -56,11 +61,7 @@ class Allowlist:
 
     def check_target(self, raw: str) -> Path:
         """A folder to create or use (a mountpoint): its parent must be inside an allowed folder."""
-        if not raw or "\0" in raw:
-            raise PumasError("no path given")
-        p = Path(os.path.expanduser(raw))
-        if not p.is_absolute():
-            raise PumasError(f"{raw}: give an absolute path")
+        p = _absolute(raw)
         parent = self.check(str(p.parent))
         return parent / p.name
 

@@ -140,3 +140,78 @@ def state_of(mountpoint: str, rec: MountRecord | None, mounted: dict[str, MountE
     if rec is not None and not pid_alive(rec.pid):
         return "stale"
     return "stale" if is_stale(mountpoint) else "active"
+
+
+# -- listing -------------------------------------------------------------------
+
+
+class ViewInfo(BaseModel):
+    """One mounted view as `pumas mounts` shows it; ``root`` is None for a view no known library recorded."""
+
+    mountpoint: str
+    app: str | None
+    mode: str | None
+    pid: int | None
+    state: State
+    started: str | None
+    root: str | None
+    log: str | None
+
+
+class ViewListing(BaseModel):
+    """The views of one library root, and how many views of other roots (or of none known) are mounted."""
+
+    root: str
+    views: list[ViewInfo]
+    others: int = 0  # views of other roots left out (all of them listed with ``all_roots``)
+
+
+def _info(rec: MountRecord, state: State) -> ViewInfo:
+    return ViewInfo(mountpoint=rec.mountpoint, app=rec.app, mode=rec.mode, pid=rec.pid, state=state,
+                    started=rec.started, root=rec.root, log=rec.log)
+
+
+def _live_records(layout: Layout, mounted: dict[str, MountEntry], *, tidy: bool) -> list[ViewInfo]:
+    """A root's recorded views with their state; a crashed daemon's leftover record is skipped (removed if ``tidy``)."""
+    out = []
+    for rec in all_records(layout):
+        state = state_of(rec.mountpoint, rec, mounted)
+        if state == "unmounted" and not pid_alive(rec.pid):
+            if tidy:
+                remove_record(layout, rec.mountpoint, rec.pid)
+            continue
+        out.append(_info(rec, state))
+    return out
+
+
+def list_views(layout: Layout, *, all_roots: bool = False, known_roots: list[Path] | None = None) -> ViewListing:
+    """The views of ``layout``'s root; with ``all_roots``, every pumasfs view mounted on this machine.
+
+    The kernel's mount table says which views are mounted, each root's records
+    (``run/views/``) whose they are.  Other roots are found among the libraries
+    this user has opened (``known_roots``, by default the remembered list); a view
+    none of them recorded is shown without an app or root.  Only this root's
+    stale records are tidied: another library's run dir is only read.
+    """
+    from ..libmarker import known_roots as remembered
+
+    mounted = view_mounts()
+    mine = _live_records(layout, mounted, tidy=True)
+    here = {v.mountpoint for v in mine}
+    other: list[ViewInfo] = []
+    seen = set(here)
+    root = layout.root.absolute()
+    for r in known_roots if known_roots is not None else remembered():
+        if r.absolute() == root:
+            continue
+        for v in _live_records(Layout(r), mounted, tidy=False):
+            if v.mountpoint in mounted and v.mountpoint not in seen:
+                seen.add(v.mountpoint)
+                other.append(v)
+    unknown = [ViewInfo(mountpoint=mp, app=None, mode=None, pid=None, state="stale" if is_stale(mp) else "active",
+                        started=None, root=None, log=None)
+               for mp in sorted(set(mounted) - seen)]
+    others = sorted(other, key=lambda v: v.mountpoint) + unknown
+    if all_roots:
+        return ViewListing(root=str(root), views=mine + others, others=0)
+    return ViewListing(root=str(root), views=mine, others=len(others))

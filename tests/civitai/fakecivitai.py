@@ -17,9 +17,10 @@ Endpoints (shapes as the public REST API gives them):
   Bearer`` or ``?token=``.
 * ``GET /images/{name}``: preview images.
 
-Edge rate limits are 429 *without* Retry-After (``fail()``).  A test can also
-make every request slow, serve other bytes than announced, or stall a
-transfer after N bytes (to kill the client mid-download).
+Edge rate limits are 429 *without* Retry-After (``fail()``, with an HTML
+body).  A file can be served with other bytes than announced (``served``);
+slow answers and stalled transfers (``stall_after`` by file id) are
+:mod:`tests.support.fakeservice`'s, shared with the fake hub.
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 import time
 import zlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from typing import ClassVar
 
 from blake3 import blake3
+
+from tests.support.fakeservice import Failure, FakeService, Route, ServiceHandler, route
 
 MAX_BATCH = 100
 
@@ -125,63 +126,18 @@ class FakeModel:
     versions: list[FakeVersion] = field(default_factory=list)  # newest first, like the API
 
 
-@dataclass
-class Failure:
-    pattern: re.Pattern
-    status: int
-    count: int
-    headers: dict[str, str]
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    status: int = 0
-    body: bytes = b""
-
-
 _AIR_ECO = {"SD 1.5": "sd1", "SDXL 1.0": "sdxl", "Pony": "sdxl", "Illustrious": "sdxl", "Flux.1 D": "flux1"}
 _AIR_TYPE = {"Checkpoint": "checkpoint", "LORA": "lora", "TextualInversion": "embedding", "VAE": "vae",
              "Controlnet": "controlnet"}
 
 
-class FakeCivitai:
+class FakeCivitai(FakeService):
     def __init__(self, token: str = "civitai-good-token") -> None:
-        self.token = token
         self.models: dict[int, FakeModel] = {}
-        self.failures: list[Failure] = []
-        self.seen: list[Seen] = []
-        self.delay_s = 0.0
-        self.stall_after: dict[int, int] = {}  # file id -> bytes sent before hanging
-        self.stalled = threading.Event()
         self.json_401 = True  # False: a gated file redirects every client to the HTML login page
-        self._lock = threading.Lock()
         self._next_id = 1000
         self._signed: dict[str, FakeFile] = {}
-        fake = self
-
-        class Handler(_Handler):
-            server_fake = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeCivitai:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stalled.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(token)
 
     # -- content --------------------------------------------------------------
 
@@ -212,23 +168,6 @@ class FakeCivitai:
             for v in m.versions:
                 if v.id == version_id:
                     return v
-        return None
-
-    def fail(self, pattern: str, status: int = 429, count: int = 1, **headers: str) -> None:
-        """The next ``count`` requests whose "METHOD /path" matches fail with ``status`` (no Retry-After)."""
-        self.failures.append(Failure(re.compile(pattern), status, count, {k.replace("_", "-"): v for k, v in headers.items()}))
-
-    def requests(self, pattern: str = "") -> list[Seen]:
-        rx = re.compile(pattern)
-        with self._lock:
-            return [s for s in self.seen if rx.search(f"{s.method} {s.path}")]
-
-    def _take_failure(self, line: str) -> Failure | None:
-        with self._lock:
-            for f in self.failures:
-                if f.count > 0 and f.pattern.search(line):
-                    f.count -= 1
-                    return f
         return None
 
     # -- JSON shapes ----------------------------------------------------------
@@ -322,121 +261,60 @@ _HASH = re.compile(r"^[0-9a-fA-F]+$")
 _HASH_LENGTHS = {8, 10, 12, 64}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server_fake: FakeCivitai
-    protocol_version = "HTTP/1.1"
+class _Handler(ServiceHandler):
+    fake: ClassVar[FakeCivitai]
 
-    def log_message(self, *args) -> None:  # quiet
-        pass
+    def on_failure(self, failure: Failure) -> None:
+        # Edge rate limits come from the CDN: an HTML-ish body, usually no Retry-After.
+        self.send(failure.status, b"<html><body>Too Many Requests</body></html>", failure.headers, "text/html")
 
-    def _send(self, status: int, body: bytes = b"", headers: dict | None = None, ctype: str = "application/json") -> None:
-        self._seen.status = status
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, obj, status: int = 200) -> None:
-        self._send(status, json.dumps(obj).encode())
-
-    def _begin(self) -> bool:
-        fake = self.server_fake
-        body = b""
-        if self.command == "POST":
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body=body)
-        with fake._lock:
-            fake.seen.append(self._seen)
-        if fake.delay_s:
-            time.sleep(fake.delay_s)
-        failure = fake._take_failure(f"{self.command} {urlsplit(self.path).path}")
-        if failure is not None:
-            # Edge rate limits come from the CDN: an HTML-ish body, usually no Retry-After.
-            self._send(failure.status, b"<html><body>Too Many Requests</body></html>", failure.headers, "text/html")
-            return False
-        return True
-
-    def do_POST(self) -> None:
-        if not self._begin():
-            return
-        path = urlsplit(self.path).path
-        if path != "/api/v1/model-versions/by-hash":
-            return self._json({"error": "Not found"}, 404)
+    def by_hash_batch(self) -> None:
         try:
-            hashes = json.loads(self._seen.body or b"null")
+            hashes = json.loads(self.seen.body or b"null")
         except ValueError:
-            return self._json({"error": "Invalid request body"}, 400)
+            return self.refuse(400, "Invalid request body")
         if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
-            return self._json({"error": "Expected an array of hashes"}, 400)
+            return self.refuse(400, "Expected an array of hashes")
         if len(hashes) > MAX_BATCH:
-            return self._json({"error": f"Too many hashes: at most {MAX_BATCH}"}, 400)
+            return self.refuse(400, f"Too many hashes: at most {MAX_BATCH}")
         out, seen_ids = [], set()
         for h in hashes:
-            v, archived = self.server_fake.find_hash(h)
+            v, archived = self.fake.find_hash(h)
             if v is not None and not archived and v.id not in seen_ids:
                 seen_ids.add(v.id)
-                out.append(self.server_fake.version_json(v))
-        self._json(out)
+                out.append(self.fake.version_json(v))
+        self.json(out)
 
-    def do_GET(self) -> None:
-        if not self._begin():
-            return
-        fake = self.server_fake
-        parts = urlsplit(self.path)
-        path, query = parts.path, parse_qs(parts.query)
-        if m := re.fullmatch(r"/api/v1/model-versions/by-hash/([^/]+)", path):
-            h = m.group(1)
-            if not _HASH.match(h) or len(h) not in _HASH_LENGTHS:
-                return self._json({"error": f"Invalid hash: {h}"}, 400)
-            v, archived = fake.find_hash(h)
-            if v is None:
-                return self._json({"error": "Model not found"}, 404)
-            if archived:
-                return self._json({"error": "Missing model file"}, 404)
-            return self._json(fake.version_json(v))
-        if m := re.fullmatch(r"/api/v1/model-versions/(\d+)", path):
-            v = fake.version(int(m.group(1)))
-            if v is None:
-                return self._json({"error": f"No model version with id {m.group(1)}"}, 404)
-            return self._json(fake.version_json(v))
-        if m := re.fullmatch(r"/api/v1/models/(\d+)", path):
-            model = fake.models.get(int(m.group(1)))
-            if model is None:
-                return self._json({"error": f"No model with id {m.group(1)}"}, 404)
-            return self._json(fake.model_json(model))
-        if m := re.fullmatch(r"/api/download/models/(\d+)", path):
-            return self._download(int(m.group(1)), query)
-        if m := re.fullmatch(r"/storage/(\d+)/[^/]+", path):
-            f = fake.signed((query.get("sig") or [""])[0])
-            if f is None or f.id != int(m.group(1)):
-                return self._send(403, b"<Error><Code>AccessDenied</Code></Error>", ctype="application/xml")
-            return self._file(f)
-        if path == "/login":
-            return self._send(200, b"<!DOCTYPE html><html><head><title>Sign in | Civitai</title></head>"
-                                   b"<body>Sign in to continue</body></html>", ctype="text/html; charset=utf-8")
-        if m := re.fullmatch(r"/images/([^/]+)", path):
-            for model in fake.models.values():
-                for v in model.versions:
-                    for img in v.images:
-                        if img.name == m.group(1):
-                            return self._send(200, img.data, ctype=f"image/{img.ext}")
-            return self._send(404, b"not found", ctype="text/plain")
-        self._json({"error": "Not found"}, 404)
+    def by_hash(self, h: str) -> None:
+        if not _HASH.match(h) or len(h) not in _HASH_LENGTHS:
+            return self.refuse(400, f"Invalid hash: {h}")
+        v, archived = self.fake.find_hash(h)
+        if v is None:
+            return self.refuse(404, "Model not found")
+        if archived:
+            return self.refuse(404, "Missing model file")
+        self.json(self.fake.version_json(v))
 
-    def _download(self, version_id: int, query: dict) -> None:
-        fake = self.server_fake
-        v = fake.version(version_id)
-        if v is None or v.model is None:
-            return self._json({"error": "Model not found"}, 404)
-        if v.model.archived or not v.files:
-            return self._json({"error": "Model not found"}, 404)
+    def model_version(self, version_id: str) -> None:
+        v = self.fake.version(int(version_id))
+        if v is None:
+            return self.refuse(404, f"No model version with id {version_id}")
+        self.json(self.fake.version_json(v))
+
+    def model(self, model_id: str) -> None:
+        model = self.fake.models.get(int(model_id))
+        if model is None:
+            return self.refuse(404, f"No model with id {model_id}")
+        self.json(self.fake.model_json(model))
+
+    def download(self, version_id: str) -> None:
+        fake, query = self.fake, self.query
+        v = fake.version(int(version_id))
+        if v is None or v.model is None or v.model.archived or not v.files:
+            return self.refuse(404, "Model not found")
         if v.early_access_deadline:
-            return self._json({"error": "Early Access", "deadline": v.early_access_deadline,
-                               "message": "This asset is in Early Access and you need to purchase it"}, 403)
+            return self.json({"error": "Early Access", "deadline": v.early_access_deadline,
+                              "message": "This asset is in Early Access and you need to purchase it"}, 403)
         want_type = (query.get("type") or [None])[0]
         want_format = (query.get("format") or [None])[0]
         chosen = None
@@ -445,48 +323,44 @@ class _Handler(BaseHTTPRequestHandler):
                 chosen = f
                 break
         if chosen is None:
-            return self._json({"error": "File not found"}, 404)
+            return self.refuse(404, "File not found")
         token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or (query.get("token") or [""])[0]
         if chosen.gated and token != fake.token:
             if fake.json_401 and "application/json" in (self.headers.get("Accept") or ""):
-                return self._json({"error": "Unauthorized"}, 401)
-            return self._send(302, b"", {"Location": f"{fake.url}/login?returnUrl=/api/download/models/{version_id}"},
-                              ctype="text/plain")
-        self._send(302, b"", {"Location": fake.signed_url(chosen)}, ctype="text/plain")
+                return self.refuse(401, "Unauthorized")
+            return self.send(302, b"", {"Location": f"{fake.url}/login?returnUrl=/api/download/models/{version_id}"},
+                             ctype="text/plain")
+        self.send(302, b"", {"Location": fake.signed_url(chosen)}, ctype="text/plain")
 
-    def _file(self, f: FakeFile) -> None:
-        fake = self.server_fake
+    def storage(self, file_id: str) -> None:
+        f = self.fake.signed((self.query.get("sig") or [""])[0])
+        if f is None or f.id != int(file_id):
+            return self.send(403, b"<Error><Code>AccessDenied</Code></Error>", ctype="application/xml")
         data = f.served if f.served is not None else f.data
-        start = 0
-        rng = self.headers.get("Range")
-        status = 200
-        headers = {"Accept-Ranges": "bytes", "Content-Disposition": f'attachment; filename="{f.name}"'}
-        if rng and (m := re.fullmatch(r"bytes=(\d+)-", rng.strip())):
-            start = int(m.group(1))
-            if start >= len(data):
-                return self._send(416, b"", {"Content-Range": f"bytes */{len(data)}"})
-            status = 206
-            headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-        body = data[start:]
-        self._seen.status = status
-        self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        stall = fake.stall_after.get(f.id)
-        sent = 0
-        try:
-            for i in range(0, len(body), 64 * 1024):
-                chunk = body[i:i + 64 * 1024]
-                if stall is not None and start + sent + len(chunk) > stall:
-                    chunk = chunk[: max(0, stall - start - sent)]
-                    self.wfile.write(chunk)
-                    self.wfile.flush()
-                    fake.stalled.wait(60)  # hold the connection open, sending nothing
-                    return
-                self.wfile.write(chunk)
-                sent += len(chunk)
-        except (BrokenPipeError, ConnectionResetError):
-            return
+        self.send_file(data, {"Content-Disposition": f'attachment; filename="{f.name}"'}, key=f.id)
+
+    def login(self) -> None:
+        self.send(200, b"<!DOCTYPE html><html><head><title>Sign in | Civitai</title></head>"
+                       b"<body>Sign in to continue</body></html>", ctype="text/html; charset=utf-8")
+
+    def image(self, name: str) -> None:
+        for model in self.fake.models.values():
+            for v in model.versions:
+                for img in v.images:
+                    if img.name == name:
+                        return self.send(200, img.data, ctype=f"image/{img.ext}")
+        self.send(404, b"not found", ctype="text/plain")
+
+    routes: ClassVar[list[Route]] = [
+        route("POST", r"/api/v1/model-versions/by-hash", by_hash_batch),
+        route("GET HEAD", r"/api/v1/model-versions/by-hash/([^/]+)", by_hash),
+        route("GET HEAD", r"/api/v1/model-versions/(\d+)", model_version),
+        route("GET HEAD", r"/api/v1/models/(\d+)", model),
+        route("GET HEAD", r"/api/download/models/(\d+)", download),
+        route("GET HEAD", r"/storage/(\d+)/[^/]+", storage),
+        route("GET HEAD", r"/login", login),
+        route("GET HEAD", r"/images/([^/]+)", image),
+    ]
+
+
+FakeCivitai.handler = _Handler

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import assert_one_line_error
+from tests.support.downloads import download_killed_midway, staging_dir
 
 from .conftest import SECRET, TOKEN, lora_bytes, lora_on_civitai
 from .fakecivitai import FakeFile
@@ -20,7 +17,7 @@ MIB = 1 << 20
 
 
 def leftovers(root: Path) -> list[str]:
-    d = root / "shared-resources" / "models" / ".downloads"
+    d = staging_dir(root)
     return sorted(str(p.relative_to(d)) for p in d.rglob("*")) if d.exists() else []
 
 
@@ -65,24 +62,9 @@ def test_download_resumes_after_sigkill(civ, civ_env, pumas, root) -> None:
     f = FakeFile("big.safetensors", data)
     v = civ.add_version(model, "v1", [f])
     civ.stall_after[f.id] = 3 * MIB
-    env = {**os.environ, **civ_env, "HOME": str(root.parent / "home")}
-    proc = subprocess.Popen([sys.executable, "-m", "pumasfs", "--root", str(root), "download", f"civitai:{v.id}"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            parts = list((root / "shared-resources" / "models" / ".downloads").rglob("*.part"))
-            if parts and parts[0].stat().st_size >= 3 * MIB:
-                break
-            assert proc.poll() is None, "download ended before it could be killed"
-            time.sleep(0.05)
-        else:
-            pytest.fail("no partial download appeared")
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    download_killed_midway(f"civitai:{v.id}", root=root, env=civ_env, at_least=3 * MIB)
     civ.stall_after.clear()
-    civ.stalled.set()
+    civ.release.set()
 
     out = pumas("download", f"civitai:{v.id}", "--json", env_extra=civ_env).json()
 

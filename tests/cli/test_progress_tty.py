@@ -3,39 +3,15 @@
 from __future__ import annotations
 
 import os
-import pty
 import re
-import select
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.support.cli import run_on_a_tty
 
 from ..importer.helpers import lora
 from ..materializer.conftest import make_comfyui
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def _run_on_a_tty(args: list[str], env: dict[str, str]) -> str:
-    master, slave = pty.openpty()
-    p = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env={**env, "COLUMNS": "160"}, close_fds=True)
-    os.close(slave)
-    out = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        if not ready:
-            p.kill()
-            break
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
-    p.wait(timeout=60)
-    os.close(master)
-    return out.decode("utf-8", "replace")
 
 
 def test_the_bar_names_the_file_and_warnings_stay_off_its_line(pumas, root: Path, tmp_path: Path) -> None:
@@ -48,7 +24,8 @@ def test_the_bar_names_the_file_and_warnings_stay_off_its_line(pumas, root: Path
     src.mkdir()
     lora(src / "big-lora.safetensors", seed=1)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path / "home"), "PYTHONPATH": os.getcwd()}
-    text = _run_on_a_tty([sys.executable, "-m", "pumasfs", "--root", str(root), "import", str(src)], env)
+    _, out = run_on_a_tty("import", src, root=root, env={**env, "COLUMNS": "160"})
+    text = out.decode("utf-8", "replace")
     plain = ANSI.sub("", text).replace("\r", "\n")
     assert re.search(r"importing big-lora\.safetensors .*B/", plain), plain  # the bar names the file, in B/KiB
     warning = [line for line in plain.splitlines() if "pumas: warning:" in line]

@@ -22,19 +22,24 @@ def hub():
     h.stop()
 
 
-@pytest.fixture
-def hub_env(hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The environment a pumas process needs to talk to the fake hub (also applied to this process)."""
-    env = {
+def hub_environment(hub: FakeHub, hf_home: Path) -> dict[str, str]:
+    """The environment a pumas process needs to talk to the fake hub (and never to civitai.com)."""
+    return {
         "HF_ENDPOINT": hub.url,
-        "HF_HOME": str(tmp_path / "hf-home"),
+        "HF_HOME": str(hf_home),
         "HF_HUB_OFFLINE": "",
         "HF_TOKEN": "",
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        "CIVITAI_OFFLINE": "1",  # these tests are about the hub; never reach civitai.com
+        "CIVITAI_OFFLINE": "1",  # these tests are about the hub
         "NO_PROXY": "127.0.0.1,localhost",
     }
+
+
+@pytest.fixture
+def hub_env(hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """``hub_environment``, also applied to this process."""
+    env = hub_environment(hub, tmp_path / "hf-home")
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return env

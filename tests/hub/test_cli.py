@@ -35,9 +35,9 @@ def test_enrich_pending_verifies_and_show_tells(hub, hub_env, pumas, library) ->
     assert edited.official_name == "Mine" and edited.model_card["license"] == "apache-2.0"
 
     # Nothing is pending any more: a second run asks the hub nothing.
-    before = len(hub.log)
+    before = len(hub.seen)
     assert pumas("enrich", "--json", env_extra=hub_env).json()["looked_up"] == []
-    assert len(hub.log) == before
+    assert len(hub.seen) == before
 
 
 def test_enrich_without_a_hub_keeps_models_pending_and_succeeds(pumas, library, hub_env) -> None:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from pumasfs.hub import download_repo, trust_badge
 from pumasfs.library import Library
-from tests.support.cli import cli_env, pumas_argv
+from tests.support.downloads import download_killed_midway, staging_dir
 
 from ..conftest import assert_one_line_error
 from .conftest import safetensors_bytes
@@ -27,7 +24,7 @@ BIG_FLOATS = (12 * MIB) // 4
 
 
 def hub_files(root: Path) -> list[Path]:
-    hub_dir = root / "shared-resources" / "models" / ".downloads" / "hub"
+    hub_dir = staging_dir(root) / "hub"
     return sorted(p for p in hub_dir.rglob("*")) if hub_dir.exists() else []
 
 
@@ -68,27 +65,12 @@ def test_interrupted_transfer_resumes_with_a_range_request(hub, hub_env, library
     assert meta.hashes.sha256 == big.sha256 and trust_badge(meta) == "verified"
 
 
-def test_killed_download_resumes_on_the_next_run(hub, hub_env, pumas, root: Path, tmp_path: Path) -> None:
+def test_killed_download_resumes_on_the_next_run(hub, hub_env, pumas, root: Path) -> None:
     repo = hub.repo("acme/Big-Model")
     big = repo.add("big-model.safetensors", safetensors_bytes("big", BIG_FLOATS))
     hub.stall_after["big-model.safetensors"] = 11 * MIB  # sends 11 MiB, then nothing
 
-    env = cli_env(tmp_path / "home", hub_env)
-    cmd = pumas_argv("download", "acme/Big-Model", "big-model.safetensors", root=root)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            parts = [p for p in hub_files(root) if p.suffix == ".part"]
-            if parts and parts[0].stat().st_size >= 10 * MIB:
-                break
-            assert proc.poll() is None, "download ended before it could be killed"
-            time.sleep(0.05)
-        else:
-            pytest.fail("no partial download appeared")
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    download_killed_midway("acme/Big-Model", "big-model.safetensors", root=root, env=hub_env, at_least=10 * MIB)
     hub.stall_after.clear()
 
     run = pumas("download", "acme/Big-Model", "big-model.safetensors", "--json", env_extra=hub_env)
@@ -206,7 +188,7 @@ def test_offline_download_is_a_clear_error(hub, hub_env, pumas) -> None:
     tiny_repo(hub)
     run = pumas("download", "acme/Tiny-Model", check=False, env_extra={**hub_env, "HF_HUB_OFFLINE": "1"})
     assert_one_line_error(run)
-    assert "offline" in run.stderr and hub.log == []
+    assert "offline" in run.stderr and hub.seen == []
 
 
 def test_dry_run_downloads_nothing(hub, hub_env, pumas, library, root) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from pumasfs.hub import enrich_after_import, enrich_models, related_files, trust_badge
 from pumasfs.library import Library
+from pumasfs.metadata import ModelMetadata
 
 from .conftest import add_model, closed_port, weights
 from .fakehub import FakeHub
@@ -36,10 +37,15 @@ def llama_repo(hub: FakeHub, data: bytes):
     return repo
 
 
-def test_hash_match_is_verified_and_fills_the_seed_fields(hub, hub_env, library: Library) -> None:
+def llama_in_both(hub: FakeHub, library: Library) -> ModelMetadata:
+    """The hub's Llama repo, and its Q4 file's bytes in the library as an import leaves them (pending)."""
     data = weights("llama-q4", 5000)
     llama_repo(hub, data)
-    model = add_model(library, GGUF, data)
+    return add_model(library, GGUF, data)
+
+
+def test_hash_match_is_verified_and_fills_the_seed_fields(hub, hub_env, library: Library) -> None:
+    model = llama_in_both(hub, library)
     assert model.pending_online_lookup
 
     summary = enrich_models(library, [model.model_id])
@@ -66,12 +72,10 @@ def test_hash_match_is_verified_and_fills_the_seed_fields(hub, hub_env, library:
 
 
 def test_related_files_list_the_repo_and_what_the_library_has(hub, hub_env, library: Library) -> None:
-    data = weights("llama-q4", 5000)
-    llama_repo(hub, data)
-    model = add_model(library, GGUF, data)
+    model = llama_in_both(hub, library)
     q8 = add_model(library, "Llama-3.2-1B-Instruct-Q8_0.gguf", weights("q8", 6000))
     enrich_models(library, [model.model_id])
-    before = len(hub.log)
+    before = len(hub.seen)
 
     related = {r.path: r for r in related_files(library, library.get(model.model_id))}
 
@@ -81,7 +85,7 @@ def test_related_files_list_the_repo_and_what_the_library_has(hub, hub_env, libr
     assert related["Llama-3.2-1B-Instruct-Q8_0.gguf"].kind == "quantisation"
     assert related["Llama-3.2-1B-Instruct-Q8_0.gguf"].size == 6000
     assert not related["README.md"].in_library
-    assert len(hub.log) == before  # the file list came from the 24 h cache
+    assert len(hub.seen) == before  # the file list came from the 24 h cache
 
 
 def test_name_only_match_is_probable(hub, hub_env, library: Library) -> None:
@@ -147,9 +151,7 @@ def test_sharded_set_is_verified_file_by_file(hub, hub_env, library: Library) ->
 
 
 def test_user_edited_field_survives_enrichment(hub, hub_env, library: Library) -> None:
-    data = weights("llama-q4", 5000)
-    llama_repo(hub, data)
-    model = add_model(library, GGUF, data)
+    model = llama_in_both(hub, library)
     library.edit(model.model_id, {"official_name": "My Llama", "tags": ["mine"]})
 
     enrich_models(library, [model.model_id])
@@ -206,14 +208,12 @@ def test_offline_mode_makes_no_request(hub, hub_env, library: Library, monkeypat
     summary = enrich_after_import(library, [model.model_id])
 
     assert summary.status == "offline" and summary.pending == [model.model_id]
-    assert hub.log == []
+    assert hub.seen == []
     assert library.get(model.model_id).pending_online_lookup
 
 
 def test_429_then_success_honours_retry_after(hub, hub_env, library: Library) -> None:
-    data = weights("llama-q4", 5000)
-    llama_repo(hub, data)
-    model = add_model(library, GGUF, data)
+    model = llama_in_both(hub, library)
     hub.fail(rf"^GET /api/models/{REPO}$", 429, count=1, Retry_After="1")
 
     summary = enrich_models(library, [model.model_id])
@@ -226,9 +226,7 @@ def test_429_then_success_honours_retry_after(hub, hub_env, library: Library) ->
 
 
 def test_persistent_500s_leave_the_batch_pending(hub, hub_env, library: Library) -> None:
-    data = weights("llama-q4", 5000)
-    llama_repo(hub, data)
-    a = add_model(library, GGUF, data)
+    a = llama_in_both(hub, library)
     b = add_model(library, "Llama-3.2-1B-Instruct-Q8_0.gguf", weights("q8", 6000))
     hub.fail(r"^GET /api/models/", 500, count=1000)
 
@@ -244,8 +242,7 @@ def test_persistent_500s_leave_the_batch_pending(hub, hub_env, library: Library)
 
 
 def test_slow_hub_never_holds_an_import_past_its_deadline(hub, hub_env, library: Library) -> None:
-    llama_repo(hub, weights("llama-q4", 5000))
-    model = add_model(library, GGUF, weights("llama-q4", 5000))
+    model = llama_in_both(hub, library)
     hub.delay_s = 60.0
 
     start = time.monotonic()
@@ -258,9 +255,7 @@ def test_slow_hub_never_holds_an_import_past_its_deadline(hub, hub_env, library:
 
 
 def test_repo_file_lists_are_cached_for_a_day(hub, hub_env, library: Library) -> None:
-    data = weights("llama-q4", 5000)
-    llama_repo(hub, data)
-    a = add_model(library, GGUF, data)
+    a = llama_in_both(hub, library)
     enrich_models(library, [a.model_id])
     infos = len(hub.requests(rf"^GET /api/models/{REPO}$"))
 

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.corpus.samples import load_layouts, write_sample  # noqa: E402
+from tests.corpus.samples import load_layouts, write_sample
 
 
 @pytest.fixture(scope="session")

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.corpus.corpus_2025 import load_layouts_2025, write_sample_2025  # noqa: E402
+from tests.corpus.corpus_2025 import load_layouts_2025, write_sample_2025
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 from materializer import api
@@ -17,6 +15,7 @@ from pumasfs.plan import ModelRecord
 from tests.materializer.conftest import snapshot
 from tests.materializer.helpers import assert_consistent, disk_links
 from tests.support.cli import cli_env, pumas_argv, run_pumas
+from tests.support.processes import kill_when
 
 N = 1500
 
@@ -48,19 +47,8 @@ def _start(root: Path, *args: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(root))
 
 
-def _kill_when(proc: subprocess.Popen, ready, timeout: float = 120) -> bool:
-    """SIGKILL the process as soon as ``ready()``; False if it finished first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        if ready():
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            return True
-        time.sleep(0.0005)
-    proc.kill()
-    raise AssertionError("materialize never got going")
+def _kill_when(proc: subprocess.Popen, ready) -> bool:
+    return kill_when(proc, ready, what="materialize getting going")
 
 
 def _sync(root: Path) -> None:

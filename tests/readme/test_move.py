@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pumasfs.paths import Layout
 from tests.support.cli import cli_env, pumas_argv, run_pumas
 from tests.support.fs import model_dirs
 from tests.support.mounts import tmpfs
+from tests.support.processes import kill_when
 from tests.support.safetensors import LORA, write_safetensors
 
 SIZE = 256 * 1024 * 1024  # sparse at the source
@@ -39,20 +39,10 @@ def _move_killed_when(root: Path, src: Path, env: dict[str, str], ready: Callabl
     """Run `pumas import --move SRC`; SIGKILL it as soon as ``ready()``. True if it was killed."""
     proc = subprocess.Popen(pumas_argv("import", "--move", "--no-lookup", src, root=root), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    try:
-        while proc.poll() is None and time.monotonic() < deadline:
-            if ready():
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                return True
-            time.sleep(0.0005)
-        assert proc.wait(60) == 0, "the move failed before it could be killed"
-        return False
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    if kill_when(proc, ready, what="the moment to kill the move"):
+        return True
+    assert proc.returncode == 0, "the move failed before it could be killed"
+    return False
 
 
 def _models(root: Path, env: dict[str, str]) -> list[dict]:

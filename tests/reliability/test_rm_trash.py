@@ -11,6 +11,7 @@ from pumasfs.paths import Layout
 from tests.conftest import assert_one_line_error
 from tests.importer.helpers import VAE, lora, write_safetensors
 from tests.materializer.conftest import make_comfyui, snapshot
+from tests.support.cli import run_on_a_tty
 
 from .conftest import library_models
 
@@ -84,31 +85,13 @@ def test_rm_of_several_is_not_stopped_by_one(root: Path, pumas, setup):
 
 def test_rm_asks_on_a_terminal(root: Path, tmp_path: Path, setup):
     """A real pseudo-terminal: `n` keeps the model, `--yes` does not ask."""
-    import pty
-    import subprocess
-    import sys
-
     ids, _ = setup
     env = {**os.environ, "HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
     env.pop("PUMAS_HOME", None)
 
     def on_tty(*args: str, answer: bytes) -> tuple[int, str]:
-        master, slave = pty.openpty()
-        p = subprocess.Popen([sys.executable, "-m", "pumasfs", "--root", str(root), *args],
-                             stdin=slave, stdout=slave, stderr=slave, env=env)
-        os.close(slave)
-        out = b""
-        os.write(master, answer)
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        os.close(master)
-        return p.wait(timeout=60), out.decode(errors="replace")
+        code, out = run_on_a_tty(*args, root=root, env=env, answer=answer)
+        return code, out.decode(errors="replace")
 
     code, out = on_tty("rm", ids[0], answer=b"n\n")
     assert code == 0 and "Move 1 model(s) to the trash?" in out and "nothing removed" in out

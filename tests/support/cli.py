@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -60,6 +62,35 @@ def run_pumas(
     if check and p.returncode != 0:
         raise AssertionError(f"pumas {' '.join(map(str, args))} exited {p.returncode}:\n{p.stderr}{p.stdout}")
     return result
+
+
+def run_on_a_tty(*args: object, root: Path | None, env: Mapping[str, str], answer: bytes = b"",
+                 timeout: float = 300) -> tuple[int, bytes]:
+    """``pumas [--root ROOT] ARGS...`` on a pseudo-terminal (stdin, stdout and stderr), typing ``answer``:
+    (exit code, everything it wrote).  A child silent for ``timeout`` seconds is killed."""
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(pumas_argv(*args, root=root), env=dict(env), stdin=follower, stdout=follower,
+                                stderr=follower, close_fds=True)
+        os.close(follower)
+        if answer:
+            os.write(leader, answer)
+        got = bytearray()
+        while True:
+            ready, _, _ = select.select([leader], [], [], timeout)
+            if not ready:
+                proc.kill()
+                break
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            got += chunk
+        return proc.wait(timeout=60), bytes(got)
+    finally:
+        os.close(leader)
 
 
 def assert_one_line_error(run: Run) -> None:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hub.conftest import hub  # noqa: F401 (the fake hub, for the download tests)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -77,6 +79,16 @@ def cli(lib_root: Path, home: Path, server_env: dict[str, str]):
         return run_pumas(lib_root, home, *args, check=check, env=server_env)
 
     return run
+
+
+@pytest.fixture
+def comfy(cli, tmp_path: Path) -> Path:
+    """A ComfyUI 0.3.64 install (outside the allowed folders), registered as `comfyui` through the CLI."""
+    from pumasfs.demo import make_comfyui_tree
+
+    path = make_comfyui_tree(tmp_path / "ComfyUI")
+    cli("app", "add", "comfyui", path)
+    return path
 
 
 @dataclass

@@ -50,10 +50,8 @@ def test_add_a_found_install_and_see_exactly_the_plan_materialize_would_apply(
 
 
 def test_conflicts_are_shown_and_nothing_is_applied_then_remove_asks_first(
-    page: Page, server: Server, cli, tmp_path: Path, shots: Path
+    page: Page, server: Server, cli, comfy: Path, shots: Path
 ) -> None:
-    comfy = make_comfyui_tree(tmp_path / "ComfyUI")
-    cli("app", "add", "comfyui", comfy)
     mine = comfy / "models" / "loras" / "sdxl_detail_tweaker.safetensors"
     mine.write_bytes(b"the user's own file")
     page.goto(server.base + "/apps/comfyui")
@@ -84,11 +82,9 @@ def test_conflicts_are_shown_and_nothing_is_applied_then_remove_asks_first(
 
 
 def test_version_constraints_are_validated_and_leave_the_model_out_of_other_versions(
-    page: Page, server: Server, cli, tmp_path: Path, allowed_errors: list[str]
+    page: Page, server: Server, cli, tmp_path: Path, comfy: Path, allowed_errors: list[str]
 ) -> None:
     allowed_errors += ["status of 400", "Error Code 400"]
-    comfy = make_comfyui_tree(tmp_path / "ComfyUI", version="0.3.64")
-    cli("app", "add", "comfyui", comfy)
     page.goto(server.base + "/model/diffusion/sdxl/sdxl-detail-tweaker")
     form = page.locator("form.overrides")
     form.locator('input[name="app"]').first.fill("comfyui")

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from pumasfs.demo import make_comfyui_tree
 from tests.importer.helpers import lora
 
 from .conftest import Server
@@ -23,10 +22,8 @@ def color_scheme(request: pytest.FixtureRequest) -> str:
     return str(request.param)  # these pages are looked at in the dark theme
 
 
-def test_cards_count_apps_and_the_model_page_lists_links(page: Page, server: Server, cli, tmp_path: Path,
+def test_cards_count_apps_and_the_model_page_lists_links(page: Page, server: Server, cli, tmp_path: Path, comfy: Path,
                                                           shots: Path) -> None:
-    comfy = make_comfyui_tree(tmp_path / "ComfyUI")
-    cli("app", "add", "comfyui", comfy)
     cli("materialize", "comfyui")
     page.reload()
     lora_card = page.locator('.card[data-model="diffusion/sdxl/sdxl-detail-tweaker"]')

@@ -7,13 +7,12 @@ reached by the real huggingface_hub client inside the real `pumas ui` process.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.hub.conftest import safetensors_bytes
+from tests.hub.conftest import hub_environment, safetensors_bytes
 from tests.hub.fakehub import FakeHub
 
 from .conftest import Server
@@ -22,16 +21,8 @@ MIB = 1 << 20
 
 
 @pytest.fixture
-def hub() -> Iterator[FakeHub]:
-    h = FakeHub().start()
-    yield h
-    h.stop()
-
-
-@pytest.fixture
 def server_env(hub: FakeHub, tmp_path: Path) -> dict[str, str]:
-    return {"HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_OFFLINE": "", "HF_TOKEN": "",
-            "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "NO_PROXY": "127.0.0.1,localhost"}
+    return hub_environment(hub, tmp_path / "hf-home")
 
 
 def queue(page: Page, repo: str, files: str) -> None:

@@ -7,17 +7,13 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from pumasfs.demo import make_comfyui_tree
-
 from .conftest import Server
 
 
 def test_drag_a_selection_accept_the_rule_reorder_undo_and_save(
-    page: Page, server: Server, cli, tmp_path: Path, shots: Path, allowed_errors: list[str]
+    page: Page, server: Server, cli, tmp_path: Path, comfy: Path, shots: Path, allowed_errors: list[str]
 ) -> None:
     allowed_errors += ["status of 400", "Error Code 400"]
-    comfy = make_comfyui_tree(tmp_path / "ComfyUI")
-    cli("app", "add", "comfyui", comfy)
     page.goto(server.base + "/apps/comfyui/map")
     expect(page.locator(".diff")).to_contain_text("No difference")
 
@@ -81,11 +77,9 @@ def test_drag_a_selection_accept_the_rule_reorder_undo_and_save(
 
 
 def test_save_as_a_variant_for_a_version_range_and_a_bad_range_is_refused(
-    page: Page, server: Server, cli, tmp_path: Path, allowed_errors: list[str]
+    page: Page, server: Server, cli, tmp_path: Path, comfy: Path, allowed_errors: list[str]
 ) -> None:
     allowed_errors += ["status of 400", "Error Code 400"]
-    comfy = make_comfyui_tree(tmp_path / "ComfyUI", version="0.3.64")
-    cli("app", "add", "comfyui", comfy)
     page.goto(server.base + "/apps/comfyui/map")
     page.locator('.pick[data-model="diffusion/flux/flux1-dev-fp8"]').drag_to(page.locator('.drop-target[data-folder="unet"]'))
     page.locator(".proposal").get_by_role("button", name="Add rule").click()

@@ -55,9 +55,10 @@ def setup(root, library, tmp_path):
 
 
 def _mounts(pumas, tmp_path: Path) -> list[dict]:
-    """`pumas mounts --json`, this test's views only: the list is machine-wide, and other test runs on the
-    same machine may have views mounted meanwhile."""
-    return [v for v in pumas("mounts", "--json").json() if v["mountpoint"].startswith(f"{tmp_path}/")]
+    """`pumas mounts --json`: this root's views, which are this test's (tests/mounts checks other roots')."""
+    views = pumas("mounts", "--json").json()
+    assert all(v["mountpoint"].startswith(f"{tmp_path}/") for v in views), views
+    return views
 
 
 def planned(library) -> dict[str, str]:
