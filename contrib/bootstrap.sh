@@ -13,7 +13,7 @@ cd "$here"
 what=${1:-demo}
 shift || true
 
-need_pkgs=(python3 python3-venv python3-dev gcc pkg-config fuse3 libfuse3-dev ntfs-3g stow attr util-linux)
+need_pkgs=(python3 python3-venv python3-dev gcc pkg-config fuse3 libfuse3-dev ntfs-3g stow attr util-linux patch)
 # The web UI's tests drive a real browser: Debian's Chromium, through Playwright (which cannot fetch its own).
 if [ "$what" = test ]; then need_pkgs+=(chromium); fi
 missing=()
@@ -54,6 +54,26 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+# pyfuse3 (built from its sdist anyway) is rebuilt once with contrib/pyfuse3-cache.patch so that the
+# kernel may cache a view's symlink targets and folder listings (pyfuse3 cannot ask for either).
+# Any failure leaves the stock pyfuse3 in place: views work, with a daemon round trip per readlink.
+patch_pyfuse3() {
+    local py=.venv/bin/python ver tmp
+    "$py" -c 'import sys, pyfuse3; sys.exit(not hasattr(pyfuse3.Operations, "enable_cache_symlinks"))' 2>/dev/null && return 0
+    ver=$("$py" -c 'import importlib.metadata as m; print(m.version("pyfuse3"))') || return 1
+    tmp=$(mktemp -d)
+    if "$py" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$tmp" "pyfuse3==$ver" \
+        && tar -xzf "$tmp/pyfuse3-$ver.tar.gz" -C "$tmp" \
+        && patch -d "$tmp/pyfuse3-$ver" -p1 --forward --quiet <contrib/pyfuse3-cache.patch \
+        && "$py" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall "$tmp/pyfuse3-$ver"; then
+        echo "pyfuse3 $ver rebuilt with contrib/pyfuse3-cache.patch"
+    else
+        echo "pumas: note: pyfuse3 $ver stays unpatched (views work; the kernel cannot cache symlinks and listings)" >&2
+    fi
+    rm -rf "$tmp"
+}
+patch_pyfuse3 || echo "pumas: note: pyfuse3 not found for patching" >&2
 
 case "$what" in
     demo)

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pumasfs import locks
-from pumasfs.apps import AppInstall
 from pumasfs.errors import PumasError
 from pumasfs.health import Finding
+from pumasfs.installs import AppInstall
 from pumasfs.paths import Layout
 
 from . import doctor as _doctor
@@ -76,7 +76,7 @@ def _refresh_yaml(layout: Layout, library: Any, app: Any, report: SyncReport) ->
 
 
 def _registered_apps(layout: Layout) -> list[AppInstall]:
-    from pumasfs.apps import load_apps
+    from pumasfs.installs import load_apps
 
     return list(load_apps(layout).apps)
 

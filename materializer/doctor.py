@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 import stat
 
-from pumasfs.apps import AppInstall
 from pumasfs.health import Finding
+from pumasfs.installs import AppInstall
 from pumasfs.paths import Layout
 
 from .links import HARDLINK, TMP_SUFFIX, LinkSpec, on_disk_matches

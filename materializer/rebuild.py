@@ -23,7 +23,7 @@ from .registry import Registry
 
 def rebuild(reg: Registry, layout: Any) -> dict[str, int]:
     """Adopt every link that is exactly what a plan would write; returns app -> links adopted."""
-    from pumasfs.apps import load_apps
+    from pumasfs.installs import load_apps
     from pumasfs.library import Library
     from pumasfs.planner import build_plan
 

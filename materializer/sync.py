@@ -21,11 +21,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pumasfs.apps import AppInstall, detect_sandbox
 from pumasfs.errors import NotFound, PumasError
+from pumasfs.installs import AppInstall
 from pumasfs.notices import new_notices
 from pumasfs.paths import Layout
 from pumasfs.plan import Plan
+from pumasfs.sandbox import detect_sandbox
 
 from .apply import diff, execute, fill_report, sweep_temps
 from .links import LinkSpec, Targets, UnsafePath
@@ -34,7 +35,7 @@ from .report import ConflictInfo, SyncReport
 
 if TYPE_CHECKING:
     from pumasfs.library import Library
-    from pumasfs.maps import TranslationMap
+    from pumasfs.map_schema import TranslationMap
     from pumasfs.replan import Cursor, PlanInputs
 
 

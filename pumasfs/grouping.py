@@ -24,6 +24,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .identify import SHARD_RE, WEIGHT_EXTENSIONS
+from .identify import vocab as V
+from .identify.folders import folder_kind
 
 WEIGHT_EXTS = WEIGHT_EXTENSIONS  # the identifier's list: what it can read is what we import
 # Longest first: "x.preview.png" is a preview of "x", not a ".png" of "x.preview".
@@ -329,16 +331,14 @@ def _index_json_set(index: Path) -> ImportUnit | UnitError | None:
 # -- folders -----------------------------------------------------------------------
 
 
+# identify's folder kinds -> the import unit kinds that are a whole folder
+_FOLDER_UNIT = {V.DIFFUSERS_FOLDER: "diffusers", V.PEFT_FOLDER: "peft", V.TRANSFORMERS_FOLDER: "transformers"}
+
+
 def _folder_kind(d: Path) -> str | None:
-    if (d / "model_index.json").is_file():
-        return "diffusers"
-    if (d / "adapter_config.json").is_file() and any(
-        is_weights(p.name) and p.name.startswith("adapter_model") for p in d.iterdir()
-    ):
-        return "peft"
-    if (d / "config.json").is_file() and any(is_weights(p.name) and p.is_file() for p in d.iterdir()):
-        return "transformers"
-    return None
+    """The unit kind of a folder that is one model (identify's classifier, asked the importer's question)."""
+    kind = folder_kind(d, with_weights=True)
+    return _FOLDER_UNIT.get(kind) if kind else None
 
 
 def _whole_folder_unit(d: Path, kind: str, top: Path | None = None) -> ImportUnit | UnitError:

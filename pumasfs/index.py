@@ -25,7 +25,7 @@ from .errors import PumasError, os_error_text
 
 if TYPE_CHECKING:  # pydantic loads only when records are built: `pumas list` reads rows
     from .metadata import ModelMetadata
-    from .plan import ModelRecord
+    from .model_record import ModelRecord
 
 INDEX_SCHEMA = 3  # 3: pins (an older index is rebuilt by a scan, which fills them)
 
@@ -367,7 +367,7 @@ class Index:
     def _record(row: tuple[Any, ...]) -> ModelRecord:
         meta_json, ov_json, ov_err = row
         from .metadata import ModelMetadata, Overrides
-        from .plan import ModelRecord
+        from .model_record import ModelRecord
 
         return ModelRecord(
             meta=ModelMetadata.model_validate_json(meta_json),

@@ -32,9 +32,9 @@ from .metadata import (
     load_overrides,
     save_metadata,
 )
+from .model_record import ModelRecord
 from .naming import short_hash, slugify
 from .paths import Layout
-from .plan import ModelRecord
 from .testhooks import kill_point
 from .xattrs import tag_model_files
 

@@ -11,21 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .metadata import ModelMetadata, Overrides
-
-
-@dataclass(frozen=True)
-class ModelRecord:
-    """What the planner reads about one model: its metadata and its overrides.json state."""
-
-    meta: ModelMetadata
-    overrides: Overrides | None = None
-    overrides_error: str | None = None  # an invalid overrides.json excludes the model
-
-    @property
-    def model_id(self) -> str:
-        return self.meta.model_id
-
 
 @dataclass(frozen=True)
 class PlanEntry:

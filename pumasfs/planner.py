@@ -76,11 +76,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .apps import AppInstall
-from .maps import Rule, TranslationMap
+from .installs import AppInstall
+from .map_schema import Rule, TranslationMap
 from .metadata import FileEntry, ModelMetadata, Pin
+from .model_record import ModelRecord
 from .naming import MAX_NAME_BYTES, safe_filename, short_hash, stem_of
-from .plan import Collision, Exclusion, ModelRecord, Plan, PlanEntry
+from .plan import Collision, Exclusion, Plan, PlanEntry
 from .relpath import is_safe_relpath
 
 if TYPE_CHECKING:

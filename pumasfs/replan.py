@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported where used: `pumas sync` with nothing to do stays light
-    from .apps import AppInstall
     from .index import Index
-    from .maps import TranslationMap
+    from .installs import AppInstall
+    from .map_schema import TranslationMap
     from .paths import Layout
     from .plan import Plan
 
@@ -70,7 +70,7 @@ def inputs_key(layout: Layout, install: AppInstall, tmap: TranslationMap, base: 
 
 def plan_inputs(layout: Layout, install: AppInstall) -> PlanInputs:
     """The map selected for ``install`` now, and the key of the inputs (reads apps' maps, not the index)."""
-    from .maps import plan_root, select_map
+    from .map_selection import plan_root, select_map
 
     selected = select_map(layout, install)
     base = Path(plan_root(install, selected.map))

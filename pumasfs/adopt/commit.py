@@ -25,8 +25,8 @@ from pydantic import BaseModel, ValidationError
 from .. import atomic
 from ..library import Library, model_id_for
 from ..metadata import METADATA_FILE, ModelMetadata
+from ..model_record import ModelRecord
 from ..naming import short_hash
-from ..plan import ModelRecord
 from ..testhooks import kill_point
 from ..xattrs import tag_model_files
 

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import extra_paths
-from ..apps import AppInstall
 from ..grouping import ImportUnit, UnitFile, group_paths, is_weights
-from ..maps import TranslationMap, plan_root
+from ..installs import AppInstall
+from ..map_schema import TranslationMap
+from ..map_selection import plan_root
 from .companions import extra_companions
 
 

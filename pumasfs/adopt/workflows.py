@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import extra_paths
-from ..apps import AppInstall
+from ..installs import AppInstall
 from .listing import FOLDER_KEYS, LEGACY, resolves
 
 # Loader node -> (input name, widget index, folder key) for each model it names.

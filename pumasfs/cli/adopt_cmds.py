@@ -195,7 +195,8 @@ def note_unmanaged(state: State, selector: str | None = None, *, skip: frozenset
     ``skip``: installs not to walk (sync passes those it caught up incrementally: walking a
     materialized install costs as much as the install is big, and `pumas doctor` still says it).
     """
-    from ..apps import load_apps, resolve_apps
+    from ..app_discovery import resolve_apps
+    from ..installs import load_apps
     from ..usecases.adopt import unmanaged
 
     try:

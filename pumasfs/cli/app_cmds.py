@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..apps import INSTALL_MODES
+from ..installs import INSTALL_MODES
 from ..link_types import LINK_TYPES
 from ..usecases import apps as uc
 from ..usecases.install_mode import mode_details
@@ -18,7 +18,7 @@ from .output import CliReporter, echo_json, print_table, warn
 from .state import State, pass_state
 
 if TYPE_CHECKING:
-    from ..apps import AppInstall
+    from ..installs import AppInstall
 
 
 def _say_discovered(found: list[AppInstall]) -> None:

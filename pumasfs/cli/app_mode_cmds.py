@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..apps import INSTALL_MODES
 from ..errors import EXIT_CONFLICT, EXIT_PARTIAL, PumasError
+from ..installs import INSTALL_MODES
 from ..usecases.install_mode import ModeResult, set_mode
 from .output import echo_json, warn
 from .state import State, pass_state

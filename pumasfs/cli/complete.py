@@ -80,7 +80,7 @@ def complete_app_selectors(ctx: click.Context, param: click.Parameter, incomplet
 def complete_kinds(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """App kinds `pumas app add` accepts."""
     try:
-        from ..maps import known_kinds
+        from ..map_store import known_kinds
 
         return _items(known_kinds(_layout(ctx)), incomplete)
     except Exception:  # a broken maps folder must not break the shell

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import stat as _stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import NotFound, PumasError
 from . import folders as F
@@ -36,7 +38,7 @@ GGUF_TE_ARCHS = {"llama": (V.LLAMA3_8B, 4096), "qwen2vl": (V.QWEN25_VL_7B, 3584)
 LLM_COMPANIONS = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "tokenizer.model")
 
 
-def identify_path(path: os.PathLike | str, *, name_hint: str | None = None) -> Identification:
+def identify_path(path: os.PathLike[str] | str, *, name_hint: str | None = None) -> Identification:
     """Identify one file or one model folder. Raises PumasError("<path>: <reason>") on bad input."""
     p = Path(path)
     try:
@@ -59,7 +61,7 @@ def identify_path(path: os.PathLike | str, *, name_hint: str | None = None) -> I
 # single files
 
 
-def read_tables(p: Path, size: int) -> tuple[str, TensorTable, dict, list[str], list[str]]:
+def read_tables(p: Path, size: int) -> tuple[str, TensorTable, dict[str, Any], list[str], list[str]]:
     """(format, tensors, metadata, globals, unsafe globals) of one weights file."""
     try:
         fd = os.open(p, os.O_RDONLY)
@@ -170,12 +172,20 @@ def _apply(rec: Identification, table: TensorTable, verdict: rules.Verdict | Non
     return v
 
 
-def _apply_safetensors_metadata(rec: Identification, meta: dict) -> None:
+# kohya's ss_base_model_version (lower-cased) -> family: the first test that holds
+KOHYA_BASES: list[tuple[Callable[[str], bool], str]] = [
+    (lambda b: "sdxl" in b, "sdxl"),
+    (lambda b: "flux" in b, "flux"),
+    (lambda b: b.startswith("sd_v1"), "sd1"),
+    (lambda b: b.startswith("sd_v2"), "sd2"),
+]
+
+
+def _apply_safetensors_metadata(rec: Identification, meta: dict[str, Any]) -> None:
     # kohya writes the base model of a LoRA; ComfyUI/diffusers write modelspec.architecture
     if rec.subtype == V.LORAS and rec.family is None:
         base = str(meta.get("ss_base_model_version", "")).lower()
-        fam = ("sdxl" if "sdxl" in base else "flux" if "flux" in base else "sd1" if base.startswith("sd_v1") else
-               "sd2" if base.startswith("sd_v2") else None)
+        fam = next((f for holds, f in KOHYA_BASES if holds(base)), None)
         if fam:
             rec.family = fam
             rec.confidence = 0.7
@@ -185,7 +195,7 @@ def _apply_safetensors_metadata(rec: Identification, meta: dict) -> None:
         rec.evidence.append(f"__metadata__.modelspec.architecture = {arch}")
 
 
-def _apply_gguf(rec: Identification, table: TensorTable, kv: dict) -> None:
+def _apply_gguf(rec: Identification, table: TensorTable, kv: dict[str, Any]) -> rules.Verdict:
     arch = kv.get("general.architecture")
     arch = arch if isinstance(arch, str) else None
     v = rules.classify(table)
@@ -266,10 +276,12 @@ def _read_many(paths: list[Path], base: Path, rec: Identification) -> TensorTabl
 def identify_shard(p: Path, *, name_hint: str | None = None) -> Identification:
     rec = Identification(path=str(p), format=V.SHARDED_SET)
     try:
-        members = F.shard_set_of(p)
+        members = F.shard_set_of(p) or [p]
         missing: list[str] = []
     except PumasError as e:
         m = SHARD_RE.match(p.name)
+        if m is None:  # identify_path sends only shard names here
+            raise
         members = sorted(p.parent.glob(f"{m['stem']}-*-of-{m['total']}{m['suffix']}"))
         missing = [str(e).split("missing ", 1)[-1]]
     rec.files = [q.name for q in members]

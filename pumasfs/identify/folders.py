@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from ..errors import PumasError
 from . import vocab as V
@@ -19,7 +20,7 @@ from .tensors import TensorTable
 MAX_JSON = 64 * 1024 * 1024
 
 
-def read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict[str, Any]:
     try:
         size = path.stat().st_size
         if size > MAX_JSON:
@@ -35,7 +36,7 @@ def read_json(path: Path) -> dict:
     return d
 
 
-def shard_set_of(path: os.PathLike | str) -> list[Path] | None:
+def shard_set_of(path: os.PathLike[str] | str) -> list[Path] | None:
     """All members of the ``*-0000N-of-0000M.*`` set ``path`` belongs to, in order; None if not a shard.
 
     Raises PumasError naming the missing shard(s) when the set is incomplete.
@@ -64,13 +65,26 @@ def weight_files(folder: Path, recursive: bool = True) -> list[Path]:
     return sorted(out)
 
 
-def folder_kind(folder: Path) -> str | None:
+def folder_kind(folder: Path, *, with_weights: bool = False) -> str | None:
+    """What kind of one-model folder this is, from its manifest; None when it is not one model.
+
+    ``model_index.json``: a Diffusers pipeline; ``adapter_config.json``: a PEFT adapter;
+    ``config.json``: a transformers model, or a lone Diffusers component when it names a
+    ``_class_name``; a ``*.index.json`` weight map alone: a shard set.
+
+    ``with_weights`` asks the importer's question, "is this folder one model to import whole?":
+    then a PEFT folder must hold its ``adapter_model.*`` weights and a ``config.json`` folder some
+    weights file of its own (a stray manifest does not swallow a folder of unrelated models), and
+    a bare shard index does not count (the grouper gathers shard sets by their names).
+    The one classifier behind ``identify_path``, ``pumas identify`` and the import grouping.
+    """
     if (folder / "model_index.json").is_file():
         return V.DIFFUSERS_FOLDER
-    if (folder / "adapter_config.json").is_file():
+    if (folder / "adapter_config.json").is_file() and (not with_weights or any(
+            is_weights_file(q.name) and q.name.startswith("adapter_model") for q in folder.iterdir())):
         return V.PEFT_FOLDER
-    if (folder / "config.json").is_file():
-        cfg = folder / "config.json"
+    cfg = folder / "config.json"
+    if cfg.is_file() and (not with_weights or any(is_weights_file(q.name) and q.is_file() for q in folder.iterdir())):
         try:
             d = read_json(cfg)
         except PumasError:
@@ -78,7 +92,7 @@ def folder_kind(folder: Path) -> str | None:
         if "_class_name" in d:
             return V.DIFFUSERS_FOLDER  # a single diffusers component (e.g. a transformer/ folder)
         return V.TRANSFORMERS_FOLDER
-    if any(folder.glob("*.index.json")):
+    if not with_weights and any(folder.glob("*.index.json")):
         return V.SHARDED_SET
     return None
 
@@ -109,7 +123,7 @@ def component_weights(comp: Path) -> list[Path]:
     shards = [q for q in st if SHARD_RE.match(q.name)]
     if shards:
         # choose one set (the plain one if both fp16 and plain exist)
-        plain = [q for q in shards if SHARD_RE.match(q.name)["suffix"] in (".safetensors", ".bin")]
+        plain = [q for q in shards if (m := SHARD_RE.match(q.name)) and m["suffix"] in (".safetensors", ".bin")]
         return plain or shards
     plain = [q for q in st if q.name.count(".") == 1]
     return [plain[0] if plain else st[0]]
@@ -130,7 +144,7 @@ def index_members(folder: Path) -> tuple[list[str], list[str]]:
 
 
 def merged_table(tables: list[TensorTable]) -> TensorTable:
-    t: dict = {}
+    t: dict[str, tuple[str, list[int]]] = {}
     for x in tables:
         for k, dt, s in x.items():
             t[k] = (dt, s)

@@ -18,7 +18,7 @@ WEIGHT_EXTENSIONS = (".safetensors", ".sft", ".ckpt", ".pt", ".pt2", ".pth", ".b
 SHARD_RE = re.compile(r"^(?P<stem>.+?)-(?P<index>\d{5})-of-(?P<total>\d{5})(?P<suffix>(?:\.[A-Za-z0-9_]+)*\.[A-Za-z0-9]+)$")
 
 
-def is_weights_file(name: str | os.PathLike) -> bool:
+def is_weights_file(name: str | os.PathLike[str]) -> bool:
     """True when the file name has a weights extension (what ComfyUI and the importer list)."""
     return Path(name).name.lower().endswith(WEIGHT_EXTENSIONS)
 

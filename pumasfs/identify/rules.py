@@ -73,7 +73,7 @@ def unet_original(t: TensorTable) -> Verdict | None:
     v = Verdict(V.DIFFUSION, V.DIFFUSION_MODELS, confidence=0.9, evidence=[_ev(t, k0)])
     ctx_key = t.any_endswith(".transformer_blocks.0.attn2.to_k.weight")
     if ctx_key and ctx_key.startswith(("input_blocks", "middle_block", "output_blocks")):
-        ctx = t.shape(ctx_key)[-1]
+        ctx = t.known_shape(ctx_key)[-1]
         v.family = CTX_FAMILY.get(ctx)
         v.evidence.append(_ev(t, ctx_key))
         if v.family is None:
@@ -101,7 +101,7 @@ def unet_diffusers(t: TensorTable) -> Verdict | None:
     v = Verdict(V.DIFFUSION, V.DIFFUSION_MODELS, confidence=0.9, evidence=[_ev(t, "conv_in.weight")])
     ctx_key = t.any_endswith(".transformer_blocks.0.attn2.to_k.weight")
     if ctx_key:
-        ctx = t.shape(ctx_key)[-1]
+        ctx = t.known_shape(ctx_key)[-1]
         v.family = CTX_FAMILY.get(ctx)
         v.evidence.append(_ev(t, ctx_key))
         if v.family is None:
@@ -468,15 +468,15 @@ def _lora_base(t: TensorTable) -> _Base:
     double = t.any_contains("double_blocks")
     single = t.any_contains("single_blocks")
     if double or single:  # BFL-style streams: Flux, Chroma, HunyuanVideo share these names
-        k = double or single or ""
+        first = double or single or ""
         # a block Flux does not have decides first (HunyuanVideo has 20+40, also under ComfyUI's Flux-style names)
         if blocks.get("double_blocks", 0) >= 19 or blocks.get("single_blocks", 0) >= 38:
-            return _Base(V.HUNYUAN_VIDEO, f"{k.rsplit('.', 2)[0]}: blocks beyond Flux's 19+38 (HunyuanVideo has 20+40)")
+            return _Base(V.HUNYUAN_VIDEO, f"{first.rsplit('.', 2)[0]}: blocks beyond Flux's 19+38 (HunyuanVideo has 20+40)")
         for marker, fam in _DOUBLE_STREAM_MARKERS:
             m = t.any_contains(marker)
             if m:
                 return _Base(fam, f"{m.rsplit('.', 2)[0]} ({marker}: {fam})")
-        return _Base(V.FLUX, f"{k.rsplit('.', 2)[0]} (Flux-style blocks, no modulation targeted)", ambiguous=(V.FLUX, V.CHROMA))
+        return _Base(V.FLUX, f"{first.rsplit('.', 2)[0]} (Flux-style blocks, no modulation targeted)", ambiguous=(V.FLUX, V.CHROMA))
     k = t.any_contains("single_transformer_blocks")
     if k:  # diffusers names of the same streams (HunyuanVideo's diffusers blocks share norm1.linear with Flux's)
         if blocks.get("single_transformer_blocks", 0) >= 38 or blocks.get("transformer_blocks", 0) >= 19:
@@ -514,9 +514,9 @@ def _lora_base(t: TensorTable) -> _Base:
     k = t.any_contains("layers.0.attn.to_q") or t.any_contains("layers_0_attn_to_q")
     if k and not t.any_contains("transformer_blocks"):
         w, why = _in_width(t, "attn.to_q", "attn_to_q")
-        fam = {2304: V.LUMINA2, 2520: V.OMNIGEN2}.get(w or 0)
-        if fam:
-            return _Base(fam, f"{why} ({w} wide)")
+        by_width = {2304: V.LUMINA2, 2520: V.OMNIGEN2}.get(w or 0)
+        if by_width:
+            return _Base(by_width, f"{why} ({w} wide)")
     # ACE-Step's transformer_blocks.N.attn.to_q (2560 wide, no joint projections)
     k = t.any_contains("transformer_blocks.0.attn.to_q") or t.any_contains("transformer_blocks_0_attn_to_q")
     if k and not any(t.any_contains(p) for p in _UNET_PARTS):
@@ -580,6 +580,16 @@ def _unet_or_te_family(t: TensorTable) -> tuple[str | None, str]:
     return None, ""
 
 
+# the base of a DiT ControlNet (controlnet_blocks.*): the first test that holds decides
+CONTROLNET_BASES: list[tuple[Callable[[TensorTable], bool], str]] = [
+    (lambda t: "txt_norm.weight" in t, V.QWEN_IMAGE),  # InstantX Qwen-Image ControlNet: Qwen's text norm, no single blocks
+    (lambda t: t.any_startswith(("single_transformer_blocks.", "controlnet_single_blocks."))
+     or "controlnet_x_embedder.weight" in t, V.FLUX),
+    (lambda t: t.any_startswith("transformer_blocks.") and "pos_embed.proj.weight" in t, V.SD3),
+    (lambda t: "img_in.weight" in t, V.FLUX),
+]
+
+
 def controlnet(t: TensorTable) -> Verdict | None:
     D, CN = V.DIFFUSION, V.CONTROLNET
     sub = None
@@ -609,15 +619,7 @@ def controlnet(t: TensorTable) -> Verdict | None:
         v.warnings.append("control type (canny, depth, ...) is not in the header")
         return v
     if t.any_startswith("controlnet_blocks.") or t.any_startswith("controlnet_single_blocks.") or "controlnet_x_embedder.weight" in t:
-        fam = None
-        if "txt_norm.weight" in t:
-            fam = V.QWEN_IMAGE  # InstantX Qwen-Image ControlNet: Qwen's text norm, no single blocks
-        elif t.any_startswith(("single_transformer_blocks.", "controlnet_single_blocks.")) or "controlnet_x_embedder.weight" in t:
-            fam = V.FLUX
-        elif t.any_startswith("transformer_blocks.") and "pos_embed.proj.weight" in t:
-            fam = V.SD3
-        elif "img_in.weight" in t:
-            fam = V.QWEN_IMAGE if "txt_norm.weight" in t else V.FLUX
+        fam = next((f for holds, f in CONTROLNET_BASES if holds(t)), None)
         v = Verdict(D, CN, fam, None, 0.85 if fam else 0.5, ["controlnet_blocks.*"])
         return v
     # T2I-Adapter (TencentARC / diffusers): conv_in + body of resnet blocks, no attention, no time embedding
@@ -647,7 +649,7 @@ def ipadapter(t: TensorTable) -> Verdict | None:
     v = Verdict(V.DIFFUSION, V.IPADAPTER, confidence=0.9, evidence=["image_proj.* + ip_adapter.*"])
     k = t.any_endswith(".to_k_ip.weight")
     if k:
-        ctx = t.shape(k)[-1]
+        ctx = t.known_shape(k)[-1]
         v.family = {768: V.SD1, 1024: V.SD2, 2048: V.SDXL, 4096: V.FLUX}.get(ctx)
         v.evidence.append(f"{_ev(t, k)} (context width {ctx})")
     if "image_proj.latents" in t:
@@ -676,7 +678,7 @@ def embedding(t: TensorTable) -> Verdict | None:
             break
     if key is None:
         return None
-    fam = {768: V.SD1, 1024: V.SD2, 1280: V.SDXL}.get(width)
+    fam = {768: V.SD1, 1024: V.SD2, 1280: V.SDXL}.get(width or 0)
     return Verdict(D, E, fam, None, 0.9 if fam else 0.5, [_ev(t, key)] + ([f"token width {width}"] if fam else []))
 
 
@@ -699,10 +701,33 @@ VAE_SIGNATURES: list[tuple[str, str, str | None, str]] = [
 ]
 
 
+@dataclass(frozen=True)
+class Latents:
+    """What a VAE's latent channel count says: the family assumed, and the families sharing the layout."""
+
+    family: str
+    confidence: float
+    ambiguous: tuple[str, ...] = ()
+
+
+# latent channels of a 2D VAE (decoder.conv_in input) -> family
+VAE_LATENTS: dict[int, Latents] = {
+    4: Latents(V.SD1, 0.6, (V.SD1, V.SDXL)),
+    16: Latents(V.FLUX, 0.6, (V.FLUX, V.SD3)),
+    32: Latents(V.FLUX2, 0.5),
+}
+# latent channels of a TAESD -> family (the 4- and 16-channel ones share layouts as the VAEs do)
+TAESD_LATENTS: dict[int, Latents] = {
+    4: Latents(V.SD1, 0.6, (V.SD1, V.SDXL)),
+    16: Latents(V.FLUX, 0.6, (V.FLUX, V.SD3)),
+}
+_NAMES = {V.SD1: "SD1", V.SDXL: "SDXL", V.FLUX: "Flux", V.SD3: "SD3"}  # as warnings name them
+
+
 def vae(t: TensorTable) -> Verdict | None:
     D = V.DIFFUSION
     if "decoder.conv_in.weight" in t and t.any_startswith(("decoder.up", "decoder.mid")):
-        s = t.shape("decoder.conv_in.weight")
+        s = t.known_shape("decoder.conv_in.weight")
         if len(s) == 5:  # 3D convs: video VAEs
             if "decoder.mid_block.resnets.0.norm1.gamma" in t:  # diffusers AutoencoderKLWan
                 return _wan_vae(Verdict(D, V.VAE, V.WAN, None, 0.85, [_ev(t, "decoder.conv_in.weight"),
@@ -711,19 +736,15 @@ def vae(t: TensorTable) -> Verdict | None:
                            ["video VAE not recognised"])
         z = s[1]
         v = Verdict(D, V.VAE, None, None, 0.6, [_ev(t, "decoder.conv_in.weight") + f" ({z} latent channels)"])
-        if z == 4:
-            v.ambiguous = (V.SD1, V.SDXL)
-            v.family = V.SD1
-            v.warnings.append("4-channel VAE: SD1 and SDXL VAEs have the same layout (the header cannot tell them apart)")
-        elif z == 16:
-            v.ambiguous = (V.FLUX, V.SD3)
-            v.family = V.FLUX
-            v.warnings.append("16-channel VAE: Flux and SD3 VAEs have the same layout (the header cannot tell them apart)")
-        elif z == 32:
-            v.family, v.confidence = V.FLUX2, 0.5
-        else:
+        known = VAE_LATENTS.get(z)
+        if known is None:
             v.confidence = 0.5
             v.warnings.append(f"VAE with {z} latent channels: family unknown")
+        else:
+            v.family, v.confidence, v.ambiguous = known.family, known.confidence, known.ambiguous
+            if known.ambiguous:
+                v.warnings.append(f"{z}-channel VAE: {' and '.join(_NAMES[f] for f in known.ambiguous)} VAEs have the "
+                                  "same layout (the header cannot tell them apart)")
         return v
     # Wan VAE (causal 3D convs, residual middle blocks)
     if "decoder.middle.0.residual.0.gamma" in t or ("encoder.conv1.weight" in t and t.any_startswith("decoder.middle.")):
@@ -759,6 +780,7 @@ def taesd(t: TensorTable) -> Verdict | None:
         if "3.conv.0.weight" in a and ("1.weight" in a or "0.weight" in a) and not a.any_contains("attn"):
             # decoder: 0/1 is Clamp? -> first conv takes the latent channels; encoder: last conv emits them
             first = a.shape("1.weight") if "1.weight" in a and len(a.shape("1.weight") or []) == 4 else None
+            z: int | None
             if first is not None and first[1] in (4, 16, 32, 12):
                 z = first[1]
                 role = "decoder"
@@ -768,12 +790,11 @@ def taesd(t: TensorTable) -> Verdict | None:
                 z = last[0] if last else None
                 role = "encoder"
             v = Verdict(V.DIFFUSION, V.VAE_APPROX, None, None, 0.6, [f"TAESD {role} ({z} latent channels)"])
-            if z == 4:
-                v.family, v.ambiguous = V.SD1, (V.SD1, V.SDXL)
-                v.warnings.append("TAESD for 4-channel latents: SD1 and SDXL variants have the same layout")
-            elif z == 16:
-                v.family, v.ambiguous = V.FLUX, (V.FLUX, V.SD3)
-                v.warnings.append("TAESD for 16-channel latents: Flux and SD3 variants have the same layout")
+            known = TAESD_LATENTS.get(z) if z is not None else None
+            if known is not None:
+                v.family, v.ambiguous = known.family, known.ambiguous
+                v.warnings.append(f"TAESD for {z}-channel latents: {' and '.join(_NAMES[f] for f in known.ambiguous)} "
+                                  "variants have the same layout")
             return v
     return None
 
@@ -786,15 +807,15 @@ def clip_text(t: TensorTable) -> Verdict | None:
     for pre in ("", "transformer.", "text_model.", "cond_stage_model.transformer.", "clip_l.transformer.", "clip_g.transformer."):
         k = pre + "text_model.encoder.layers.0.self_attn.q_proj.weight"
         if k in t:
-            w = t.shape(k)[-1]
+            w = t.known_shape(k)[-1]
             n = t.count_blocks(pre + "text_model.encoder.layers.")
             fam = {768: V.CLIP_L, 1024: V.CLIP_H, 1280: V.CLIP_G}.get(w)
             return Verdict(V.DIFFUSION, V.TEXT_ENCODERS, fam, None, 0.95 if fam else 0.5,
                            [f"{k} {t.shape(k)}", f"{n} layers, width {w}"])
     # OpenCLIP text layout (resblocks + token_embedding, no "visual.")
     if "token_embedding.weight" in t and t.any_startswith("transformer.resblocks.") and not t.any_startswith("visual."):
-        w = t.dim("token_embedding.weight", 1)
-        fam = {768: V.CLIP_L, 1024: V.CLIP_H, 1280: V.CLIP_G}.get(w)
+        width = t.dim("token_embedding.weight", 1)
+        fam = {768: V.CLIP_L, 1024: V.CLIP_H, 1280: V.CLIP_G}.get(width or 0)
         return Verdict(V.DIFFUSION, V.TEXT_ENCODERS, fam, None, 0.9 if fam else 0.5, [_ev(t, "token_embedding.weight")])
     return None
 
@@ -808,7 +829,7 @@ def t5(t: TensorTable) -> Verdict | None:
         rb = pre + "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"
         if k in t or rb in t:
             k = k if k in t else rb
-            w = t.dim(pre + "encoder.final_layer_norm.weight", 0) or t.shape(k)[-1]
+            w = t.dim(pre + "encoder.final_layer_norm.weight", 0) or t.known_shape(k)[-1]
             umt5 = (pre + "encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight") in t
             fam = V.UMT5 if umt5 else V.T5
             ev = [f"{k} {t.shape(k)}"]
@@ -818,7 +839,7 @@ def t5(t: TensorTable) -> Verdict | None:
     # llama.cpp's T5 names (GGUF t5encoder)
     k = "enc.blk.0.attn_q.weight"
     if k in t:
-        w = t.shape(k)[-1]
+        w = t.known_shape(k)[-1]
         umt5 = "enc.blk.1.attn_rel_b.weight" in t
         return Verdict(V.DIFFUSION, V.TEXT_ENCODERS, V.UMT5 if umt5 else V.T5, T5_WIDTH.get(w), 0.9, [f"{k} {t.shape(k)}"])
     return None
@@ -834,7 +855,7 @@ def clip_vision(t: TensorTable) -> Verdict | None:
         a = t.strip(pre) if pre else t
         k = "vision_model.encoder.layers.0.self_attn.q_proj.weight"
         if k in a:
-            w = a.shape(k)[-1]
+            w = a.known_shape(k)[-1]
             if "vision_model.embeddings.class_embedding" in a:
                 fam = CLIP_VISION_WIDTH.get(w)
                 return Verdict(V.DIFFUSION, V.CLIP_VISION, fam, None, 0.9 if fam else 0.5,
@@ -843,8 +864,8 @@ def clip_vision(t: TensorTable) -> Verdict | None:
             return Verdict(V.DIFFUSION, V.CLIP_VISION, V.SIGLIP, None, 0.85,
                            [f"{k} {a.shape(k)}", "no class_embedding (SigLIP)"])
     if "visual.transformer.resblocks.0.attn.in_proj_weight" in t:  # OpenCLIP vision tower
-        w = t.dim("visual.conv1.weight", 0)
-        fam = CLIP_VISION_WIDTH.get(w)
+        width = t.dim("visual.conv1.weight", 0)
+        fam = CLIP_VISION_WIDTH.get(width or 0)
         return Verdict(V.DIFFUSION, V.CLIP_VISION, fam, None, 0.8, [_ev(t, "visual.conv1.weight")])
     return None
 
@@ -876,7 +897,7 @@ def _count_upsample(t: TensorTable, prefix: str) -> int | None:
         n = 0
         while t.shape(f"{prefix}{2 * n}.weight") is not None:
             n += 1
-        return 2 ** n
+        return 1 << n
     return None
 
 
@@ -1051,17 +1072,51 @@ def llm_size(params: int) -> str:
     return f"{round(params / 1e6)}m"
 
 
+@dataclass(frozen=True)
+class Signature:
+    """A layout its keys decide: every ``keys`` entry present, every ``prefixes`` entry starting some
+    key, every ``contains`` entry inside some key.  The verdict is the fields below; ``evidence``
+    defaults to the first key with its shape; ``detail`` reads what the shapes add (a variant)."""
+
+    model_type: str
+    subtype: str
+    family: str | None
+    keys: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+    contains: tuple[str, ...] = ()
+    variant: str | None = None
+    confidence: float = 0.9
+    evidence: str | None = None
+    detail: Callable[[TensorTable, Verdict], None] | None = None
+
+    def match(self, t: TensorTable) -> Verdict | None:
+        if not (all(k in t for k in self.keys) and all(t.any_startswith(p) for p in self.prefixes)
+                and all(t.any_contains(c) for c in self.contains)):
+            return None
+        ev = self.evidence if self.evidence is not None else _ev(t, self.keys[0])
+        v = Verdict(self.model_type, self.subtype, self.family, self.variant, self.confidence, [ev])
+        if self.detail:
+            self.detail(t, v)
+        return v
+
+
+SAM_WIDTH = {768: "vit_b", 1024: "vit_l", 1280: "vit_h"}
+
+# style models, segmenters, GLIGEN: first match wins
+OTHER_SIGNATURES: list[Signature] = [
+    Signature(V.DIFFUSION, V.STYLE_MODELS, V.FLUX, ("redux_up.weight", "redux_down.weight"), variant="redux", confidence=0.95),
+    Signature(V.DIFFUSION, V.STYLE_MODELS, V.SD1, ("style_embedding",), confidence=0.7),
+    Signature(V.VISION, V.SAMS, "sam", (), ("image_encoder.blocks.", "mask_decoder."), evidence="image_encoder.* + mask_decoder.*",
+              detail=lambda t, v: setattr(v, "variant", SAM_WIDTH.get(t.dim("image_encoder.patch_embed.proj.weight", 0) or 0))),
+    Signature(V.DIFFUSION, "gligen", V.SD1, (), ("position_net.",), ("fuser",), confidence=0.6, evidence="position_net.*"),
+]
+
+
 def other(t: TensorTable) -> Verdict | None:
-    if "redux_up.weight" in t and "redux_down.weight" in t:
-        return Verdict(V.DIFFUSION, V.STYLE_MODELS, V.FLUX, "redux", 0.95, [_ev(t, "redux_up.weight")])
-    if "style_embedding" in t:
-        return Verdict(V.DIFFUSION, V.STYLE_MODELS, V.SD1, None, 0.7, [_ev(t, "style_embedding")])
-    if t.any_startswith("image_encoder.blocks.") and t.any_startswith("mask_decoder."):
-        w = t.dim("image_encoder.patch_embed.proj.weight", 0)
-        var = {768: "vit_b", 1024: "vit_l", 1280: "vit_h"}.get(w)
-        return Verdict(V.VISION, V.SAMS, "sam", var, 0.9, ["image_encoder.* + mask_decoder.*"])
-    if t.any_startswith("position_net.") and t.any_contains("fuser"):
-        return Verdict(V.DIFFUSION, "gligen", V.SD1, None, 0.6, ["position_net.*"])
+    for sig in OTHER_SIGNATURES:
+        v = sig.match(t)
+        if v is not None:
+            return v
     # A1111 hypernetwork: {width: [Linear stacks]} flattened to "768.0.linear.0.weight"
     if all(k.partition(".")[0].isdigit() for k in t.t) and t.any_contains(".linear.") and t.t:
         widths = sorted({int(k.partition(".")[0]) for k in t.t})
@@ -1142,7 +1197,7 @@ def classify(t: TensorTable) -> Verdict:
 # ==================================================================================================
 # the low-confidence fallback: a file name may decide what the header cannot
 
-_HINTS: list[tuple[re.Pattern, str]] = [
+_HINTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![a-z0-9])(sdxl|xl|pony|illustrious|noobai)(?![a-z])|sd_xl|sdxl"), V.SDXL),
     (re.compile(r"sd3\.5|sd35"), V.SD35),
     (re.compile(r"(?<![a-z0-9])sd3(?![0-9.])|sd3_"), V.SD3),

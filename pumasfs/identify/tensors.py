@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from operator import itemgetter
+from typing import Any
 
 from ..errors import PumasError
 from .vocab import PRECISION_OF_DTYPE
@@ -24,7 +26,7 @@ class TensorTable:
 
     __slots__ = ("t", "raw", "data_size", "_params", "_precision", "_prefixes", "_joined")
 
-    def __init__(self, t: dict, raw: bool = False, data_size: int | None = None):
+    def __init__(self, t: dict[str, Any], raw: bool = False, data_size: int | None = None):
         self.t = t
         self.raw = raw
         self.data_size = data_size
@@ -33,7 +35,7 @@ class TensorTable:
         self._prefixes: set[str] | None = None
         self._joined: str | None = None
 
-    def items(self):
+    def items(self) -> Iterator[tuple[str, str, list[int]]]:
         """(name, dtype, shape) for every tensor."""
         if self.raw:
             for k, v in self.t.items():
@@ -52,7 +54,15 @@ class TensorTable:
         v = self.t.get(k)
         if v is None:
             return None
-        return v["shape"] if self.raw else v[1]
+        shape: list[int] = v["shape"] if self.raw else v[1]
+        return shape
+
+    def known_shape(self, k: str) -> list[int]:
+        """The shape of a key the caller knows is there (TypeError if it is not, as indexing None would)."""
+        s = self.shape(k)
+        if s is None:
+            raise TypeError(f"no tensor {k!r}")
+        return s
 
     def dim(self, k: str, i: int) -> int | None:
         s = self.shape(k)
@@ -188,13 +198,14 @@ class TableView(TensorTable):
 
     def __init__(self, parent: TensorTable, pre: str):
         # no TensorTable.__init__: the view has no table of its own until .t is asked for
-        self.parent, self.pre, self._t = parent, pre, None
+        self.parent, self.pre = parent, pre
+        self._t: dict[str, Any] | None = None
         self.raw = parent.raw
         self.data_size = None
         self._params = self._precision = self._prefixes = self._joined = None
 
     @property
-    def t(self) -> dict:  # type: ignore[override]
+    def t(self) -> dict[str, Any]:  # type: ignore[override]
         if self._t is None:
             lp = len(self.pre)
             self._t = {k[lp:]: v for k, v in self.parent.t.items() if k.startswith(self.pre)}
@@ -209,7 +220,7 @@ class TableView(TensorTable):
     def shape(self, k: str) -> list[int] | None:
         return self.parent.shape(self.pre + k)
 
-    def items(self):
+    def items(self) -> Iterator[tuple[str, str, list[int]]]:
         lp = len(self.pre)
         for k, dt, s in self.parent.items():
             if k.startswith(self.pre):

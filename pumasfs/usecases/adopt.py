@@ -35,11 +35,12 @@ from ..adopt.companions import read_descriptions
 from ..adopt.planning import AdoptPlan, Hashed, ModelGroup, plan_adoption
 from ..adopt.scan import Candidate, LeftAlone, ScanResult, scan_install
 from ..adopt.swap import Changed, probe_folder, stamp_of, swap_in_link
-from ..apps import AppInstall, get_app, load_apps
 from ..errors import NotFound, PumasError, os_error_text
 from ..importer import COMMIT_LOCK, ImportOptions, destination_names, draft_metadata
+from ..installs import AppInstall, get_app, load_apps
 from ..library import Library
-from ..maps import TranslationMap, plan_root, select_map
+from ..map_schema import TranslationMap
+from ..map_selection import plan_root, select_map
 from ..metadata import FileEntry, Hashes, ModelMetadata, Pin
 from ..naming import text_of
 from ..testhooks import kill_point

@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..apps import AppInstall
 from ..errors import PumasError
+from ..installs import AppInstall
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
 
 if TYPE_CHECKING:
     from materializer.report import SyncReport
 
-    from ..maps import TranslationMap
+    from ..map_schema import TranslationMap
     from .install_mode import ModeResult
 
 # Folders the default ComfyUI map leaves alone on purpose.
@@ -28,7 +28,7 @@ WHY_NO_RULE = {
 
 def discover_installs(ws: Workspace) -> list[AppInstall]:
     """Register ComfyUI installs under ``<root>/comfyui-versions/`` (each with its default map)."""
-    from ..apps import autodiscover_comfyui
+    from ..app_discovery import autodiscover_comfyui
 
     return autodiscover_comfyui(ws.writable_layout())
 
@@ -54,10 +54,11 @@ def add_app(ws: Workspace, kind: str, path: Path, *, name: str | None = None, ve
     one section of its extra_model_paths.yaml names it (an invalid yaml is
     refused before anything is recorded): see ``install_mode.set_mode``.
     """
-    from ..apps import add_app as register
-    from ..apps import detect_sandbox
-    from ..maps import ensure_default_map, known_kinds, select_map
+    from ..installs import add_app as register
+    from ..map_selection import select_map
+    from ..map_store import ensure_default_map, known_kinds
     from ..notices import new_notices
+    from ..sandbox import detect_sandbox
     from .install_mode import precheck, set_mode
 
     layout = ws.writable_layout()
@@ -93,7 +94,7 @@ class AppListing:
 
 def list_apps(ws: Workspace) -> AppListing:
     """Every registered install (after registering new ones under comfyui-versions/)."""
-    from ..apps import load_apps
+    from ..installs import load_apps
 
     ws.require_library()
     discovered = discover_installs(ws)
@@ -143,8 +144,10 @@ def _unmapped(app: AppInstall, folders: list[str], tmap: TranslationMap) -> list
 
 def show_app(ws: Workspace, name: str) -> AppDetails:
     """One install: version, folders found, the map in use and why, sandbox warnings."""
-    from ..apps import detect_sandbox, discover_model_folders, get_app
-    from ..maps import plan_root, select_map
+    from ..installs import get_app
+    from ..map_selection import plan_root, select_map
+    from ..model_folders import discover_model_folders
+    from ..sandbox import detect_sandbox
 
     ws.require_library()
     discover_installs(ws)
@@ -182,7 +185,7 @@ def remove_app(ws: Workspace, name: str, *, dry_run: bool = False, reporter: Rep
     """
     from materializer.api import uninstall
 
-    from ..apps import get_app, remove_app_record
+    from ..installs import get_app, remove_app_record
     from .install_mode import forget_tree, leave_mode
 
     layout = ws.writable_layout()

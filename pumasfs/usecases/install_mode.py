@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import extra_paths, locks
-from ..apps import INSTALL_MODES, AppInstall, ExtraPathsRecord, get_app, update_app
 from ..errors import PumasError
 from ..health import Finding
 from ..install_mode import YAML_KINDS, comfyui_yaml_folders, plan_folders, section_note, tree_dir
+from ..installs import INSTALL_MODES, AppInstall, ExtraPathsRecord, get_app, update_app
 from ..testhooks import kill_point
 from .progress import NULL_REPORTER, Reporter
 from .workspace import Workspace
@@ -83,7 +83,7 @@ def folders_for(layout: Any, install: AppInstall) -> dict[str, list[str]]:
     Reading the tree rather than planning again keeps this cheap enough to
     run after every full sync, and gives doctor and sync the same answer.
     """
-    from ..maps import select_map
+    from ..map_selection import select_map
 
     tmap = select_map(layout, install).map
     on_disk: list[str] = []
@@ -377,7 +377,7 @@ def forget_tree(ws: Workspace, install: AppInstall, *, dry_run: bool = False) ->
 
 def _tree_missing_entries(ws: Workspace, install: AppInstall) -> tuple[int, int]:
     """How many of the plan's entries the tree lacks, and the plan's size."""
-    from ..maps import select_map
+    from ..map_selection import select_map
     from ..planner import build_plan
 
     assert install.tree_dir is not None
@@ -440,7 +440,7 @@ def check_install(ws: Workspace, install: AppInstall) -> list[Finding]:
 
 def check_installs(ws: Workspace, *, fix: bool = False) -> list[Finding]:
     """`pumas doctor`: every yaml/view install (and links installs with a leftover section); --fix repairs."""
-    from ..apps import load_apps
+    from ..installs import load_apps
 
     if not ws.layout.apps_file.exists():
         return []

@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # `pumas list` must not pay for pydantic: heavy modules load 
     from ..hub.related import RelatedFile
     from ..library import ScanReport
     from ..metadata import ModelMetadata
-    from ..plan import ModelRecord
+    from ..model_record import ModelRecord
     from .after_change import CatchUp
 
 

@@ -20,19 +20,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from .. import atomic
-from ..apps import AppInstall, discover_model_folders, update_app
+from ..comfyui_map import default_comfyui_map
 from ..errors import PumasError
-from ..maps import (
-    Match,
-    Rule,
-    TranslationMap,
-    builtin_maps,
-    default_comfyui_map,
-    map_json,
-    parse_map,
-)
+from ..installs import AppInstall, update_app
+from ..map_schema import Match, Rule, TranslationMap, map_json, parse_map
+from ..map_store import builtin_maps
 from ..metadata import OVERRIDES_FILE, Overrides, validation_error_line
-from ..plan import ModelRecord, Plan
+from ..model_folders import discover_model_folders
+from ..model_record import ModelRecord
+from ..plan import Plan
 from ..planner import _match_name, _rule_verdict, build_plan
 from .workspace import Workspace
 

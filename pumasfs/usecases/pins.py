@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import posixpath
 
-from ..apps import get_app
 from ..errors import NotFound, PumasError
+from ..installs import get_app
 from ..metadata import ModelMetadata, Pin
 from .after_change import CatchUp, catch_up_apps
 from .progress import NULL_REPORTER, Reporter

@@ -20,9 +20,9 @@ from typing import Any
 
 from .. import locks
 from ..adopt.swap import restore_file
-from ..apps import get_app
 from ..errors import PumasError
-from ..maps import plan_root, select_map
+from ..installs import get_app
+from ..map_selection import plan_root, select_map
 from ..planner import build_plan
 from ..testhooks import kill_point
 from .adopt import ADOPT_LOCK

@@ -24,7 +24,8 @@ def materialize(ws: Workspace, selector: str, *, dry_run: bool = False, link_typ
     """
     from materializer.api import materialize as full_sync
 
-    from ..apps import resolve_apps, update_app
+    from ..app_discovery import resolve_apps
+    from ..installs import update_app
 
     lib = ws.library
     discover_installs(ws)
@@ -42,7 +43,7 @@ def sync_apps(ws: Workspace, selector: str | None = None, *, dry_run: bool = Fal
     """Incremental sync: every materialized install, or those ``selector`` names (fully, if never before)."""
     from materializer.api import sync_pending
 
-    from ..apps import resolve_apps
+    from ..app_discovery import resolve_apps
 
     lib = ws.library
     discover_installs(ws)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .workspace import Workspace
 
 if TYPE_CHECKING:
-    from ..apps import AppInstall
+    from ..installs import AppInstall
     from ..plan import Plan, PlanEntry
 
 
@@ -72,8 +72,8 @@ class PlanPreview:
 
 def preview_plan(ws: Workspace, name: str) -> PlanPreview:
     """The full plan `pumas materialize NAME` would apply, with the map that made it (no disk is read but the index)."""
-    from ..apps import get_app
-    from ..maps import plan_root, select_map
+    from ..installs import get_app
+    from ..map_selection import plan_root, select_map
     from ..planner import build_plan
     from .apps import discover_installs
 
@@ -97,7 +97,7 @@ class FoundInstall:
 
 def find_installs(roots: list[Path], registered: list[Path], *, depth: int = 3) -> list[FoundInstall]:
     """ComfyUI installs under ``roots`` (a ``comfyui_version.py`` or ``comfy/`` beside ``main.py``) not yet registered."""
-    from ..apps import read_app_version
+    from ..app_versions import read_app_version
 
     known = {os.path.realpath(p) for p in registered}
     found: list[FoundInstall] = []

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from ..adopt.listing import resolves
 from ..adopt.workflows import Reference, all_references, key_folders, workflow_files
-from ..apps import get_app
 from ..errors import PumasError
+from ..installs import get_app
 from .workspace import Workspace
 
 

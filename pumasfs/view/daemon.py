@@ -10,6 +10,8 @@ clean unmount.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import os
 import select
@@ -62,7 +64,21 @@ def build_tree(source: PlanSource, *, content: bool) -> Tree:
     models_root = models_root_of(source.models_dir)
     tree = Tree(content=content, now_ns=time.time_ns())
     tree.apply(resolve_plan(source.full(), models_root), None)
+    release_free_memory()
     return tree
+
+
+def release_free_memory() -> None:
+    """Give the memory of the first plan (index records, plan, resolved entries) back to the OS.
+
+    The daemon keeps only the tree, but the allocator keeps the pages those temporary objects
+    used: at 100,000 models, 711 MiB resident after the first plan, 447 MiB after this.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to ask
 
 
 def serve(
@@ -304,10 +320,10 @@ def umount(layout: Layout, mountpoint: str | os.PathLike[str], *, lazy: bool = F
     return f"cleaned stale view at {mp}" if state == "stale" else f"unmounted {mp}"
 
 
-def list_views(layout: Layout) -> list[dict]:
+def list_views(layout: Layout) -> list[dict[str, object]]:
     """Views of this library (from records) and any other pumasfs mount, with their state."""
     mounted = mounts.view_mounts()
-    out: list[dict] = []
+    out: list[dict[str, object]] = []
     seen: set[str] = set()
     for rec in mounts.all_records(layout):
         state = mounts.state_of(rec.mountpoint, rec, mounted)

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import stat
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -71,9 +72,17 @@ class _Open:
     inode: int
 
 
+# pyfuse3 as built by contrib/bootstrap.sh carries contrib/pyfuse3-cache.patch: the kernel may
+# then cache symlink targets and directory listings.  A stock pyfuse3 works too, with a daemon
+# round trip per readlink and per directory listing.
+KERNEL_CACHES = hasattr(pyfuse3.Operations, "enable_cache_symlinks")
+
+
 class ViewOperations(pyfuse3.Operations):
     supports_dot_lookup = True
     enable_writeback_cache = False
+    # A link's target never changes under one inode (the target is part of its key in tree.py).
+    enable_cache_symlinks = True
 
     def __init__(self, tree: Tree, *, models_root: str, app: str, uid: int | None = None, gid: int | None = None) -> None:
         super().__init__()
@@ -83,9 +92,11 @@ class ViewOperations(pyfuse3.Operations):
         self.uid = os.getuid() if uid is None else uid
         self.gid = os.getgid() if gid is None else gid
         self._files: dict[int, _Open] = {}
-        self._dirs: dict[int, tuple[int, list[str] | list[tuple[str, int]]]] = {}
+        self._dirs: dict[int, tuple[int, list[str]]] = {}
         self._next_fh = 1
         self._seen: dict[int, tuple[int, int, int, int]] = {}  # inode -> backing identity at last open
+        # Requests served, by kind: the evidence for kernel caching (read through XATTR_STATS).
+        self.requests: Counter[str] = Counter()
 
     # -- attributes ----------------------------------------------------------
 
@@ -128,9 +139,11 @@ class ViewOperations(pyfuse3.Operations):
         return node
 
     async def getattr(self, inode: int, ctx: pyfuse3.RequestContext | None = None) -> pyfuse3.EntryAttributes:
+        self.requests["getattr"] += 1
         return self.attrs(self._node(inode))
 
     async def lookup(self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext | None = None) -> pyfuse3.EntryAttributes:
+        self.requests["lookup"] += 1
         parent = self._node(parent_inode)
         node: Node | None
         if name == b".":
@@ -157,12 +170,14 @@ class ViewOperations(pyfuse3.Operations):
             self.tree.forget(inode, n)
 
     async def readlink(self, inode: int, ctx: pyfuse3.RequestContext | None = None) -> bytes:
+        self.requests["readlink"] += 1
         node = self._node(inode)
         if node.kind != "link" or node.target is None:
             raise pyfuse3.FUSEError(errno.EINVAL)
         return os.fsencode(node.target)
 
     async def statfs(self, ctx: pyfuse3.RequestContext | None = None) -> pyfuse3.StatvfsData:
+        self.requests["statfs"] += 1
         s = pyfuse3.StatvfsData()
         s.f_bsize = s.f_frsize = BLKSIZE
         s.f_blocks = s.f_bfree = s.f_bavail = 0
@@ -178,20 +193,28 @@ class ViewOperations(pyfuse3.Operations):
         self._next_fh += 1
         return fh
 
-    async def opendir(self, inode: int, ctx: pyfuse3.RequestContext | None = None) -> int:
+    async def opendir(  # type: ignore[override]  # the patched pyfuse3 also takes a FileInfo
+        self, inode: int, ctx: pyfuse3.RequestContext | None = None
+    ) -> int | pyfuse3.FileInfo:
+        self.requests["opendir"] += 1
         node = self._node(inode)
         fh = self._new_fh()
         # A snapshot taken now: readdir's cursor is an index into it, so paging
         # stays exact while the watcher adds and removes entries.
         if node.kind == "dir":
             self._dirs[fh] = (inode, self.tree.listing(inode))
+            if KERNEL_CACHES:
+                # The kernel keeps the listing until the watcher invalidates the folder (live.py).
+                return pyfuse3.FileInfo(fh=fh, keep_cache=True)
         elif node.kind == "tree" and node.backing is not None:
+            # Inside a folder model nobody tells us about changes: list it afresh every time.
             self._dirs[fh] = (inode, list_children(node.backing, self.models_root))
         else:
             raise pyfuse3.FUSEError(errno.ENOTDIR)
         return fh
 
     async def readdir(self, fh: int, start_id: int, token: pyfuse3.ReaddirToken) -> None:
+        self.requests["readdir"] += 1
         inode, snapshot = self._dirs[fh]
         parent = self.tree.get(inode)
         if parent is None:
@@ -204,13 +227,8 @@ class ViewOperations(pyfuse3.Operations):
                 if not pyfuse3.readdir_reply(token, b"." if i == 0 else b"..", self.attrs(dot), i + 1):
                     return
                 continue
-            item = snapshot[i - 2]
-            if isinstance(item, tuple):
-                name, child_ino = item
-                node = self.tree.get(child_ino)
-            else:
-                name = item
-                node = self._child(parent, name)
+            name = snapshot[i - 2]
+            node = self._child(parent, name)
             if node is None:
                 continue  # gone since opendir (and forgotten): skipping it is allowed
             if not pyfuse3.readdir_reply(token, os.fsencode(name), self.attrs(node), i + 1):
@@ -219,11 +237,13 @@ class ViewOperations(pyfuse3.Operations):
             self.tree.remember(node)
 
     async def releasedir(self, fh: int) -> None:
+        self.requests["releasedir"] += 1
         self._dirs.pop(fh, None)
 
     # -- files ---------------------------------------------------------------
 
     async def open(self, inode: int, flags: int, ctx: pyfuse3.RequestContext | None = None) -> pyfuse3.FileInfo:
+        self.requests["open"] += 1
         if flags & os.O_ACCMODE != os.O_RDONLY or flags & (os.O_TRUNC | os.O_APPEND | os.O_CREAT):
             raise _erofs()
         node = self._node(inode)
@@ -252,6 +272,7 @@ class ViewOperations(pyfuse3.Operations):
         return pyfuse3.FileInfo(fh=fh, direct_io=False, keep_cache=keep)
 
     async def read(self, fh: int, off: int, size: int) -> memoryview | bytes:  # type: ignore[override]  # pyfuse3 takes any buffer
+        self.requests["read"] += 1
         fd = self._files[fh].fd
         buf = _task_buffer(size)
         try:
@@ -264,6 +285,7 @@ class ViewOperations(pyfuse3.Operations):
         return buf[:n]
 
     async def release(self, fh: int) -> None:
+        self.requests["release"] += 1
         f = self._files.pop(fh, None)
         if f is not None:
             os.close(f.fd)
@@ -286,59 +308,82 @@ class ViewOperations(pyfuse3.Operations):
             return {}  # the kernel refuses user.* attributes on symlinks anyway
         if node.inode == ROOT_INODE:
             stats = {"entries": len(self.tree.by_path) - 1, "nodes": len(self.tree.nodes),
-                     "referenced": self.tree.known(), "open_files": len(self._files)}
+                     "referenced": self.tree.known(), "open_files": len(self._files),
+                     "requests": dict(self.requests)}
             return {XATTR_APP: self.app.encode(), XATTR_STATS: json.dumps(stats).encode()}
         if node.model_id is None:
             return {}
         return {XATTR_MODEL_ID: node.model_id.encode(), XATTR_SOURCE: os.fsencode(node.target or "")}
 
     async def getxattr(self, inode: int, name: bytes, ctx: pyfuse3.RequestContext | None = None) -> bytes:
+        self.requests["getxattr"] += 1
+        if not name.startswith(b"user."):
+            # No security labels, ACLs or capabilities here.  "Not supported" (not "no such
+            # attribute") lets `ls -l` stop asking for this device: it otherwise sends one
+            # security.selinux and one system.posix_acl_access request per entry, every time.
+            raise pyfuse3.FUSEError(errno.EOPNOTSUPP)
         value = self._xattrs(self._node(inode)).get(name)
         if value is None:
             raise pyfuse3.FUSEError(pyfuse3.ENOATTR)
         return value
 
     async def listxattr(self, inode: int, ctx: pyfuse3.RequestContext | None = None) -> list[bytes]:
+        self.requests["listxattr"] += 1
         return list(self._xattrs(self._node(inode)))
 
     # -- everything that writes: read-only -----------------------------------
 
-    async def setxattr(self, inode, name, value, ctx=None):
+    async def setxattr(self, inode: int, name: bytes, value: bytes, ctx: pyfuse3.RequestContext | None = None) -> None:
         raise _erofs()
 
-    async def removexattr(self, inode, name, ctx=None):
+    async def removexattr(self, inode: int, name: bytes, ctx: pyfuse3.RequestContext | None = None) -> None:
         raise _erofs()
 
-    async def setattr(self, inode, attr, fields, fh, ctx=None):
+    async def setattr(
+        self, inode: int, attr: pyfuse3.EntryAttributes, fields: pyfuse3.SetattrFields, fh: int | None,
+        ctx: pyfuse3.RequestContext | None = None,
+    ) -> pyfuse3.EntryAttributes:
         raise _erofs()
 
-    async def mknod(self, parent_inode, name, mode, rdev, ctx=None):
+    async def mknod(
+        self, parent_inode: int, name: bytes, mode: int, rdev: int, ctx: pyfuse3.RequestContext | None = None
+    ) -> pyfuse3.EntryAttributes:
         raise _erofs()
 
-    async def mkdir(self, parent_inode, name, mode, ctx=None):
+    async def mkdir(
+        self, parent_inode: int, name: bytes, mode: int, ctx: pyfuse3.RequestContext | None = None
+    ) -> pyfuse3.EntryAttributes:
         raise _erofs()
 
-    async def unlink(self, parent_inode, name, ctx=None):
+    async def unlink(self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext | None = None) -> None:
         raise _erofs()
 
-    async def rmdir(self, parent_inode, name, ctx=None):
+    async def rmdir(self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext | None = None) -> None:
         raise _erofs()
 
-    async def symlink(self, parent_inode, name, target, ctx=None):
+    async def symlink(
+        self, parent_inode: int, name: bytes, target: bytes, ctx: pyfuse3.RequestContext | None = None
+    ) -> pyfuse3.EntryAttributes:
         raise _erofs()
 
-    async def rename(self, parent_inode_old, name_old, parent_inode_new, name_new, flags, ctx=None):
+    async def rename(
+        self, parent_inode_old: int, name_old: bytes, parent_inode_new: int, name_new: bytes, flags: int,
+        ctx: pyfuse3.RequestContext | None = None,
+    ) -> None:
         raise _erofs()
 
-    async def link(self, inode, new_parent_inode, new_name, ctx=None):
+    async def link(
+        self, inode: int, new_parent_inode: int, new_name: bytes, ctx: pyfuse3.RequestContext | None = None
+    ) -> pyfuse3.EntryAttributes:
         raise _erofs()
 
-    async def write(self, fh, off, buf):
+    async def write(self, fh: int, off: int, buf: bytes) -> int:
         raise _erofs()
 
-    async def create(self, parent_inode, name, mode, flags, ctx=None):
+    async def create(
+        self, parent_inode: int, name: bytes, mode: int, flags: int, ctx: pyfuse3.RequestContext | None = None
+    ) -> tuple[pyfuse3.FileInfo, pyfuse3.EntryAttributes]:
         raise _erofs()
 
-    async def fsync(self, fh, datasync):
+    async def fsync(self, fh: int, datasync: bool) -> None:
         return None
-

@@ -31,10 +31,11 @@ def notify(changes: Changes) -> None:
         pyfuse3.invalidate_entry_async(parent, os.fsencode(name), ignore_enoent=True)
 
 
-def _invalidate_attrs(inodes: list[int]) -> None:
+def _invalidate_dirs(inodes: list[int]) -> None:
+    """Drop the kernel's attributes and cached listing (its "pages") of changed folders."""
     for ino in inodes:
         try:
-            pyfuse3.invalidate_inode(ino, attr_only=True)
+            pyfuse3.invalidate_inode(ino, attr_only=False)
         except OSError:
             pass  # the kernel does not hold it: nothing to invalidate
 
@@ -55,7 +56,7 @@ async def refresh(source: PlanSource, tree: Tree, models_root: str) -> Changes |
     if changes:
         log.info("view updated: %d added, %d removed", changes.added, changes.removed)
         notify(changes)
-        await trio.to_thread.run_sync(_invalidate_attrs, sorted(changes.dirs))
+        await trio.to_thread.run_sync(_invalidate_dirs, sorted(changes.dirs))
     return changes
 
 

@@ -61,7 +61,7 @@ class AppPlanSource:
     """The plan of one app install, from the library index and the install's map."""
 
     def __init__(self, layout: Layout, selector: str) -> None:
-        from ..apps import resolve_apps
+        from ..app_discovery import resolve_apps
 
         installs = resolve_apps(layout, selector)
         if len(installs) > 1:
@@ -83,7 +83,7 @@ class AppPlanSource:
 
     def _select(self) -> None:
         """Read the install and its map again (their files changed, or first use)."""
-        from ..apps import get_app
+        from ..installs import get_app
         from ..replan import plan_inputs
 
         stamped = self._stamp_now()

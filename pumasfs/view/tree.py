@@ -32,7 +32,8 @@ Kind = Literal["dir", "link", "file", "tree"]
 # tree: a content-mode folder model (Diffusers), its contents mirrored from the library
 
 
-@dataclass(eq=False)
+# Slots, no per-node dict: a view of 100,000 models holds 100,000 of these for as long as it is mounted.
+@dataclass(eq=False, slots=True)
 class Node:
     inode: int
     kind: Kind
@@ -40,8 +41,7 @@ class Node:
     parent: int
     path: str
     model_id: str | None = None
-    source: str | None = None  # relative to the models dir, as in the plan
-    target: str | None = None  # absolute library path
+    target: str | None = None  # absolute library path (what a preview symlink points to)
     backing: Backing | None = None
     children: dict[str, int] | None = None  # "dir" only
     subdirs: int = 0  # "dir" only: for st_nlink
@@ -74,10 +74,13 @@ class Tree:
         root = Node(ROOT_INODE, "dir", "", ROOT_INODE, "", children={}, mtime_ns=now_ns)
         self.nodes: dict[int, Node] = {ROOT_INODE: root}
         self.by_path: dict[str, int] = {"": ROOT_INODE}
-        self.by_model: dict[str, set[str]] = {}
-        self._keys: dict[tuple, int] = {("dir", ""): ROOT_INODE}
+        self.by_model: dict[str, tuple[str, ...]] = {}  # a model's entry paths (most models have one)
+        # The numbers of keys no longer in the tree (a node knows its own key): a key that comes
+        # back gets its old number, and no other key ever does.
+        self._retired: dict[tuple[object, ...], int] = {}
+        self._mirrors: dict[tuple[object, ...], int] = {}  # inside folder models: made on lookup
         self._next = ROOT_INODE + 1
-        self._listings: dict[int, list[tuple[str, int]]] = {}
+        self._listings: dict[int, list[str]] = {}
 
     # -- reading -------------------------------------------------------------
 
@@ -95,14 +98,19 @@ class Tree:
         ino = node.children.get(name)
         return self.nodes.get(ino) if ino is not None else None
 
-    def listing(self, inode: int) -> list[tuple[str, int]]:
-        """(name, inode) of a plan directory, sorted by name; cached until it changes."""
+    def listing(self, inode: int) -> list[str]:
+        """Names in a plan directory, sorted; cached until it changes (never changed in place)."""
         cached = self._listings.get(inode)
         if cached is None:
             node = self.nodes[inode]
-            cached = sorted((node.children or {}).items())
+            cached = sorted(node.children or ())
             self._listings[inode] = cached
         return cached
+
+    def allocated(self) -> list[int]:
+        """Every inode number given out and still remembered (tests check they are distinct)."""
+        attached = [n.inode for n in self.nodes.values() if n.attached]
+        return [*attached, *self._retired.values(), *self._mirrors.values()]
 
     def entries(self) -> dict[str, Node]:
         """Every entry of the plan (not folders), by path."""
@@ -140,12 +148,13 @@ class Tree:
         kind: Kind = "tree" if backing.is_dir else "file"
         path = f"{parent.path}/{name}"
         key = ("mirror", path, kind, backing.dev, backing.ino)
-        ino = self._inode_for(key)
+        ino = self._mirrors.get(key)
+        if ino is None:
+            ino = self._mirrors[key] = self._new_inode()
         node = self.nodes.get(ino)
         if node is None:
             node = Node(
                 ino, kind, name, parent.inode, path, model_id=parent.model_id,
-                source=f"{parent.source}/{name}" if parent.source else None,
                 target=backing.path, backing=backing, attached=False, mirror=True,
                 mtime_ns=backing.mtime_ns,
             )
@@ -205,22 +214,26 @@ class Tree:
             return "link"
         return "tree" if r.entry.is_dir else "file"
 
-    def _key(self, path: str, r: Resolved) -> tuple:
+    def _key(self, path: str, r: Resolved) -> tuple[object, ...]:
         b = r.backing
-        return ("entry", path, self._kind(r), r.entry.model_id, r.entry.source, b.dev if b else None, b.ino if b else None)
+        return ("entry", path, self._kind(r), r.entry.model_id, r.target, b.dev if b else None, b.ino if b else None)
 
     @staticmethod
-    def _node_key(node: Node) -> tuple:
+    def _node_key(node: Node) -> tuple[object, ...]:
+        if node.kind == "dir":
+            return ("dir", node.path)
         b = node.backing
-        return ("entry", node.path, node.kind, node.model_id, node.source, b.dev if b else None, b.ino if b else None)
+        return ("entry", node.path, node.kind, node.model_id, node.target, b.dev if b else None, b.ino if b else None)
 
-    def _inode_for(self, key: tuple) -> int:
-        ino = self._keys.get(key)
-        if ino is None:
-            ino = self._next
-            self._next += 1
-            self._keys[key] = ino
+    def _new_inode(self) -> int:
+        ino = self._next
+        self._next += 1
         return ino
+
+    def _inode_for(self, key: tuple[object, ...]) -> int:
+        """The number of a key entering the tree: its old one if it was here before."""
+        ino = self._retired.pop(key, None)
+        return self._new_inode() if ino is None else ino
 
     def _touch(self, parent: Node, changes: Changes) -> None:
         parent.mtime_ns = self.now_ns
@@ -237,11 +250,14 @@ class Tree:
         if node.model_id is not None and node.kind != "dir":
             paths = self.by_model.get(node.model_id)
             if paths is not None:
-                paths.discard(node.path)
-                if not paths:
+                rest = tuple(p for p in paths if p != node.path)
+                if rest:
+                    self.by_model[node.model_id] = rest
+                else:
                     del self.by_model[node.model_id]
             changes.removed += 1
         node.attached = False
+        self._retired[self._node_key(node)] = node.inode
         self.drop_if_unused(node)
         changes.invalidate.append((parent.inode, node.name))
         self._touch(parent, changes)
@@ -289,15 +305,16 @@ class Tree:
             changes.skipped.append(path)
             return
         kind = self._kind(r)
-        ino = self._inode_for(self._key(path, r))
+        # Nothing retired (the first plan of a mount): no key can come back, none to build.
+        ino = self._inode_for(self._key(path, r)) if self._retired else self._new_inode()
         node = self.nodes.get(ino)
         mtime = r.backing.mtime_ns if r.backing else self.now_ns
         if node is None:
             node = Node(ino, kind, name, parent.inode, path)
             self.nodes[ino] = node
         node.attached, node.parent, node.name = True, parent.inode, name
-        node.model_id, node.source, node.target = r.entry.model_id, r.entry.source, r.target
+        node.model_id, node.target = r.entry.model_id, r.target
         node.backing, node.mtime_ns = r.backing, mtime
         self._link(parent, node, changes)
-        self.by_model.setdefault(r.entry.model_id, set()).add(path)
+        self.by_model[r.entry.model_id] = (*self.by_model.get(r.entry.model_id, ()), path)
         changes.added += 1

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from pumasfs.adopt.workflows import unresolved_references
-from pumasfs.apps import AppInstall
+from pumasfs.installs import AppInstall
 from tests.adopt.conftest import lora, machine_listing
 from tests.conftest import assert_one_line_error
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pumasfs.apps import AppInstall
-from pumasfs.maps import default_comfyui_map
+from pumasfs.comfyui_map import default_comfyui_map
+from pumasfs.installs import AppInstall
 from pumasfs.metadata import Pin
-from pumasfs.plan import ModelRecord
+from pumasfs.model_record import ModelRecord
 from pumasfs.planner import build_plan
 from tests.conftest import assert_one_line_error
 from tests.materializer.conftest import add_model, make_comfyui

@@ -38,12 +38,13 @@ from materializer import api
 from materializer.links import LinkSpec
 from materializer.registry import Registry
 from materializer.sync import apply_plan, full_sync
-from pumasfs.apps import add_app
+from pumasfs.installs import add_app
 from pumasfs.library import Library
-from pumasfs.maps import ensure_default_map, plan_root, select_map
+from pumasfs.map_selection import plan_root, select_map
+from pumasfs.map_store import ensure_default_map
 from pumasfs.metadata import FileEntry, ModelMetadata
+from pumasfs.model_record import ModelRecord
 from pumasfs.paths import Layout
-from pumasfs.plan import ModelRecord
 from pumasfs.planner import build_plan
 from tests.materializer.conftest import make_comfyui
 

@@ -45,8 +45,8 @@ sys.path.insert(0, str(REPO))
 from pumasfs.index import record_row  # noqa: E402
 from pumasfs.library import Library  # noqa: E402
 from pumasfs.metadata import FileEntry, Hashes, ModelMetadata  # noqa: E402
+from pumasfs.model_record import ModelRecord  # noqa: E402
 from pumasfs.paths import Layout  # noqa: E402
-from pumasfs.plan import ModelRecord  # noqa: E402
 from tests.materializer.conftest import make_comfyui  # noqa: E402
 
 PY = sys.executable

@@ -37,8 +37,8 @@ import psutil
 
 from pumasfs.library import Library
 from pumasfs.metadata import FileEntry, ModelMetadata
+from pumasfs.model_record import ModelRecord
 from pumasfs.paths import Layout
-from pumasfs.plan import ModelRecord
 from pumasfs.usecases.library import list_models
 from pumasfs.usecases.workspace import Workspace
 

@@ -31,8 +31,8 @@ def app(library: Library, comfy: Path):
 
 def register(library: Library, comfy: Path, name: str | None = None, **kw):
     """What `pumas app add comfyui PATH` does: record the install and write its default map."""
-    from pumasfs.apps import add_app
-    from pumasfs.maps import ensure_default_map
+    from pumasfs.installs import add_app
+    from pumasfs.map_store import ensure_default_map
 
     app = add_app(library.layout, "comfyui", comfy, name=name, **kw)
     ensure_default_map(library.layout, app)
@@ -55,8 +55,9 @@ def ntfs(tmp_path: Path):
 
 def add_rule(library: Library, app, folder: str, subtypes: list[str]) -> None:
     """A per-install map: the default ComfyUI map plus a rule sending ``subtypes`` to ``folder``."""
-    from pumasfs.apps import discover_model_folders
-    from pumasfs.maps import Match, Rule, default_comfyui_map, map_json
+    from pumasfs.comfyui_map import default_comfyui_map
+    from pumasfs.map_schema import Match, Rule, map_json
+    from pumasfs.model_folders import discover_model_folders
 
     tmap = default_comfyui_map(discover_model_folders(app))
     tmap.rules.append(Rule(name=folder.replace("/", "-"), priority=60, target=folder,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from materializer.registry import Registry
 from pumasfs.library import Library
-from pumasfs.maps import plan_root, select_map
+from pumasfs.map_selection import plan_root, select_map
 from pumasfs.planner import build_plan
 from tests.support.fs import disk_links
 

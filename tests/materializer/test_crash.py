@@ -11,7 +11,7 @@ from materializer import api
 from materializer.registry import Registry
 from pumasfs.library import Library
 from pumasfs.metadata import FileEntry, ModelMetadata, save_metadata
-from pumasfs.plan import ModelRecord
+from pumasfs.model_record import ModelRecord
 from tests.materializer.conftest import snapshot
 from tests.materializer.helpers import assert_consistent, disk_links
 from tests.support.cli import cli_env, pumas_argv, run_pumas

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from materializer import api
-from pumasfs.apps import get_app
+from pumasfs.installs import get_app
 from pumasfs.library import Library
 from pumasfs.paths import Layout
 from tests.materializer.conftest import add_model, make_comfyui, register, snapshot

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.apps import AppInstall
+from pumasfs.installs import AppInstall
 from pumasfs.metadata import FileEntry, ModelMetadata, Overrides
-from pumasfs.plan import ModelRecord
+from pumasfs.model_record import ModelRecord
 from tests.support.comfyui import COMFYUI_STANDARD, make_comfyui
 
 __all__ = ["COMFYUI_STANDARD", "comfy_app", "make_comfyui", "record"]

@@ -8,20 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.apps import (
-    AppInstall,
-    add_app,
-    autodiscover_comfyui,
-    detect_sandbox,
-    discover_model_folders,
-    get_app,
-    load_apps,
-    read_app_version,
-    remove_app_record,
-    resolve_apps,
-)
+from pumasfs.app_discovery import autodiscover_comfyui, resolve_apps
+from pumasfs.app_versions import read_app_version
 from pumasfs.errors import Conflict, NotFound, PumasError
+from pumasfs.installs import AppInstall, add_app, get_app, load_apps, remove_app_record
+from pumasfs.model_folders import discover_model_folders
 from pumasfs.paths import Layout
+from pumasfs.sandbox import detect_sandbox
 from tests.planner.conftest import COMFYUI_STANDARD, make_comfyui
 
 

@@ -7,21 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.apps import AppInstall, add_app
+from pumasfs.comfyui_map import default_comfyui_map
 from pumasfs.errors import PumasError
-from pumasfs.maps import (
-    TranslationMap,
-    builtin_maps,
-    default_comfyui_map,
-    ensure_default_map,
-    known_kinds,
-    load_map,
-    load_maps,
-    map_json,
-    parse_map,
-    range_width,
-    select_map,
-)
+from pumasfs.installs import AppInstall, add_app
+from pumasfs.map_schema import TranslationMap, map_json, parse_map
+from pumasfs.map_selection import range_width, select_map
+from pumasfs.map_store import builtin_maps, ensure_default_map, known_kinds, load_map, load_maps
 from pumasfs.paths import Layout
 from tests.planner.conftest import comfy_app, make_comfyui
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.apps import AppInstall
 from pumasfs.errors import PumasError
+from pumasfs.installs import AppInstall
 from pumasfs.library import Library
 from pumasfs.metadata import Pin
 from pumasfs.paths import Layout

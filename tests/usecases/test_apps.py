@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.apps import load_apps
 from pumasfs.errors import NotFound
+from pumasfs.installs import load_apps
 from pumasfs.paths import Layout
 from pumasfs.usecases import apps as uc
 from pumasfs.usecases import sync as sync_uc
@@ -49,7 +49,7 @@ def _discovered_map(tmp_path: Path, how: str) -> bytes:
         elif how == "list":
             uc.list_apps(ws)
         else:
-            from pumasfs.apps import resolve_apps  # what the FUSE view calls
+            from pumasfs.app_discovery import resolve_apps  # what the FUSE view calls
 
             resolve_apps(ws.layout, "comfyui")
     finally:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.apps import add_app, get_app
-from pumasfs.maps import plan_root, select_map
+from pumasfs.installs import add_app, get_app
+from pumasfs.map_selection import plan_root, select_map
 from pumasfs.planner import build_plan
 from tests.conftest import assert_one_line_error
 from tests.support.cli import cli_env, pumas_argv

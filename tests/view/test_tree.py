@@ -21,7 +21,7 @@ def test_full_plan_makes_folders_and_entries():
     t = Tree(content=False)
     t.apply({"checkpoints/a.safetensors": r("m/a", "m/a/a.safetensors"), "loras/sub/b.safetensors": r("m/b", "m/b/b.safetensors", 2)})
     assert t.paths() == {"checkpoints", "checkpoints/a.safetensors", "loras", "loras/sub", "loras/sub/b.safetensors"}
-    assert [n for n, _ in t.listing(ROOT_INODE)] == ["checkpoints", "loras"]
+    assert t.listing(ROOT_INODE) == ["checkpoints", "loras"]
     node = t.child(t.by_path["checkpoints"], "a.safetensors")
     assert node.kind == "link" and node.target == "/lib/m/a/a.safetensors"
     assert t.root.subdirs == 2
@@ -44,7 +44,7 @@ def test_inodes_are_stable_and_never_reused_for_another_file():
     assert "c/a" not in t.by_path
     t.apply({"c/a": a, "c/b": r("m/b", "m/b/b", ino=2)})
     assert t.by_path["c/a"] == ino_a
-    all_inos = list(t._keys.values())
+    all_inos = t.allocated()
     assert len(all_inos) == len(set(all_inos))
 
 

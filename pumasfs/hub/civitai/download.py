@@ -1,7 +1,7 @@
 """`pumas download civitai:VERSION_ID`: fetch, verify, then import.
 
 The work folder, the resumable ``.part`` file, the incremental hash and the
-stale sweep are the Hugging Face downloader's (:mod:`pumasfs.hub.download`);
+stale sweep are the Hugging Face downloader's (:mod:`pumasfs.hub.work_folder`, :mod:`pumasfs.hub.verify`);
 only the transfer differs, because CivitAI's download endpoint answers with a
 302 to a signed storage URL and has its own ways of saying no:
 
@@ -31,8 +31,9 @@ from ...library import Library
 from ...naming import safe_filename
 from ...usecases.progress import NULL_REPORTER, Reporter
 from ..cache import HubFile
-from ..download import WorkDir, _hash_prefix, _Hasher, sweep_stale
 from ..errors import HubRefused, HubUnavailable
+from ..verify import Hasher, hash_prefix
+from ..work_folder import WorkDir, sweep_stale
 from .api import CivFile, CivVersion
 from .cache import CivitaiCache
 from .client import (
@@ -132,12 +133,12 @@ def _open_following(url: str, settings: CivitaiSettings, have: int, v: CivVersio
     raise HubUnavailable("CivitAI unavailable: too many redirects")
 
 
-def _transfer(url: str, settings: CivitaiSettings, part: Path, hasher: _Hasher, v: CivVersion,
+def _transfer(url: str, settings: CivitaiSettings, part: Path, hasher: Hasher, v: CivVersion,
               reporter: Reporter) -> tuple[int, int]:
     """Fetch into ``part`` (resuming); returns (bytes fetched now, bytes it already held)."""
     part.touch()
     resumed_from = part.stat().st_size
-    _hash_prefix(part, hasher, resumed_from)
+    hash_prefix(part, hasher, resumed_from)
     if resumed_from:
         reporter.advance(resumed_from)
     fetched = 0
@@ -200,7 +201,7 @@ def _transfer(url: str, settings: CivitaiSettings, part: Path, hasher: _Hasher, 
             raise HubUnavailable(f"CivitAI unavailable: {type(err).__name__ if err else 'transfer failed'}")
         time.sleep(backoff_s(attempt))
         hasher.reset()
-        _hash_prefix(part, hasher, part.stat().st_size)
+        hash_prefix(part, hasher, part.stat().st_size)
 
 
 def download_version(
@@ -244,7 +245,7 @@ def download_version(
     part = work.part(hub_file)
     try:
         reporter.start(f.name, f.size_bytes, unit="bytes")
-        hasher = _Hasher(hub_file)
+        hasher = Hasher(hub_file)
         fetched, resumed = _transfer(url, settings, part, hasher, v, reporter)
         result.bytes_downloaded, result.resumed_from = fetched, resumed
         ok, got = hasher.matches()
@@ -257,10 +258,10 @@ def download_version(
         work.remove()  # a refusal or wrong bytes: nothing of this download may stay
         raise
     except HubUnavailable as e:
-        work.close()
+        work.unlock()
         raise PumasError(f"download of civitai:{v.id} interrupted: {e.message}; run the same command again to resume") from None
     except BaseException:
-        work.close()  # Ctrl-C and the like: keep the .part for the next run
+        work.unlock()  # Ctrl-C and the like: keep the .part for the next run
         raise
     result.status = "imported"
     try:

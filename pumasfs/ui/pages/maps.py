@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...apps import AppInstall
 from ...errors import PumasError
-from ...maps import TranslationMap
+from ...installs import AppInstall
+from ...map_schema import TranslationMap
 from ...usecases import map_editing as me
 from ...usecases.browse import BrowsePage, BrowseQuery, browse_models
 from ...usecases.workspace import Workspace
@@ -23,8 +23,9 @@ from .library import browse_query
 
 
 def editor_ctx(ui: Ui, ws: Workspace, name: str) -> dict[str, Any]:
-    from ...apps import discover_model_folders, get_app
-    from ...maps import select_map
+    from ...installs import get_app
+    from ...map_selection import select_map
+    from ...model_folders import discover_model_folders
 
     install = get_app(ws.layout, name)
     saved = select_map(ws.layout, install)
@@ -180,7 +181,7 @@ ACTIONS: dict[str, Action] = {
 
 
 async def map_action(request: Request) -> Response:
-    from ...apps import get_app
+    from ...installs import get_app
 
     ui = ui_of(request)
     name, action = request.path_params["name"], ACTIONS.get(request.path_params["action"])
