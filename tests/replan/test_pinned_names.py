@@ -107,7 +107,7 @@ def test_the_views_partial_plans_follow_a_pin_named_unlike_its_file(library: Lib
             plan = source.poll()
             assert plan is not None and not plan.full, name
             tree.apply(resolve_plan(plan, root), plan.models)  # PartialClash: not the full plan's slice
-            shown = {p: n.source for p, n in tree.entries().items()}
+            shown = {p: os.path.relpath(n.target or "", root) for p, n in tree.entries().items()}
             assert shown == _planned(library, app), name
             assert source.poll() is None
     finally:
