@@ -1,16 +1,17 @@
 """Full and incremental sync: from a Plan to links, through the registry.
 
 A full sync diffs the whole plan against every registry row of the app.  An
-incremental sync reads the index's change log from the position the app last
-applied, plans only the changed models and the models whose names they may
-collide with, and diffs against the registry rows of those models alone (an
-indexed lookup).  Nothing walks the library or the app folder, so its cost
-does not grow with the library.
+incremental sync asks the replanner (``pumasfs.replan``, shared with the FUSE
+view) for the plan of what changed since the position the app last applied:
+the changed models and the models whose names they may collide with, diffed
+against the registry rows of those models alone (an indexed lookup).
+Nothing walks the library or the app folder, so its cost does not grow with
+the library.
 
-Whenever the recorded state cannot be trusted (a different index epoch, a
-run that was killed, the app or the library moved), the incremental sync
-falls back to a full one, and after a killed run every row is checked on
-disk (``verify``).
+Whenever the recorded state cannot be trusted (the replanner's check: a
+different index epoch, another map or install; and ours: a run that was
+killed, another link type or filesystem), the incremental sync falls back to
+a full one, and after a killed run every row is checked on disk (``verify``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import TYPE_CHECKING
 from pumasfs.errors import NotFound, PumasError
 from pumasfs.gcpause import gc_paused
 from pumasfs.installs import AppInstall
-from pumasfs.model_record import ModelRecord
 from pumasfs.notices import new_notices
 from pumasfs.paths import Layout
 from pumasfs.plan import Plan
@@ -31,13 +31,13 @@ from pumasfs.sandbox import detect_sandbox
 
 from .apply import diff, execute, fill_report, sweep_temps
 from .links import LinkSpec, Targets, UnsafePath
-from .registry import Registry
+from .registry import AppState, Registry
 from .report import ConflictInfo, SyncReport
 
 if TYPE_CHECKING:
-    from pumasfs.index import Index
     from pumasfs.library import Library
     from pumasfs.map_schema import TranslationMap
+    from pumasfs.replan import Cursor, PlanInputs
 
 
 def desired_links(plan: Plan, targets: Targets, report: SyncReport) -> dict[str, LinkSpec]:
@@ -144,19 +144,23 @@ def apply_plan(
     return report
 
 
-# -- with the planner ------------------------------------------------------------------
+# -- with the replanner ------------------------------------------------------------------
 
 
-def _plan_inputs(layout: Layout, app: AppInstall) -> tuple[TranslationMap, Path]:
-    from pumasfs.map_selection import plan_root, select_map
+def _inputs(layout: Layout, app: AppInstall) -> PlanInputs:
+    from pumasfs.replan import plan_inputs
 
     if app.mode == "view":
         # Its tree is a FUSE view's mount point: links written there would
         # hide under (or fail against) the view.
         raise PumasError(f"{app.name} is shown through a live view (mode view) at {app.tree_dir}: pumas writes no "
                          f"links for it (`pumas app set {app.name} --mode yaml` builds a tree of links instead)")
-    selected = select_map(layout, app)
-    return selected.map, Path(plan_root(app, selected.map))
+    return plan_inputs(layout, app)
+
+
+def _plan_inputs(layout: Layout, app: AppInstall) -> tuple[TranslationMap, Path]:
+    inputs = _inputs(layout, app)
+    return inputs.tmap, inputs.base
 
 
 def _override(app: AppInstall, link_type: str | None) -> str | None:
@@ -168,15 +172,14 @@ def _override(app: AppInstall, link_type: str | None) -> str | None:
 def full_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False,
               link_type: str | None = None, allow_conflicts: bool = False, verify: bool | None = None,
               use_fingerprint: bool = True) -> SyncReport:
-    from pumasfs.plan_input import plan_records
-    from pumasfs.planner import build_plan
+    from pumasfs.replan import full_replan
 
-    tmap, base = _plan_inputs(layout, app)
+    inputs = _inputs(layout, app)
+    base = inputs.base
     index = library.index
-    # Read the log position first: a change made while we plan is applied next time.
-    epoch, seq = index.epoch, index.latest_seq()
     override = _override(app, link_type)
-    fp = plan_fingerprint(layout, app, tmap, base, epoch, seq, override)
+    links = links_key(layout, base, override)
+    fp = sync_fingerprint(inputs, links, index.epoch, index.latest_seq())
     state = reg.state(app.name)
     if (use_fingerprint and not verify and state is not None and not state.dirty and state.fingerprint == fp):
         # Same library state, same map, same install, same filesystems: the
@@ -184,26 +187,27 @@ def full_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, 
         report = SyncReport(app=app.name, mode="full", base_dir=str(base), dry_run=dry_run,
                             applied=not dry_run, unchanged=reg.count(app.name))
     else:
-        plan = build_plan(plan_records(index), tmap, app, full=True)
-        report = apply_plan(reg, layout.models_dir, plan, base, app=app.name, link_type=override,
-                            dry_run=dry_run, allow_conflicts=allow_conflicts, verify=verify, epoch=epoch, seq=seq,
-                            fingerprint=fp)
+        rp = full_replan(index, inputs)
+        at = rp.cursor
+        report = apply_plan(reg, layout.models_dir, rp.plan, base, app=app.name, link_type=override,
+                            dry_run=dry_run, allow_conflicts=allow_conflicts, verify=verify, epoch=at.epoch,
+                            seq=at.seq, fingerprint=sync_fingerprint(inputs, links, at.epoch, at.seq))
     _sandbox_warnings(layout, app, report)
     return report
 
 
-def plan_fingerprint(layout: Layout, app: AppInstall, tmap: TranslationMap, base: Path, epoch: str, seq: int,
-                     override: str | None) -> str:
-    """Everything a full plan and its link specs depend on: ``<config hash>:<epoch>:<seq>``.
+def sync_fingerprint(inputs: PlanInputs, links: str, epoch: str, seq: int) -> str:
+    """Everything a full plan and its links depend on: ``<inputs key>:<links key>:<epoch>:<seq>``.
 
-    The config part (map, install, filesystems) lets an incremental sync see
-    that something other than the library changed and fall back to a full one.
+    Stored with the app's state: the same fingerprint means the same plan
+    and the same links (a full sync has nothing to do); its first two parts
+    tell an incremental sync whether the change log alone can be trusted.
     """
-    return f"{config_fingerprint(layout, app, tmap, base, override)}:{epoch}:{seq}"
+    return f"{inputs.key}:{links}:{epoch}:{seq}"
 
 
-def config_fingerprint(layout: Layout, app: AppInstall, tmap: TranslationMap, base: Path, override: str | None) -> str:
-    from pumasfs import __version__
+def links_key(layout: Layout, base: Path, override: str | None) -> str:
+    """What the links of a plan depend on beyond the plan: link type, filesystems, redirected folders."""
 
     def dev(p: Path) -> int:
         try:
@@ -220,67 +224,51 @@ def config_fingerprint(layout: Layout, app: AppInstall, tmap: TranslationMap, ba
         except OSError:
             return ""
 
-    # What pumas wrote into the app's yaml (extra_paths) does not change the plan or its links.
-    app_json = app.model_dump_json(exclude={"added_date", "extra_paths"})
-    parts = [
-        __version__, tmap.model_dump_json(), app_json, str(base),
-        os.path.realpath(layout.models_dir), str(override), str(dev(base)), str(dev(layout.models_dir)),
-        redirected(),
-    ]
+    parts = [str(override), str(dev(base)), str(dev(layout.models_dir)), redirected()]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _cursor(state: AppState | None, links: str) -> Cursor | None:
+    """Where the app's links stand, or None when only a full sync can be trusted (never synced, a
+    killed run, other links: another link type, another filesystem; or an older fingerprint)."""
+    from pumasfs.replan import Cursor
+
+    if state is None or state.dirty or state.epoch is None:
+        return None
+    parts = (state.fingerprint or "").split(":")
+    if len(parts) != 4 or parts[1] != links:
+        return None
+    return Cursor(state.epoch, state.last_seq, parts[0])
 
 
 def incremental_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False,
                      allow_conflicts: bool = False) -> SyncReport:
-    """Apply what changed in the library since this app's last sync."""
-    from pumasfs.planner import build_plan
+    """Apply what changed in the library since this app's last sync (``pumasfs.replan``)."""
+    from pumasfs.replan import full_reason, partial_replan
 
     index = library.index
-    state = reg.state(app.name)
-    tmap, base = _plan_inputs(layout, app)
-    models_real = os.path.realpath(layout.models_dir)
+    inputs = _inputs(layout, app)
+    base = inputs.base
     override = _override(app, None)
-    config = config_fingerprint(layout, app, tmap, base, override)
-    if (state is None or state.dirty or state.epoch != index.epoch or state.base_dir != str(base)
-            or state.models_real != models_real or not (state.fingerprint or "").startswith(config + ":")):
-        # Never synced, interrupted, index rebuilt, moved, or the map/install changed: replan everything.
+    links = links_key(layout, base, override)
+    cursor = _cursor(reg.state(app.name), links)
+    if cursor is None or full_reason(cursor, index, inputs) is not None:
+        # Never synced, interrupted, other links, index rebuilt, or the map/install changed.
         return full_sync(reg, layout, library, app, dry_run=dry_run, allow_conflicts=allow_conflicts)
-    changes = index.changes_since(state.last_seq)
-    if not changes:
-        return SyncReport(app=app.name, mode="incremental", base_dir=str(base), dry_run=dry_run, applied=not dry_run)
-    seq = changes[-1].seq
-    changed = {c.model_id for c in changes}
+    # Names a changed or removed model held: its rows, or those a cascade delete left.
     vacated = reg.vacated(app.name)
-    records = affected_records(reg, index, app, tmap, changed)
-    plan = build_plan(records, tmap, app, full=False)
-    owners = frozenset(changed | set(plan.models))
-    report = apply_plan(reg, layout.models_dir, plan, base, app=app.name, link_type=override,
-                        dry_run=dry_run, allow_conflicts=allow_conflicts, owners=owners,
-                        epoch=index.epoch, seq=seq, mode="incremental", mark_dirty=False,
-                        fingerprint=f"{config}:{index.epoch}:{seq}")
+    rp = partial_replan(index, inputs, cursor, lambda ids: [*reg.links_of_models(app.name, ids), *vacated])
+    if rp is None:
+        return SyncReport(app=app.name, mode="incremental", base_dir=str(base), dry_run=dry_run, applied=not dry_run)
+    at = rp.cursor
+    report = apply_plan(reg, layout.models_dir, rp.plan, base, app=app.name, link_type=override,
+                        dry_run=dry_run, allow_conflicts=allow_conflicts, owners=rp.plan.models,
+                        epoch=at.epoch, seq=at.seq, mode="incremental", mark_dirty=False,
+                        fingerprint=sync_fingerprint(inputs, links, at.epoch, at.seq))
     if vacated and report.applied and not report.errors and not report.conflicts:
         with reg.transaction():
             reg.clear_vacated(app.name, vacated)
     return report
-
-
-def affected_records(reg: Registry, index: Index, app: AppInstall, tmap: TranslationMap,
-                     changed: set[str]) -> list[ModelRecord]:
-    """The changed models plus every model that may share a link name (stem) with them, old or new.
-
-    The lookup the planner asks for goes through indexed ranges of models.db
-    only (file names, cleaned names), so it costs the same in a library of
-    100 or 100,000 models.  Names a changed or removed model held come from
-    the registry (its rows, or the ``vacated`` names a cascade delete left).
-    """
-    from pumasfs.naming import stem_of
-    from pumasfs.planner import index_stem_lookup, related_records
-
-    seeds = list(index.records(changed))
-    old_names = {p.rsplit("/", 1)[-1] for p in reg.links_of_models(app.name, changed)} | reg.vacated(app.name)
-    old_stems = {stem_of(n) for n in old_names}
-
-    return related_records(seeds, index_stem_lookup(index), tmap, app, extra_stems=old_stems)
 
 
 def _sandbox_warnings(layout: Layout, app: AppInstall, report: SyncReport) -> None:

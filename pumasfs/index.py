@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pydantic loads only when records are built: `pumas list` re
     from .metadata import ModelMetadata
     from .model_record import ModelRecord
 
-INDEX_SCHEMA = 2
+INDEX_SCHEMA = 3  # 3: pins (an older index is rebuilt by a scan, which fills them)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,6 +58,17 @@ CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_basename ON files(basename);
 CREATE INDEX IF NOT EXISTS files_basename_nocase ON files(basename COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS files_size ON files(size);
+-- Pinned placements (metadata.json's ``pins``): a model shown at ``path`` in install ``app``.
+-- ``name`` (the path's last component) lets an incremental replan find the model pinned at
+-- a name that is not its file's name (a collision is decided by names).
+CREATE TABLE IF NOT EXISTS pins (
+    model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
+    app TEXT NOT NULL,
+    path TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (model_id, app, path)
+);
+CREATE INDEX IF NOT EXISTS pins_name_nocase ON pins(name COLLATE NOCASE);
 CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');
 -- What a deep scan or `doctor` found true of a model folder, so that the next one skips what
 -- did not change: with metadata.json (and overrides.json) as ``stamp`` says (inode, size, times),
@@ -334,6 +345,7 @@ class Index:
         models: list[tuple[Any, ...]] = []
         files: list[tuple[Any, ...]] = []
         fts: list[tuple[Any, ...]] = []
+        pins: list[tuple[str, str, str, str]] = []
         for i, (record, (meta_json, ov_json, ov_err)) in enumerate(rows, start=first):
             meta = record.meta
             models.append((
@@ -342,6 +354,7 @@ class Index:
             ))
             files.extend((meta.model_id, f.name, f.name.rsplit("/", 1)[-1], f.sha256, f.size) for f in meta.files)
             fts.append((i, _search_body(meta)))
+            pins.extend((meta.model_id, app, path, path.rsplit("/", 1)[-1]) for app, path in pinned_paths(meta))
         self.conn.executemany(
             "INSERT INTO models (id, model_id, model_type, subtype, family, cleaned_name, size_bytes, added_date,"
             " metadata, overrides, overrides_error) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -349,6 +362,7 @@ class Index:
         )
         self.conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)", files)
         self.conn.executemany("INSERT INTO models_fts (rowid, body) VALUES (?, ?)", fts)
+        self.conn.executemany("INSERT OR REPLACE INTO pins VALUES (?,?,?,?)", pins)
         if log:
             self.conn.executemany(
                 "INSERT INTO changes (model_id, op) VALUES (?, 'upsert')", [(r.meta.model_id,) for r, _ in rows]
@@ -364,6 +378,7 @@ class Index:
         if row is None:
             return
         self.conn.execute("DELETE FROM files WHERE model_id=?", (model_id,))
+        self.conn.execute("DELETE FROM pins WHERE model_id=?", (model_id,))
         self.conn.execute("DELETE FROM models_fts WHERE rowid=?", row)
         self.conn.execute("DELETE FROM models WHERE id=?", row)
 
@@ -519,18 +534,19 @@ class Index:
         )
 
     def models_with_stem(self, stem: str) -> set[str]:
-        """Models with a file name or cleaned name starting with ``stem``.
+        """Models with a file name, cleaned name or pinned name (in any app) starting with ``stem``.
 
         A superset of the models whose link name in an app can have this stem,
-        found through two index range scans: the planner's collision check
+        found through three index range scans: the planner's collision check
         costs the same in a library of 100 or 100,000 models.
         """
         low = stem.lower()  # cleaned names are lowercase slugs
         # File names without case (ASCII): the planner treats `Foo` and `foo` as one stem.
         rows = self.conn.execute(
             "SELECT model_id FROM files WHERE basename >= ? COLLATE NOCASE AND basename < ? COLLATE NOCASE "
-            "UNION SELECT model_id FROM models WHERE cleaned_name >= ? AND cleaned_name < ?",
-            (low, low + "\U0010ffff", low, low + "\U0010ffff"),
+            "UNION SELECT model_id FROM models WHERE cleaned_name >= ? AND cleaned_name < ? "
+            "UNION SELECT model_id FROM pins WHERE name >= ? COLLATE NOCASE AND name < ? COLLATE NOCASE",
+            (low, low + "\U0010ffff", low, low + "\U0010ffff", low, low + "\U0010ffff"),
         )
         return {r[0] for r in rows}
 
@@ -549,6 +565,12 @@ def row_sum(row: RecordRow) -> str:
     h = hashlib.blake2b(row[0].encode(), digest_size=12)
     h.update(b"\0" + (row[1] or "").encode() + b"\0" + (row[2] or "").encode() + (b"\1" if row[1] is None else b""))
     return h.hexdigest()
+
+def pinned_paths(meta: ModelMetadata) -> list[tuple[str, str]]:
+    """(app, app-relative path) of every path a model's pins name: each pin's path and its exact files."""
+    out = {(p.app, p.path) for p in meta.pins}
+    out |= {(p.app, path) for p in meta.pins for path in p.files}
+    return sorted(out)
 
 
 def record_row(record: ModelRecord) -> RecordRow:

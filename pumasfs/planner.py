@@ -50,20 +50,21 @@ renamed one, the later model is excluded with reason "collision".)
 
 Incremental callers
 -------------------
-To plan only changed models and get exactly the matching slice of the full
-plan, plan the changed models *together with every model claiming one of
-their stems*, old and new:
+``pumasfs.replan`` does this for both views.  To plan only changed models and
+get exactly the matching slice of the full plan, plan the changed models
+*together with every model claiming one of their stems*, old and new:
 
     seeds = [records of the changed models that still exist]
-    old = {naming.stem_of(p.rsplit('/', 1)[-1]) for p in registry paths of changed/removed models}
+    old = {naming.stem_of(p.rsplit('/', 1)[-1]) for p in the paths the view shows for changed/removed models}
     records = related_records(seeds, index_stem_lookup(index), tmap, app, extra_stems=old)
     plan = build_plan(records, tmap, app, full=False)
 
 then replace, for every model id in ``plan.models``, its entries by the plan's.
 ``lookup(stem)`` must return every record having a file whose
-``naming.stem_of`` is ``stem`` or whose ``cleaned_name`` is ``stem``; more is
-harmless.  ``index_stem_lookup`` does that through two indexed range scans
-of models.db (file names and cleaned names starting with the stem).
+``naming.stem_of`` is ``stem``, whose ``cleaned_name`` is ``stem``, or pinned
+at a name with that stem; more is harmless.  ``index_stem_lookup`` does that
+through three indexed range scans of models.db (file names, cleaned names and
+pinned names starting with the stem).
 """
 
 from __future__ import annotations

@@ -1,13 +1,12 @@
-"""Where a view's plans come from: the same planner the materializer runs.
+"""Where a view's plans come from: the same planner and replanner the materializer runs.
 
 The view never decides what an app sees.  :class:`AppPlanSource` resolves
 the install and its translation map exactly as ``pumas materialize`` does and
-asks ``planner.build_plan`` for the tree; afterwards it follows the index's
-change log and returns a partial plan for the models that changed, or a full
-plan when the index was rebuilt (new epoch) or a map or apps.json changed.
-A partial plan covers the changed models plus every model that shares a name
-stem with them (``planner.related_records``): collisions are the one case
-where a model's place depends on other models.
+asks the planner for the full tree; afterwards ``pumasfs.replan`` (shared
+with the materializer) follows the index's change log and gives a partial
+plan for the models that changed and those that may share a name with them,
+or a full plan when the index was rebuilt (new epoch) or the map or the
+install changed.
 
 Anything with ``app``, ``models_dir``, ``full()``, ``poll()`` and ``close()``
 can feed a view (tests feed hand-built plans).  ``full`` and ``poll`` run in
@@ -18,15 +17,16 @@ SQLite connection there, so nothing is shared across the daemon's fork.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import PumasError
 from ..index import Index
-from ..naming import stem_of
 from ..paths import Layout
 from ..plan import Plan
+
+if TYPE_CHECKING:
+    from ..replan import Cursor, PlanInputs, Replan
 
 
 class PlanSource(Protocol):
@@ -42,7 +42,11 @@ class PlanSource(Protocol):
     def close(self) -> None: ...
 
 
-def _fingerprint(paths: list[Path]) -> tuple[tuple[str, int | None, int | None, int | None], ...]:
+Stamp = tuple[tuple[str, int | None, int | None, int | None], ...]
+
+
+def _stamp(paths: list[Path]) -> Stamp:
+    """Inode, size and mtime of each path: unchanged files need not be read again."""
     out: list[tuple[str, int | None, int | None, int | None]] = []
     for p in paths:
         try:
@@ -69,37 +73,36 @@ class AppPlanSource:
         self.models_dir = layout.models_dir
         self._index: Index | None = None
         self._db_ino: int | None = None
-        self._epoch: str | None = None
-        self._seq = 0
-        self._config: tuple = ()
+        self._cursor: Cursor | None = None  # where the plans given so far stand
+        self._stamped: Stamp = ()
         self._paths: dict[str, set[str]] = {}  # what the plans given so far hold, per model
+        self.inputs: PlanInputs
         self._select()  # a missing or invalid map is the user's error now, not the daemon's later
 
-    # -- inputs --------------------------------------------------------------
+    # -- inputs ---------------------------------------------------------------
 
     def _select(self) -> None:
+        """Read the install and its map again (their files changed, or first use)."""
         from ..installs import get_app
-        from ..map_selection import plan_root, select_map
+        from ..replan import plan_inputs
 
-        self._config = self._config_now()
+        stamped = self._stamp_now()
         self.install = get_app(self.layout, self.install.name)
-        selected = select_map(self.layout, self.install)
-        self.tmap = selected.map
-        self.map_reason = selected.reason
-        self.plan_root = plan_root(self.install, self.tmap)
+        self.inputs = plan_inputs(self.layout, self.install)
+        self._stamped = stamped  # only now: a broken map is read again at the next poll
 
-    def _config_now(self) -> tuple:
+    def _stamp_now(self) -> Stamp:
         maps = self.layout.maps_dir
         try:
             files = sorted(p for p in maps.iterdir() if p.suffix == ".json")
         except OSError:
             files = []
-        return _fingerprint([self.layout.apps_file, maps, *files])
+        return _stamp([self.layout.apps_file, maps, *files])
 
     def _open_index(self) -> Index:
         db = self.layout.index_db
         try:
-            ino = os.stat(db).st_ino
+            ino: int | None = os.stat(db).st_ino
         except OSError:
             ino = None
         if self._index is not None and ino != self._db_ino:
@@ -115,54 +118,37 @@ class AppPlanSource:
 
     # -- plans ---------------------------------------------------------------
 
-    def _build(self, records, *, full: bool) -> Plan:
-        from ..planner import build_plan
-
-        plan = build_plan(records, self.tmap, self.install, full=full)
-        if full:
+    def _take(self, rp: Replan) -> Plan:
+        """Remember what the view shows once ``rp`` is applied: the cursor, and each model's paths."""
+        plan = rp.plan
+        if plan.full:
             self._paths = {}
         else:
             for mid in plan.models:
                 self._paths.pop(mid, None)
         for path, entry in plan.entries.items():
             self._paths.setdefault(entry.model_id, set()).add(path)
+        # Advance only once the plan is built: a failure retries the same changes.
+        self._cursor = rp.cursor
         return plan
 
+    def _shown(self, model_ids: set[str]) -> list[str]:
+        return [p for mid in model_ids for p in self._paths.get(mid, ())]
+
     def full(self) -> Plan:
-        index = self._open_index()
-        # Read the position first: a change racing with the read is applied
-        # again at the next poll, which is harmless (plans are idempotent).
-        self._epoch, self._seq = index.epoch, index.latest_seq()
-        return self._build(list(index.records()), full=True)
+        from ..replan import full_replan
+
+        return self._take(full_replan(self._open_index(), self.inputs))
 
     def poll(self) -> Plan | None:
-        from ..planner import index_stem_lookup, related_records
+        from ..replan import replan
 
-        if self._config_now() != self._config:
+        if self._stamp_now() != self._stamped:
+            # apps.json or a map file changed: read them again.  Whether the plan
+            # changed is the replanner's one check (the inputs' key), as for links.
             self._select()
-            return self.full()
-        index = self._open_index()
-        if index.epoch != self._epoch:
-            return self.full()
-        seq = index.latest_seq()
-        if seq == self._seq:
-            return None
-        changes = index.changes_since(self._seq)
-        ids = {c.model_id for c in changes}
-        # A model's place depends on the models sharing its stem (collisions):
-        # plan the changed ones with all of those, including the stems they
-        # held before, so that a freed name goes back to its natural owner.
-        old_stems = {stem_of(p.rsplit("/", 1)[-1]) for mid in ids for p in self._paths.get(mid, ())}
-        records = related_records(
-            list(index.records(ids)), index_stem_lookup(index), self.tmap, self.install, extra_stems=old_stems
-        )
-        plan = self._build(records, full=False)
-        # Advance only once the plan is built: a failure retries the same changes.
-        self._seq = max([seq, *(c.seq for c in changes)])
-        # Removed models have no record: the plan still covers them (their entries go).
-        for mid in ids - plan.models:
-            self._paths.pop(mid, None)
-        return replace(plan, models=frozenset(ids) | plan.models, full=False)
+        rp = replan(self._open_index(), self.inputs, self._cursor, self._shown)
+        return None if rp is None else self._take(rp)
 
     def close(self) -> None:
         if self._index is not None:
