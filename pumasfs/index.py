@@ -402,11 +402,15 @@ class Index:
         ).fetchone()
         return self._record(row) if row else None
 
+    def ordered_rows(self) -> Iterator[RecordRow]:
+        """Every model's stored row (as :meth:`stored_rows`), in model id order, one at a time: for
+        readers that decode only the fields they need (``plan_input``)."""
+        yield from self.conn.execute("SELECT metadata, overrides, overrides_error FROM models ORDER BY model_id")
+
     def records(self, model_ids: Iterable[str] | None = None) -> Iterator[ModelRecord]:
         """All records ordered by model id, or the given ones (missing ids are skipped)."""
         if model_ids is None:
-            cur = self.conn.execute("SELECT metadata, overrides, overrides_error FROM models ORDER BY model_id")
-            for row in cur:
+            for row in self.ordered_rows():
                 yield self._record(row)
             return
         for mid in sorted(set(model_ids)):

@@ -78,6 +78,6 @@ class PlanRecord:
 
 def plan_records(index: Index) -> list[PlanRecord]:
     """Every model of the index, by model id, as the planner reads it."""
-    rows = index.conn.execute("SELECT metadata, overrides, overrides_error FROM models ORDER BY model_id")
+    rows = index.ordered_rows()
     decode, overrides = PlanFacts.model_validate_json, Overrides.model_validate_json
     return [PlanRecord(decode(meta), overrides(ov) if ov else None, err) for meta, ov, err in rows]
