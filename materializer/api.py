@@ -1,6 +1,6 @@
 """What the CLI and the rest of pumas call.  Every entry point holds the root's link lock.
 
-``app`` arguments are ``pumasfs.apps.AppInstall`` objects; ``uninstall``
+``app`` arguments are ``pumasfs.planning.installs.AppInstall`` objects; ``uninstall``
 also takes a bare name (the install may already be gone from apps.json).
 The folder plan paths are relative to is ``maps.plan_root(app, map)``; the
 materializer records it per app (``app_state.base_dir``) so that uninstall,
@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pumasfs import locks
-from pumasfs.errors import PumasError
-from pumasfs.health import Finding
-from pumasfs.installs import AppInstall
-from pumasfs.paths import Layout
+from pumasfs.base import locks
+from pumasfs.base.errors import PumasError
+from pumasfs.base.paths import Layout
+from pumasfs.planning.installs import AppInstall
+from pumasfs.store.health import Finding
 
 from . import doctor as _doctor
 from . import relocate as _relocate
@@ -30,7 +30,7 @@ from .report import SyncReport
 from .sync import full_sync, incremental_sync
 
 if TYPE_CHECKING:
-    from pumasfs.library import Library
+    from pumasfs.store.library import Library
 
 
 @contextmanager
@@ -76,7 +76,7 @@ def _refresh_yaml(layout: Layout, library: Any, app: Any, report: SyncReport) ->
 
 
 def _registered_apps(layout: Layout) -> list[AppInstall]:
-    from pumasfs.installs import load_apps
+    from pumasfs.planning.installs import load_apps
 
     return list(load_apps(layout).apps)
 

@@ -1,6 +1,6 @@
 """Link health: what the registry says against what the app folders hold.
 
-Findings (``pumasfs.health.Finding``; kinds in brackets):
+Findings (``pumasfs.store.health.Finding``; kinds in brackets):
 - a link whose library file is gone [broken-link] or, for a hardlink, was
   replaced [stale-hardlink]: ours, so --fix removes it;
 - a registry row whose link vanished [vanished-link]: --fix drops the row and
@@ -21,9 +21,9 @@ from __future__ import annotations
 import os
 import stat
 
-from pumasfs.health import Finding
-from pumasfs.installs import AppInstall
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
+from pumasfs.planning.installs import AppInstall
+from pumasfs.store.health import Finding
 
 from .links import HARDLINK, TMP_SUFFIX, LinkSpec, on_disk_matches
 from .registry import Registry

@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pumasfs import mountinfo
+from pumasfs.base import mountinfo
 
 NTFS_TYPES = frozenset({"ntfs", "ntfs3"})
 FUSE_TYPES = frozenset({"fuse", "fuseblk"})

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from pumasfs.atomic import TMP_SUFFIX as TMP_SUFFIX  # re-exported for apply and doctor
-from pumasfs.errors import PumasError
-from pumasfs.link_types import LINK_TYPES
-from pumasfs.relpath import is_safe_relpath
+from pumasfs.base.atomic import TMP_SUFFIX as TMP_SUFFIX  # re-exported for apply and doctor
+from pumasfs.base.errors import PumasError
+from pumasfs.base.relpath import is_safe_relpath
+from pumasfs.planning.link_types import LINK_TYPES
 
 if TYPE_CHECKING:
     from .fsinfo import Mount
@@ -276,7 +276,7 @@ class Targets:
         metadata.json and overrides.json are left out: they are replaced on every
         edit (new inode), so a hardlink to them would go stale at once.
         """
-        from pumasfs.metadata import METADATA_FILE, OVERRIDES_FILE
+        from pumasfs.store.metadata import METADATA_FILE, OVERRIDES_FILE
 
         top = f"{self.models_real}/{source}"
         out: list[LinkSpec] = []

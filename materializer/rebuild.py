@@ -16,16 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pumasfs.errors import PumasError
+from pumasfs.base.errors import PumasError
 
 from .registry import Registry
 
 
 def rebuild(reg: Registry, layout: Any) -> dict[str, int]:
     """Adopt every link that is exactly what a plan would write; returns app -> links adopted."""
-    from pumasfs.installs import load_apps
-    from pumasfs.library import Library
-    from pumasfs.planner import build_plan
+    from pumasfs.planning.installs import load_apps
+    from pumasfs.planning.planner import build_plan
+    from pumasfs.store.library import Library
 
     from .apply import diff
     from .links import Targets

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pumasfs.index import Transaction, cannot_write_reason, connect, connect_read_only, is_corrupt
+from pumasfs.store.index import Transaction, cannot_write_reason, connect, connect_read_only, is_corrupt
 
 from .links import ABSOLUTE, HARDLINK, LinkSpec
 

@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pumasfs.errors import NotFound
-from pumasfs.paths import Layout
+from pumasfs.base.errors import NotFound
+from pumasfs.base.paths import Layout
 
 from .links import ABSOLUTE, RELATIVE, on_disk_matches, replace
 from .registry import Registry
@@ -36,7 +36,7 @@ def relocate(reg: Registry, layout: Layout, old: Path, new: Path, *, dry_run: bo
     new_s = os.path.abspath(new)
     if not os.path.isdir(new_s):
         raise NotFound(f"{new_s} does not exist (mount the drive there first)")
-    from pumasfs.installs import load_apps
+    from pumasfs.planning.installs import load_apps
 
     load_apps(layout)  # a broken apps.json stops us before the registry changes, not after
     report = SyncReport(app="*", mode="relocate", base_dir=f"{old_s} -> {new_s}", dry_run=dry_run)
@@ -94,7 +94,7 @@ def relocate(reg: Registry, layout: Layout, old: Path, new: Path, *, dry_run: bo
 
 def _relocate_apps_file(layout: Layout, old: str, new: str) -> list[str]:
     """Install paths in apps.json follow the drive too."""
-    from pumasfs.installs import load_apps, update_app
+    from pumasfs.planning.installs import load_apps, update_app
 
     changed = []
     for app in load_apps(layout).apps:

@@ -1,7 +1,7 @@
 """Full and incremental sync: from a Plan to links, through the registry.
 
 A full sync diffs the whole plan against every registry row of the app.  An
-incremental sync asks the replanner (``pumasfs.replan``, shared with the FUSE
+incremental sync asks the replanner (``pumasfs.planning.replan``, shared with the FUSE
 view) for the plan of what changed since the position the app last applied:
 the changed models and the models whose names they may collide with, diffed
 against the registry rows of those models alone (an indexed lookup).
@@ -21,13 +21,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pumasfs.errors import NotFound, PumasError
-from pumasfs.gcpause import gc_paused
-from pumasfs.installs import AppInstall
-from pumasfs.notices import new_notices
-from pumasfs.paths import Layout
-from pumasfs.plan import Plan
-from pumasfs.sandbox import detect_sandbox
+from pumasfs.base.errors import NotFound, PumasError
+from pumasfs.base.gcpause import gc_paused
+from pumasfs.base.notices import new_notices
+from pumasfs.base.paths import Layout
+from pumasfs.planning.installs import AppInstall
+from pumasfs.planning.plan import Plan
+from pumasfs.planning.sandbox import detect_sandbox
 
 from .apply import diff, execute, fill_report, sweep_temps
 from .links import LinkSpec, Targets, UnsafePath
@@ -35,9 +35,9 @@ from .registry import AppState, Registry
 from .report import ConflictInfo, SyncReport
 
 if TYPE_CHECKING:
-    from pumasfs.library import Library
-    from pumasfs.map_schema import TranslationMap
-    from pumasfs.replan import Cursor, PlanInputs
+    from pumasfs.planning.map_schema import TranslationMap
+    from pumasfs.planning.replan import Cursor, PlanInputs
+    from pumasfs.store.library import Library
 
 
 def desired_links(plan: Plan, targets: Targets, report: SyncReport) -> dict[str, LinkSpec]:
@@ -148,7 +148,7 @@ def apply_plan(
 
 
 def _inputs(layout: Layout, app: AppInstall) -> PlanInputs:
-    from pumasfs.replan import plan_inputs
+    from pumasfs.planning.replan import plan_inputs
 
     if app.mode == "view":
         # Its tree is a FUSE view's mount point: links written there would
@@ -172,7 +172,7 @@ def _override(app: AppInstall, link_type: str | None) -> str | None:
 def full_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False,
               link_type: str | None = None, allow_conflicts: bool = False, verify: bool | None = None,
               use_fingerprint: bool = True) -> SyncReport:
-    from pumasfs.replan import full_replan
+    from pumasfs.planning.replan import full_replan
 
     inputs = _inputs(layout, app)
     base = inputs.base
@@ -231,7 +231,7 @@ def links_key(layout: Layout, base: Path, override: str | None) -> str:
 def _cursor(state: AppState | None, links: str) -> Cursor | None:
     """Where the app's links stand, or None when only a full sync can be trusted (never synced, a
     killed run, other links: another link type, another filesystem; or an older fingerprint)."""
-    from pumasfs.replan import Cursor
+    from pumasfs.planning.replan import Cursor
 
     if state is None or state.dirty or state.epoch is None:
         return None
@@ -243,8 +243,8 @@ def _cursor(state: AppState | None, links: str) -> Cursor | None:
 
 def incremental_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False,
                      allow_conflicts: bool = False) -> SyncReport:
-    """Apply what changed in the library since this app's last sync (``pumasfs.replan``)."""
-    from pumasfs.replan import full_reason, partial_replan
+    """Apply what changed in the library since this app's last sync (``pumasfs.planning.replan``)."""
+    from pumasfs.planning.replan import full_reason, partial_replan
 
     index = library.index
     inputs = _inputs(layout, app)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.library import Library
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
+from pumasfs.store.library import Library
 from tests.support.cli import Run, assert_one_line_error, cli_env, run_pumas
 
 __all__ = ["Run", "assert_one_line_error"]

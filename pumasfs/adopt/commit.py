@@ -3,7 +3,7 @@
 Adoption brings thousands of small files in; an fsync of every metadata.json
 and folder would cost more than reading the bytes.  Per batch instead: every
 staged model gets its final name and its metadata.json, one ``syncfs`` makes
-all of it durable, one intent of the library's journal (:mod:`pumasfs.journal`,
+all of it durable, one intent of the library's journal (:mod:`pumasfs.store.journal`,
 ``commit-batch``) names the models about to appear, each staged folder is
 renamed into place (the commit point of that model), a second ``syncfs`` makes
 the renames durable, and one index transaction records them.  A run killed
@@ -24,14 +24,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from .. import journal
-from ..index import record_row
-from ..library import Library, model_id_for
-from ..metadata import METADATA_FILE, ModelMetadata
-from ..model_record import ModelRecord
-from ..naming import short_hash
-from ..testhooks import kill_point
-from ..xattrs import tag_model_files
+from pumasfs.base.testhooks import kill_point
+from pumasfs.store import journal
+from pumasfs.store.index import record_row
+from pumasfs.store.library import Library, model_id_for
+from pumasfs.store.metadata import METADATA_FILE, ModelMetadata
+from pumasfs.store.model_record import ModelRecord
+from pumasfs.store.naming import short_hash
+from pumasfs.store.xattrs import tag_model_files
 
 
 def _load_syncfs() -> Any:

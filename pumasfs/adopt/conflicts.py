@@ -1,7 +1,7 @@
 """What adoption would collide with, predicted before anything moves (pure: plans in, conflicts out).
 
 Adoption pins each file at its path and lets the map place the new models in
-every other install.  The placement rules (``pumasfs.planner``) settle every
+every other install.  The placement rules (``pumasfs.planning.planner``) settle every
 clash, so the dry run asks them: it plans each install with the library as
 it is and as it would be after adoption, and reads the difference.
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..plan import Plan
+from pumasfs.planning.plan import Plan
 
 
 @dataclass(frozen=True)

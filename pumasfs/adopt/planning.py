@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..hashing import SourceStamp
-from .scan import Candidate, LeftAlone
+from pumasfs.adopt.scan import Candidate, LeftAlone
+from pumasfs.base.hashing import SourceStamp
 
 
 @dataclass

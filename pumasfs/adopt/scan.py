@@ -17,12 +17,12 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import extra_paths
-from ..grouping import ImportUnit, UnitFile, group_paths, is_weights
-from ..installs import AppInstall
-from ..map_schema import TranslationMap
-from ..map_selection import plan_root
-from .companions import extra_companions
+from pumasfs.adopt.companions import extra_companions
+from pumasfs.importing.grouping import ImportUnit, UnitFile, group_paths, is_weights
+from pumasfs.planning import extra_paths
+from pumasfs.planning.installs import AppInstall
+from pumasfs.planning.map_schema import TranslationMap
+from pumasfs.planning.map_selection import plan_root
 
 
 @dataclass(frozen=True)

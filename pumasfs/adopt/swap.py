@@ -15,11 +15,10 @@ import os
 import stat
 
 from materializer.links import HARDLINK, LinkSpec, make, temp_path
-
-from ..atomic import fsync_dir
-from ..errors import PumasError, os_error_text
-from ..hashing import SourceStamp
-from ..testhooks import kill_point
+from pumasfs.base.atomic import fsync_dir
+from pumasfs.base.errors import PumasError, os_error_text
+from pumasfs.base.hashing import SourceStamp
+from pumasfs.base.testhooks import kill_point
 
 
 class Changed(PumasError):
@@ -123,7 +122,7 @@ def restore_file(abs_path: str, library_file: str, *, move: bool) -> None:
     """
     from pathlib import Path
 
-    from ..hashing import copy_and_hash, verify_on_disk
+    from pumasfs.base.hashing import copy_and_hash, verify_on_disk
 
     tmp = temp_path(abs_path)
     _clear_temp(tmp)

@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .. import extra_paths
-from ..installs import AppInstall
-from .listing import FOLDER_KEYS, LEGACY, resolves
+from pumasfs.adopt.listing import FOLDER_KEYS, LEGACY, resolves
+from pumasfs.planning import extra_paths
+from pumasfs.planning.installs import AppInstall
 
 # Loader node -> (input name, widget index, folder key) for each model it names.
 LOADERS: dict[str, list[tuple[str, int, str]]] = {

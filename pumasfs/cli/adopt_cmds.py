@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from ..errors import EXIT_PARTIAL, PumasError
-from .output import CliReporter, echo_json, size_text, warn
-from .state import State, pass_state
+from pumasfs.base.errors import EXIT_PARTIAL, PumasError
+from pumasfs.cli.output import CliReporter, echo_json, size_text, warn
+from pumasfs.cli.state import State, pass_state
 
 
 def _shown(path: str) -> str:
@@ -54,7 +54,7 @@ def adopt(state: State, apps: tuple[str, ...], dry_run: bool, as_json: bool, fro
         raise click.UsageError("--from DIR and --as APP go together")
     if as_app is not None and apps:
         raise click.UsageError("give either APP... or --from DIR --as APP")
-    from ..usecases.adopt import adopt as run
+    from pumasfs.usecases.adopt import adopt as run
 
     with CliReporter(bar=not as_json, warnings=not as_json) as reporter:
         result = run(state, [as_app] if as_app else list(apps) or None, dry_run=dry_run, from_dir=from_dir,
@@ -115,7 +115,7 @@ def _print(result: Any) -> None:
 
 
 def _release(state: State, app: str, dry_run: bool, as_json: bool) -> None:
-    from ..usecases.release import release as run
+    from pumasfs.usecases.release import release as run
 
     result = run(state, app, dry_run=dry_run)
     if as_json:
@@ -170,7 +170,7 @@ def workflows(state: State, app: str, show_all: bool, as_json: bool) -> None:
       pumas workflows comfyui
       pumas workflows comfyui --all --json
     """
-    from ..usecases.workflows import check_workflows
+    from pumasfs.usecases.workflows import check_workflows
 
     report = check_workflows(state, app)
     refs = report.references if show_all else report.unresolved
@@ -197,8 +197,8 @@ def note_unmanaged(state: State, selector: str | None = None, *, skip: frozenset
     ``skip``: installs not to walk (sync passes those it caught up incrementally: walking a
     materialized install costs as much as the install is big, and `pumas doctor` still says it).
     """
-    from ..app_discovery import resolve_apps
-    from ..installs import load_apps
+    from pumasfs.planning.app_discovery import resolve_apps
+    from pumasfs.planning.installs import load_apps
 
     try:
         names: list[str] | None = [a.name for a in resolve_apps(state.layout, selector)] if selector else None
@@ -208,7 +208,7 @@ def note_unmanaged(state: State, selector: str | None = None, *, skip: frozenset
             if not names:
                 return
         # Imported only when some install is walked: a sync with nothing to do skips its import time.
-        from ..usecases.adopt import unmanaged
+        from pumasfs.usecases.adopt import unmanaged
 
         found = unmanaged(state, names)
     except (PumasError, OSError):
@@ -219,8 +219,8 @@ def note_unmanaged(state: State, selector: str | None = None, *, skip: frozenset
 
 def adoption_findings(state: State, fix: bool) -> list[Any]:
     """Adoptions a killed run left half done (a pinned path still a real file): doctor's findings."""
-    from ..health import Finding
-    from ..usecases.adopt import finish_pending
+    from pumasfs.store.health import Finding
+    from pumasfs.usecases.adopt import finish_pending
 
     out: list[Any] = []
     try:

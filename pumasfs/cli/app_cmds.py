@@ -7,18 +7,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..installs import INSTALL_MODES
-from ..link_types import LINK_TYPES
-from ..usecases import apps as uc
-from ..usecases.install_mode import mode_details
-from .app_mode_cmds import print_mode_result, set_
-from .complete import complete_apps, complete_kinds
-from .main import FullHelpGroup
-from .output import CliReporter, echo_json, print_table, warn
-from .state import State, pass_state
+from pumasfs.cli.app_mode_cmds import print_mode_result, set_
+from pumasfs.cli.complete import complete_apps, complete_kinds
+from pumasfs.cli.main import FullHelpGroup
+from pumasfs.cli.output import CliReporter, echo_json, print_table, warn
+from pumasfs.cli.state import State, pass_state
+from pumasfs.planning.installs import INSTALL_MODES
+from pumasfs.planning.link_types import LINK_TYPES
+from pumasfs.usecases import apps as uc
+from pumasfs.usecases.install_mode import mode_details
 
 if TYPE_CHECKING:
-    from ..installs import AppInstall
+    from pumasfs.planning.installs import AppInstall
 
 
 def _say_discovered(found: list[AppInstall]) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from ..errors import EXIT_CONFLICT, EXIT_PARTIAL, PumasError
-from ..installs import INSTALL_MODES
-from ..usecases.install_mode import ModeResult, set_mode
-from .output import echo_json, warn
-from .state import State, pass_state
+from pumasfs.base.errors import EXIT_CONFLICT, EXIT_PARTIAL, PumasError
+from pumasfs.cli.output import echo_json, warn
+from pumasfs.cli.state import State, pass_state
+from pumasfs.planning.installs import INSTALL_MODES
+from pumasfs.usecases.install_mode import ModeResult, set_mode
 
 
 def print_mode_result(result: ModeResult, *, as_json: bool) -> None:

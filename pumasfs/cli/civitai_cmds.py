@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..usecases import civitai as uc
-from .output import CliReporter, echo_json, print_table, size_text
-from .state import State, pass_state
+from pumasfs.cli.output import CliReporter, echo_json, print_table, size_text
+from pumasfs.cli.state import State, pass_state
+from pumasfs.usecases import civitai as uc
 
 NSFW_HELP = "Preview images allowed: safe (default), soft, mature, x, all (CivitAI's NSFW levels)."
 

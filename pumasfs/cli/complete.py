@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..paths import Layout, resolve_root
+from pumasfs.base.paths import Layout, resolve_root
 
 if TYPE_CHECKING:  # loaded only on a Tab press: every command module imports these completers
     from click.shell_completion import CompletionItem
@@ -31,7 +31,7 @@ def _items(values: list[str] | set[str], incomplete: str) -> list[CompletionItem
 
 
 def _column(ctx: click.Context, column: str) -> list[str]:
-    from ..index import peek_column
+    from pumasfs.store.index import peek_column
 
     return peek_column(_layout(ctx).index_db, column)
 
@@ -46,19 +46,19 @@ def complete_models(ctx: click.Context, param: click.Parameter, incomplete: str)
 
 
 def complete_subtypes(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    from ..identify.vocab import SUBTYPES
+    from pumasfs.identify.vocab import SUBTYPES
 
     return _items(set(SUBTYPES) | set(_column(ctx, "subtype")), incomplete)
 
 
 def complete_families(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    from ..metadata import known_vocabulary
+    from pumasfs.store.metadata import known_vocabulary
 
     return _items(set(known_vocabulary()["family"]) | set(_column(ctx, "family")), incomplete)
 
 
 def complete_types(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    from ..identify.vocab import MODEL_TYPES
+    from pumasfs.identify.vocab import MODEL_TYPES
 
     return _items(set(MODEL_TYPES) | set(_column(ctx, "model_type")), incomplete)
 
@@ -85,7 +85,7 @@ def complete_app_selectors(ctx: click.Context, param: click.Parameter, incomplet
 def complete_kinds(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """App kinds `pumas app add` accepts."""
     try:
-        from ..map_store import known_kinds
+        from pumasfs.planning.map_store import known_kinds
 
         return _items(known_kinds(_layout(ctx)), incomplete)
     except Exception:  # a broken maps folder must not break the shell

@@ -16,6 +16,6 @@ def demo(demo_dir: Path, no_mount: bool) -> None:
 
     The demo never touches your real library: it works in --dir only.
     """
-    from ..demo import run_demo
+    from pumasfs.sample.demo import run_demo
 
     run_demo(demo_dir.absolute(), mount=not no_mount)

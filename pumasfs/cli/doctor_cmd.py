@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from ..errors import EXIT_ERROR
-from ..usecases import sync as uc
-from .output import CliReporter, echo_json, print_table
-from .state import State, pass_state
+from pumasfs.base.errors import EXIT_ERROR
+from pumasfs.cli.output import CliReporter, echo_json, print_table
+from pumasfs.cli.state import State, pass_state
+from pumasfs.usecases import sync as uc
 
 
 @click.command("doctor")
@@ -40,7 +40,7 @@ def doctor(state: State, fix: bool, verify: bool, as_json: bool) -> None:
         report = uc.doctor(state, fix=fix, verify=verify, reporter=reporter)
     findings = report.findings
     if state.layout.apps_file.exists():
-        from .adopt_cmds import adoption_findings, note_unmanaged
+        from pumasfs.cli.adopt_cmds import adoption_findings, note_unmanaged
 
         findings = findings + adoption_findings(state, fix)  # adoptions a killed run left half done
         note_unmanaged(state)

@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from ..errors import EXIT_PARTIAL, PumasError
-from ..usecases import hub as uc
-from .complete import complete_models
-from .output import CliReporter, echo_json, print_table, size_text, warn
-from .state import State, pass_state
+from pumasfs.base.errors import EXIT_PARTIAL, PumasError
+from pumasfs.cli.complete import complete_models
+from pumasfs.cli.output import CliReporter, echo_json, print_table, size_text, warn
+from pumasfs.cli.state import State, pass_state
+from pumasfs.usecases import hub as uc
 
 
 @click.command("enrich")
@@ -111,10 +111,10 @@ def download(state: State, repo: str, files: tuple[str, ...], include: tuple[str
       pumas download some/diffusers-repo --dry-run
       pumas download civitai:130072                     a CivitAI version (also a civitai.com URL or an AIR)
     """
-    from ..hub.civitai.refs import looks_like_ref
+    from pumasfs.hub.civitai.refs import looks_like_ref
 
     if looks_like_ref(repo, os.environ.get("CIVITAI_ENDPOINT", "")):
-        from .civitai_cmds import (
+        from pumasfs.cli.civitai_cmds import (
             download_civitai,  # issue 12: civitai:ID, civitai.com URLs, AIRs
         )
 

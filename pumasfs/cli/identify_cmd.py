@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_ERROR, EXIT_OK, PumasError
-from ..identify import Identification, identify_path
-from ..identify.folders import folder_kind, weight_files
-from .output import echo_json, print_table, warn
+from pumasfs.base.errors import EXIT_ERROR, EXIT_OK, PumasError
+from pumasfs.cli.output import echo_json, print_table, warn
+from pumasfs.identify import Identification, identify_path
+from pumasfs.identify.folders import folder_kind, weight_files
 
 COLUMNS = ("path", "format", "subtype", "family", "variant", "precision", "params", "conf")
 

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..metadata import ModelMetadata
-from .complete import complete_families, complete_subtypes
-from .output import CliReporter, echo_json, printable, size_text
-from .state import State, pass_state
+from pumasfs.cli.complete import complete_families, complete_subtypes
+from pumasfs.cli.output import CliReporter, echo_json, printable, size_text
+from pumasfs.cli.state import State, pass_state
+from pumasfs.store.metadata import ModelMetadata
 
 if TYPE_CHECKING:
-    from ..importer import ImportResult
+    from pumasfs.importing.importer import ImportResult
 
 
 def _kind(meta: ModelMetadata) -> str:
@@ -128,8 +128,8 @@ def import_(state: State, paths: tuple[Path, ...], move: bool, name: str | None,
 
     Exit codes: 0 all imported (or already there), 1 all failed, 5 some failed.
     """
-    from ..importer import ImportOptions
-    from ..usecases.imports import import_models
+    from pumasfs.importing.importer import ImportOptions
+    from pumasfs.usecases.imports import import_models
 
     options = ImportOptions(
         move=move, name=name, model_type=model_type, family=family, subtype=subtype,

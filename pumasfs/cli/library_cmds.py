@@ -6,18 +6,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
-from ..usecases import library as uc
-from .complete import complete_families, complete_models, complete_subtypes, complete_types
-from .output import CliReporter, echo_json, print_table, printable, size_text
-from .state import State, pass_state
+from pumasfs.base.errors import EXIT_ERROR, EXIT_PARTIAL, PumasError
+from pumasfs.cli.complete import complete_families, complete_models, complete_subtypes, complete_types
+from pumasfs.cli.output import CliReporter, echo_json, print_table, printable, size_text
+from pumasfs.cli.state import State, pass_state
+from pumasfs.usecases import library as uc
 
 if TYPE_CHECKING:
-    from ..metadata import ModelMetadata
+    from pumasfs.store.metadata import ModelMetadata
 
 
 def _badge(meta: ModelMetadata) -> str:
-    from ..hub import trust_badge
+    from pumasfs.hub import trust_badge
 
     return trust_badge(meta)
 
@@ -96,8 +96,8 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
     if as_json:
         out = meta.model_dump(mode="json")
         out["trust"] = _badge(meta)
-        from ..hub.badge import trust_badges
-        from ..hub.civitai.fields import base_model_disagrees
+        from pumasfs.hub.badge import trust_badges
+        from pumasfs.hub.civitai.fields import base_model_disagrees
 
         out["trust_badges"] = trust_badges(meta)
         out["civitai_base_model_disagrees"] = base_model_disagrees(meta)
@@ -151,7 +151,7 @@ def show(state: State, model: str, related: bool, as_json: bool) -> None:
 
 def _civitai_trust(meta: ModelMetadata) -> str:
     """The CivitAI badge beside the Hugging Face one (issue 12)."""
-    from ..hub.badge import badge_label, civitai_badge
+    from pumasfs.hub.badge import badge_label, civitai_badge
 
     badge = civitai_badge(meta)
     return f" + {badge_label(badge)}" if badge else ""
@@ -162,7 +162,7 @@ def _civitai_fields(meta: ModelMetadata) -> list[tuple[str, str | None]]:
     civ = meta.civitai
     out: list[tuple[str, str | None]] = []
     if civ is not None:  # the CivitAI module (its API models) loads only for a model CivitAI knows
-        from ..hub.civitai.fields import base_model_disagrees
+        from pumasfs.hub.civitai.fields import base_model_disagrees
 
         base = civ.base_model
         if base and base_model_disagrees(meta):

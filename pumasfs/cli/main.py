@@ -17,9 +17,9 @@ from typing import NoReturn
 
 import click
 
-from .. import __version__
-from ..errors import EXIT_BUG, EXIT_ERROR, PumasError, os_error_text
-from ..paths import resolve_root
+from pumasfs import __version__
+from pumasfs.base.errors import EXIT_BUG, EXIT_ERROR, PumasError, os_error_text
+from pumasfs.base.paths import resolve_root
 
 # pydantic looks for plugins (importlib.metadata entry points: every installed package's
 # metadata read) when it builds its first model: 5-10 ms of each command that reads
@@ -146,8 +146,8 @@ class LazyGroup(FullHelpGroup):
 
 # State lives in its own module so that `python -m pumasfs.cli.main` and the
 # command modules share one class (click finds the context object by type).
-from .state import State  # noqa: E402
-from .state import pass_state as pass_state  # noqa: E402  (re-exported: command modules may import it from here)
+from pumasfs.cli.state import State  # noqa: E402
+from pumasfs.cli.state import pass_state as pass_state  # noqa: E402  (re-exported: command modules may import it from here)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -182,7 +182,7 @@ def _os_error_line(e: OSError) -> str:
 
 def _error_line(text: str) -> None:
     """One error line on stderr, control characters escaped (names in errors come from files)."""
-    from .output import printable  # only on the error path: `pumas --help` loads no command module
+    from pumasfs.cli.output import printable  # only on the error path: `pumas --help` loads no command module
 
     click.echo(f"pumas: {printable(text)}", err=True)
 
@@ -238,7 +238,7 @@ def _main(argv: list[str] | None) -> None:
             _internal_error(e, debug)
         # A full disk or a read-only drive under models.db/registry.db is the user's
         # situation, not a bug: say it in one line (nothing was committed by SQLite).
-        from ..index import cannot_write_reason
+        from pumasfs.store.index import cannot_write_reason
 
         reason = cannot_write_reason(e)
         if reason is None or debug:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import PumasError
-from .complete import complete_app_selectors
-from .output import echo_json, print_table, printable
-from .state import State, pass_state
+from pumasfs.base.errors import PumasError
+from pumasfs.cli.complete import complete_app_selectors
+from pumasfs.cli.output import echo_json, print_table, printable
+from pumasfs.cli.state import State, pass_state
 
 
 @click.command("mount")
@@ -44,8 +44,8 @@ def mount(state: State, app: str, mountpoint: Path, content: bool, foreground: b
       pumas mounts
       pumas umount ~/views/comfyui
     """
-    from ..view.daemon import mount as start_view
-    from ..view.source import AppPlanSource
+    from pumasfs.view.daemon import mount as start_view
+    from pumasfs.view.source import AppPlanSource
 
     if not os.path.exists("/dev/fuse"):
         raise PumasError("FUSE is not available here (/dev/fuse is missing); use `pumas materialize` instead")
@@ -78,7 +78,7 @@ def umount(state: State, mountpoint: Path, lazy: bool) -> None:
       pumas umount ~/views/comfyui
       pumas umount --lazy /srv/comfy-models
     """
-    from ..view.daemon import umount as stop_view
+    from pumasfs.view.daemon import umount as stop_view
 
     click.echo(stop_view(state.layout, mountpoint, lazy=lazy))
 
@@ -100,7 +100,7 @@ def mounts(state: State, all_roots: bool, as_json: bool) -> None:
       pumas mounts --all
       pumas mounts --json | jq -r '.[].mountpoint'
     """
-    from ..usecases.mounts import list_mounts
+    from pumasfs.usecases.mounts import list_mounts
 
     listing = list_mounts(state, all_roots=all_roots)
     if as_json:

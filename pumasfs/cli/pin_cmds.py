@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..usecases.pins import pin_model, unpin_model
-from .output import CliReporter, echo_json
-from .state import State, pass_state
+from pumasfs.cli.output import CliReporter, echo_json
+from pumasfs.cli.state import State, pass_state
+from pumasfs.usecases.pins import pin_model, unpin_model
 
 
 @click.command("pin")

@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from ..usecases.remove import remove_models
-from .output import CliReporter, echo_json, printable, warn
-from .state import State, pass_state
+from pumasfs.cli.output import CliReporter, echo_json, printable, warn
+from pumasfs.cli.state import State, pass_state
+from pumasfs.usecases.remove import remove_models
 
 
 @click.command("rm")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..usecases.workspace import Workspace, check_root
+from pumasfs.usecases.workspace import Workspace, check_root
 
 __all__ = ["State", "pass_state", "check_root"]
 

@@ -7,12 +7,11 @@ from pathlib import Path
 import click
 
 from materializer.report import SyncReport
-
-from ..link_types import LINK_TYPES
-from ..usecases import sync as uc
-from .complete import complete_app_selectors
-from .output import echo_json, printable, warn
-from .state import State, pass_state
+from pumasfs.cli.complete import complete_app_selectors
+from pumasfs.cli.output import echo_json, printable, warn
+from pumasfs.cli.state import State, pass_state
+from pumasfs.planning.link_types import LINK_TYPES
+from pumasfs.usecases import sync as uc
 
 
 def _print_report(report: SyncReport, *, verbose: bool) -> None:
@@ -93,7 +92,7 @@ def sync(state: State, app: str | None, dry_run: bool, skip_conflicts: bool, as_
       pumas sync comfyui --dry-run
     """
     reports = uc.sync_apps(state, app, dry_run=dry_run, skip_conflicts=skip_conflicts)
-    from .adopt_cmds import note_unmanaged
+    from pumasfs.cli.adopt_cmds import note_unmanaged
 
     # An install caught up incrementally is not walked: a sync with nothing to do must cost
     # nothing at 100,000 links (bench_scale); `pumas doctor` and full syncs still name the files.

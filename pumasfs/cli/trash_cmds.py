@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..usecases import trash as uc
-from .output import CliReporter, echo_json, print_table, printable, size_text
-from .state import State, pass_state
+from pumasfs.cli.output import CliReporter, echo_json, print_table, printable, size_text
+from pumasfs.cli.state import State, pass_state
+from pumasfs.usecases import trash as uc
 
 
 @click.group("trash")

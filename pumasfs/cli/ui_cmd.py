@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import PumasError
-from .output import warn
-from .state import State, pass_state
+from pumasfs.base.errors import PumasError
+from pumasfs.cli.output import warn
+from pumasfs.cli.state import State, pass_state
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 URL_FILE = "ui-url"
@@ -22,7 +22,7 @@ def _write_private(path: Path, text: str) -> None:
     """Atomically, mode 0600 from the start: the file holds the token."""
     import os
 
-    from ..atomic import write_bytes
+    from pumasfs.base.atomic import write_bytes
 
     path.parent.mkdir(parents=True, exist_ok=True)
     old = os.umask(0o077)
@@ -69,9 +69,9 @@ def ui(state: State, port: int, host: str, no_browser: bool, allowed: tuple[Path
     """
     import uvicorn
 
-    from ..ui.allowlist import default_roots
-    from ..ui.security import Guard
-    from ..ui.server import UiConfig, build_app
+    from pumasfs.ui.allowlist import default_roots
+    from pumasfs.ui.security import Guard
+    from pumasfs.ui.server import UiConfig, build_app
 
     if host not in LOOPBACK:
         warn(f"listening on {host}: anyone who can reach this address and learns the token can change your library")

@@ -21,8 +21,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .badge import MODIFIED, PROBABLE, UNKNOWN, VERIFIED, trust_badge
-from .errors import HubNotFound, HubRefused, HubUnavailable
+from pumasfs.hub.badge import MODIFIED, PROBABLE, UNKNOWN, VERIFIED, trust_badge
+from pumasfs.hub.errors import HubNotFound, HubRefused, HubUnavailable
 
 _LAZY = {
     "EnrichSummary": "enrich",

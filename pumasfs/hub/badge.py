@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..metadata import ModelMetadata
+    from pumasfs.store.metadata import ModelMetadata
 
 VERIFIED, PROBABLE, MODIFIED, UNKNOWN = "verified", "probable", "modified", "unknown"
 

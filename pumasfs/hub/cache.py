@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .. import atomic
-from ..paths import Layout
+from pumasfs.base import atomic
+from pumasfs.base.paths import Layout
 
 TTL_S = 24 * 3600
 CACHE_SCHEMA = 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .cache import RepoSnapshot
+from pumasfs.hub.cache import RepoSnapshot
 
 SUMMARY_CHARS = 400
 

@@ -30,9 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from .cache import HubFile, RepoSnapshot, SearchHit
-from .errors import HubNotFound, HubRefused, HubUnavailable
-from .settings import HubSettings
+from pumasfs.hub.cache import HubFile, RepoSnapshot, SearchHit
+from pumasfs.hub.errors import HubNotFound, HubRefused, HubUnavailable
+from pumasfs.hub.settings import HubSettings
 
 T = TypeVar("T")
 

@@ -18,18 +18,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import PumasError
-from ..library import Library
-from .badge import VERIFIED
-from .cache import HubCache, HubFile, RepoSnapshot
-from .client import Budget, HubClient
-from .errors import HubRefused, HubUnavailable
-from .file_plan import FilePlan, plan_files, select_files
-from .lookup import Lookup, LookupResult
-from .settings import HubSettings
-from .transfer import Progress, transfer_file
-from .verify import Mismatch
-from .work_folder import WorkDir, sweep_stale
+from pumasfs.base.errors import PumasError
+from pumasfs.hub.badge import VERIFIED
+from pumasfs.hub.cache import HubCache, HubFile, RepoSnapshot
+from pumasfs.hub.client import Budget, HubClient
+from pumasfs.hub.errors import HubRefused, HubUnavailable
+from pumasfs.hub.file_plan import FilePlan, plan_files, select_files
+from pumasfs.hub.lookup import Lookup, LookupResult
+from pumasfs.hub.settings import HubSettings
+from pumasfs.hub.transfer import Progress, transfer_file
+from pumasfs.hub.verify import Mismatch
+from pumasfs.hub.work_folder import WorkDir, sweep_stale
+from pumasfs.store.library import Library
 
 
 @dataclass
@@ -146,7 +146,7 @@ def _link_from_library(library: Library, source: str, dest: Path) -> None:
 
 def _import_tree(library: Library, fetched: Fetched) -> list[tuple[str, str]]:
     """Import the verified tree; returns (status, model id) per model."""
-    from ..importer import ImportOptions, import_paths
+    from pumasfs.importing.importer import ImportOptions, import_paths
 
     results = import_paths(library, [fetched.work.tree], ImportOptions(move=True))
     out = []
@@ -162,7 +162,7 @@ def _import_tree(library: Library, fetched: Fetched) -> list[tuple[str, str]]:
 
 
 def mark_verified(library: Library, model_id: str, snap: RepoSnapshot, settings: HubSettings) -> tuple[str, list[str]]:
-    from .enrich import apply_result
+    from pumasfs.hub.enrich import apply_result
 
     meta = library.get(model_id)
     own = {f.sha256: f.name for f in meta.files if f.sha256}

@@ -19,16 +19,16 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..errors import PumasError
-from ..library import Library
-from ..metadata import ModelMetadata, utcnow
-from . import card
-from .badge import PROBABLE, VERIFIED
-from .cache import HubCache
-from .client import Budget, HubClient
-from .errors import HubRefused, HubUnavailable
-from .lookup import Lookup, LookupResult, Subject
-from .settings import HubSettings
+from pumasfs.base.errors import PumasError
+from pumasfs.hub import card
+from pumasfs.hub.badge import PROBABLE, VERIFIED
+from pumasfs.hub.cache import HubCache
+from pumasfs.hub.client import Budget, HubClient
+from pumasfs.hub.errors import HubRefused, HubUnavailable
+from pumasfs.hub.lookup import Lookup, LookupResult, Subject
+from pumasfs.hub.settings import HubSettings
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import ModelMetadata, utcnow
 
 AFTER_IMPORT_BUDGET = 30
 
@@ -249,8 +249,8 @@ def enrich_after_import(library: Library, model_ids: list[str], deadline_s: floa
 
 def _start_civitai(library: Library, model_ids: list[str], deadline: float) -> Any:
     try:
-        from .civitai.enrich import Running
-        from .civitai.settings import CivitaiSettings
+        from pumasfs.hub.civitai.enrich import Running
+        from pumasfs.hub.civitai.settings import CivitaiSettings
 
         return Running.start(library, model_ids, CivitaiSettings.from_env(library.layout), deadline)
     except Exception:

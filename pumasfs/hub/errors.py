@@ -9,7 +9,7 @@ gated; bad token): retrying will not help.
 
 from __future__ import annotations
 
-from ..errors import NotFound, PumasError
+from pumasfs.base.errors import NotFound, PumasError
 
 
 class HubUnavailable(PumasError):

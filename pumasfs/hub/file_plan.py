@@ -11,11 +11,11 @@ import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..errors import NotFound, PumasError
-from ..library import Library
-from ..relpath import is_safe_relpath
-from .cache import HubFile, RepoSnapshot
-from .work_folder import WorkDir
+from pumasfs.base.errors import NotFound, PumasError
+from pumasfs.base.relpath import is_safe_relpath
+from pumasfs.hub.cache import HubFile, RepoSnapshot
+from pumasfs.hub.work_folder import WorkDir
+from pumasfs.store.library import Library
 
 
 @dataclass

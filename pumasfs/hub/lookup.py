@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from ..metadata import ModelMetadata
-from . import names
-from .badge import MODIFIED, PROBABLE, UNKNOWN, VERIFIED
-from .cache import HubCache, HubFile, RepoSnapshot, SearchResult
-from .client import HubClient
-from .errors import HubRefused
+from pumasfs.hub import names
+from pumasfs.hub.badge import MODIFIED, PROBABLE, UNKNOWN, VERIFIED
+from pumasfs.hub.cache import HubCache, HubFile, RepoSnapshot, SearchResult
+from pumasfs.hub.client import HubClient
+from pumasfs.hub.errors import HubRefused
+from pumasfs.store.metadata import ModelMetadata
 
 MAX_CANDIDATES = 3  # repos whose file list we fetch per model, beyond the known ones
 MIN_SCORE = 60.0

@@ -6,14 +6,14 @@ import time
 
 from pydantic import BaseModel, Field
 
-from ..library import Library
-from ..metadata import ModelMetadata
-from . import names
-from .cache import HubCache, HubFile
-from .client import Budget, HubClient
-from .errors import HubRefused, HubUnavailable
-from .lookup import Lookup
-from .settings import HubSettings
+from pumasfs.hub import names
+from pumasfs.hub.cache import HubCache, HubFile
+from pumasfs.hub.client import Budget, HubClient
+from pumasfs.hub.errors import HubRefused, HubUnavailable
+from pumasfs.hub.lookup import Lookup
+from pumasfs.hub.settings import HubSettings
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import ModelMetadata
 
 RELATED_DEADLINE_S = 8.0
 _CONFIG_EXT = (".json", ".yaml", ".yml", ".txt", ".model", ".tiktoken", ".py", ".md")

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .cache import HubFile, RepoSnapshot
-from .client import classify, quiet_hub_logs
-from .errors import HubUnavailable
-from .settings import HubSettings
-from .verify import Hasher, Mismatch, hash_prefix
-from .work_folder import WorkDir
+from pumasfs.hub.cache import HubFile, RepoSnapshot
+from pumasfs.hub.client import classify, quiet_hub_logs
+from pumasfs.hub.errors import HubUnavailable
+from pumasfs.hub.settings import HubSettings
+from pumasfs.hub.verify import Hasher, Mismatch, hash_prefix
+from pumasfs.hub.work_folder import WorkDir
 
 TRANSFER_ATTEMPTS = 3
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..errors import PumasError
-from .cache import HubFile
+from pumasfs.base.errors import PumasError
+from pumasfs.hub.cache import HubFile
 
 _HASH_CHUNK = 8 << 20
 

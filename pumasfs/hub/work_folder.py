@@ -16,10 +16,10 @@ import shutil
 import time
 from pathlib import Path
 
-from ..errors import PumasError
-from ..paths import Layout
-from ..staging import LockedDir, is_held
-from .cache import HubFile
+from pumasfs.base.errors import PumasError
+from pumasfs.base.paths import Layout
+from pumasfs.hub.cache import HubFile
+from pumasfs.store.staging import LockedDir, is_held
 
 PARTS = ".parts"
 STALE_WORK_S = 14 * 24 * 3600  # an abandoned resume is kept two weeks

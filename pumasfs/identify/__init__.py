@@ -9,11 +9,11 @@ Public API (the importer, doctor and CLI code against these names):
 
 from __future__ import annotations
 
-from . import vocab
-from .core import identify_path
-from .folders import shard_set_of, weight_files
-from .formats import SHARD_RE, WEIGHT_EXTENSIONS, is_weights_file
-from .model import Identification
+from pumasfs.identify import vocab
+from pumasfs.identify.core import identify_path
+from pumasfs.identify.folders import shard_set_of, weight_files
+from pumasfs.identify.formats import SHARD_RE, WEIGHT_EXTENSIONS, is_weights_file
+from pumasfs.identify.model import Identification
 
 __all__ = ["Identification", "identify_path", "is_weights_file", "SHARD_RE", "shard_set_of", "weight_files",
            "WEIGHT_EXTENSIONS", "vocab"]

@@ -12,16 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import NotFound, PumasError
-from . import folders as F
-from . import rules
-from . import vocab as V
-from .formats import SHARD_RE, sniff
-from .gguf import gguf_precision, read_gguf
-from .model import Identification
-from .pickle import read_legacy_pickle, read_zip_pickle
-from .safetensors import read_header, table_from_header
-from .tensors import TensorTable
+from pumasfs.base.errors import NotFound, PumasError
+from pumasfs.identify import folders as F
+from pumasfs.identify import rules
+from pumasfs.identify import vocab as V
+from pumasfs.identify.formats import SHARD_RE, sniff
+from pumasfs.identify.gguf import gguf_precision, read_gguf
+from pumasfs.identify.model import Identification
+from pumasfs.identify.pickle import read_legacy_pickle, read_zip_pickle
+from pumasfs.identify.safetensors import read_header, table_from_header
+from pumasfs.identify.tensors import TensorTable
 
 # GGUF architectures ComfyUI-GGUF loads as diffusion models / text encoders (never LLM apps)
 GGUF_DIFFUSION_ARCHS = {

@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import PumasError
-from . import vocab as V
-from .formats import SHARD_RE, is_weights_file
-from .tensors import TensorTable
+from pumasfs.base.errors import PumasError
+from pumasfs.identify import vocab as V
+from pumasfs.identify.formats import SHARD_RE, is_weights_file
+from pumasfs.identify.tensors import TensorTable
 
 MAX_JSON = 64 * 1024 * 1024
 

@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from . import vocab
+from pumasfs.identify import vocab
 
 WEIGHT_EXTENSIONS = (".safetensors", ".sft", ".ckpt", ".pt", ".pt2", ".pth", ".bin", ".gguf", ".onnx")
 

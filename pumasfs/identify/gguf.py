@@ -20,8 +20,8 @@ import struct
 import threading
 from typing import cast
 
-from ..errors import PumasError
-from .tensors import TensorTable
+from pumasfs.base.errors import PumasError
+from pumasfs.identify.tensors import TensorTable
 
 MAX_GGUF_HEADER = 1 << 30  # metadata + tensor infos; real files stay under ~20 MB
 FIRST_READ = 1 << 20  # one read covers the header of a model without a tokenizer (diffusion GGUFs)

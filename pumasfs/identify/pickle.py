@@ -28,8 +28,8 @@ import zipfile
 import zlib
 from collections.abc import Callable
 
-from ..errors import PumasError
-from .tensors import TensorTable
+from pumasfs.base.errors import PumasError
+from pumasfs.identify.tensors import TensorTable
 
 MAX_PICKLE = 256 * 1024 * 1024  # data.pkl of the largest real checkpoints is a few MB
 # A state dict takes ~20 opcodes per tensor: 2 million is 100,000 tensors, far past the largest real

@@ -19,8 +19,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import vocab as V
-from .tensors import TensorTable
+from pumasfs.identify import vocab as V
+from pumasfs.identify.tensors import TensorTable
 
 
 @dataclass

@@ -10,8 +10,8 @@ import json
 import os
 from typing import Any
 
-from ..errors import PumasError
-from .tensors import TensorTable
+from pumasfs.base.errors import PumasError
+from pumasfs.identify.tensors import TensorTable
 
 MAX_HEADER = 100 * 1024 * 1024  # the format's own reference reader refuses larger headers too
 

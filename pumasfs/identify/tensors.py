@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
-from ..errors import PumasError
-from .vocab import PRECISION_OF_DTYPE
+from pumasfs.base.errors import PumasError
+from pumasfs.identify.vocab import PRECISION_OF_DTYPE
 
 _BLOCK_NUM = re.compile(r"(\d+)")
 _SHAPE, _DTYPE, _OFFSETS, _SECOND = itemgetter("shape"), itemgetter("dtype"), itemgetter("data_offsets"), itemgetter(1)

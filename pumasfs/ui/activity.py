@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import PumasError, os_error_text
-from ..usecases.progress import Cancelled
+from pumasfs.base.errors import PumasError, os_error_text
+from pumasfs.base.progress import Cancelled
 
 PUBLISH_EVERY_S = 0.1  # at most ten progress events a second per job
 KEEP_FINISHED = 200
@@ -66,7 +66,7 @@ class Job:
 
 
 class JobReporter:
-    """A use case's :class:`~pumasfs.usecases.progress.Reporter`, feeding one job."""
+    """A use case's :class:`~pumasfs.base.progress.Reporter`, feeding one job."""
 
     def __init__(self, activity: Activity, job: Job) -> None:
         self.activity, self.job = activity, job

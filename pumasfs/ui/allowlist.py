@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import NotFound, PumasError
+from pumasfs.base.errors import NotFound, PumasError
 
 MAX_LISTED = 500
 

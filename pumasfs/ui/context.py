@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from ..errors import NotFound, PumasError
-from ..usecases.workspace import Workspace
-from . import present
-from .activity import Activity
-from .allowlist import Allowlist
-from .security import Guard
-from .uploads import Uploads
+from pumasfs.base.errors import NotFound, PumasError
+from pumasfs.ui import present
+from pumasfs.ui.activity import Activity
+from pumasfs.ui.allowlist import Allowlist
+from pumasfs.ui.security import Guard
+from pumasfs.ui.uploads import Uploads
+from pumasfs.usecases.workspace import Workspace
 
 HERE = Path(__file__).parent
 
@@ -60,7 +60,7 @@ class Ui:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.filters.update(size=present.human_size, params=present.param_text, when=present.when, hue=present.hue)
-        from ..hub.badge import badge_label, civitai_badge
+        from pumasfs.hub.badge import badge_label, civitai_badge
 
         env.globals.update(csrf=config.guard.csrf, triggers=present.trigger_words, initials=present.initials,
                            query_url=present.query_url, civitai_badge=civitai_badge, badge_label=badge_label)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from ..cli.output import size_text
-from ..metadata import ModelMetadata
+from pumasfs.cli.output import size_text
+from pumasfs.store.metadata import ModelMetadata
 
 # Labels for the model page's "every field" table, in the order people read them.
 FIELD_LABELS: dict[str, str] = {

@@ -20,9 +20,9 @@ from starlette.responses import FileResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .context import HERE, Ui, UiConfig
-from .pages import activity, apps, imports, library, maps, model, trash
-from .security import SecurityMiddleware
+from pumasfs.ui.context import HERE, Ui, UiConfig
+from pumasfs.ui.pages import activity, apps, imports, library, maps, model, trash
+from pumasfs.ui.security import SecurityMiddleware
 
 __all__ = ["UiConfig", "build_app"]
 

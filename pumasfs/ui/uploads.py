@@ -20,9 +20,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .. import staging
-from ..errors import PumasError
-from ..paths import Layout
+from pumasfs.base.errors import PumasError
+from pumasfs.base.paths import Layout
+from pumasfs.store import staging
 
 CHUNK = 1 << 20  # write and hash 1 MiB at a time
 MAX_NAME_BYTES = 255

@@ -10,10 +10,10 @@ Conventions (each module here follows them):
 
 - The first argument is a :class:`~pumasfs.usecases.workspace.Workspace`:
   the library root, opened lazily.
-- Long work reports through a :class:`~pumasfs.usecases.progress.Reporter`
+- Long work reports through a :class:`~pumasfs.base.progress.Reporter`
   passed as ``reporter=``; the default reports nothing.
 - Results are dataclasses or pydantic models, never printed text; errors a
-  user can cause are raised as :class:`~pumasfs.errors.PumasError`.
+  user can cause are raised as :class:`~pumasfs.base.errors.PumasError`.
 - One module per group of use cases, named for what the user does
   (``library.py``, ``apps.py``, ``adopt.py`` ...).
 """

@@ -38,28 +38,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import hashing, locks, staging
-from ..adopt.commit import commit_batch, syncfs
-from ..adopt.companions import read_descriptions
-from ..adopt.conflicts import PredictedConflict, compare_plans
-from ..adopt.planning import AdoptPlan, AppCounts, Hashed, ModelGroup, plan_adoption
-from ..adopt.scan import Candidate, LeftAlone, ScanResult, scan_install
-from ..adopt.swap import Changed, probe_folder, stamp_of, swap_in_link
-from ..errors import NotFound, PumasError, os_error_text
-from ..importer import COMMIT_LOCK, ImportOptions, destination_names, draft_metadata
-from ..installs import AppInstall, get_app, load_apps
-from ..library import Library
-from ..map_schema import TranslationMap
-from ..map_selection import plan_root, select_map
-from ..metadata import FileEntry, Hashes, ModelMetadata, Pin
-from ..naming import text_of
-from ..testhooks import kill_point
-from .after_change import CatchUp, catch_up_apps, lookup_after_import
-from .progress import NULL_REPORTER, Reporter
-from .workspace import Workspace
+from pumasfs.adopt.commit import commit_batch, syncfs
+from pumasfs.adopt.companions import read_descriptions
+from pumasfs.adopt.conflicts import PredictedConflict, compare_plans
+from pumasfs.adopt.planning import AdoptPlan, AppCounts, Hashed, ModelGroup, plan_adoption
+from pumasfs.adopt.scan import Candidate, LeftAlone, ScanResult, scan_install
+from pumasfs.adopt.swap import Changed, probe_folder, stamp_of, swap_in_link
+from pumasfs.base import hashing, locks
+from pumasfs.base.errors import NotFound, PumasError, os_error_text
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.base.testhooks import kill_point
+from pumasfs.importing.importer import COMMIT_LOCK, ImportOptions, destination_names, draft_metadata
+from pumasfs.planning.installs import AppInstall, get_app, load_apps
+from pumasfs.planning.map_schema import TranslationMap
+from pumasfs.planning.map_selection import plan_root, select_map
+from pumasfs.store import staging
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import FileEntry, Hashes, ModelMetadata, Pin
+from pumasfs.store.naming import text_of
+from pumasfs.usecases.after_change import CatchUp, catch_up_apps, lookup_after_import
+from pumasfs.usecases.workspace import Workspace
 
 if TYPE_CHECKING:
-    from ..hub.enrich import EnrichSummary
+    from pumasfs.hub.enrich import EnrichSummary
 
 ADOPT_LOCK = "adopt.lock"
 
@@ -153,7 +154,7 @@ def adopt(
             for app, tmap in installs
         ]
         _drop_registered(ws, scanned)
-        from ..adopt.workflows import unresolved_references
+        from pumasfs.adopt.workflows import unresolved_references
 
         notes = [n for s in scanned for n in s.scan.notes]
         left: list[LeftAlone] = [x for s in scanned for x in s.scan.left]
@@ -337,7 +338,7 @@ def _size(p: Path) -> int:
 
 
 def _identify(c: Candidate) -> Any:
-    from ..importer import _identify_unit
+    from pumasfs.importing.importer import _identify_unit
 
     try:
         return _identify_unit(c.unit)
@@ -366,7 +367,7 @@ def _drop_unsafe(hashed: list[Hashed], left: list[LeftAlone]) -> list[Hashed]:
 
 def _drop_in_use(hashed: list[Hashed], left: list[LeftAlone]) -> list[Hashed]:
     """A file some process is still writing (a download) is not adopted this time."""
-    from ..adopt.inuse import open_for_writing
+    from pumasfs.adopt.inuse import open_for_writing
 
     busy = open_for_writing()
     if not busy:
@@ -417,8 +418,8 @@ def _predict_conflicts(ws: Workspace, plan: AdoptPlan) -> list[PredictedConflict
     placement rules settle every clash (``adopt.conflicts``), and each new
     placement is looked at on disk (one ``lstat``) for things pumas does not own.
     """
-    from ..model_record import ModelRecord
-    from ..planner import build_plan
+    from pumasfs.planning.planner import build_plan
+    from pumasfs.store.model_record import ModelRecord
 
     lib = ws.library
     records = {r.model_id: r for r in lib.index.records()}
@@ -772,7 +773,7 @@ def _described(meta: ModelMetadata, sidecars: list[Path]) -> dict[str, Any]:
 
 
 def _fsync_tree(root: Path) -> None:
-    from ..atomic import fsync_dir
+    from pumasfs.base.atomic import fsync_dir
 
     for d, _dirs, _files in os.walk(root):
         fsync_dir(Path(d))
@@ -811,8 +812,7 @@ def _register(ws: Workspace, inst: _Install, result: AdoptResult) -> None:
     """Record the links of every model pinned in this install (the materializer adopts links on disk)."""
     from materializer.api import locked_registry
     from materializer.sync import apply_plan
-
-    from ..planner import build_plan
+    from pumasfs.planning.planner import build_plan
 
     lib = ws.library
     records = [r for r in lib.index.records() if r.meta.pins_of(inst.app.name)]
@@ -851,7 +851,7 @@ def finish_pending(ws: Workspace, *, fix: bool, apps: set[str] | None = None) ->
 
     lib = ws.library
     out: list[Pending] = []
-    from .release import release_marker
+    from pumasfs.usecases.release import release_marker
 
     installs = {a.name: a for a in load_apps(ws.layout).apps
                 if (apps is None or a.name in apps) and not os.path.exists(release_marker(ws, a.name))}
@@ -916,7 +916,7 @@ class Unmanaged:
     duplicates: int  # of models the library already holds (same size, same first and last MiB)
 
     def line(self) -> str:
-        from ..cli.output import size_text
+        from pumasfs.cli.output import size_text
 
         dup = f", {self.duplicates} of them already in the library" if self.duplicates else ""
         return (f"{self.app}: {self.files} model file(s) ({size_text(self.bytes)}) are not managed by pumas{dup}; "
@@ -925,7 +925,7 @@ class Unmanaged:
 
 def unmanaged(ws: Workspace, apps: list[str] | None = None) -> list[Unmanaged]:
     """Model files sitting in app folders as real files; names and sizes only (and a sample for duplicates)."""
-    from ..importer import _sample_digest
+    from pumasfs.importing.importer import _sample_digest
 
     lib = ws.library
     models_real = os.path.realpath(ws.layout.models_dir)

@@ -11,14 +11,13 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import PumasError
-from .progress import NULL_REPORTER, Reporter
-from .workspace import Workspace
+from pumasfs.base.errors import PumasError
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.usecases.workspace import Workspace
 
 if TYPE_CHECKING:
     from materializer.report import SyncReport
-
-    from ..hub.enrich import EnrichSummary
+    from pumasfs.hub.enrich import EnrichSummary
 
 
 @dataclass
@@ -71,6 +70,6 @@ def unlink_everywhere(ws: Workspace, model_id: str) -> int:
 
 def lookup_after_import(ws: Workspace, model_ids: list[str], deadline_s: float = 3.0) -> EnrichSummary:
     """Hub lookup right after an import; bounded so that it never stalls the import."""
-    from ..hub.enrich import enrich_after_import
+    from pumasfs.hub.enrich import enrich_after_import
 
     return enrich_after_import(ws.library, model_ids, deadline_s=deadline_s)

@@ -7,16 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import PumasError
-from ..installs import AppInstall
-from .progress import NULL_REPORTER, Reporter
-from .workspace import Workspace
+from pumasfs.base.errors import PumasError
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.planning.installs import AppInstall
+from pumasfs.usecases.workspace import Workspace
 
 if TYPE_CHECKING:
     from materializer.report import SyncReport
-
-    from ..map_schema import TranslationMap
-    from .install_mode import ModeResult
+    from pumasfs.planning.map_schema import TranslationMap
+    from pumasfs.usecases.install_mode import ModeResult
 
 # Folders the default ComfyUI map leaves alone on purpose.
 WHY_NO_RULE = {
@@ -28,7 +27,7 @@ WHY_NO_RULE = {
 
 def discover_installs(ws: Workspace) -> list[AppInstall]:
     """Register ComfyUI installs under ``<root>/comfyui-versions/`` (each with its default map)."""
-    from ..app_discovery import autodiscover_comfyui
+    from pumasfs.planning.app_discovery import autodiscover_comfyui
 
     return autodiscover_comfyui(ws.writable_layout())
 
@@ -54,12 +53,12 @@ def add_app(ws: Workspace, kind: str, path: Path, *, name: str | None = None, ve
     one section of its extra_model_paths.yaml names it (an invalid yaml is
     refused before anything is recorded): see ``install_mode.set_mode``.
     """
-    from ..installs import add_app as register
-    from ..map_selection import select_map
-    from ..map_store import ensure_default_map, known_kinds
-    from ..notices import new_notices
-    from ..sandbox import detect_sandbox
-    from .install_mode import precheck, set_mode
+    from pumasfs.base.notices import new_notices
+    from pumasfs.planning.installs import add_app as register
+    from pumasfs.planning.map_selection import select_map
+    from pumasfs.planning.map_store import ensure_default_map, known_kinds
+    from pumasfs.planning.sandbox import detect_sandbox
+    from pumasfs.usecases.install_mode import precheck, set_mode
 
     layout = ws.writable_layout()
     precheck(kind, path, mode)
@@ -94,7 +93,7 @@ class AppListing:
 
 def list_apps(ws: Workspace) -> AppListing:
     """Every registered install (after registering new ones under comfyui-versions/)."""
-    from ..installs import load_apps
+    from pumasfs.planning.installs import load_apps
 
     ws.require_library()
     discovered = discover_installs(ws)
@@ -144,10 +143,10 @@ def _unmapped(app: AppInstall, folders: list[str], tmap: TranslationMap) -> list
 
 def show_app(ws: Workspace, name: str) -> AppDetails:
     """One install: version, folders found, the map in use and why, sandbox warnings."""
-    from ..installs import get_app
-    from ..map_selection import plan_root, select_map
-    from ..model_folders import discover_model_folders
-    from ..sandbox import detect_sandbox
+    from pumasfs.planning.installs import get_app
+    from pumasfs.planning.map_selection import plan_root, select_map
+    from pumasfs.planning.model_folders import discover_model_folders
+    from pumasfs.planning.sandbox import detect_sandbox
 
     ws.require_library()
     discover_installs(ws)
@@ -184,9 +183,8 @@ def remove_app(ws: Workspace, name: str, *, dry_run: bool = False, reporter: Rep
     raises (after reporting each one), so that a later run can finish.
     """
     from materializer.api import uninstall
-
-    from ..installs import get_app, remove_app_record
-    from .install_mode import forget_tree, leave_mode
+    from pumasfs.planning.installs import get_app, remove_app_record
+    from pumasfs.usecases.install_mode import forget_tree, leave_mode
 
     layout = ws.writable_layout()
     install = get_app(layout, name)

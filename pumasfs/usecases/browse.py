@@ -22,10 +22,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..hub.badge import CIVITAI_LINKED, CIVITAI_VERIFIED, trust_badge
-from ..index import search_terms
-from ..metadata import ModelMetadata
-from .workspace import Workspace
+from pumasfs.hub.badge import CIVITAI_LINKED, CIVITAI_VERIFIED, trust_badge
+from pumasfs.store.index import search_terms
+from pumasfs.store.metadata import ModelMetadata
+from pumasfs.usecases.workspace import Workspace
 
 Sort = Literal["name", "size", "added", "-name", "-size", "-added"]
 SORTS: dict[str, str] = {

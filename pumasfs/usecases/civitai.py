@@ -10,17 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ..errors import PumasError
-from .after_change import CatchUp, catch_up_apps
-from .library import resolve_model
-from .progress import NULL_REPORTER, Reporter
-from .workspace import Workspace
+from pumasfs.base.errors import PumasError
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.usecases.after_change import CatchUp, catch_up_apps
+from pumasfs.usecases.library import resolve_model
+from pumasfs.usecases.workspace import Workspace
 
 if TYPE_CHECKING:
-    from ..hub.civitai.download import CivitaiDownloadResult
-    from ..hub.civitai.enrich import CivitaiOutcome, CivitaiSummary
-    from ..hub.civitai.outdated import OutdatedReport
-    from ..hub.civitai.settings import CivitaiSettings
+    from pumasfs.hub.civitai.download import CivitaiDownloadResult
+    from pumasfs.hub.civitai.enrich import CivitaiOutcome, CivitaiSummary
+    from pumasfs.hub.civitai.outdated import OutdatedReport
+    from pumasfs.hub.civitai.settings import CivitaiSettings
 
 
 @dataclass
@@ -43,8 +43,8 @@ class ConfigValue:
 
 
 def _settings(ws: Workspace, nsfw: str | None = None) -> CivitaiSettings:
-    from ..hub.civitai.config import NSFW_SETTINGS
-    from ..hub.civitai.settings import CivitaiSettings
+    from pumasfs.hub.civitai.config import NSFW_SETTINGS
+    from pumasfs.hub.civitai.settings import CivitaiSettings
 
     settings = CivitaiSettings.from_env(ws.layout)
     if nsfw is not None:
@@ -55,7 +55,7 @@ def _settings(ws: Workspace, nsfw: str | None = None) -> CivitaiSettings:
 
 
 def config_keys() -> list[str]:
-    from ..hub.civitai.config import KEYS
+    from pumasfs.hub.civitai.config import KEYS
 
     return sorted(KEYS)
 
@@ -64,7 +64,7 @@ def get_config(ws: Workspace, key: str | None = None) -> list[ConfigValue]:
     """One setting, or all of them."""
     import os
 
-    from ..hub.civitai.config import KEYS, load_config
+    from pumasfs.hub.civitai.config import KEYS, load_config
 
     keys = sorted(KEYS) if key is None else [key]
     config = load_config(ws.layout)
@@ -88,8 +88,8 @@ def get_config(ws: Workspace, key: str | None = None) -> list[ConfigValue]:
 def set_config(ws: Workspace, key: str, value: str, *, dry_run: bool = False) -> ConfigValue:
     from pydantic import ValidationError
 
-    from ..hub.civitai.config import KEYS, NSFW_SETTINGS, load_config, save_config
-    from ..metadata import validation_error_line
+    from pumasfs.hub.civitai.config import KEYS, NSFW_SETTINGS, load_config, save_config
+    from pumasfs.store.metadata import validation_error_line
 
     if key not in KEYS:
         raise PumasError(f"unknown setting {key!r} (known: {', '.join(sorted(KEYS))})")
@@ -122,8 +122,8 @@ def link_model(
     reporter: Reporter = NULL_REPORTER,
 ) -> LinkReport:
     """Mark ``model`` as the CivitAI version ``ref`` names ("linked by user"), then catch the apps up."""
-    from ..hub.civitai.link import link_model as link
-    from ..hub.civitai.refs import parse_ref
+    from pumasfs.hub.civitai.link import link_model as link
+    from pumasfs.hub.civitai.refs import parse_ref
 
     settings = _settings(ws, nsfw)
     civ_ref = parse_ref(ref, settings.endpoint)
@@ -135,7 +135,7 @@ def link_model(
 
 
 def outdated(ws: Workspace, *, reporter: Reporter = NULL_REPORTER) -> OutdatedReport:
-    from ..hub.civitai.outdated import find_outdated
+    from pumasfs.hub.civitai.outdated import find_outdated
 
     report = find_outdated(ws.library, _settings(ws))
     for line in report.unavailable:
@@ -148,7 +148,7 @@ def enrich(
     nsfw: str | None = None,
 ) -> CivitaiSummary:
     """CivitAI lookups for these models (None: every model, or only pending ones)."""
-    from ..hub.civitai.enrich import enrich_civitai, pending_ids
+    from pumasfs.hub.civitai.enrich import enrich_civitai, pending_ids
 
     lib = ws.library
     if model_ids is None:
@@ -161,8 +161,8 @@ def download(
     reporter: Reporter = NULL_REPORTER,
 ) -> DownloadReport:
     """Fetch a CivitAI file (resumable, SHA256-checked), import it, catch the apps up."""
-    from ..hub.civitai.download import download_version
-    from ..hub.civitai.refs import parse_ref
+    from pumasfs.hub.civitai.download import download_version
+    from pumasfs.hub.civitai.refs import parse_ref
 
     settings = _settings(ws, nsfw)
     result = download_version(ws.library, parse_ref(ref, settings.endpoint), settings, file_name=file,

@@ -6,15 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import PumasError
-from .after_change import CatchUp, catch_up_apps
-from .library import resolve_model
-from .progress import NULL_REPORTER, Reporter
-from .workspace import Workspace
+from pumasfs.base.errors import PumasError
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.usecases.after_change import CatchUp, catch_up_apps
+from pumasfs.usecases.library import resolve_model
+from pumasfs.usecases.workspace import Workspace
 
 if TYPE_CHECKING:
-    from ..hub.download import DownloadResult
-    from ..hub.enrich import EnrichSummary
+    from pumasfs.hub.download import DownloadResult
+    from pumasfs.hub.enrich import EnrichSummary
 
 
 @dataclass
@@ -28,7 +28,7 @@ def enrich(ws: Workspace, models: list[str] | tuple[str, ...] = (), *, all_model
            pending: bool = False, budget: int = 100, dry_run: bool = False,
            reporter: Reporter = NULL_REPORTER) -> EnrichReport:
     """Match models with their hub repo and fill in their metadata (the pending ones by default)."""
-    from ..hub.enrich import all_ids, enrich_models, pending_ids
+    from pumasfs.hub.enrich import all_ids, enrich_models, pending_ids
 
     if models and (all_models or pending):
         raise PumasError("give model ids, or --all, or --pending, not both")
@@ -43,7 +43,7 @@ def enrich(ws: Workspace, models: list[str] | tuple[str, ...] = (), *, all_model
         ids = pending_ids(lib)
     summary = enrich_models(lib, ids, budget=budget, dry_run=dry_run)
     # CivitAI (issue 12): the same models by SHA256; by default those CivitAI has not answered about.
-    from .civitai import enrich as enrich_civitai
+    from pumasfs.usecases.civitai import enrich as enrich_civitai
 
     summary.civitai = enrich_civitai(ws, [summary.renamed.get(i, i) for i in ids] if models else None,
                                      pending=not all_models, dry_run=dry_run)
@@ -62,7 +62,7 @@ def download(ws: Workspace, repo: str, files: list[str] | tuple[str, ...] = (),
              include: list[str] | tuple[str, ...] = (), revision: str | None = None, *, dry_run: bool = False,
              reporter: Reporter = NULL_REPORTER) -> DownloadReport:
     """Download a hub repo (or some of its files), verify each file, import it as one model, catch the apps up."""
-    from ..hub.download import download_repo
+    from pumasfs.hub.download import download_repo
 
 
     def start(total: int) -> Callable[[int], None] | None:

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_PARTIAL, PumasError
-from .after_change import CatchUp, catch_up_apps, lookup_after_import
-from .progress import NULL_REPORTER, Reporter
-from .workspace import Workspace
+from pumasfs.base.errors import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_PARTIAL, PumasError
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.usecases.after_change import CatchUp, catch_up_apps, lookup_after_import
+from pumasfs.usecases.workspace import Workspace
 
 if TYPE_CHECKING:
-    from ..hub.enrich import EnrichSummary
-    from ..importer import ImportOptions, ImportResult
+    from pumasfs.hub.enrich import EnrichSummary
+    from pumasfs.importing.importer import ImportOptions, ImportResult
 
 
 class _ImportProgress:
@@ -73,7 +73,7 @@ def import_models(ws: Workspace, paths: list[Path], options: ImportOptions, *, l
     Failures of single sources are in the report; nothing is raised for them
     (see :meth:`ImportReport.error`).
     """
-    from ..importer import import_paths
+    from pumasfs.importing.importer import import_paths
 
     if options.dry_run and not ws.layout.models_dir.is_dir():
         # A dry run writes nothing, so it must not create a library either: plan against an

@@ -25,14 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import extra_paths, locks
-from ..errors import PumasError
-from ..health import Finding
-from ..install_mode import YAML_KINDS, comfyui_yaml_folders, plan_folders, section_note, tree_dir
-from ..installs import INSTALL_MODES, AppInstall, ExtraPathsRecord, get_app, update_app
-from ..testhooks import kill_point
-from .progress import NULL_REPORTER, Reporter
-from .workspace import Workspace
+from pumasfs.base import locks
+from pumasfs.base.errors import PumasError
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.base.testhooks import kill_point
+from pumasfs.planning import extra_paths
+from pumasfs.planning.install_mode import YAML_KINDS, comfyui_yaml_folders, plan_folders, section_note, tree_dir
+from pumasfs.planning.installs import INSTALL_MODES, AppInstall, ExtraPathsRecord, get_app, update_app
+from pumasfs.store.health import Finding
+from pumasfs.usecases.workspace import Workspace
 
 
 @dataclass
@@ -83,7 +84,7 @@ def folders_for(layout: Any, install: AppInstall) -> dict[str, list[str]]:
     Reading the tree rather than planning again keeps this cheap enough to
     run after every full sync, and gives doctor and sync the same answer.
     """
-    from ..map_selection import select_map
+    from pumasfs.planning.map_selection import select_map
 
     tmap = select_map(layout, install).map
     on_disk: list[str] = []
@@ -169,7 +170,7 @@ def _write_section(ws: Workspace, install: AppInstall, result: ModeResult, dry_r
 
 
 def _view_state(ws: Workspace, mountpoint: Path) -> str:
-    from ..view import mounts
+    from pumasfs.view import mounts
 
     mp = str(mountpoint)
     mounted = mounts.view_mounts()
@@ -183,14 +184,14 @@ def _unmount(ws: Workspace, install: AppInstall, result: ModeResult, dry_run: bo
         return
     _say(result, f"unmount the view at {install.tree_dir}")
     if not dry_run:
-        from ..view.daemon import umount
+        from pumasfs.view.daemon import umount
 
         umount(ws.layout, install.tree_dir)
 
 
 def _mount(ws: Workspace, install: AppInstall, result: ModeResult) -> None:
-    from ..view.daemon import mount
-    from ..view.source import AppPlanSource
+    from pumasfs.view.daemon import mount
+    from pumasfs.view.source import AppPlanSource
 
     assert install.tree_dir is not None
     if _view_state(ws, install.tree_dir) == "active":
@@ -377,8 +378,8 @@ def forget_tree(ws: Workspace, install: AppInstall, *, dry_run: bool = False) ->
 
 def _tree_missing_entries(ws: Workspace, install: AppInstall) -> tuple[int, int]:
     """How many of the plan's entries the tree lacks, and the plan's size."""
-    from ..map_selection import select_map
-    from ..planner import build_plan
+    from pumasfs.planning.map_selection import select_map
+    from pumasfs.planning.planner import build_plan
 
     assert install.tree_dir is not None
     tmap = select_map(ws.layout, install).map
@@ -440,7 +441,7 @@ def check_install(ws: Workspace, install: AppInstall) -> list[Finding]:
 
 def check_installs(ws: Workspace, *, fix: bool = False) -> list[Finding]:
     """`pumas doctor`: every yaml/view install (and links installs with a leftover section); --fix repairs."""
-    from ..installs import load_apps
+    from pumasfs.planning.installs import load_apps
 
     if not ws.layout.apps_file.exists():
         return []

@@ -6,16 +6,16 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import PumasError
-from .progress import NULL_REPORTER, Reporter
-from .workspace import Workspace
+from pumasfs.base.errors import PumasError
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.usecases.workspace import Workspace
 
 if TYPE_CHECKING:  # `pumas list` must not pay for pydantic: heavy modules load inside the use cases
-    from ..hub.related import RelatedFile
-    from ..library import ScanReport
-    from ..metadata import ModelMetadata
-    from ..model_record import ModelRecord
-    from .after_change import CatchUp
+    from pumasfs.hub.related import RelatedFile
+    from pumasfs.store.library import ScanReport
+    from pumasfs.store.metadata import ModelMetadata
+    from pumasfs.store.model_record import ModelRecord
+    from pumasfs.usecases.after_change import CatchUp
 
 
 @dataclass
@@ -73,7 +73,7 @@ _LINK_LOOKUPS = 2000  # up to this many rows, `list` reads their links by model 
 
 def list_rows(ws: Workspace, where: ModelFilter | None = None, *, full: bool = False,
               page: tuple[int, int] | None = None) -> Listing:
-    from ..gcpause import gc_paused
+    from pumasfs.base.gcpause import gc_paused
 
     with gc_paused():  # 100,000 rows are 100,000 dicts that live until the listing is printed
         return _list_rows(ws, where, full=full, page=page)
@@ -86,7 +86,7 @@ def _list_rows(ws: Workspace, where: ModelFilter | None, *, full: bool, page: tu
     offset) reads only that slice, so a first page costs the same at any library size.
     Reading only: a root with no library is NotFound, and nothing is created.
     """
-    from ..hub.badge import trust_text_of
+    from pumasfs.hub.badge import trust_text_of
 
     where = where or ModelFilter()
     index = ws.reading_index()
@@ -172,7 +172,7 @@ def show_model(ws: Workspace, ref: str, *, related: bool = False, reporter: Repo
     record = lib.record(resolve_model(ws, ref))
     details = ModelDetails(record=record, links=links_of_model(ws, record.model_id))
     if related:
-        from ..hub.related import related_files
+        from pumasfs.hub.related import related_files
 
         try:
             details.related = related_files(lib, record.meta)
@@ -197,7 +197,7 @@ class EditResult:
 
 def parse_sets(sets: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """``FIELD=VALUE`` texts (from ``--set``) as typed field changes."""
-    from ..metadata import parse_edit_value
+    from pumasfs.store.metadata import parse_edit_value
 
     changes: dict[str, Any] = {}
     for item in sets:
@@ -212,8 +212,8 @@ def parse_sets(sets: list[str] | tuple[str, ...]) -> dict[str, Any]:
 def edit_model(ws: Workspace, ref: str, changes: dict[str, Any], *, force: bool = False,
                reporter: Reporter = NULL_REPORTER) -> EditResult:
     """A user's edit of a model's metadata; identity changes move the folder, then the apps catch up."""
-    from ..metadata import check_vocabulary
-    from .after_change import catch_up_apps
+    from pumasfs.store.metadata import check_vocabulary
+    from pumasfs.usecases.after_change import catch_up_apps
 
     lib = ws.library
     model_id = resolve_model(ws, ref)
@@ -225,7 +225,7 @@ def edit_model(ws: Workspace, ref: str, changes: dict[str, Any], *, force: bool 
 
 def resolve_model(ws: Workspace, ref: str) -> str:
     """A model id from an id or a unique name; an unknown one says which ids are close."""
-    from ..errors import NotFound
+    from pumasfs.base.errors import NotFound
 
     lib = ws.library
     try:

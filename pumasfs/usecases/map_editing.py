@@ -19,18 +19,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .. import atomic
-from ..comfyui_map import default_comfyui_map
-from ..errors import PumasError
-from ..installs import AppInstall, update_app
-from ..map_schema import Match, Rule, TranslationMap, map_json, parse_map
-from ..map_store import builtin_maps
-from ..metadata import OVERRIDES_FILE, Overrides, validation_error_line
-from ..model_folders import discover_model_folders
-from ..model_record import ModelRecord
-from ..plan import Plan
-from ..planner import _match_name, _rule_verdict, build_plan
-from .workspace import Workspace
+from pumasfs.base import atomic
+from pumasfs.base.errors import PumasError
+from pumasfs.planning.comfyui_map import default_comfyui_map
+from pumasfs.planning.installs import AppInstall, update_app
+from pumasfs.planning.map_schema import Match, Rule, TranslationMap, map_json, parse_map
+from pumasfs.planning.map_store import builtin_maps
+from pumasfs.planning.model_folders import discover_model_folders
+from pumasfs.planning.plan import Plan
+from pumasfs.planning.planner import _match_name, _rule_verdict, build_plan
+from pumasfs.store.metadata import OVERRIDES_FILE, Overrides, validation_error_line
+from pumasfs.store.model_record import ModelRecord
+from pumasfs.usecases.workspace import Workspace
 
 CRITERIA = ("model_type", "subtype", "family", "format", "tags_any", "filename_glob")
 
@@ -214,7 +214,7 @@ def set_version_ranges(ws: Workspace, ref: str, ranges: dict[str, str]) -> Overr
     Validated by the same pydantic model the planner reads, so a range pumas
     would refuse is never written; an empty mapping removes the file.
     """
-    from .after_change import catch_up_apps
+    from pumasfs.usecases.after_change import catch_up_apps
 
     lib = ws.library
     model_id = lib.resolve_id(ref)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..view.mounts import ViewListing, list_views
-from .workspace import Workspace
+from pumasfs.usecases.workspace import Workspace
+from pumasfs.view.mounts import ViewListing, list_views
 
 
 def list_mounts(ws: Workspace, *, all_roots: bool = False) -> ViewListing:

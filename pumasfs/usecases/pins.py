@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import posixpath
 
-from ..errors import NotFound, PumasError
-from ..installs import get_app
-from ..metadata import ModelMetadata, Pin
-from .after_change import CatchUp, catch_up_apps
-from .progress import NULL_REPORTER, Reporter
-from .workspace import Workspace
+from pumasfs.base.errors import NotFound, PumasError
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.planning.installs import get_app
+from pumasfs.store.metadata import ModelMetadata, Pin
+from pumasfs.usecases.after_change import CatchUp, catch_up_apps
+from pumasfs.usecases.workspace import Workspace
 
 
 def clean_pin_path(path: str) -> str:

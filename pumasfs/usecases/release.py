@@ -18,15 +18,15 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import locks
-from ..adopt.swap import restore_file
-from ..errors import PumasError
-from ..installs import get_app
-from ..map_selection import plan_root, select_map
-from ..planner import build_plan
-from ..testhooks import kill_point
-from .adopt import ADOPT_LOCK
-from .workspace import Workspace
+from pumasfs.adopt.swap import restore_file
+from pumasfs.base import locks
+from pumasfs.base.errors import PumasError
+from pumasfs.base.testhooks import kill_point
+from pumasfs.planning.installs import get_app
+from pumasfs.planning.map_selection import plan_root, select_map
+from pumasfs.planning.planner import build_plan
+from pumasfs.usecases.adopt import ADOPT_LOCK
+from pumasfs.usecases.workspace import Workspace
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Removing models: links in every app first, then the model into the trash.
 
 The order is what makes it safe and resumable.  Before anything changes, the
-library writes an intent (see :mod:`pumasfs.journal`); then this model's
+library writes an intent (see :mod:`pumasfs.store.journal`); then this model's
 links leave every app; then its folder moves into the trash (one rename) and
 its row leaves the index.  A process killed at any step leaves the intent,
 and the next command that opens the library finishes the removal; the index
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import EXIT_PARTIAL, PumasError
-from .progress import NULL_REPORTER, Reporter
-from .trash import auto_empty
-from .workspace import Workspace
+from pumasfs.base.errors import EXIT_PARTIAL, PumasError
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.usecases.trash import auto_empty
+from pumasfs.usecases.workspace import Workspace
 
 
 @dataclass
@@ -56,8 +56,8 @@ def remove_models(
     ws: Workspace, refs: list[str], *, dry_run: bool = False, reporter: Reporter = NULL_REPORTER
 ) -> RemoveResult:
     """Move the models named by ``refs`` (ids or unique names) to the trash, their links out of every app."""
-    from .after_change import catch_up_apps, unlink_everywhere
-    from .library import links_of_model
+    from pumasfs.usecases.after_change import catch_up_apps, unlink_everywhere
+    from pumasfs.usecases.library import links_of_model
 
     lib = ws.library
     result = RemoveResult(dry_run=dry_run)
@@ -84,7 +84,7 @@ def remove_models(
         except PumasError as e:
             result.failed.append(RemoveFailure(ref, e.message, e.exit_code))
         except OSError as e:
-            from ..errors import os_error_text
+            from pumasfs.base.errors import os_error_text
 
             result.failed.append(RemoveFailure(ref, os_error_text(e) + (f": {e.filename}" if e.filename else ""), 1))
         reporter.advance(1)

@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from materializer.report import SyncReport
-
-from ..errors import EXIT_CONFLICT, EXIT_PARTIAL, PumasError
-from ..health import Finding
-from .after_change import CatchUp, catch_up_apps
-from .apps import discover_installs
-from .progress import NULL_REPORTER, Reporter
-from .workspace import Workspace
+from pumasfs.base.errors import EXIT_CONFLICT, EXIT_PARTIAL, PumasError
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.store.health import Finding
+from pumasfs.usecases.after_change import CatchUp, catch_up_apps
+from pumasfs.usecases.apps import discover_installs
+from pumasfs.usecases.workspace import Workspace
 
 
 def materialize(ws: Workspace, selector: str, *, dry_run: bool = False, link_type: str | None = None,
@@ -23,9 +22,8 @@ def materialize(ws: Workspace, selector: str, *, dry_run: bool = False, link_typ
     next automatic sync does not undo it.
     """
     from materializer.api import materialize as full_sync
-
-    from ..app_discovery import resolve_apps
-    from ..installs import update_app
+    from pumasfs.planning.app_discovery import resolve_apps
+    from pumasfs.planning.installs import update_app
 
     lib = ws.library
     discover_installs(ws)
@@ -42,8 +40,7 @@ def sync_apps(ws: Workspace, selector: str | None = None, *, dry_run: bool = Fal
               skip_conflicts: bool = False) -> list[SyncReport]:
     """Incremental sync: every materialized install, or those ``selector`` names (fully, if never before)."""
     from materializer.api import sync_pending
-
-    from ..app_discovery import resolve_apps
+    from pumasfs.planning.app_discovery import resolve_apps
 
     lib = ws.library
     discover_installs(ws)
@@ -92,7 +89,7 @@ def doctor(ws: Workspace, *, fix: bool = False, verify: bool = False, reporter: 
 
     ``verify`` also re-reads every library file and compares its SHA256 with the import's.
     """
-    from .. import health
+    from pumasfs.store import health
 
     ws.require_library()
     lib = ws.library
@@ -107,7 +104,7 @@ def doctor(ws: Workspace, *, fix: bool = False, verify: bool = False, reporter: 
         from materializer.api import doctor as links_doctor
 
         report.findings += links_doctor(ws.layout, lib, fix=fix)
-        from .install_mode import check_installs
+        from pumasfs.usecases.install_mode import check_installs
 
         report.findings += check_installs(ws, fix=fix)  # yaml/view installs: their section, tree and view
     if fix and any(f.fixed for f in report.findings):

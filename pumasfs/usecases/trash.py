@@ -1,6 +1,6 @@
 """The trash: list what `rm` removed, bring it back, or delete it for good.
 
-Removed models wait in ``models/.trash/`` (see :mod:`pumasfs.trash`); the
+Removed models wait in ``models/.trash/`` (see :mod:`pumasfs.store.trash`); the
 ones older than the keep setting (``config/trash.json``, 30 days by default)
 are deleted whenever a removal runs, and ``pumas trash empty`` deletes them
 on demand.  Restoring is one rename back; the next sync, run here, puts the
@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from .. import trash
-from ..atomic import write_bytes
-from ..errors import PumasError
-from ..metadata import validation_error_line
-from ..paths import Layout
-from ..trash import TrashItem, TrashSettings
-from .progress import NULL_REPORTER, Reporter
-from .workspace import Workspace
+from pumasfs.base.atomic import write_bytes
+from pumasfs.base.errors import PumasError
+from pumasfs.base.paths import Layout
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.store import trash
+from pumasfs.store.metadata import validation_error_line
+from pumasfs.store.trash import TrashItem, TrashSettings
+from pumasfs.usecases.workspace import Workspace
 
 SETTINGS_FILE = "trash.json"
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -76,8 +76,8 @@ def restore(ws: Workspace, item_id: str, *, dry_run: bool = False, allow_duplica
     If the same bytes were imported again since the removal, restoring would
     make a second copy: refused unless ``allow_duplicate``, like an import.
     """
-    from ..metadata import load_metadata
-    from .after_change import catch_up_apps
+    from pumasfs.store.metadata import load_metadata
+    from pumasfs.usecases.after_change import catch_up_apps
 
     lib = ws.library
     index = lib.index  # open: finishes what killed processes left

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .workspace import Workspace
+from pumasfs.usecases.workspace import Workspace
 
 if TYPE_CHECKING:
-    from ..installs import AppInstall
-    from ..plan import Plan, PlanEntry
+    from pumasfs.planning.installs import AppInstall
+    from pumasfs.planning.plan import Plan, PlanEntry
 
 
 # -- apps: what the apps pages read, until usecases/apps.py offers it ---------------------------------------------
@@ -72,10 +72,10 @@ class PlanPreview:
 
 def preview_plan(ws: Workspace, name: str) -> PlanPreview:
     """The full plan `pumas materialize NAME` would apply, with the map that made it (no disk is read but the index)."""
-    from ..installs import get_app
-    from ..map_selection import plan_root, select_map
-    from ..planner import build_plan
-    from .apps import discover_installs
+    from pumasfs.planning.installs import get_app
+    from pumasfs.planning.map_selection import plan_root, select_map
+    from pumasfs.planning.planner import build_plan
+    from pumasfs.usecases.apps import discover_installs
 
     discover_installs(ws)
     install = get_app(ws.layout, name)
@@ -97,7 +97,7 @@ class FoundInstall:
 
 def find_installs(roots: list[Path], registered: list[Path], *, depth: int = 3) -> list[FoundInstall]:
     """ComfyUI installs under ``roots`` (a ``comfyui_version.py`` or ``comfy/`` beside ``main.py``) not yet registered."""
-    from ..app_versions import read_app_version
+    from pumasfs.planning.app_versions import read_app_version
 
     known = {os.path.realpath(p) for p in registered}
     found: list[FoundInstall] = []

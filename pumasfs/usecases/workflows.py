@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..adopt.listing import resolves
-from ..adopt.workflows import Reference, all_references, key_folders, workflow_files
-from ..errors import PumasError
-from ..installs import get_app
-from .workspace import Workspace
+from pumasfs.adopt.listing import resolves
+from pumasfs.adopt.workflows import Reference, all_references, key_folders, workflow_files
+from pumasfs.base.errors import PumasError
+from pumasfs.planning.installs import get_app
+from pumasfs.usecases.workspace import Workspace
 
 
 @dataclass

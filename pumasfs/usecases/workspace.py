@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import NotFound, PumasError
-from ..paths import JOURNAL_DIR, LIBRARY_MARKER, Layout, default_root
+from pumasfs.base.errors import NotFound, PumasError
+from pumasfs.base.paths import JOURNAL_DIR, LIBRARY_MARKER, Layout, default_root
 
 if TYPE_CHECKING:
-    from ..index import Index
-    from ..library import Library
+    from pumasfs.store.index import Index
+    from pumasfs.store.library import Library
 
 
 class Workspace:
@@ -29,10 +29,10 @@ class Workspace:
 
     @property
     def library(self) -> Library:
-        from ..library import Library
+        from pumasfs.store.library import Library
 
         if self._library is None:
-            from ..libmarker import check_library, missing_root_check
+            from pumasfs.store.libmarker import check_library, missing_root_check
 
             missing_root_check(self.layout.root)
             check_root(self.layout.root)
@@ -51,7 +51,7 @@ class Workspace:
     def require_library(self) -> None:
         """Reading use cases: a root without a library is an error, and nothing is created there."""
         if not self.layout.models_dir.is_dir():
-            from ..libmarker import missing_root_check
+            from pumasfs.store.libmarker import missing_root_check
 
             missing_root_check(self.layout.root)  # a root used before, now gone: its drive is unplugged
             raise NotFound(f"no library at {self.layout.root} (`pumas import FILE` creates one there; "
@@ -63,7 +63,7 @@ class Workspace:
         if self._library is not None:
             return self._library.index
         if self._index is None:
-            from ..index import Index
+            from pumasfs.store.index import Index
 
             if not self.layout.index_db.exists() or not _at_rest(self.layout):
                 # Deleted (the library rebuilds it), or the library has something to check or to

@@ -15,8 +15,8 @@ import os
 import stat
 from dataclasses import dataclass
 
-from ..plan import Plan, PlanEntry
-from ..relpath import is_safe_relpath
+from pumasfs.base.relpath import is_safe_relpath
+from pumasfs.planning.plan import Plan, PlanEntry
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,13 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import Conflict, NotFound, PumasError
-from ..paths import Layout
-from . import mounts
-from .backing import resolve_plan
-from .live import models_root_of
-from .source import PlanSource
-from .tree import Tree
+from pumasfs.base.errors import Conflict, NotFound, PumasError
+from pumasfs.base.paths import Layout
+from pumasfs.view import mounts
+from pumasfs.view.backing import resolve_plan
+from pumasfs.view.live import models_root_of
+from pumasfs.view.source import PlanSource
+from pumasfs.view.tree import Tree
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,8 @@ def serve(
     import pyfuse3
     import trio
 
-    from .fs import ViewOperations
-    from .live import watch
+    from pumasfs.view.fs import ViewOperations
+    from pumasfs.view.live import watch
 
     mp = os.path.abspath(mountpoint)
     models_root = models_root_of(source.models_dir)

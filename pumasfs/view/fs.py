@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import pyfuse3
 import trio
 
-from .backing import list_children, stat_child
-from .tree import ROOT_INODE, Node, Tree
+from pumasfs.view.backing import list_children, stat_child
+from pumasfs.view.tree import ROOT_INODE, Node, Tree
 
 log = logging.getLogger(__name__)
 

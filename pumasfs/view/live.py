@@ -17,9 +17,9 @@ from pathlib import Path
 import pyfuse3
 import trio
 
-from .backing import resolve_plan
-from .source import PlanSource
-from .tree import Changes, PartialClash, Tree
+from pumasfs.view.backing import resolve_plan
+from pumasfs.view.source import PlanSource
+from pumasfs.view.tree import Changes, PartialClash, Tree
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from .. import atomic, mountinfo
-from ..errors import PumasError
-from ..metadata import utcnow
-from ..mountinfo import MountEntry
-from ..naming import short_hash
-from ..paths import Layout
+from pumasfs.base import atomic, mountinfo
+from pumasfs.base.errors import PumasError
+from pumasfs.base.mountinfo import MountEntry
+from pumasfs.base.paths import Layout
+from pumasfs.store.metadata import utcnow
+from pumasfs.store.naming import short_hash
 
 FSTYPE = "fuse.pumasfs"
 FSNAME = "pumasfs"
@@ -193,7 +193,7 @@ def list_views(layout: Layout, *, all_roots: bool = False, known_roots: list[Pat
     none of them recorded is shown without an app or root.  Only this root's
     stale records are tidied: another library's run dir is only read.
     """
-    from ..libmarker import known_roots as remembered
+    from pumasfs.store.libmarker import known_roots as remembered
 
     mounted = view_mounts()
     mine = _live_records(layout, mounted, tidy=True)

@@ -2,7 +2,7 @@
 
 The view never decides what an app sees.  :class:`AppPlanSource` resolves
 the install and its translation map exactly as ``pumas materialize`` does and
-asks the planner for the full tree; afterwards ``pumasfs.replan`` (shared
+asks the planner for the full tree; afterwards ``pumasfs.planning.replan`` (shared
 with the materializer) follows the index's change log and gives a partial
 plan for the models that changed and those that may share a name with them,
 or a full plan when the index was rebuilt (new epoch) or the map or the
@@ -20,13 +20,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import PumasError
-from ..index import Index
-from ..paths import Layout
-from ..plan import Plan
+from pumasfs.base.errors import PumasError
+from pumasfs.base.paths import Layout
+from pumasfs.planning.plan import Plan
+from pumasfs.store.index import Index
 
 if TYPE_CHECKING:
-    from ..replan import Cursor, PlanInputs, Replan
+    from pumasfs.planning.replan import Cursor, PlanInputs, Replan
 
 
 class PlanSource(Protocol):
@@ -61,7 +61,7 @@ class AppPlanSource:
     """The plan of one app install, from the library index and the install's map."""
 
     def __init__(self, layout: Layout, selector: str) -> None:
-        from ..app_discovery import resolve_apps
+        from pumasfs.planning.app_discovery import resolve_apps
 
         installs = resolve_apps(layout, selector)
         if len(installs) > 1:
@@ -83,8 +83,8 @@ class AppPlanSource:
 
     def _select(self) -> None:
         """Read the install and its map again (their files changed, or first use)."""
-        from ..installs import get_app
-        from ..replan import plan_inputs
+        from pumasfs.planning.installs import get_app
+        from pumasfs.planning.replan import plan_inputs
 
         stamped = self._stamp_now()
         self.install = get_app(self.layout, self.install.name)
@@ -136,12 +136,12 @@ class AppPlanSource:
         return [p for mid in model_ids for p in self._paths.get(mid, ())]
 
     def full(self) -> Plan:
-        from ..replan import full_replan
+        from pumasfs.planning.replan import full_replan
 
         return self._take(full_replan(self._open_index(), self.inputs))
 
     def poll(self) -> Plan | None:
-        from ..replan import replan
+        from pumasfs.planning.replan import replan
 
         if self._stamp_now() != self._stamped:
             # apps.json or a map file changed: read them again.  Whether the plan

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .backing import Backing, Resolved
+from pumasfs.view.backing import Backing, Resolved
 
 log = logging.getLogger(__name__)
 

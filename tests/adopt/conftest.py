@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pumasfs.adopt.listing import list_folder
-from pumasfs.samples import write_gguf
+from pumasfs.sample.samples import write_gguf
 from tests.importer.helpers import LORA, VAE, pickle_file, write_safetensors
 from tests.materializer.conftest import make_comfyui
 

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from pumasfs.adopt.workflows import unresolved_references
-from pumasfs.installs import AppInstall
+from pumasfs.planning.installs import AppInstall
 from tests.adopt.conftest import lora, machine_listing
 from tests.conftest import assert_one_line_error
 
@@ -226,7 +226,7 @@ def test_a_new_file_at_a_pinned_place_takes_the_place_over(machine, pumas):
     gguf = machine.lmstudio / "models/TheBloke/Mistral-7B-GGUF/mistral-7b.Q4_K_M.gguf"
     old_id = next(x["model_id"] for x in pumas("list", "--json").json())
     gguf.unlink()  # the user downloads a new version over the link
-    from pumasfs.samples import write_gguf
+    from pumasfs.sample.samples import write_gguf
 
     write_gguf(gguf, "llama", {"general.name": "Mistral 7B v0.2"}, [("token_embd.weight", "F16", [32, 32])])
     data = gguf.read_bytes()

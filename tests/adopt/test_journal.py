@@ -12,7 +12,7 @@ import json
 import signal
 from pathlib import Path
 
-from pumasfs.journal import Intent
+from pumasfs.store.journal import Intent
 from tests.adopt.conftest import machine_listing
 
 JOURNAL = Path("shared-resources/models/.journal")
@@ -52,7 +52,7 @@ def test_a_batch_killed_before_its_index_is_finished_by_the_next_reader(machine,
 
 def test_a_batch_intent_of_a_live_adoption_is_not_taken_for_dead(root, library):
     """An intent whose writer holds its lock is left alone by another process's recovery."""
-    from pumasfs import journal
+    from pumasfs.store import journal
 
     models = root / "shared-resources/models"
     held = journal.begin(models, Intent.batch(["lora/sdxl/x"]))

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from pumasfs.library import Library
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
+from pumasfs.store.library import Library
 
 
 @pytest.fixture

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pumasfs.comfyui_map import default_comfyui_map
-from pumasfs.installs import AppInstall
-from pumasfs.metadata import Pin
-from pumasfs.model_record import ModelRecord
-from pumasfs.planner import build_plan
+from pumasfs.planning.comfyui_map import default_comfyui_map
+from pumasfs.planning.installs import AppInstall
+from pumasfs.planning.planner import build_plan
+from pumasfs.store.metadata import Pin
+from pumasfs.store.model_record import ModelRecord
 from tests.conftest import assert_one_line_error
 from tests.materializer.conftest import add_model, make_comfyui
 
@@ -75,7 +75,7 @@ def test_pin_cli_survives_lost_databases_and_links_at_the_pin(tmp_path, library,
 
 def test_the_fuse_views_plan_source_honours_pins(tmp_path, library, pumas, root):
     """The view serves the same Plan: the pinned path, not the map's."""
-    from pumasfs.paths import Layout
+    from pumasfs.base.paths import Layout
     from pumasfs.view.source import AppPlanSource
 
     install = make_comfyui(tmp_path / "ComfyUI")

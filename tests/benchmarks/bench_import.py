@@ -35,10 +35,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from pumasfs.importer import ImportOptions, import_paths
-from pumasfs.library import Library
-from pumasfs.metadata import FileEntry, Hashes, ModelMetadata
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
+from pumasfs.importing.importer import ImportOptions, import_paths
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import FileEntry, Hashes, ModelMetadata
 
 GiB = 1024**3
 

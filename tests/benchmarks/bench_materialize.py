@@ -38,14 +38,14 @@ from materializer import api
 from materializer.links import LinkSpec
 from materializer.registry import Registry
 from materializer.sync import apply_plan, full_sync
-from pumasfs.installs import add_app
-from pumasfs.library import Library
-from pumasfs.map_selection import plan_root, select_map
-from pumasfs.map_store import ensure_default_map
-from pumasfs.metadata import FileEntry, ModelMetadata
-from pumasfs.model_record import ModelRecord
-from pumasfs.paths import Layout
-from pumasfs.planner import build_plan
+from pumasfs.base.paths import Layout
+from pumasfs.planning.installs import add_app
+from pumasfs.planning.map_selection import plan_root, select_map
+from pumasfs.planning.map_store import ensure_default_map
+from pumasfs.planning.planner import build_plan
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import FileEntry, ModelMetadata
+from pumasfs.store.model_record import ModelRecord
 from tests.materializer.conftest import make_comfyui
 
 

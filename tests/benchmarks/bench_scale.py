@@ -49,11 +49,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from pumasfs.index import record_row  # noqa: E402
-from pumasfs.library import Library  # noqa: E402
-from pumasfs.metadata import FileEntry, Hashes, ModelMetadata  # noqa: E402
-from pumasfs.model_record import ModelRecord  # noqa: E402
-from pumasfs.paths import Layout  # noqa: E402
+from pumasfs.base.paths import Layout  # noqa: E402
+from pumasfs.store.index import record_row  # noqa: E402
+from pumasfs.store.library import Library  # noqa: E402
+from pumasfs.store.metadata import FileEntry, Hashes, ModelMetadata  # noqa: E402
+from pumasfs.store.model_record import ModelRecord  # noqa: E402
 from tests.materializer.conftest import make_comfyui  # noqa: E402
 
 PY = sys.executable

@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import psutil
 
-from pumasfs.library import Library
-from pumasfs.metadata import FileEntry, ModelMetadata
-from pumasfs.model_record import ModelRecord
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import FileEntry, ModelMetadata
+from pumasfs.store.model_record import ModelRecord
 from pumasfs.usecases.library import list_models
 from pumasfs.usecases.workspace import Workspace
 

@@ -235,7 +235,7 @@ def bench_scale(work: Path, models_n: int, loras_n: int, runs: int) -> dict[str,
     Floors: mount against a bare read + ``json.loads`` of every index row (what any view must
     read first); ``ls -l`` against the same folder materialized as symlinks.
     """
-    from pumasfs.paths import Layout
+    from pumasfs.base.paths import Layout
     from tests.benchmarks.bench_scale import build, model
     from tests.materializer.conftest import make_comfyui
 

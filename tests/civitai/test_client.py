@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.errors import PumasError
+from pumasfs.base.errors import PumasError
 from pumasfs.hub.civitai.client import CivitaiClient, backoff_s
 from pumasfs.hub.civitai.refs import CivRef, parse_ref
 from pumasfs.hub.civitai.settings import CivitaiSettings

@@ -8,7 +8,7 @@ import mimetypes
 import os
 from pathlib import Path
 
-from pumasfs.demo import make_comfyui_tree
+from pumasfs.sample.demo import make_comfyui_tree
 
 from .conftest import lora_on_civitai, png_bytes
 from .fakecivitai import FakeImage

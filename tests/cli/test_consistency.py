@@ -9,7 +9,7 @@ import click
 import pytest
 
 from pumasfs.cli.main import COMMANDS, SHORT_HELP, cli, first_line
-from pumasfs.library import Library
+from pumasfs.store.library import Library
 
 from ..conftest import assert_one_line_error
 from ..importer.helpers import lora

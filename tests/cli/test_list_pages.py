@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pumasfs.samples import write_sample_library
+from pumasfs.sample.samples import write_sample_library
 
 
 def test_pages_cover_the_listing_once_in_order(tmp_path: Path, pumas) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pumasfs.errors import PumasError
+from pumasfs.base.errors import PumasError
 from pumasfs.identify import vocab
-from pumasfs.library import Library
-from pumasfs.metadata import check_vocabulary, known_vocabulary
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import check_vocabulary, known_vocabulary
 
 from ..materializer.conftest import add_model
 

@@ -25,7 +25,7 @@ import zipfile
 from functools import lru_cache
 from pathlib import Path
 
-from pumasfs.samples import DTYPE_SIZE, write_gguf, write_safetensors
+from pumasfs.sample.samples import DTYPE_SIZE, write_gguf, write_safetensors
 
 HERE = Path(__file__).resolve().parent
 LAYOUTS = HERE / "layouts.json.gz"

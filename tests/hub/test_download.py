@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pumasfs.hub import download_repo, trust_badge
-from pumasfs.library import Library
+from pumasfs.store.library import Library
 from tests.support.downloads import download_killed_midway, staging_dir
 
 from ..conftest import assert_one_line_error

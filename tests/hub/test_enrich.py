@@ -11,8 +11,8 @@ import time
 import pytest
 
 from pumasfs.hub import enrich_after_import, enrich_models, related_files, trust_badge
-from pumasfs.library import Library
-from pumasfs.metadata import ModelMetadata
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import ModelMetadata
 
 from .conftest import add_model, closed_port, weights
 from .fakehub import FakeHub

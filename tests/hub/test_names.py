@@ -8,7 +8,7 @@ from pumasfs.hub import trust_badge
 from pumasfs.hub.card import readme_summary
 from pumasfs.hub.lookup import name_score, repo_from_url
 from pumasfs.hub.names import search_terms, shard_base
-from pumasfs.metadata import ModelMetadata
+from pumasfs.store.metadata import ModelMetadata
 
 
 @pytest.mark.parametrize(

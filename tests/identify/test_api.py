@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from pumasfs.errors import PumasError
+from pumasfs.base.errors import PumasError
 from pumasfs.identify import SHARD_RE, Identification, identify_path, is_weights_file, shard_set_of
 from pumasfs.identify.pickle import read_zip_pickle
-from pumasfs.samples import write_gguf, write_safetensors
+from pumasfs.sample.samples import write_gguf, write_safetensors
 from tests.corpus.samples import Tensor, layout, write_sample, write_torch_zip
 
 

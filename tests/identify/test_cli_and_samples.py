@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from pumasfs.cli.identify_cmd import identify
 from pumasfs.identify import identify_path
-from pumasfs.samples import SAMPLE_EXPECT, write_sample_library
+from pumasfs.sample.samples import SAMPLE_EXPECT, write_sample_library
 from tests.support.cli import cli_env, run_pumas
 
 

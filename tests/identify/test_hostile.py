@@ -9,9 +9,9 @@ import zipfile
 
 import pytest
 
-from pumasfs.errors import PumasError
+from pumasfs.base.errors import PumasError
 from pumasfs.identify import identify_path
-from pumasfs.samples import safetensors_header, write_safetensors
+from pumasfs.sample.samples import safetensors_header, write_safetensors
 
 
 def _err(path) -> str:
@@ -151,7 +151,7 @@ def test_gguf_truncated(tmp_path):
 
 
 def test_gguf_data_missing(tmp_path):
-    from pumasfs.samples import write_gguf
+    from pumasfs.sample.samples import write_gguf
 
     p = write_gguf(tmp_path / "m.gguf", "llama", {}, [("token_embd.weight", "F16", [1000, 64])], sparse=True)
     size = p.stat().st_size

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pumasfs.comfyui_map import default_comfyui_map
-from pumasfs.demo import make_comfyui_tree
-from pumasfs.planner import build_plan
+from pumasfs.planning.comfyui_map import default_comfyui_map
+from pumasfs.planning.planner import build_plan
+from pumasfs.sample.demo import make_comfyui_tree
 from tests.corpus.corpus_2025 import load_layouts_2025, write_sample_2025
 from tests.planner.conftest import comfy_app, record
 

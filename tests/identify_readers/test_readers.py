@@ -23,7 +23,7 @@ import gguf
 import numpy as np
 import pytest
 
-from pumasfs.errors import PumasError
+from pumasfs.base.errors import PumasError
 from pumasfs.identify import gguf as G
 from pumasfs.identify import pickle as P
 from pumasfs.identify import vocab as V

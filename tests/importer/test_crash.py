@@ -9,10 +9,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from pumasfs import staging
-from pumasfs.library import Library
-from pumasfs.metadata import FileEntry, Hashes, ModelMetadata, save_metadata
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
+from pumasfs.store import staging
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import FileEntry, Hashes, ModelMetadata, save_metadata
 from tests.support.cli import cli_env, pumas_argv
 
 from .helpers import LORA, lora, model_dirs, write_safetensors

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pumasfs.grouping import group_paths
+from pumasfs.importing.grouping import group_paths
 
 from .helpers import LORA, VAE, lora, write_safetensors
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import blake3
 import pytest
 
-from pumasfs import hashing
-from pumasfs.errors import PumasError
+from pumasfs.base import hashing
+from pumasfs.base.errors import PumasError
 
 from .helpers import tmpfs
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs import staging
-from pumasfs.errors import EXIT_PARTIAL, PumasError
-from pumasfs.importer import ImportOptions, import_paths
-from pumasfs.library import Library
-from pumasfs.metadata import load_metadata
+from pumasfs.base.errors import EXIT_PARTIAL, PumasError
+from pumasfs.importing.importer import ImportOptions, import_paths
+from pumasfs.store import staging
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import load_metadata
 from tests.conftest import assert_one_line_error
 
 from .helpers import (
@@ -486,7 +486,7 @@ def test_a_duplicate_is_recognised_before_copying(tmp_path: Path):
 
 def test_files_inside_the_library_are_refused(pumas, root, tmp_path):
     """Re-importing (worse: --move) a library file would take it away from its model."""
-    from pumasfs.samples import write_sample_library
+    from pumasfs.sample.samples import write_sample_library
 
     src = [p for p in write_sample_library(tmp_path / "dl") if p.name == "sdxl_vae.safetensors"][0]
     pumas("import", src, "--no-lookup")
@@ -500,7 +500,7 @@ def test_files_inside_the_library_are_refused(pumas, root, tmp_path):
 
 
 def test_a_file_name_that_is_not_utf8_imports(pumas, tmp_path):
-    from pumasfs.samples import write_sample_library
+    from pumasfs.sample.samples import write_sample_library
 
     src = [p for p in write_sample_library(tmp_path / "dl") if p.name == "sdxl_vae.safetensors"][0]
     odd = os.fsdecode(bytes(tmp_path) + b"/we\xffird.safetensors")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs import ioqueue
-from pumasfs.ioqueue import _rotational, concurrency_for, drive_of
+from pumasfs.base import ioqueue
+from pumasfs.base.ioqueue import _rotational, concurrency_for, drive_of
 
 from .helpers import is_root, tmpfs
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.errors import PumasError
+from pumasfs.base.errors import PumasError
+from pumasfs.base.paths import Layout
 from pumasfs.hub.cache import HubFile
 from pumasfs.hub.work_folder import STALE_WORK_S, WorkDir, sweep_stale
-from pumasfs.paths import Layout
-from pumasfs.staging import LOCK_NAME, StagingDir, is_held, stale_entries
+from pumasfs.store.staging import LOCK_NAME, StagingDir, is_held, stale_entries
 
 _HOLD = """
 import fcntl, os, sys

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from pumasfs import health
-from pumasfs.library import Library
+from pumasfs.store import health
+from pumasfs.store.library import Library
 from tests.conftest import assert_one_line_error
 from tests.library.test_library import add_model
 
@@ -97,7 +97,7 @@ def test_a_model_whose_weights_are_gone_is_reported(library: Library):
 
 
 def test_half_written_metadata_is_swept(library: Library):
-    from pumasfs.atomic import temp_name
+    from pumasfs.base.atomic import temp_name
 
     a = add_model(library, "a")
     d = library.layout.models_dir / a.model_id

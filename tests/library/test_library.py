@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from pumasfs.errors import NotFound, PumasError
-from pumasfs.library import Library
-from pumasfs.metadata import load_metadata
-from pumasfs.staging import StagingDir, stale_entries, sweep
+from pumasfs.base.errors import NotFound, PumasError
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import load_metadata
+from pumasfs.store.staging import StagingDir, stale_entries, sweep
 from tests.conftest import assert_one_line_error
 from tests.support.models import add_model
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from pumasfs.samples import write_sample_library
+from pumasfs.sample.samples import write_sample_library
 from tests.conftest import assert_one_line_error
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 
-from pumasfs import health
-from pumasfs.library import Library
+from pumasfs.store import health
+from pumasfs.store.library import Library
 from tests.support.models import add_model
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pumasfs.library import Library
+from pumasfs.store.library import Library
 from pumasfs.usecases import apps as app_uc
 from pumasfs.usecases import library as uc
 from pumasfs.usecases import sync as sync_uc

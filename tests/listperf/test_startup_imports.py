@@ -7,12 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pumasfs.library import Library
+from pumasfs.store.library import Library
 from tests.support.models import add_model
 
 # Each costs milliseconds to load and none is needed to list models: pydantic (records), rich (a
 # terminal's tables), hashlib (OpenSSL), click's completion machinery (only on a Tab press).
-HEAVY = ("pydantic", "rich", "hashlib", "_hashlib", "click.shell_completion", "pumasfs.library", "pumasfs.metadata")
+HEAVY = ("pydantic", "rich", "hashlib", "_hashlib", "click.shell_completion", "pumasfs.store.library", "pumasfs.store.metadata")
 
 
 def _loaded(*argv: str) -> tuple[set[str], bool]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from materializer.registry import close_shared
-from pumasfs.library import Library
+from pumasfs.store.library import Library
 from tests.support import mounts
 from tests.support.comfyui import COMFYUI_STANDARD, make_comfyui
 from tests.support.fs import snapshot
@@ -31,8 +31,8 @@ def app(library: Library, comfy: Path):
 
 def register(library: Library, comfy: Path, name: str | None = None, **kw):
     """What `pumas app add comfyui PATH` does: record the install and write its default map."""
-    from pumasfs.installs import add_app
-    from pumasfs.map_store import ensure_default_map
+    from pumasfs.planning.installs import add_app
+    from pumasfs.planning.map_store import ensure_default_map
 
     app = add_app(library.layout, "comfyui", comfy, name=name, **kw)
     ensure_default_map(library.layout, app)
@@ -55,9 +55,9 @@ def ntfs(tmp_path: Path):
 
 def add_rule(library: Library, app, folder: str, subtypes: list[str]) -> None:
     """A per-install map: the default ComfyUI map plus a rule sending ``subtypes`` to ``folder``."""
-    from pumasfs.comfyui_map import default_comfyui_map
-    from pumasfs.map_schema import Match, Rule, map_json
-    from pumasfs.model_folders import discover_model_folders
+    from pumasfs.planning.comfyui_map import default_comfyui_map
+    from pumasfs.planning.map_schema import Match, Rule, map_json
+    from pumasfs.planning.model_folders import discover_model_folders
 
     tmap = default_comfyui_map(discover_model_folders(app))
     tmap.rules.append(Rule(name=folder.replace("/", "-"), priority=60, target=folder,

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 from materializer.registry import Registry
-from pumasfs.library import Library
-from pumasfs.map_selection import plan_root, select_map
-from pumasfs.planner import build_plan
+from pumasfs.planning.map_selection import plan_root, select_map
+from pumasfs.planning.planner import build_plan
+from pumasfs.store.library import Library
 from tests.support.fs import disk_links
 
 __all__ = ["assert_consistent", "disk_links", "full_plan", "registry_rows"]

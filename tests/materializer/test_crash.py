@@ -9,9 +9,9 @@ from pathlib import Path
 
 from materializer import api
 from materializer.registry import Registry
-from pumasfs.library import Library
-from pumasfs.metadata import FileEntry, ModelMetadata, save_metadata
-from pumasfs.model_record import ModelRecord
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import FileEntry, ModelMetadata, save_metadata
+from pumasfs.store.model_record import ModelRecord
 from tests.materializer.conftest import snapshot
 from tests.materializer.helpers import assert_consistent, disk_links
 from tests.support.cli import cli_env, pumas_argv, run_pumas

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 from materializer import api
-from pumasfs.installs import get_app
-from pumasfs.library import Library
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
+from pumasfs.planning.installs import get_app
+from pumasfs.store.library import Library
 from tests.materializer.conftest import add_model, make_comfyui, register, snapshot
 from tests.materializer.helpers import assert_consistent, registry_rows
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from materializer import api
-from pumasfs.library import Library
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
+from pumasfs.store.library import Library
 from tests.materializer.conftest import add_model, make_comfyui, register, snapshot
 from tests.materializer.helpers import assert_consistent, registry_rows
 

@@ -8,7 +8,7 @@ import pytest
 
 from materializer.fsinfo import Mount, mount_of, parse_mountinfo
 from materializer.links import ABSOLUTE, HARDLINK, RELATIVE, check_relpath, choose_kind
-from pumasfs.errors import PumasError
+from pumasfs.base.errors import PumasError
 
 MOUNTINFO = """\
 22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw

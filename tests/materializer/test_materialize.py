@@ -11,9 +11,9 @@ import pytest
 
 from materializer import api
 from materializer.registry import Registry
-from pumasfs.errors import EXIT_CONFLICT
-from pumasfs.index import Index
-from pumasfs.library import Library
+from pumasfs.base.errors import EXIT_CONFLICT
+from pumasfs.store.index import Index
+from pumasfs.store.library import Library
 from tests.conftest import assert_one_line_error
 from tests.materializer.conftest import (
     add_model,

@@ -15,12 +15,12 @@ import json
 from pathlib import Path
 
 from materializer import api
-from pumasfs.index import Index, record_row
-from pumasfs.metadata import Pin
-from pumasfs.model_record import ModelRecord
-from pumasfs.naming import safe_filename, stem_of
-from pumasfs.plan_input import PlanRecord, plan_records
-from pumasfs.planner import build_plan
+from pumasfs.planning.plan_input import PlanRecord, plan_records
+from pumasfs.planning.planner import build_plan
+from pumasfs.store.index import Index, record_row
+from pumasfs.store.metadata import Pin
+from pumasfs.store.model_record import ModelRecord
+from pumasfs.store.naming import safe_filename, stem_of
 from tests.planner.conftest import comfy_app, record
 from tests.planner.test_planner import COMFY_MAP, _library
 
@@ -91,8 +91,8 @@ def test_safe_filename_and_stem_of_return_what_they_returned_before() -> None:
 
 
 def test_a_full_sync_leaves_the_garbage_collector_as_it_found_it(library, tmp_path: Path) -> None:
-    from pumasfs.installs import add_app
-    from pumasfs.map_store import ensure_default_map
+    from pumasfs.planning.installs import add_app
+    from pumasfs.planning.map_store import ensure_default_map
     from tests.materializer.conftest import make_comfyui
 
     app = add_app(library.layout, "comfyui", make_comfyui(tmp_path / "ComfyUI"), name="comfy")
@@ -111,8 +111,8 @@ def test_a_full_sync_leaves_the_garbage_collector_as_it_found_it(library, tmp_pa
 def test_a_remembered_rule_verdict_is_the_one_walking_the_rules_gives() -> None:
     """The planner remembers each kind of model's first matching rule; tags, names and sizes
     that rules read must still tell models apart, and tags no rule names must not."""
-    from pumasfs.map_schema import Match, Rule, TranslationMap
-    from pumasfs.planner import _group, _RuleBook
+    from pumasfs.planning.map_schema import Match, Rule, TranslationMap
+    from pumasfs.planning.planner import _group, _RuleBook
 
     rules = [
         Rule(name="styles", priority=90, target="loras/styles", match=Match(tags_any=["Style"], exclude_tags=["nsfw"])),

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.installs import AppInstall
-from pumasfs.metadata import FileEntry, ModelMetadata, Overrides
-from pumasfs.model_record import ModelRecord
+from pumasfs.planning.installs import AppInstall
+from pumasfs.store.metadata import FileEntry, ModelMetadata, Overrides
+from pumasfs.store.model_record import ModelRecord
 from tests.support.comfyui import COMFYUI_STANDARD, make_comfyui
 
 __all__ = ["COMFYUI_STANDARD", "comfy_app", "make_comfyui", "record"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
 from tests.conftest import assert_one_line_error
 from tests.planner.conftest import make_comfyui
 
@@ -96,7 +96,7 @@ def test_remove_forgets_the_install(pumas, root, tmp_path):
 
 
 def test_installs_under_comfyui_versions_need_no_registration(pumas, root):
-    from pumasfs.demo import make_comfyui_tree
+    from pumasfs.sample.demo import make_comfyui_tree
 
     make_comfyui_tree(root / "comfyui-versions" / "0.3.10", "0.3.10")
     out = pumas("materialize", "comfyui", "--dry-run").stdout

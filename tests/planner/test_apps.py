@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.app_discovery import autodiscover_comfyui, resolve_apps
-from pumasfs.app_versions import read_app_version
-from pumasfs.errors import Conflict, NotFound, PumasError
-from pumasfs.installs import AppInstall, add_app, get_app, load_apps, remove_app_record
-from pumasfs.model_folders import discover_model_folders
-from pumasfs.paths import Layout
-from pumasfs.sandbox import detect_sandbox
+from pumasfs.base.errors import Conflict, NotFound, PumasError
+from pumasfs.base.paths import Layout
+from pumasfs.planning.app_discovery import autodiscover_comfyui, resolve_apps
+from pumasfs.planning.app_versions import read_app_version
+from pumasfs.planning.installs import AppInstall, add_app, get_app, load_apps, remove_app_record
+from pumasfs.planning.model_folders import discover_model_folders
+from pumasfs.planning.sandbox import detect_sandbox
 from tests.planner.conftest import COMFYUI_STANDARD, make_comfyui
 
 

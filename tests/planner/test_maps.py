@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.comfyui_map import default_comfyui_map
-from pumasfs.errors import PumasError
-from pumasfs.installs import AppInstall, add_app
-from pumasfs.map_schema import TranslationMap, map_json, parse_map
-from pumasfs.map_selection import range_width, select_map
-from pumasfs.map_store import builtin_maps, ensure_default_map, known_kinds, load_map, load_maps
-from pumasfs.paths import Layout
+from pumasfs.base.errors import PumasError
+from pumasfs.base.paths import Layout
+from pumasfs.planning.comfyui_map import default_comfyui_map
+from pumasfs.planning.installs import AppInstall, add_app
+from pumasfs.planning.map_schema import TranslationMap, map_json, parse_map
+from pumasfs.planning.map_selection import range_width, select_map
+from pumasfs.planning.map_store import builtin_maps, ensure_default_map, known_kinds, load_map, load_maps
 from tests.planner.conftest import comfy_app, make_comfyui
 
 REPO = Path(__file__).resolve().parents[2]

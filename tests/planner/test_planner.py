@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.comfyui_map import default_comfyui_map
-from pumasfs.index import Index
-from pumasfs.map_schema import MapExclude, Match, Rule, TranslationMap
-from pumasfs.naming import disambiguate
-from pumasfs.planner import build_plan, index_stem_lookup, related_records
+from pumasfs.planning.comfyui_map import default_comfyui_map
+from pumasfs.planning.map_schema import MapExclude, Match, Rule, TranslationMap
+from pumasfs.planning.planner import build_plan, index_stem_lookup, related_records
+from pumasfs.store.index import Index
+from pumasfs.store.naming import disambiguate
 from tests.planner.conftest import COMFYUI_STANDARD, comfy_app, record
 
 CUSTOM = ["ipadapter", "ultralytics/bbox", "ultralytics/segm", "sams"]
@@ -216,8 +216,8 @@ def test_custom_node_folders_by_subtype():
 
 
 def test_a1111_map_puts_embeddings_at_the_install_root():
-    from pumasfs.map_selection import plan_root
-    from pumasfs.map_store import builtin_maps
+    from pumasfs.planning.map_selection import plan_root
+    from pumasfs.planning.map_store import builtin_maps
 
     a1111 = dict(builtin_maps())["a1111.json"]
     app = comfy_app().model_copy(update={"kind": "a1111", "name": "a1111"})

@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pumasfs.errors import EXIT_CONFLICT
-from pumasfs.library import Library
+from pumasfs.base.errors import EXIT_CONFLICT
+from pumasfs.store.library import Library
 from tests.support.comfyui import make_comfyui
 from tests.support.fs import disk_links, snapshot
 from tests.support.models import add_file_model, add_model

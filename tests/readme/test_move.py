@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
 from tests.support.cli import cli_env, pumas_argv, run_pumas
 from tests.support.fs import model_dirs
 from tests.support.mounts import tmpfs

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.errors import EXIT_NOT_FOUND, EXIT_USAGE
+from pumasfs.base.errors import EXIT_NOT_FOUND, EXIT_USAGE
 from tests.support.cli import assert_one_line_error, cli_env, pumas_argv, run_on_a_tty, run_pumas
 from tests.support.safetensors import LORA, lora, write_safetensors
 

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
 from tests.importer.helpers import LORA, write_safetensors
 from tests.materializer.conftest import make_comfyui
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
 from tests.importer.helpers import VAE, lora, write_safetensors
 
 from .conftest import library_models

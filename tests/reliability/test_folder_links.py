@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
 from tests.conftest import assert_one_line_error
 from tests.importer.helpers import VAE, lora, write_safetensors
 

@@ -9,7 +9,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
 from tests.conftest import assert_one_line_error
 from tests.importer.helpers import LORA, lora, write_safetensors
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
 from tests.importer.helpers import VAE, lora, write_safetensors
 from tests.materializer.conftest import make_comfyui, snapshot
 

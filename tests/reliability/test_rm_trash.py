@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
 from tests.conftest import assert_one_line_error
 from tests.importer.helpers import VAE, lora, write_safetensors
 from tests.materializer.conftest import make_comfyui, snapshot

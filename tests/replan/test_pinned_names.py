@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from materializer import api
-from pumasfs.library import Library
-from pumasfs.metadata import Pin
-from pumasfs.paths import Layout
+from pumasfs.base.paths import Layout
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import Pin
 from pumasfs.view.backing import resolve_plan
 from pumasfs.view.live import models_root_of
 from pumasfs.view.source import AppPlanSource

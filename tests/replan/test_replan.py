@@ -1,4 +1,4 @@
-"""The shared replanner (``pumasfs.replan``) over a real library and its real SQLite index.
+"""The shared replanner (``pumasfs.planning.replan``) over a real library and its real SQLite index.
 
 A consumer here is what both views are: a map path -> (model, source) it
 shows, a cursor, and the names it shows per model.  Applying every replan
@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.errors import PumasError
-from pumasfs.installs import AppInstall
-from pumasfs.library import Library
-from pumasfs.metadata import Pin
-from pumasfs.paths import Layout
-from pumasfs.planner import build_plan
-from pumasfs.replan import Cursor, Replan, full_reason, plan_inputs, replan
+from pumasfs.base.errors import PumasError
+from pumasfs.base.paths import Layout
+from pumasfs.planning.installs import AppInstall
+from pumasfs.planning.planner import build_plan
+from pumasfs.planning.replan import Cursor, Replan, full_reason, plan_inputs, replan
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import Pin
 from pumasfs.view.source import AppPlanSource
 from tests.materializer.conftest import add_model, add_rule, make_comfyui, register
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pumasfs.demo import COMFYUI_FOLDERS
+from pumasfs.sample.demo import COMFYUI_FOLDERS
 
 # What a fresh ComfyUI checkout ships under models/, each with a put_*_here file.
 COMFYUI_STANDARD = sorted(COMFYUI_FOLDERS)

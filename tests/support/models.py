@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from pumasfs.library import Library
-from pumasfs.metadata import FileEntry, Hashes, ModelMetadata
-from pumasfs.naming import slugify, stem_of
-from pumasfs.staging import StagingDir
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import FileEntry, Hashes, ModelMetadata
+from pumasfs.store.naming import slugify, stem_of
+from pumasfs.store.staging import StagingDir
 
 # The files of a small Diffusers-style folder model.
 FOLDER_FILES = ("model_index.json", "unet/diffusion_pytorch_model.safetensors", "vae/config.json")

@@ -48,7 +48,7 @@ def run_pumas(root: Path, home: Path, *args: str, check: bool = True,
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A library holding the twelve sample models (imported once per session, copied per test)."""
-    from pumasfs.samples import write_sample_library
+    from pumasfs.sample.samples import write_sample_library
 
     base = tmp_path_factory.mktemp("ui-template")
     src = base / "src"
@@ -84,7 +84,7 @@ def cli(lib_root: Path, home: Path, server_env: dict[str, str]):
 @pytest.fixture
 def comfy(cli, tmp_path: Path) -> Path:
     """A ComfyUI 0.3.64 install (outside the allowed folders), registered as `comfyui` through the CLI."""
-    from pumasfs.demo import make_comfyui_tree
+    from pumasfs.sample.demo import make_comfyui_tree
 
     path = make_comfyui_tree(tmp_path / "ComfyUI")
     cli("app", "add", "comfyui", path)

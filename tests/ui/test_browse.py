@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pumasfs.base.paths import Layout
 from pumasfs.hub.badge import trust_badge
-from pumasfs.library import Library
-from pumasfs.paths import Layout
+from pumasfs.store.library import Library
 from pumasfs.usecases.browse import BrowseQuery, browse_models
 from pumasfs.usecases.library import list_models
 from pumasfs.usecases.workspace import Workspace

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from pumasfs.demo import make_comfyui_tree
+from pumasfs.sample.demo import make_comfyui_tree
 
 from .conftest import Server
 

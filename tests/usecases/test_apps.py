@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.errors import NotFound
-from pumasfs.installs import load_apps
-from pumasfs.paths import Layout
+from pumasfs.base.errors import NotFound
+from pumasfs.base.paths import Layout
+from pumasfs.planning.installs import load_apps
 from pumasfs.usecases import apps as uc
 from pumasfs.usecases import sync as sync_uc
 from pumasfs.usecases.workspace import Workspace
@@ -49,7 +49,7 @@ def _discovered_map(tmp_path: Path, how: str) -> bytes:
         elif how == "list":
             uc.list_apps(ws)
         else:
-            from pumasfs.app_discovery import resolve_apps  # what the FUSE view calls
+            from pumasfs.planning.app_discovery import resolve_apps  # what the FUSE view calls
 
             resolve_apps(ws.layout, "comfyui")
     finally:

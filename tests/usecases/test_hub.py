@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.errors import PumasError
+from pumasfs.base.errors import PumasError
 from pumasfs.hub import trust_badge
 from pumasfs.usecases import apps as app_uc
 from pumasfs.usecases import hub as uc

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.errors import EXIT_ERROR, EXIT_PARTIAL
-from pumasfs.importer import ImportOptions
-from pumasfs.samples import write_sample_library
+from pumasfs.base.errors import EXIT_ERROR, EXIT_PARTIAL
+from pumasfs.importing.importer import ImportOptions
+from pumasfs.sample.samples import write_sample_library
 from pumasfs.usecases import apps as app_uc
 from pumasfs.usecases import sync as sync_uc
 from pumasfs.usecases.imports import import_models

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.errors import NotFound, PumasError
-from pumasfs.installs import load_apps
+from pumasfs.base.errors import NotFound, PumasError
+from pumasfs.planning.installs import load_apps
 from pumasfs.usecases import apps as app_uc
 from pumasfs.usecases import library as uc
 from pumasfs.usecases import sync as sync_uc

@@ -9,7 +9,7 @@ import pytest
 
 from materializer.registry import close_shared
 from materializer.report import ConflictInfo, SyncReport
-from pumasfs.errors import EXIT_CONFLICT, EXIT_PARTIAL, NotFound
+from pumasfs.base.errors import EXIT_CONFLICT, EXIT_PARTIAL, NotFound
 from pumasfs.usecases import apps as app_uc
 from pumasfs.usecases import sync as uc
 from pumasfs.usecases.workspace import Workspace

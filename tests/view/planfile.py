@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from pumasfs.plan import Plan, PlanEntry
+from pumasfs.planning.plan import Plan, PlanEntry
 
 
 def write_plan(path: Path, app: str, models_dir: Path, entries: dict[str, tuple[str, str, bool]]) -> None:

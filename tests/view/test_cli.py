@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.installs import add_app, get_app
-from pumasfs.map_selection import plan_root, select_map
-from pumasfs.planner import build_plan
+from pumasfs.planning.installs import add_app, get_app
+from pumasfs.planning.map_selection import plan_root, select_map
+from pumasfs.planning.planner import build_plan
 from tests.conftest import assert_one_line_error
 from tests.support.cli import cli_env, pumas_argv
 from tests.support.models import add_model as support_add_model

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.plan import Plan, PlanEntry
+from pumasfs.planning.plan import Plan, PlanEntry
 from pumasfs.view.backing import Backing, Resolved, resolve_plan, safe_relpath
 from pumasfs.view.tree import ROOT_INODE, PartialClash, Tree
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from pumasfs.library import Library
-from pumasfs.samples import write_sample_library
+from pumasfs.sample.samples import write_sample_library
+from pumasfs.store.library import Library
 from tests.materializer.conftest import add_model, snapshot
 from tests.planner.conftest import make_comfyui
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pumasfs import extra_paths
-from pumasfs.extra_paths import ExtraPathsError, drop_section, remove_section, set_section, write_section
+from pumasfs.planning import extra_paths
+from pumasfs.planning.extra_paths import ExtraPathsError, drop_section, remove_section, set_section, write_section
 
 # A user's file as people write them: comments above sections, a commented-out
 # section, a `|` block, odd spacing, no blank line at the end.

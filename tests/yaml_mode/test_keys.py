@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.errors import PumasError
-from pumasfs.install_mode import comfyui_yaml_folders, literal_folder, plan_folders
-from pumasfs.installs import AppInstall, AppsFile
+from pumasfs.base.errors import PumasError
+from pumasfs.planning.install_mode import comfyui_yaml_folders, literal_folder, plan_folders
+from pumasfs.planning.installs import AppInstall, AppsFile
 from tests.yaml_mode import comfy_loader
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pumasfs.library import Library
-from pumasfs.paths import Layout
-from pumasfs.samples import write_sample_library
+from pumasfs.base.paths import Layout
+from pumasfs.sample.samples import write_sample_library
+from pumasfs.store.library import Library
 from tests.conftest import assert_one_line_error
 from tests.materializer.conftest import add_model
 from tests.materializer.helpers import assert_consistent
@@ -184,7 +184,7 @@ def test_incremental_sync_keeps_the_tree_up_to_date(world: World, tmp_path: Path
     assert comfy_loader.listing(world.yaml, KEYS, NODES) == comfy_loader.listing(world.links, KEYS, NODES)
     lib = Library(Layout(world.root))
     try:
-        from pumasfs.installs import get_app
+        from pumasfs.planning.installs import get_app
 
         assert_consistent(lib, get_app(lib.layout, NAME))
     finally:
@@ -311,7 +311,7 @@ def test_after_the_drive_moves_doctor_points_the_yaml_at_the_moved_tree(world: W
 
 
 def test_a_new_folder_in_the_map_is_named_in_the_yaml_by_the_next_sync(world: World) -> None:
-    from pumasfs.installs import get_app
+    from pumasfs.planning.installs import get_app
     from tests.materializer.conftest import add_rule
 
     _yaml(world).write_bytes(USER_YAML.encode())

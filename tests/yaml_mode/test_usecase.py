@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pumasfs.errors import PumasError
+from pumasfs.base.errors import PumasError
 from pumasfs.usecases import apps as uc_apps
 from pumasfs.usecases.install_mode import set_mode
 from pumasfs.usecases.workspace import Workspace

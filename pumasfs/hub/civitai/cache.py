@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ... import atomic
-from ...paths import Layout
-from ..cache import _safe
-from .api import CivModel, CivVersion
+from pumasfs.base import atomic
+from pumasfs.base.paths import Layout
+from pumasfs.hub.cache import _safe
+from pumasfs.hub.civitai.api import CivModel, CivVersion
 
 TTL_S = 24 * 3600
 

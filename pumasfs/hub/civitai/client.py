@@ -27,11 +27,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ... import __version__
-from ..client import Budget, _run_bounded
-from ..errors import HubNotFound, HubRefused, HubUnavailable
-from .api import CivModel, CivVersion
-from .settings import CivitaiSettings
+from pumasfs import __version__
+from pumasfs.hub.civitai.api import CivModel, CivVersion
+from pumasfs.hub.civitai.settings import CivitaiSettings
+from pumasfs.hub.client import Budget, _run_bounded
+from pumasfs.hub.errors import HubNotFound, HubRefused, HubUnavailable
 
 REQUEST_TIMEOUT_S = 10.0
 BACKOFF_FIRST_S = 1.0

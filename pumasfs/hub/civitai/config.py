@@ -14,10 +14,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ... import atomic
-from ...errors import PumasError
-from ...metadata import validation_error_line
-from ...paths import Layout
+from pumasfs.base import atomic
+from pumasfs.base.errors import PumasError
+from pumasfs.base.paths import Layout
+from pumasfs.store.metadata import validation_error_line
 
 CONFIG_FILE = "civitai.json"
 

@@ -26,27 +26,27 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from ...errors import NotFound, PumasError
-from ...library import Library
-from ...naming import safe_filename
-from ...usecases.progress import NULL_REPORTER, Reporter
-from ..cache import HubFile
-from ..errors import HubRefused, HubUnavailable
-from ..verify import Hasher, hash_prefix
-from ..work_folder import WorkDir, sweep_stale
-from .api import CivFile, CivVersion
-from .cache import CivitaiCache
-from .client import (
+from pumasfs.base.errors import NotFound, PumasError
+from pumasfs.base.progress import NULL_REPORTER, Reporter
+from pumasfs.hub.cache import HubFile
+from pumasfs.hub.civitai.api import CivFile, CivVersion
+from pumasfs.hub.civitai.cache import CivitaiCache
+from pumasfs.hub.civitai.client import (
     CivitaiClient,
     backoff_s,
     error_text,
     open_url,
     retry_after_of,
 )
-from .enrich import Found, apply_found, fetch_preview
-from .link import resolve_version
-from .refs import CivRef
-from .settings import CivitaiSettings
+from pumasfs.hub.civitai.enrich import Found, apply_found, fetch_preview
+from pumasfs.hub.civitai.link import resolve_version
+from pumasfs.hub.civitai.refs import CivRef
+from pumasfs.hub.civitai.settings import CivitaiSettings
+from pumasfs.hub.errors import HubRefused, HubUnavailable
+from pumasfs.hub.verify import Hasher, hash_prefix
+from pumasfs.hub.work_folder import WorkDir, sweep_stale
+from pumasfs.store.library import Library
+from pumasfs.store.naming import safe_filename
 
 CHUNK = 1 << 20
 MAX_REDIRECTS = 5
@@ -285,7 +285,7 @@ def _preview(client: CivitaiClient, v: CivVersion, settings: CivitaiSettings) ->
 
 
 def _import(library: Library, path: Path) -> list[str]:
-    from ...importer import ImportOptions, import_paths
+    from pumasfs.importing.importer import ImportOptions, import_paths
 
     results = import_paths(library, [path], ImportOptions(move=True))
     ids = [r.model_id for r in results if r.status in ("imported", "duplicate") and r.model_id]

@@ -22,16 +22,16 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from ...errors import PumasError
-from ...library import Library
-from ...metadata import ModelMetadata, utcnow
-from ..errors import HubRefused, HubUnavailable
-from .api import CivModel, CivVersion
-from .cache import CivitaiCache
-from .client import CivitaiClient
-from .fields import apply_version
-from .settings import CivitaiSettings
-from .sidecars import Preview, choose_image, sniff_ext, wants_preview, write_sidecars
+from pumasfs.base.errors import PumasError
+from pumasfs.hub.civitai.api import CivModel, CivVersion
+from pumasfs.hub.civitai.cache import CivitaiCache
+from pumasfs.hub.civitai.client import CivitaiClient
+from pumasfs.hub.civitai.fields import apply_version
+from pumasfs.hub.civitai.settings import CivitaiSettings
+from pumasfs.hub.civitai.sidecars import Preview, choose_image, sniff_ext, wants_preview, write_sidecars
+from pumasfs.hub.errors import HubRefused, HubUnavailable
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import ModelMetadata, utcnow
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,7 @@ class Running:
     @classmethod
     def start(cls, library: Library, model_ids: Iterable[str], settings: CivitaiSettings, deadline: float | None,
               *, budget: int = 200, threaded: bool = True) -> Running:
-        from ..client import Budget
+        from pumasfs.hub.client import Budget
 
         wanted, skipped = [], []
         for mid in dict.fromkeys(model_ids):

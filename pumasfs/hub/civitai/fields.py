@@ -15,9 +15,9 @@ import re
 from html.parser import HTMLParser
 from typing import Any, ClassVar, Literal
 
-from ...metadata import CivitaiInfo, ModelMetadata, utcnow
-from .api import CivFile, CivModel, CivVersion
-from .settings import CivitaiSettings
+from pumasfs.hub.civitai.api import CivFile, CivModel, CivVersion
+from pumasfs.hub.civitai.settings import CivitaiSettings
+from pumasfs.store.metadata import CivitaiInfo, ModelMetadata, utcnow
 
 DESCRIPTION_MAX = 4000
 

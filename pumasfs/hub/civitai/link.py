@@ -8,16 +8,16 @@ does).
 
 from __future__ import annotations
 
-from ...errors import NotFound, PumasError
-from ...library import Library
-from ..errors import HubNotFound, HubUnavailable
-from .api import CivModel, CivVersion
-from .cache import CivitaiCache
-from .client import CivitaiClient
-from .enrich import CivitaiOutcome, Found, apply_found, fetch_preview, model_of
-from .refs import CivRef
-from .settings import CivitaiSettings
-from .sidecars import wants_preview
+from pumasfs.base.errors import NotFound, PumasError
+from pumasfs.hub.civitai.api import CivModel, CivVersion
+from pumasfs.hub.civitai.cache import CivitaiCache
+from pumasfs.hub.civitai.client import CivitaiClient
+from pumasfs.hub.civitai.enrich import CivitaiOutcome, Found, apply_found, fetch_preview, model_of
+from pumasfs.hub.civitai.refs import CivRef
+from pumasfs.hub.civitai.settings import CivitaiSettings
+from pumasfs.hub.civitai.sidecars import wants_preview
+from pumasfs.hub.errors import HubNotFound, HubUnavailable
+from pumasfs.store.library import Library
 
 
 def resolve_version(client: CivitaiClient, cache: CivitaiCache, ref: CivRef) -> tuple[CivVersion, CivModel | None]:

@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ...library import Library
-from ...metadata import ModelMetadata
-from ..errors import HubRefused, HubUnavailable
-from .cache import CivitaiCache
-from .client import CivitaiClient
-from .settings import CivitaiSettings
+from pumasfs.hub.civitai.cache import CivitaiCache
+from pumasfs.hub.civitai.client import CivitaiClient
+from pumasfs.hub.civitai.settings import CivitaiSettings
+from pumasfs.hub.errors import HubRefused, HubUnavailable
+from pumasfs.store.library import Library
+from pumasfs.store.metadata import ModelMetadata
 
 
 @dataclass
@@ -86,10 +86,10 @@ def _civitai_rows(library: Library, metas: list[ModelMetadata], settings: Civita
 
 
 def _hub_rows(library: Library, metas: list[ModelMetadata], report: OutdatedReport) -> None:
-    from ..cache import HubCache
-    from ..client import Budget, HubClient
-    from ..lookup import Lookup
-    from ..settings import HubSettings
+    from pumasfs.hub.cache import HubCache
+    from pumasfs.hub.client import Budget, HubClient
+    from pumasfs.hub.lookup import Lookup
+    from pumasfs.hub.settings import HubSettings
 
     matched = [m for m in metas if m.hub_repo and m.match_method == "hash"]
     if not matched:

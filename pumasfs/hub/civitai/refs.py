@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from ...errors import PumasError
+from pumasfs.base.errors import PumasError
 
 _HOSTS = {"civitai.com", "www.civitai.com", "civitai.green", "www.civitai.green"}
 _AIR = re.compile(r"^urn:air:[^:]+:[^:]+:civitai:(\d+)(?:@(\d+))?(?:\.[a-z0-9]+)?$", re.IGNORECASE)

@@ -17,8 +17,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ...paths import Layout
-from .config import NSFW_MAX_LEVEL, load_config
+from pumasfs.base.paths import Layout
+from pumasfs.hub.civitai.config import NSFW_MAX_LEVEL, load_config
 
 DEFAULT_ENDPOINT = "https://civitai.com"
 _TRUE = {"1", "ON", "YES", "TRUE"}

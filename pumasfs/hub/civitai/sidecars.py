@@ -18,10 +18,10 @@ import json
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ... import atomic
-from ...metadata import FileEntry, ModelMetadata
-from ...paths import Layout
-from .api import CivImage, CivVersion
+from pumasfs.base import atomic
+from pumasfs.base.paths import Layout
+from pumasfs.hub.civitai.api import CivImage, CivVersion
+from pumasfs.store.metadata import FileEntry, ModelMetadata
 
 ORIGIN = "civitai"
 IMAGE_EXTS = ("png", "jpeg", "jpg", "webp", "gif")

@@ -9,16 +9,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ...usecases import hub as hub_uc
-from ..activity import Job, JobReporter
-from ..context import Ui, page, ui_of
+from pumasfs.ui.activity import Job, JobReporter
+from pumasfs.ui.context import Ui, page, ui_of
+from pumasfs.usecases import hub as hub_uc
 
 
 def submit_sync(ui: Ui, name: str | None = None) -> Job:
     """`pumas sync [NAME]` as a job: one app, or every app when ``name`` is None."""
 
     def run(reporter: JobReporter) -> list[str]:
-        from ...usecases.sync import sync_apps
+        from pumasfs.usecases.sync import sync_apps
 
         reporter.start(f"syncing {name or 'apps'}", None, unit="apps")
         with ui.workspace() as ws:

@@ -8,13 +8,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ...errors import PumasError
-from ...usecases import apps as apps_uc
-from ...usecases import ui_support
-from ...usecases.mounts import list_mounts
-from ...view.mounts import ViewInfo
-from ..context import Ui, error_page, error_response, in_thread, page, ui_of
-from .activity import submit_sync
+from pumasfs.base.errors import PumasError
+from pumasfs.ui.context import Ui, error_page, error_response, in_thread, page, ui_of
+from pumasfs.ui.pages.activity import submit_sync
+from pumasfs.usecases import apps as apps_uc
+from pumasfs.usecases import ui_support
+from pumasfs.usecases.mounts import list_mounts
+from pumasfs.view.mounts import ViewInfo
 
 
 def views_of(ui: Ui) -> list[ViewInfo]:
@@ -72,7 +72,7 @@ def app_page(request: Request) -> Response:
 
 
 def app_materialize(request: Request) -> Response:
-    from ...usecases import sync as sync_uc
+    from pumasfs.usecases import sync as sync_uc
 
     name = request.path_params["name"]
     dry_run = request.query_params.get("dry_run") == "1"
@@ -85,7 +85,7 @@ def app_materialize(request: Request) -> Response:
 
 
 async def app_adopt(request: Request) -> Response:
-    from ...usecases import adopt as adopt_uc
+    from pumasfs.usecases import adopt as adopt_uc
 
     name = request.path_params["name"]
     dry_run = request.query_params.get("dry_run") == "1"
@@ -125,7 +125,7 @@ async def app_mount(request: Request) -> Response:
 
 
 async def app_umount(request: Request) -> Response:
-    from ...view.daemon import umount as stop_view
+    from pumasfs.view.daemon import umount as stop_view
 
     ui = ui_of(request)
     form = await request.form()

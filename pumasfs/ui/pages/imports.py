@@ -11,11 +11,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ...errors import PumasError
-from ...usecases import imports as imports_uc
-from ..activity import Job, JobReporter
-from ..context import Ui, error_response, page, ui_of
-from ..uploads import CHUNK, FileWriter
+from pumasfs.base.errors import PumasError
+from pumasfs.ui.activity import Job, JobReporter
+from pumasfs.ui.context import Ui, error_response, page, ui_of
+from pumasfs.ui.uploads import CHUNK, FileWriter
+from pumasfs.usecases import imports as imports_uc
 
 
 def import_page(request: Request) -> Response:
@@ -37,7 +37,7 @@ def browse_dir(request: Request) -> Response:
 def import_job(ui: Ui, title: str, paths: list[Path], move: bool,
                on_finish: Callable[[Job], None] | None = None, detail: str = "") -> Job:
     def run(reporter: JobReporter) -> list[dict[str, Any]]:
-        from ...importer import ImportOptions
+        from pumasfs.importing.importer import ImportOptions
 
         with ui.workspace() as ws:
             report = imports_uc.import_models(ws, paths, ImportOptions(move=move),
@@ -80,7 +80,7 @@ async def upload_file(request: Request) -> Response:
     except (ClientDisconnect, OSError, anyio.get_cancelled_exc_class()) as e:
         await anyio.to_thread.run_sync(writer.abort)
         if isinstance(e, OSError):
-            from ...errors import os_error_text
+            from pumasfs.base.errors import os_error_text
 
             return Response(f"upload failed: {os_error_text(e)}", status_code=507)
         raise

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ...usecases.browse import SORTS, TRUSTS, BrowseQuery, browse_models
-from ..context import page, ui_of
+from pumasfs.ui.context import page, ui_of
+from pumasfs.usecases.browse import SORTS, TRUSTS, BrowseQuery, browse_models
 
 FILTERS = ("q", "type", "subtype", "family", "base", "tag", "trust", "app")
 

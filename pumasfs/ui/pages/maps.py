@@ -12,20 +12,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...errors import PumasError
-from ...installs import AppInstall
-from ...map_schema import TranslationMap
-from ...usecases import map_editing as me
-from ...usecases.browse import BrowsePage, BrowseQuery, browse_models
-from ...usecases.workspace import Workspace
-from ..context import Ui, error_page, in_thread, page, ui_of
-from .library import browse_query
+from pumasfs.base.errors import PumasError
+from pumasfs.planning.installs import AppInstall
+from pumasfs.planning.map_schema import TranslationMap
+from pumasfs.ui.context import Ui, error_page, in_thread, page, ui_of
+from pumasfs.ui.pages.library import browse_query
+from pumasfs.usecases import map_editing as me
+from pumasfs.usecases.browse import BrowsePage, BrowseQuery, browse_models
+from pumasfs.usecases.workspace import Workspace
 
 
 def editor_ctx(ui: Ui, ws: Workspace, name: str) -> dict[str, Any]:
-    from ...installs import get_app
-    from ...map_selection import select_map
-    from ...model_folders import discover_model_folders
+    from pumasfs.planning.installs import get_app
+    from pumasfs.planning.map_selection import select_map
+    from pumasfs.planning.model_folders import discover_model_folders
 
     install = get_app(ws.layout, name)
     saved = select_map(ws.layout, install)
@@ -181,7 +181,7 @@ ACTIONS: dict[str, Action] = {
 
 
 async def map_action(request: Request) -> Response:
-    from ...installs import get_app
+    from pumasfs.planning.installs import get_app
 
     ui = ui_of(request)
     name, action = request.path_params["name"], ACTIONS.get(request.path_params["action"])

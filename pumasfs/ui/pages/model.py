@@ -8,11 +8,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from ...errors import PumasError
-from ...usecases import library as library_uc
-from ...usecases.workspace import Workspace
-from .. import present
-from ..context import error_page, error_response, in_thread, page, ui_of
+from pumasfs.base.errors import PumasError
+from pumasfs.ui import present
+from pumasfs.ui.context import error_page, error_response, in_thread, page, ui_of
+from pumasfs.usecases import library as library_uc
+from pumasfs.usecases.workspace import Workspace
 
 EDIT_FIELDS = ("official_name", "tags", "trigger_words", "notes", "family", "subtype", "base_model")
 LIST_EDIT_FIELDS = ("tags", "trigger_words")
@@ -20,7 +20,7 @@ LIST_EDIT_FIELDS = ("tags", "trigger_words")
 
 def vocabulary(ws: Workspace) -> dict[str, list[str]]:
     """Values the edit form suggests: what pumas knows, plus what the library already holds."""
-    from ...metadata import known_vocabulary
+    from pumasfs.store.metadata import known_vocabulary
 
     known = known_vocabulary()
     index = ws.library.index
@@ -35,8 +35,8 @@ def model_page(request: Request) -> Response:
             suggestions = vocabulary(ws)
     except PumasError as e:
         return error_page(request, e)
-    from ...hub import trust_badge
-    from ...hub.badge import badge_label, civitai_badge
+    from pumasfs.hub import trust_badge
+    from pumasfs.hub.badge import badge_label, civitai_badge
 
     rec, meta = details.record, details.meta
     civ = civitai_badge(meta)
@@ -107,7 +107,7 @@ async def edit(request: Request) -> Response:
 
 
 async def overrides(request: Request) -> Response:
-    from ...usecases import map_editing as me
+    from pumasfs.usecases import map_editing as me
 
     form = await request.form()
     ref = request.path_params["model_id"]
@@ -125,7 +125,7 @@ async def overrides(request: Request) -> Response:
 
 
 def delete(request: Request) -> Response:
-    from ...usecases import remove as remove_uc
+    from pumasfs.usecases import remove as remove_uc
 
     ref = request.path_params["model_id"]
     try:
@@ -142,7 +142,7 @@ def delete(request: Request) -> Response:
 
 
 async def unpin(request: Request) -> Response:
-    from ...usecases import pins as pins_uc
+    from pumasfs.usecases import pins as pins_uc
 
     form = await request.form()
     ref = request.path_params["model_id"]

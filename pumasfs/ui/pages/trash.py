@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...errors import PumasError
-from ...usecases import trash as trash_uc
-from ..context import error_response, in_thread, page, ui_of
+from pumasfs.base.errors import PumasError
+from pumasfs.ui.context import error_response, in_thread, page, ui_of
+from pumasfs.usecases import trash as trash_uc
 
 
 def trash_page(request: Request) -> Response:

@@ -1,0 +1,292 @@
+"""Library health: what `pumas doctor` checks and safely repairs on the library side.
+
+Checks compare the truth (model folders and their metadata.json) with what is
+derived from it (models.db) and with leftovers of killed processes (staging).
+Repairs only ever rebuild derived state or move our own folders; a user's
+file is never deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from pumasfs.base.atomic import TMP_SUFFIX
+from pumasfs.base.errors import PumasError
+from pumasfs.base.gcpause import gc_paused
+from pumasfs.store import staging
+from pumasfs.store.index import Index, record_row, row_sum
+from pumasfs.store.library import WRITE_BITS, Library, folder_stamp, seal_files
+from pumasfs.store.metadata import (
+    METADATA_FILE,
+    OVERRIDES_FILE,
+    load_metadata,
+    load_overrides,
+    save_metadata,
+)
+from pumasfs.store.model_record import ModelRecord
+
+
+class Finding(BaseModel):
+    kind: str
+    path: str
+    detail: str
+    fixable: bool = False
+    fixed: bool = False
+
+
+def check_staging(lib: Library, fix: bool) -> Iterator[Finding]:
+    for entry in staging.stale_entries(lib.layout):
+        f = Finding(kind="stale-staging", path=str(entry), detail="left by an interrupted import or removal", fixable=True)
+        if fix:
+            staging.sweep(lib.layout)
+            f.fixed = True
+        yield f
+
+
+def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
+    with gc_paused():  # every folder's metadata and row compared: no cycles among them
+        findings = _check_index(lib, fix)
+    yield from findings
+
+
+def _check_index(lib: Library, fix: bool) -> list[Finding]:
+    """Index rows vs model folders, and each metadata.json's validity.
+
+    A folder whose metadata.json and overrides.json are as a previous check found them (valid,
+    naming their folder, equal to their row: the index's ``checked`` cache, see
+    :func:`pumasfs.store.library.folder_stamp`) is not parsed again; its files are still ``lstat``-ed
+    against the sizes its row records.  The index rows are compared as stored text: no record
+    is decoded.
+    """
+    models = lib.layout.models_dir
+    index = lib.index
+    stored = index.stored_rows()
+    known = index.checked()
+    on_disk: set[str] = set()
+    stale: set[str] = set()
+    confirmed: list[tuple[str, str, str]] = []
+    findings: list[Finding] = []
+    prefix = len(str(models)) + 1
+    for dir_path, names in lib.walk_model_folders():
+        model_id = dir_path[prefix:].replace(os.sep, "/")
+        has_overrides = OVERRIDES_FILE in names
+        stamp = folder_stamp(dir_path, has_overrides)
+        row = stored.get(model_id)
+        seen = known.get(model_id)
+        for name in names:
+            if name.startswith(".") and name.endswith(TMP_SUFFIX) and os.path.isfile(os.path.join(dir_path, name)):
+                f = Finding(kind="stale-temp", path=os.path.join(dir_path, name),
+                            detail="half-written by an interrupted update", fixable=True)
+                if fix:
+                    os.unlink(f.path)
+                    f.fixed = True
+                findings.append(f)
+        if stamp is not None and row is not None and seen is not None and seen[0] == stamp \
+                and seen[1] == row_sum(row):
+            on_disk.add(model_id)  # as checked before: valid, and equal to its row
+            raw = json.loads(row[0])
+            files = [(f["name"], int(f.get("size") or 0), f.get("role")) for f in raw.get("files") or []]
+            findings += _file_findings(dir_path, files, fix)
+            if row[2]:
+                findings.append(Finding(kind="invalid-overrides", path=dir_path,
+                                        detail=f"{row[2]}; excluded from every app"))
+            continue
+        d = Path(dir_path)
+        try:
+            meta = load_metadata(dir_path)
+        except PumasError as e:
+            findings.append(Finding(kind="broken-metadata", path=str(d / METADATA_FILE), detail=e.message))
+            continue
+        named_right = meta.model_id == model_id
+        if not named_right:
+            findings.append(Finding(
+                kind="id-mismatch", path=str(d), fixable=True,
+                detail=f"metadata.json says {meta.model_id!r}; the folder makes it {model_id!r}",
+            ))
+        meta.model_id = model_id
+        on_disk.add(model_id)
+        findings += _file_findings(dir_path, [(f.name, f.size, f.role) for f in meta.files], fix)
+        overrides, error = load_overrides(dir_path) if has_overrides else (None, None)
+        if error:
+            findings.append(Finding(kind="invalid-overrides", path=str(d), detail=f"{error}; excluded from every app"))
+        fresh = record_row(ModelRecord(meta=meta, overrides=overrides, overrides_error=error))
+        if row is not None and fresh[0] != row[0]:
+            stale.add(model_id)
+        elif row is not None and fresh == row and named_right and stamp is not None:
+            confirmed.append((model_id, stamp, row_sum(row)))
+    for mid in sorted(on_disk - stored.keys()):
+        findings.append(Finding(kind="not-indexed", path=str(models / mid),
+                                detail="model folder missing from models.db", fixable=True))
+    for mid in sorted(stored.keys() - on_disk):
+        findings.append(Finding(kind="ghost-index-row", path=mid,
+                                detail="models.db lists a model whose folder is gone", fixable=True))
+    for mid in sorted(stale):
+        findings.append(Finding(kind="stale-index-row", path=mid,
+                                detail="models.db differs from metadata.json", fixable=True))
+    _remember(index, lambda: index.remember_checked(confirmed))
+    if fix and any(f.fixable for f in findings):
+        for f in findings:
+            if f.kind == "id-mismatch":
+                d = Path(f.path)
+                meta = load_metadata(d)
+                meta.model_id = d.relative_to(models).as_posix()
+                save_metadata(d, meta, touch=False)
+        lib.scan()
+        for f in findings:
+            f.fixed = f.fixable
+    return findings
+
+
+def _remember(index: Index, write: Callable[[], None]) -> None:
+    """Write to the ``checked`` cache; a library we cannot write (a read-only drive) keeps none."""
+    try:
+        with index.transaction():
+            write()
+    except (PumasError, sqlite3.Error):
+        pass
+
+
+def _file_findings(d: str, files: list[tuple[str, int, str | None]], fix: bool) -> list[Finding]:
+    """Listed files that are gone, whose size is not what was imported (truncated through a link),
+    or that are writable: one ``lstat`` per file, cheap enough for every doctor run.  Equal sizes
+    with different bytes need ``--verify`` (a full re-hash)."""
+    out: list[Finding] = []
+    missing: list[str] = []
+    sealed = False
+    for name, size, role in files:
+        path = os.path.join(d, name)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            missing.append(name)
+            continue
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if st.st_size != size:
+            out.append(Finding(
+                kind="changed-file", path=path,
+                detail=f"is {st.st_size:,} bytes, but {size:,} were imported: something wrote to the library's "
+                "only copy (through an app's link?); re-import or re-download it",
+            ))
+        elif role == "weights" and st.st_mode & WRITE_BITS:
+            finding = Finding(kind="writable-file", path=path, fixable=True,
+                              detail="writable: a tool writing through an app's link would change the library's copy")
+            if fix:
+                if not sealed:
+                    seal_files(Path(d))
+                    sealed = True
+                finding.fixed = True
+            out.append(finding)
+    if missing:
+        out.insert(0, Finding(
+            kind="missing-file", path=d, detail=f"listed in metadata.json but gone: {', '.join(missing[:5])}"
+            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "") + "; re-import the model",
+        ))
+    return out
+
+
+def check_hashes(lib: Library, progress: Callable[[int], None] | None = None) -> Iterator[Finding]:
+    """``doctor --verify``: re-read every file and compare its SHA256 with the one recorded at import."""
+    from pumasfs.base.hashing import hash_file
+
+    for rec in list(lib.index.records()):
+        d = lib.layout.models_dir / rec.meta.model_id
+        for f in rec.meta.files:
+            if not f.sha256:
+                continue
+            path = d / f.name
+            if not path.is_file():
+                continue
+            try:
+                digest, _ = hash_file(path, progress=progress, blake=False)
+            except PumasError as e:
+                yield Finding(kind="unreadable-file", path=str(path), detail=e.message)
+                continue
+            if digest.sha256 != f.sha256:
+                yield Finding(
+                    kind="hash-mismatch", path=str(path),
+                    detail=f"SHA256 {digest.sha256[:16]}... differs from the {f.sha256[:16]}... imported; "
+                    "its bytes changed: re-import or re-download it",
+                )
+
+
+def check_identity(lib: Library, fix: bool) -> Iterator[Finding]:
+    """Models whose stored type/family/subtype disagree with a fresh header identification.
+
+    Libraries filled by older tools are full of ``unknown/`` and wrong
+    families.  Fields the user set by hand are theirs and are not questioned.
+    A model whose weight file, row and identification rules are as when it last agreed
+    (the index's ``checked`` cache) is not read again: doctor re-reads the headers of what
+    changed, not of a 100,000-model library every run.
+    """
+    from pumasfs.identify import identify_path
+
+    index = lib.index
+    known = index.checked()
+    rules = _rules_fingerprint()
+    models = str(lib.layout.models_dir)
+    agreed: list[tuple[str, str]] = []
+    for model_id, row in sorted(index.stored_rows().items()):
+        meta = json.loads(row[0])
+        target = os.path.join(models, model_id)
+        if meta.get("layout") == "file" and meta.get("primary_file"):
+            target = os.path.join(target, meta["primary_file"])
+        stamp = _identity_stamp(target, rules)
+        seen = known.get(model_id)
+        if stamp is not None and seen is not None and seen[2] == stamp and seen[1] == row_sum(row):
+            continue
+        try:
+            ident = identify_path(Path(target))
+        except PumasError:
+            ident = None  # not identifiable from its header: the same bytes never will be
+        wrong: dict[str, str] = {}
+        if ident is not None and ident.confidence >= 0.6:
+            fresh = {"model_type": ident.model_type, "family": ident.family, "subtype": ident.subtype}
+            user_edited = meta.get("user_edited") or []
+            wrong = {k: v for k, v in fresh.items() if v and k not in user_edited and meta.get(k) != v}
+        if not wrong:
+            if stamp is not None and seen is not None and seen[1] == row_sum(row):
+                agreed.append((model_id, stamp))
+            continue
+        detail = ", ".join(f"{k} {meta.get(k)!r} -> {v!r}" for k, v in wrong.items())
+        f = Finding(kind="misidentified", path=model_id, detail=detail, fixable=True)
+        if fix:
+            moved = lib.reidentify(model_id, wrong)
+            f.detail += f" (now {moved.model_id})"
+            f.fixed = True
+        yield f
+    _remember(index, lambda: index.remember_identity(agreed))
+
+
+def _identity_stamp(target: str, rules: str) -> str | None:
+    """A weight file as ``stat`` sees it, with the rules that identified it; None for a folder
+    (a Diffusers model: its many files are identified every time)."""
+    try:
+        st = os.stat(target)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return f"{rules}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _rules_fingerprint() -> str:
+    """The identification code's sources, hashed: new rules re-check every model once."""
+    import hashlib
+
+    from pumasfs import identify
+
+    h = hashlib.blake2b(digest_size=8)
+    folder = Path(identify.__file__).parent
+    for path in sorted(folder.rglob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()
