@@ -176,7 +176,7 @@ def scan_install(app: AppInstall, tmap: TranslationMap, models_real: str, *, roo
         if not r.is_dir():
             continue
         _walk_links(r, app.name, models_real, out, regular)
-        grouping = group_paths([r])
+        grouping = group_paths([r], links=False)  # every link was sorted by _walk_links
         listed = {x.path for x in out.left}  # a foreign link is listed once, as that, not also as refused
         for e in grouping.errors:
             if "no model files in this folder" in e.message or str(e.source) in listed:

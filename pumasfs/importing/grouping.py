@@ -381,8 +381,11 @@ def _primary_of(weights: list[UnitFile], kind: str) -> UnitFile:
     return first
 
 
-def _collection_units(d: Path, out: Grouping, top: Path | None = None) -> int:
-    """A folder that is not one model: each model inside is its own unit.  Returns how many."""
+def _collection_units(d: Path, out: Grouping, top: Path | None = None, links: bool = True) -> int:
+    """A folder that is not one model: each model inside is its own unit.  Returns how many.
+
+    ``links=False``: weights files that are symlinks are not units (see :func:`group_paths`).
+    """
     found = 0
     try:
         entries = sorted(os.scandir(d), key=lambda e: e.name)
@@ -396,8 +399,8 @@ def _collection_units(d: Path, out: Grouping, top: Path | None = None) -> int:
             continue
         p = Path(e.path)
         if e.is_dir(follow_symlinks=False):
-            found += _folder_units(p, out, nested=True, top=top or d)
-        elif is_weights(e.name) and _regular(p):
+            found += _folder_units(p, out, nested=True, top=top or d, links=links)
+        elif is_weights(e.name) and (links or not e.is_symlink()) and _regular(p):
             key = _shard_key(p)
             if key is not None:
                 groups.setdefault(key)
@@ -421,7 +424,7 @@ def _collection_units(d: Path, out: Grouping, top: Path | None = None) -> int:
     return found
 
 
-def _folder_units(d: Path, out: Grouping, nested: bool = False, top: Path | None = None) -> int:
+def _folder_units(d: Path, out: Grouping, nested: bool = False, top: Path | None = None, links: bool = True) -> int:
     kind = _folder_kind(d)
     if kind is not None:
         result = _whole_folder_unit(d, kind, top)
@@ -431,7 +434,7 @@ def _folder_units(d: Path, out: Grouping, nested: bool = False, top: Path | None
         out.units.append(result)
         return 1
     before = len(out.units)
-    found = _collection_units(d, out, top)
+    found = _collection_units(d, out, top, links)
     if found == 0 and not nested:
         out.errors.append(
             UnitError(d, f"no model files in this folder (looked for {', '.join(WEIGHT_EXTS)})")
@@ -452,8 +455,13 @@ def _file_unit(p: Path, siblings: dict[str, list[os.DirEntry[str]]] | None = Non
     return ImportUnit("file", p, files, p.name, _name_hint(_weights_stem(p.name), p.parent))
 
 
-def group_paths(paths: Iterable[Path]) -> Grouping:
-    """The import units for these paths, and a clear error for each path that is not a model."""
+def group_paths(paths: Iterable[Path], *, links: bool = True) -> Grouping:
+    """The import units for these paths, and a clear error for each path that is not a model.
+
+    ``links=False`` leaves out weights files that are symlinks inside the folders named (adoption:
+    it has sorted every link already, and a materialized install holds one per model, each of which
+    would otherwise cost a ``realpath`` for the escape check).
+    """
     out = Grouping()
     loose: list[Path] = []
     for raw in paths:
@@ -467,7 +475,7 @@ def group_paths(paths: Iterable[Path]) -> Grouping:
             out.errors.append(UnitError(p, f"cannot read: {e.strerror}"))
             continue
         if stat.S_ISDIR(st.st_mode):
-            _folder_units(p, out)
+            _folder_units(p, out, links=links)
         elif not stat.S_ISREG(st.st_mode):
             out.errors.append(UnitError(p, "not a regular file"))
         elif is_weights(p.name):
