@@ -123,15 +123,9 @@ def orphans(models_dir: Path) -> list[tuple[Path, Intent | None, int]]:
             continue
         if not name.endswith(SUFFIX):
             continue
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)  # its writer is alive and working
-            continue
+        fd = _take_if_free(path)
+        if fd is None:
+            continue  # gone, or its writer is alive and working
         try:
             with open(path, "rb") as f:
                 intent: Intent | None = Intent.model_validate(json.loads(f.read() or b"null"))
@@ -141,18 +135,24 @@ def orphans(models_dir: Path) -> list[tuple[Path, Intent | None, int]]:
     return out
 
 
-def _drop_if_free(path: Path) -> None:
+def _take_if_free(path: Path) -> int | None:
+    """An fd holding ``path``'s lock, or None when the file is gone or its writer still holds it."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
     except OSError:
-        return
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        path.unlink(missing_ok=True)
     except BlockingIOError:
-        pass
-    finally:
         os.close(fd)
+        return None
+    return fd
+
+
+def _drop_if_free(path: Path) -> None:
+    fd = _take_if_free(path)
+    if fd is not None:
+        finish(path, fd)
 
 
 def finish(path: Path, fd: int) -> None:
