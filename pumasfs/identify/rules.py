@@ -456,84 +456,128 @@ SD3_SIZE = {2432: "large", 1536: "medium"}
 # transformer_blocks.N.attn1.to_q of DiTs without a UNet around them: width -> (family, size)
 ATTN1_WIDTH: dict[int, tuple[str, str | None]] = {
     2048: (V.LTXV, "2b"), 4096: (V.LTXV, "13b"), 3072: (V.COGVIDEOX, "5b"), 1920: (V.COGVIDEOX, "2b"),
-    2240: (V.SANA, "1.6b"), 1152: (V.PIXART, None),
+    2240: (V.SANA, "1.6b"), 1152: (V.PIXART, None), 1408: (V.HUNYUAN_DIT, None),
 }
+# layers.N.attn.to_q (Lumina-style DiTs in diffusers names): width -> family
+LAYERS_WIDTH: dict[int, str] = {2304: V.LUMINA2, 2520: V.OMNIGEN2}
 _UNET_PARTS = ("down_blocks", "input_blocks", "up_blocks", "output_blocks", "mid_block", "middle_block")
 
 
+def _bfl_streams(t: TensorTable, marker: str, k: str, blocks: dict[str, int]) -> _Base:
+    """BFL-style double/single streams: Flux, Chroma and HunyuanVideo share these names."""
+    # a block Flux does not have decides first (HunyuanVideo has 20+40, also under ComfyUI's Flux-style names)
+    if blocks.get("double_blocks", 0) >= 19 or blocks.get("single_blocks", 0) >= 38:
+        return _Base(V.HUNYUAN_VIDEO, f"{k.rsplit('.', 2)[0]}: blocks beyond Flux's 19+38 (HunyuanVideo has 20+40)")
+    for mark, fam in _DOUBLE_STREAM_MARKERS:
+        m = t.any_contains(mark)
+        if m:
+            return _Base(fam, f"{m.rsplit('.', 2)[0]} ({mark}: {fam})")
+    return _Base(V.FLUX, f"{k.rsplit('.', 2)[0]} (Flux-style blocks, no modulation targeted)", ambiguous=(V.FLUX, V.CHROMA))
+
+
+def _diffusers_streams(t: TensorTable, marker: str, k: str, blocks: dict[str, int]) -> _Base:
+    """The same streams in diffusers names (HunyuanVideo's diffusers blocks share norm1.linear with Flux's)."""
+    if blocks.get("single_transformer_blocks", 0) >= 38 or blocks.get("transformer_blocks", 0) >= 19:
+        return _Base(V.HUNYUAN_VIDEO, f"{k.rsplit('.', 2)[0]}: blocks beyond Flux's 19+38")
+    for mark, fam in _DOUBLE_STREAM_MARKERS:
+        m = t.any_contains(mark)
+        if m and (fam != V.HUNYUAN_VIDEO or mark == "token_refiner"):
+            return _Base(fam, f"{m.rsplit('.', 2)[0]} ({mark}: {fam})")
+    return _Base(V.FLUX, f"{k.rsplit('.', 2)[0]} (diffusers Flux blocks)", ambiguous=(V.FLUX, V.CHROMA))
+
+
+def _named_blocks(t: TensorTable, marker: str, k: str, blocks: dict[str, int]) -> _Base:
+    """Bases with block names of their own (_BLOCK_NAMES); SD3's size from its joint blocks' width."""
+    fam = _BLOCK_FAMILY[marker]
+    b = _Base(fam, f"{k.rsplit('.', 2)[0]} ({marker}: {fam})")
+    if fam == V.SD3:
+        _sd3_size(t, b, "x_block_attn_qkv", "x_block.attn.qkv")
+    return b
+
+
+def _wan_blocks(t: TensorTable, marker: str, k: str, blocks: dict[str, int]) -> _Base:
+    """Wan: blocks.N.self_attn.q / cross_attn.k / ffn.0 (ComfyUI, diffusion-pipe, musubi names)."""
+    w, why = _in_width(t, ".self_attn.q.", "_self_attn_q.", "self_attn.k.", "_self_attn_k.", ".cross_attn.q.",
+                       "_cross_attn_q.", "self_attn_", "self_attn.")
+    return _Base(V.WAN, why or k.rsplit(".", 2)[0], WAN_SIZE.get(w or 0))
+
+
+def _joint_attention(t: TensorTable, marker: str, k: str, blocks: dict[str, int]) -> _Base:
+    """diffusers joint attention (add_q_proj): SD3/SD3.5 (1536/2432 wide) or Qwen-Image / Flux double streams (3072)."""
+    w, why = _in_width(t, "attn.to_q", "attn_to_q", "attn.add_q_proj", "attn_add_q_proj")
+    if w == 3072:
+        if blocks.get("transformer_blocks", 0) >= 19:
+            return _Base(V.QWEN_IMAGE, f"{why} (3072 wide, {blocks['transformer_blocks'] + 1}+ joint blocks)")
+        return _Base(V.FLUX, f"{why} (3072-wide joint blocks)", ambiguous=(V.FLUX, V.QWEN_IMAGE))
+    b = _Base(V.SD3, k.rsplit(".", 2)[0])
+    _sd3_size(t, b, "attn.to_q", "attn_to_q")
+    return b
+
+
+def _by_width(widths: dict[int, str], *parts: str) -> Callable[[TensorTable, str, str, dict[str, int]], _Base | None]:
+    """A base told by the input width of the modules named by ``parts`` (None: no width of the table)."""
+
+    def decide(t: TensorTable, marker: str, k: str, blocks: dict[str, int]) -> _Base | None:
+        w, why = _in_width(t, *parts)
+        fam = widths.get(w or 0)
+        return _Base(fam, f"{why} ({w} wide)") if fam else None
+
+    return decide
+
+
+def _attn1_dits(t: TensorTable, marker: str, k: str, blocks: dict[str, int]) -> _Base | None:
+    """diffusers DiTs with attn1/attn2 and no UNet around them: the width decides the base (ATTN1_WIDTH)."""
+    w, why = _in_width(t, "attn1.to_q", "attn1_to_q")
+    if re.search(r"(?:^|\.)blocks\.\d+\.attn1|lora_(?:unet|transformer)_blocks_\d+_attn1", k) and w in WAN_SIZE:
+        return _Base(V.WAN, f"{why} (Wan, diffusers names)", WAN_SIZE[w])
+    if w in ATTN1_WIDTH:
+        fam, size = ATTN1_WIDTH[w]
+        return _Base(fam, f"{why} ({w} wide)", size, (V.PIXART, V.SANA) if fam == V.PIXART else ())
+    return None
+
+
+@dataclass(frozen=True)
+class LoraBase:
+    """Where a LoRA's target names say which base it applies to.  The rule holds when a key contains
+    one of ``markers`` (the first found is the one reported), keys contain each of ``also`` and none
+    of ``unless``; ``decide`` then reads the base from widths and block counts, or returns None to
+    let the next rule look.  First decision wins."""
+
+    markers: tuple[str, ...]
+    decide: Callable[[TensorTable, str, str, dict[str, int]], _Base | None]
+    also: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+
+
+_BLOCK_FAMILY = dict(_BLOCK_NAMES)
+LORA_BASES: list[LoraBase] = [
+    LoraBase(("double_blocks", "single_blocks"), _bfl_streams),
+    LoraBase(("single_transformer_blocks",), _diffusers_streams),
+    LoraBase(tuple(m for m, _ in _BLOCK_NAMES), _named_blocks),
+    LoraBase((".self_attn.q.", "_self_attn_q.", "cross_attn_k_img"), _wan_blocks, also=("blocks",)),
+    LoraBase(("attn.add_q_proj", "attn_add_q_proj"), _joint_attention),
+    # Lumina 2 / OmniGen2 in diffusers names: layers.N.attn.to_q, told apart by their widths
+    LoraBase(("layers.0.attn.to_q", "layers_0_attn_to_q"), _by_width(LAYERS_WIDTH, "attn.to_q", "attn_to_q"),
+             unless=("transformer_blocks",)),
+    # ACE-Step's transformer_blocks.N.attn.to_q (2560 wide, no joint projections)
+    LoraBase(("transformer_blocks.0.attn.to_q", "transformer_blocks_0_attn_to_q"),
+             _by_width({2560: V.ACE_STEP}, "attn.to_q", "attn_to_q"), unless=_UNET_PARTS),
+    LoraBase(("attn1.to_q", "attn1_to_q"), _attn1_dits, unless=_UNET_PARTS),
+]
+
+
 def _lora_base(t: TensorTable) -> _Base:
-    """The base model a LoRA applies to, from the module names it targets and their widths."""
+    """The base model a LoRA applies to, from the module names it targets (LORA_BASES), else from
+    its UNet's context width or its text encoders."""
     # LLM adapters (PEFT on a causal LM) are not diffusion LoRAs at all: caught by the caller.
     blocks = _max_blocks(t)
-    double = t.any_contains("double_blocks")
-    single = t.any_contains("single_blocks")
-    if double or single:  # BFL-style streams: Flux, Chroma, HunyuanVideo share these names
-        first = double or single or ""
-        # a block Flux does not have decides first (HunyuanVideo has 20+40, also under ComfyUI's Flux-style names)
-        if blocks.get("double_blocks", 0) >= 19 or blocks.get("single_blocks", 0) >= 38:
-            return _Base(V.HUNYUAN_VIDEO, f"{first.rsplit('.', 2)[0]}: blocks beyond Flux's 19+38 (HunyuanVideo has 20+40)")
-        for marker, fam in _DOUBLE_STREAM_MARKERS:
-            m = t.any_contains(marker)
-            if m:
-                return _Base(fam, f"{m.rsplit('.', 2)[0]} ({marker}: {fam})")
-        return _Base(V.FLUX, f"{first.rsplit('.', 2)[0]} (Flux-style blocks, no modulation targeted)", ambiguous=(V.FLUX, V.CHROMA))
-    k = t.any_contains("single_transformer_blocks")
-    if k:  # diffusers names of the same streams (HunyuanVideo's diffusers blocks share norm1.linear with Flux's)
-        if blocks.get("single_transformer_blocks", 0) >= 38 or blocks.get("transformer_blocks", 0) >= 19:
-            return _Base(V.HUNYUAN_VIDEO, f"{k.rsplit('.', 2)[0]}: blocks beyond Flux's 19+38")
-        for marker, fam in _DOUBLE_STREAM_MARKERS:
-            m = t.any_contains(marker)
-            if m and (fam != V.HUNYUAN_VIDEO or marker == "token_refiner"):
-                return _Base(fam, f"{m.rsplit('.', 2)[0]} ({marker}: {fam})")
-        return _Base(V.FLUX, f"{k.rsplit('.', 2)[0]} (diffusers Flux blocks)", ambiguous=(V.FLUX, V.CHROMA))
-    for marker, fam in _BLOCK_NAMES:
-        k = t.any_contains(marker)
-        if k:
-            b = _Base(fam, f"{k.rsplit('.', 2)[0]} ({marker}: {fam})")
-            if fam == V.SD3:
-                _sd3_size(t, b, "x_block_attn_qkv", "x_block.attn.qkv")
-            return b
-    # Wan: blocks.N.self_attn.q / cross_attn.k / ffn.0 (ComfyUI, diffusion-pipe, musubi names)
-    k = t.any_contains(".self_attn.q.") or t.any_contains("_self_attn_q.") or t.any_contains("cross_attn_k_img")
-    if k and t.any_contains("blocks"):
-        w, why = _in_width(t, ".self_attn.q.", "_self_attn_q.", "self_attn.k.", "_self_attn_k.", ".cross_attn.q.",
-                           "_cross_attn_q.", "self_attn_", "self_attn.")
-        return _Base(V.WAN, why or k.rsplit(".", 2)[0], WAN_SIZE.get(w or 0))
-    # diffusers joint attention (add_q_proj): SD3/SD3.5 (1536/2432 wide) or Qwen-Image / Flux double streams (3072)
-    k = t.any_contains("attn.add_q_proj") or t.any_contains("attn_add_q_proj")
-    if k:
-        w, why = _in_width(t, "attn.to_q", "attn_to_q", "attn.add_q_proj", "attn_add_q_proj")
-        if w == 3072:
-            if blocks.get("transformer_blocks", 0) >= 19:
-                return _Base(V.QWEN_IMAGE, f"{why} (3072 wide, {blocks['transformer_blocks'] + 1}+ joint blocks)")
-            return _Base(V.FLUX, f"{why} (3072-wide joint blocks)", ambiguous=(V.FLUX, V.QWEN_IMAGE))
-        b = _Base(V.SD3, k.rsplit(".", 2)[0])
-        _sd3_size(t, b, "attn.to_q", "attn_to_q")
-        return b
-    # Lumina 2 / OmniGen2 in diffusers names: layers.N.attn.to_q, told apart by their widths
-    k = t.any_contains("layers.0.attn.to_q") or t.any_contains("layers_0_attn_to_q")
-    if k and not t.any_contains("transformer_blocks"):
-        w, why = _in_width(t, "attn.to_q", "attn_to_q")
-        by_width = {2304: V.LUMINA2, 2520: V.OMNIGEN2}.get(w or 0)
-        if by_width:
-            return _Base(by_width, f"{why} ({w} wide)")
-    # ACE-Step's transformer_blocks.N.attn.to_q (2560 wide, no joint projections)
-    k = t.any_contains("transformer_blocks.0.attn.to_q") or t.any_contains("transformer_blocks_0_attn_to_q")
-    if k and not any(t.any_contains(p) for p in _UNET_PARTS):
-        w, why = _in_width(t, "attn.to_q", "attn_to_q")
-        if w == 2560:
-            return _Base(V.ACE_STEP, f"{why} (2560 wide)")
-    # diffusers DiTs with attn1/attn2 and no UNet around them: the width decides the base
-    k = t.any_contains("attn1.to_q") or t.any_contains("attn1_to_q")
-    if k and not any(t.any_contains(p) for p in _UNET_PARTS):
-        w, why = _in_width(t, "attn1.to_q", "attn1_to_q")
-        if re.search(r"(?:^|\.)blocks\.\d+\.attn1|lora_(?:unet|transformer)_blocks_\d+_attn1", k) and w in WAN_SIZE:
-            return _Base(V.WAN, f"{why} (Wan, diffusers names)", WAN_SIZE[w])
-        if w == 1408:
-            return _Base(V.HUNYUAN_DIT, f"{why} (1408 wide)")
-        if w in ATTN1_WIDTH:
-            fam, size = ATTN1_WIDTH[w]
-            return _Base(fam, f"{why} ({w} wide)", size, (V.PIXART, V.SANA) if fam == V.PIXART else ())
+    for rule in LORA_BASES:
+        found = next(((m, k) for m in rule.markers if (k := t.any_contains(m))), None)
+        if found is None or not all(t.any_contains(p) for p in rule.also) or any(t.any_contains(p) for p in rule.unless):
+            continue
+        base = rule.decide(t, *found, blocks)
+        if base is not None:
+            return base
     return _Base(*_unet_or_te_family(t))
 
 
@@ -624,18 +668,22 @@ def controlnet(t: TensorTable) -> Verdict | None:
         return v
     # T2I-Adapter (TencentARC / diffusers): conv_in + body of resnet blocks, no attention, no time embedding
     a = t.strip("adapter.") if t.any_startswith("adapter.conv_in.") else t
-    if "conv_in.weight" in a and (a.any_startswith("body.0.block1") or a.any_startswith("body.0.resnets.")) \
-            and not a.any_contains("attn"):
+    if "conv_in.weight" in a and any(a.any_startswith(p) for p in T2I_ADAPTER_BODIES) and not a.any_contains("attn"):
         s = a.shape("conv_in.weight")
-        # full_adapter (SD1/SD2): pixel-unshuffle by 8 -> 3*64 = 192 input channels; XL: unshuffle 16 -> 768
-        fam = V.SDXL if s and s[1] == 768 else (V.SD1 if s and s[1] in (192, 64) else None)
-        if a.any_startswith("body.") and a.count_blocks("body.") == 3 and a.count_blocks("body.0.resnets.") == 0:
-            pass
+        fam, ambiguous = T2I_ADAPTER_INPUTS.get(s[1] if s else 0, (None, ()))
         v = Verdict(D, CN, fam, "t2i-adapter", 0.8 if fam else 0.5, [_ev(a, "conv_in.weight")])
-        if fam == V.SD1:
-            v.ambiguous = (V.SD1, V.SD2)
+        v.ambiguous = ambiguous
         return v
     return None
+
+
+# a T2I-Adapter's body: original (TencentARC) or diffusers resnet blocks
+T2I_ADAPTER_BODIES = ("body.0.block1", "body.0.resnets.")
+# conv_in input channels -> (family, families it cannot tell apart): the image is pixel-unshuffled
+# before conv_in, by 8 for SD1/SD2 (3*64 = 192; 1*64 = 64 for a one-channel sketch), by 16 for XL (3*256 = 768)
+T2I_ADAPTER_INPUTS: dict[int, tuple[str, tuple[str, ...]]] = {
+    192: (V.SD1, (V.SD1, V.SD2)), 64: (V.SD1, (V.SD1, V.SD2)), 768: (V.SDXL, ()),
+}
 
 
 def ipadapter(t: TensorTable) -> Verdict | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,6 +111,8 @@ def _at_rest(layout: Layout) -> bool:
     Two small reads and a listing, without pydantic, so that `pumas list` stays quick; anything
     else sends the caller through the whole library, which checks, repairs or refuses.
     """
+    import json  # here: `pumas --help` reads no library and need not load it
+
     try:
         ids = {json.loads((d / LIBRARY_MARKER).read_bytes())["id"] for d in (layout.root, layout.models_dir)}
     except (OSError, ValueError, KeyError, TypeError):

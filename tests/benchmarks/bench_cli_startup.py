@@ -7,6 +7,9 @@ The floor is the same interpreter starting and exiting (`python -c pass`), measu
 run, interleaved with the commands so that a busy machine slows all of them alike.  Each figure
 is the median of ``--runs`` runs, in wall-clock and in CPU time (user + system of the child: on a
 shared machine the steadier of the two), output to a pipe (no progress bars, no rich tables).
+Each ratio's spread is the quartiles of the per-round ratios (a command over the floor measured
+next to it), so a noisy round moves both alike.  `python -c "import click"` is timed as a
+reference: what any click CLI pays before its own code runs.
 Goal (issue 10): `--help` and `list` each within 3x the floor.  The library is built once with
 real model folders (metadata.json, a small weights file each) and an app install linked to it, so
 that `list` also reads the registry for its USED BY column.
@@ -83,6 +86,7 @@ def run(n: int = 1000, runs: int = 15, code: Path = ROOT) -> dict[str, object]:
         pumas = [py, "-m", "pumasfs", "--root", str(root)]
         cases = {
             "python -c pass": [py, "-c", "pass"],
+            "python -c 'import click'": [py, "-c", "import click"],
             "pumas --help": [*pumas, "--help"],
             "pumas list": [*pumas, "list"],
             "pumas list --json": [*pumas, "list", "--json"],
@@ -98,6 +102,17 @@ def run(n: int = 1000, runs: int = 15, code: Path = ROOT) -> dict[str, object]:
                 walls[name].append(wall)
                 cpus[name].append(cpu)
     wall_med = {k: statistics.median(v) for k, v in walls.items()}
+    floor = "python -c pass"
+
+    def spread(samples: dict[str, list[float]]) -> dict[str, list[float]]:
+        """Quartiles of each command's per-round ratio to the floor measured in the same round."""
+        out = {}
+        for k, v in samples.items():
+            if k != floor:
+                q = statistics.quantiles([x / f for x, f in zip(v, samples[floor], strict=True)], n=4)
+                out[k] = [round(q[0], 2), round(q[2], 2)]
+        return out
+
     cpu_med = {k: statistics.median(v) for k, v in cpus.items()}
     floor_wall, floor_cpu = wall_med["python -c pass"], cpu_med["python -c pass"]
     return {
@@ -110,6 +125,8 @@ def run(n: int = 1000, runs: int = 15, code: Path = ROOT) -> dict[str, object]:
         # CPU time is what the command costs; on a shared machine wall time also holds waiting.
         "cpu_ratio_to_bare_python": {k: round(v / floor_cpu, 2) for k, v in cpu_med.items()
                                      if k != "python -c pass"},
+        "cpu_ratio_quartiles": spread(cpus),
+        "wall_ratio_quartiles": spread(walls),
     }
 
 

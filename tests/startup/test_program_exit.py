@@ -1,0 +1,39 @@
+"""The program's end (issue 10): `pumas` skips the interpreter's last garbage collection over what
+start-up made (gc.freeze), so nothing may rely on that collection: each command closes the
+databases it opened, and an exit leaves no write-ahead log or shared-memory file behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.comfyui import make_comfyui
+from tests.support.safetensors import lora
+
+
+def _left_open(root: Path, name: str = "*.db") -> list[str]:
+    """SQLite's -wal / -shm files: the last writer to close merges and removes them."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob(f"{name}-*"))
+
+
+def test_each_command_closes_its_databases(tmp_path: Path, root: Path, pumas) -> None:
+    pumas("import", lora(tmp_path / "in" / "detail.safetensors"), "--no-lookup")
+    assert _left_open(root) == []
+    pumas("app", "add", "comfyui", make_comfyui(tmp_path / "ComfyUI"))
+    pumas("materialize", "comfyui")
+    assert _left_open(root) == []
+    out = pumas("list").stdout
+    assert "detail" in out and "comfyui" in out
+    # (list reads registry.db read-only: a reader may leave its -shm, never a writer)
+    assert _left_open(root, "models.db") == []
+    for command in (["edit", "detail", "--set", "tags=a,b"], ["sync", "comfyui"], ["doctor"], ["scan"],
+                    ["rm", "detail", "--yes"], ["trash", "list"], ["app", "remove", "comfyui"]):
+        pumas(*command)
+        assert _left_open(root, "models.db") == [], command
+    assert _left_open(root) == []  # the writers of registry.db closed it too
+
+
+def test_an_error_still_closes_them(tmp_path: Path, root: Path, pumas) -> None:
+    pumas("import", lora(tmp_path / "in" / "detail.safetensors"), "--no-lookup")
+    bad = pumas("show", "no-such-model", check=False)
+    assert bad.returncode == 4 and bad.stderr.startswith("pumas: ")
+    assert _left_open(root) == []
