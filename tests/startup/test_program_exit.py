@@ -4,6 +4,8 @@ databases it opened, and an exit leaves no write-ahead log or shared-memory file
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.support.comfyui import make_comfyui
@@ -37,3 +39,21 @@ def test_an_error_still_closes_them(tmp_path: Path, root: Path, pumas) -> None:
     bad = pumas("show", "no-such-model", check=False)
     assert bad.returncode == 4 and bad.stderr.startswith("pumas: ")
     assert _left_open(root) == []
+
+
+def _gc_after(code: str) -> tuple[int, bool]:
+    """(objects frozen out of collection, collector on) after ``code`` ran main() in a fresh interpreter."""
+    run = ("import gc, sys\nfrom pumasfs.cli.main import main\n"
+           f"try:\n    {code}\nexcept SystemExit:\n    pass\nprint(gc.get_freeze_count(), gc.isenabled())")
+    out = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, check=True).stdout
+    frozen, enabled = out.splitlines()[-1].split()  # after what the command printed
+    return int(frozen), enabled == "True"
+
+
+def test_only_the_program_freezes_what_start_up_made(root: Path) -> None:
+    # the program (`pumas`, `python -m pumasfs`: main() reads sys.argv): start-up's objects are
+    # never walked again by the collector, which is on for the command
+    frozen, enabled = _gc_after(f"sys.argv = ['pumas', '--root', {str(root)!r}, 'list']; main()")
+    assert frozen > 10_000 and enabled
+    # a caller of main(argv) (a test, another program) keeps its collector as it was
+    assert _gc_after(f"main(['--root', {str(root)!r}, 'list'])") == (0, True)
