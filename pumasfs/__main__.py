@@ -1,7 +1,3 @@
-import gc
+from pumasfs.cli.program import run
 
-gc.disable()  # while the CLI's modules load; main() turns it on before the command runs
-
-from pumasfs.cli.main import main  # noqa: E402
-
-main()
+run()

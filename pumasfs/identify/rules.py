@@ -515,7 +515,7 @@ def _joint_attention(t: TensorTable, marker: str, k: str, blocks: dict[str, int]
 
 
 def _by_width(widths: dict[int, str], *parts: str) -> Callable[[TensorTable, str, str, dict[str, int]], _Base | None]:
-    """A base told by the input width of the modules named by ``parts`` (None: no width of the table)."""
+    """A base told by the input width of the modules named by ``parts`` (None: a width not in ``widths``)."""
 
     def decide(t: TensorTable, marker: str, k: str, blocks: dict[str, int]) -> _Base | None:
         w, why = _in_width(t, *parts)

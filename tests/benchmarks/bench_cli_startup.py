@@ -8,8 +8,12 @@ run, interleaved with the commands so that a busy machine slows all of them alik
 is the median of ``--runs`` runs, in wall-clock and in CPU time (user + system of the child: on a
 shared machine the steadier of the two), output to a pipe (no progress bars, no rich tables).
 Each ratio's spread is the quartiles of the per-round ratios (a command over the floor measured
-next to it), so a noisy round moves both alike.  `python -c "import click"` is timed as a
-reference: what any click CLI pays before its own code runs.
+next to it), so a noisy round moves both alike.  Two references are timed beside them:
+`python -c "import click"`, what any click CLI pays before its own code runs, and `python -S -c
+pass`, the interpreter without `site`.  The floor holds what `site` loads for every process of the
+environment: in an editable install (`pip install -e`, as here and in CI) its import hook loads
+pathlib, re and urllib (about half the floor); an installed wheel does not, so there the floor is
+lower and the same commands, which load those modules themselves, are a larger multiple of it.
 Goal (issue 10): `--help` and `list` each within 3x the floor.  The library is built once with
 real model folders (metadata.json, a small weights file each) and an app install linked to it, so
 that `list` also reads the registry for its USED BY column.
@@ -87,6 +91,7 @@ def run(n: int = 1000, runs: int = 15, code: Path = ROOT) -> dict[str, object]:
         cases = {
             "python -c pass": [py, "-c", "pass"],
             "python -c 'import click'": [py, "-c", "import click"],
+            "python -S -c pass": [py, "-S", "-c", "pass"],
             "pumas --help": [*pumas, "--help"],
             "pumas list": [*pumas, "list"],
             "pumas list --json": [*pumas, "list", "--json"],
