@@ -633,6 +633,7 @@ class Library:
             index.remember_checked(checked)
             if report.removed:
                 index.forget_unlisted_checks()
+            kill_point("scan:before-commit")
         return report
 
 
