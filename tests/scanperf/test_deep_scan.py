@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from pumasfs.base.paths import Layout
-from pumasfs.store.index import Index
+from pumasfs.store.index import Index, row_sum
 from pumasfs.store.library import Library, folder_stamp
 from pumasfs.store.metadata import METADATA_FILE, OVERRIDES_FILE, Pin, load_metadata
 from tests.support.models import add_model
@@ -81,6 +81,12 @@ def test_a_rebuild_gives_the_rows_the_one_by_one_writes_gave(library: Library, r
     assert [r["model_id"] for r in rebuilt.index.rows(search="zop")] == ["lora/sdxl/pinned"]
     assert rebuilt.index.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert rebuilt.index.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    # The rebuild fills the `checked` cache, as the next scan will find each folder (a stat only).
+    checked, stored = rebuilt.index.checked(), rebuilt.index.stored_rows()
+    assert set(checked) == set(ids)
+    for mid in ids:
+        d = rebuilt.layout.models_dir / mid
+        assert checked[mid][:2] == (folder_stamp(str(d), (d / OVERRIDES_FILE).exists()), row_sum(stored[mid]))
     rebuilt.close()
 
 
