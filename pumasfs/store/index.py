@@ -44,8 +44,6 @@ CREATE TABLE IF NOT EXISTS models (
     overrides TEXT,
     overrides_error TEXT
 );
-CREATE INDEX IF NOT EXISTS models_type ON models(model_type, subtype, family);
-CREATE INDEX IF NOT EXISTS models_cleaned ON models(cleaned_name);
 CREATE TABLE IF NOT EXISTS files (
     model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
     name TEXT NOT NULL,
@@ -54,10 +52,6 @@ CREATE TABLE IF NOT EXISTS files (
     size INTEGER NOT NULL,
     PRIMARY KEY (model_id, name)
 );
-CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
-CREATE INDEX IF NOT EXISTS files_basename ON files(basename);
-CREATE INDEX IF NOT EXISTS files_basename_nocase ON files(basename COLLATE NOCASE);
-CREATE INDEX IF NOT EXISTS files_size ON files(size);
 -- Pinned placements (metadata.json's ``pins``): a model shown at ``path`` in install ``app``.
 -- ``name`` (the path's last component) lets an incremental replan find the model pinned at
 -- a name that is not its file's name (a collision is decided by names).
@@ -68,7 +62,6 @@ CREATE TABLE IF NOT EXISTS pins (
     name TEXT NOT NULL,
     PRIMARY KEY (model_id, app, path)
 );
-CREATE INDEX IF NOT EXISTS pins_name_nocase ON pins(name COLLATE NOCASE);
 CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');
 -- What a deep scan or `doctor` found true of a model folder, so that the next one skips what
 -- did not change: with metadata.json (and overrides.json) as ``stamp`` says (inode, size, times),
@@ -88,6 +81,20 @@ CREATE TABLE IF NOT EXISTS changes (
     at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 """
+
+
+# The secondary indexes, apart: a rebuild (:meth:`Index.fill`) creates them after its inserts,
+# one sort each instead of a B-tree insert per row.
+_INDEXES = {
+    "models_type": "CREATE INDEX IF NOT EXISTS models_type ON models(model_type, subtype, family);",
+    "models_cleaned": "CREATE INDEX IF NOT EXISTS models_cleaned ON models(cleaned_name);",
+    "files_sha256": "CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);",
+    "files_basename": "CREATE INDEX IF NOT EXISTS files_basename ON files(basename);",
+    "files_basename_nocase": "CREATE INDEX IF NOT EXISTS files_basename_nocase ON files(basename COLLATE NOCASE);",
+    "files_size": "CREATE INDEX IF NOT EXISTS files_size ON files(size);",
+    "pins_name_nocase": "CREATE INDEX IF NOT EXISTS pins_name_nocase ON pins(name COLLATE NOCASE);",
+}
+_SCHEMA += "\n".join(_INDEXES.values()) + "\n"
 
 
 def peek_column(path: Path, column: str) -> list[str]:
@@ -300,10 +307,13 @@ class Index:
             if p.exists():
                 os.replace(p, self.path.with_name(f"{self.path.name}.corrupt-{stamp}{suffix}"))
 
-    def transaction(self) -> Transaction:
+    def transaction(self, *, bulk: bool = False) -> Transaction:
+        """``bulk``: without foreign-key checks, for a writer that keeps the tables consistent
+        itself (a deep scan: each file row's model is in the same batch, removals delete their
+        rows explicitly).  The check of each file row against models doubled a rebuild's inserts."""
         if self.read_only is not None and not getattr(self, "_memory", False):
             raise PumasError(f"cannot change the library now: {self.read_only}")
-        return Transaction(self.conn)
+        return Transaction(self.conn, bulk=bulk)
 
     # -- change log ----------------------------------------------------------
 
@@ -341,20 +351,47 @@ class Index:
         if self.conn.execute("SELECT 1 FROM models LIMIT 1").fetchone():  # a rebuild starts empty
             for record, _ in rows:
                 self._delete_rows(record.meta.model_id)
-        first = (self.conn.execute("SELECT MAX(id) FROM models").fetchone()[0] or 0) + 1
+        self._insert(rows, (self.conn.execute("SELECT MAX(id) FROM models").fetchone()[0] or 0) + 1)
+        if log:
+            self.conn.executemany(
+                "INSERT INTO changes (model_id, op) VALUES (?, 'upsert')", [(r.meta.model_id,) for r, _ in rows]
+            )
+
+    def fill(self, rows: list[tuple[ModelRecord, RecordRow]]) -> None:
+        """Write every row of an index that holds no model (a deep scan rebuilding it), in bulk.
+
+        The secondary indexes are made after the inserts (a sort each, not a B-tree insert per
+        row), and the rebuild takes a new epoch instead of a change-log entry per model: whoever
+        read this index before (empty, or another epoch) sees another epoch and reads it whole,
+        which is what a consumer does with a rebuilt index anyway.  Call inside a transaction
+        opened with ``bulk=True`` (foreign-key checks off: they doubled the time of the inserts).
+        """
+        for name in _INDEXES:
+            self.conn.execute(f"DROP INDEX IF EXISTS {name}")
+        for table in ("files", "pins", "models_fts"):  # empty with an empty models table; made sure
+            self.conn.execute(f"DELETE FROM {table}")
+        self._insert(rows, 1)
+        for ddl in _INDEXES.values():
+            self.conn.execute(ddl)
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (os.urandom(16).hex(),))
+
+    def _insert(self, rows: list[tuple[ModelRecord, RecordRow]], first: int) -> None:
+        """The rows of records whose models have none, with ids from ``first`` on."""
         models: list[tuple[Any, ...]] = []
         files: list[tuple[Any, ...]] = []
-        fts: list[tuple[Any, ...]] = []
+        fts: list[tuple[int, str]] = []
         pins: list[tuple[str, str, str, str]] = []
         for i, (record, (meta_json, ov_json, ov_err)) in enumerate(rows, start=first):
             meta = record.meta
+            mid = meta.model_id
             models.append((
-                i, meta.model_id, meta.model_type, meta.subtype, meta.family, meta.cleaned_name,
+                i, mid, meta.model_type, meta.subtype, meta.family, meta.cleaned_name,
                 meta.size_bytes, meta.added_date, meta_json, ov_json, ov_err,
             ))
-            files.extend((meta.model_id, f.name, f.name.rsplit("/", 1)[-1], f.sha256, f.size) for f in meta.files)
+            files.extend((mid, f.name, f.name.rsplit("/", 1)[-1], f.sha256, f.size) for f in meta.files)
             fts.append((i, _search_body(meta)))
-            pins.extend((meta.model_id, app, path, path.rsplit("/", 1)[-1]) for app, path in pinned_paths(meta))
+            if meta.pins:
+                pins.extend((mid, app, path, path.rsplit("/", 1)[-1]) for app, path in pinned_paths(meta))
         self.conn.executemany(
             "INSERT INTO models (id, model_id, model_type, subtype, family, cleaned_name, size_bytes, added_date,"
             " metadata, overrides, overrides_error) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -362,11 +399,8 @@ class Index:
         )
         self.conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)", files)
         self.conn.executemany("INSERT INTO models_fts (rowid, body) VALUES (?, ?)", fts)
-        self.conn.executemany("INSERT OR REPLACE INTO pins VALUES (?,?,?,?)", pins)
-        if log:
-            self.conn.executemany(
-                "INSERT INTO changes (model_id, op) VALUES (?, 'upsert')", [(r.meta.model_id,) for r, _ in rows]
-            )
+        if pins:
+            self.conn.executemany("INSERT OR REPLACE INTO pins VALUES (?,?,?,?)", pins)
 
     def remove(self, model_id: str, *, log: bool = True) -> None:
         self._delete_rows(model_id)
@@ -589,16 +623,30 @@ def record_row(record: ModelRecord) -> RecordRow:
 class Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``: one writer at a time, all or nothing."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, bulk: bool = False) -> None:
         self.conn = conn
+        self.bulk = bulk
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        if self.bulk:  # a no-op inside a transaction: set before it
+            self.conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._checks_on()
+            raise
         return self.conn
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.conn.execute("COMMIT")
-        elif self.conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
-            self.conn.execute("ROLLBACK")
+        try:
+            if exc_type is None:
+                self.conn.execute("COMMIT")
+            elif self.conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                self.conn.execute("ROLLBACK")
+        finally:
+            self._checks_on()
+
+    def _checks_on(self) -> None:
+        if self.bulk and not self.conn.in_transaction:
+            self.conn.execute("PRAGMA foreign_keys=ON")

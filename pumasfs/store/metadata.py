@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pumasfs.base import atomic
 from pumasfs.base.errors import PumasError
-from pumasfs.base.jsonfile import read_model
+from pumasfs.base.jsonfile import parse_model, read_model
 from pumasfs.base.jsonfile import validation_error_line as validation_error_line  # re-exported for older callers
 
 SCHEMA_VERSION = 1
@@ -37,6 +37,7 @@ EDITABLE_FIELDS = frozenset(
     }
 )
 LIST_FIELDS = frozenset({"tags", "compatible_apps", "trigger_words"})
+_UNIQUE_LISTS = ("tags", "compatible_apps", "trigger_words")  # kept in order, without repeats
 DICT_FIELDS = frozenset({"inference_settings", "model_card"})
 
 
@@ -157,10 +158,17 @@ class ModelMetadata(_Open):
     trigger_words: list[str] = Field(default_factory=list)
     description: str | None = None
 
-    @field_validator("tags", "compatible_apps", "trigger_words")
-    @classmethod
-    def _dedupe(cls, v: list[str]) -> list[str]:
-        return list(dict.fromkeys(v))
+    @model_validator(mode="after")
+    def _dedupe(self) -> ModelMetadata:
+        # One check of the three lists per model, not a validator per field: each Python call
+        # from pydantic costs ~2 us, and a deep scan validates 10,000 models.  Written through
+        # __dict__: an assignment would be validated (and run this again).
+        fields = self.__dict__
+        for name in _UNIQUE_LISTS:
+            v = fields[name]
+            if len(v) > 1 and len(set(v)) != len(v):
+                fields[name] = list(dict.fromkeys(v))
+        return self
 
     def pins_of(self, app: str) -> list[Pin]:
         return [p for p in self.pins if p.app == app]
@@ -246,10 +254,34 @@ def check_vocabulary(changes: dict[str, Any], *, seen: dict[str, set[str]] | Non
 def load_metadata(model_dir: Path | str) -> ModelMetadata:
     # A plain string join: a deep scan calls this for every model folder.
     path = os.path.join(model_dir, METADATA_FILE)
-    meta = read_model(path, ModelMetadata, invalid="invalid metadata")
-    if meta is None:
-        raise PumasError(f"{path}: no metadata.json")
-    return meta
+    try:
+        raw = _read_whole(path)
+    except FileNotFoundError:
+        raise PumasError(f"{path}: no metadata.json") from None
+    except OSError as e:
+        raise PumasError(f"{path}: cannot read: {e.strerror}") from None
+    return parse_model(raw, ModelMetadata, path, invalid="invalid metadata")
+
+
+def _read_whole(path: str) -> bytes:
+    """A small file's bytes through ``os.read``: open, read, read (the end), close, where
+    ``open().read()`` adds an fstat, an ioctl, an lseek and two Python objects (3 us of each of
+    a deep scan's 10,000 reads, a fifth of the floor it is measured against)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        raw = os.read(fd, _CHUNK)
+        if raw:
+            parts = [raw]
+            while chunk := os.read(fd, _CHUNK):
+                parts.append(chunk)
+            if len(parts) > 1:
+                raw = b"".join(parts)
+        return raw
+    finally:
+        os.close(fd)
+
+
+_CHUNK = 1 << 16
 
 
 def save_metadata(model_dir: Path, meta: ModelMetadata, *, touch: bool = True) -> None:
