@@ -264,9 +264,14 @@ class Index:
             self.conn.executescript(_SCHEMA)
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('epoch', ?)", (os.urandom(16).hex(),))
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(INDEX_SCHEMA),))
+            # Until a scan commits, this index says nothing of the library: a scan killed before
+            # its commit leaves the mark, and the next open rescans instead of showing no model.
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('unfilled', '1')")
             self.reset = True
         else:
             self.conn.executescript(_SCHEMA)
+            if self.conn.execute("SELECT 1 FROM meta WHERE key='unfilled'").fetchone() is not None:
+                self.reset = True
 
     def _open_read_only(self, reason: str) -> None:
         """Reading commands must work on a full disk or a read-only drive: read what is there.
@@ -356,6 +361,10 @@ class Index:
             self.conn.executemany(
                 "INSERT INTO changes (model_id, op) VALUES (?, 'upsert')", [(r.meta.model_id,) for r, _ in rows]
             )
+
+    def mark_filled(self) -> None:
+        """A scan is committing: from now on the index holds the library (see ``unfilled``)."""
+        self.conn.execute("DELETE FROM meta WHERE key='unfilled'")
 
     def fill(self, rows: list[tuple[ModelRecord, RecordRow]]) -> None:
         """Write every row of an index that holds no model (a deep scan rebuilding it), in bulk.

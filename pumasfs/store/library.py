@@ -113,9 +113,12 @@ class Library:
         if self._index is None:
             self.layout.models_dir.mkdir(parents=True, exist_ok=True)
             self._index = Index(self.layout.index_db)
-            if self._index.reset and self._has_any_model_folder():
-                # models.db is a cache: rebuild it silently when someone deleted it.
-                self.scan()
+            if self._index.reset:
+                if self._has_any_model_folder():
+                    # models.db is a cache: rebuild it silently when someone deleted it.
+                    self.scan()
+                elif self._index.read_only is None:
+                    self._index.mark_filled()  # empty, like the library: nothing to rescan later
             if self._index.read_only is None:
                 self.recover()
         return self._index
@@ -633,6 +636,7 @@ class Library:
             index.remember_checked(checked)
             if report.removed:
                 index.forget_unlisted_checks()
+            index.mark_filled()
             kill_point("scan:before-commit")
         return report
 

@@ -174,7 +174,7 @@ def test_metadata_lists_keep_their_order_without_repeats_when_read_and_when_set(
     assert len(report.errors) == 1 and "not valid JSON" in report.errors[0]
 
 
-def test_a_rebuild_killed_before_its_commit_leaves_the_empty_index_and_the_next_scan_builds_it(
+def test_a_rebuild_killed_before_its_commit_leaves_the_empty_index_and_the_next_open_builds_it(
         library: Library, root: Path):
     ids = populate(library)
     library.close()
@@ -187,6 +187,25 @@ def test_a_rebuild_killed_before_its_commit_leaves_the_empty_index_and_the_next_
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert conn.execute("SELECT COUNT(*) FROM models").fetchone() == (0,)
     conn.close()
+    # Any next command sees the models: opening the index finds it never filled and rescans.
     again = Library(Layout(root))
-    assert sorted(again.scan().added) == ids and again.index.count() == len(ids)
+    assert again.index.count() == len(ids)
+    assert again.scan().added == []
+    again.close()
+    conn = sqlite3.connect(library.layout.index_db)
+    assert conn.execute("SELECT COUNT(*) FROM meta WHERE key='unfilled'").fetchone() == (0,)
+    conn.close()
+
+
+def test_a_new_empty_library_is_filled_at_once_so_its_first_imports_need_no_rescan(tmp_path: Path):
+    layout = Layout(tmp_path / "lib").ensure()
+    lib = Library(layout)
+    assert lib.index.count() == 0
+    add_model(lib, "first-import")  # written through the index, as an import does
+    lib.close()
+    conn = sqlite3.connect(layout.index_db)
+    assert conn.execute("SELECT COUNT(*) FROM meta WHERE key='unfilled'").fetchone() == (0,)
+    conn.close()
+    again = Index(layout.index_db)
+    assert not again.reset and again.count() == 1
     again.close()
