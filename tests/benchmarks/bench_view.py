@@ -53,6 +53,15 @@ def drop_caches() -> None:
     Path("/proc/sys/vm/drop_caches").write_text("3")
 
 
+def evict(path: Path) -> None:
+    """Drop one file's cached pages (of a FUSE file: the kernel's copy, not the library's)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def read_all(path: Path) -> float:
     """Seconds to read the whole file sequentially with 1 MiB reads (like `dd bs=1M`)."""
     buf = bytearray(CHUNK)
@@ -76,7 +85,9 @@ def find_ls(path: Path) -> float:
 class Served:
     """A view of a hand-built plan, in its own process (the same ``serve`` as `pumas mount`)."""
 
-    def __init__(self, work: Path, name: str, models: Path, entries: dict, *, content: bool) -> None:
+    def __init__(
+        self, work: Path, name: str, models: Path, entries: dict, *, content: bool, pythonpath: str | None = None
+    ) -> None:
         self.mp = work / name
         self.mp.mkdir()
         plan = work / f"{name}.json"
@@ -84,7 +95,10 @@ class Served:
         args = [sys.executable, "-m", "tests.view.planfile", str(plan), str(self.mp)]
         if content:
             args.append("--content")
-        self.proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, text=True)
+        env = dict(os.environ)
+        if pythonpath:  # another build of pyfuse3 (--alt-pyfuse3), ahead of everything else
+            env["PYTHONPATH"] = os.pathsep.join(x for x in (pythonpath, env.get("PYTHONPATH")) if x)
+        self.proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, text=True, env=env)
         if self.proc.stdout.readline().strip() != "ready":
             self.close()
             raise SystemExit(f"view {name} did not start")
@@ -237,7 +251,16 @@ def bench_read(work: Path, size: int, runs: int, peer: Path | None = None) -> di
             # Alternate native, view and peer runs so that machine noise hits them alike.
             nat, via, per, ratio, pratio = [], [], [], [], []
             before = requests(v.mp)
-            for _ in range(runs):
+            for r in range(runs):
+                if label == "warm" and peered is not None:
+                    # Which of the two FUSE files gets its pages first changes its warm speed by up
+                    # to 2x either way (where the kernel places 4 KiB pages; measured): refill both
+                    # each run, in alternating order.
+                    order = [viewed, peered] if r % 2 == 0 else [peered, viewed]
+                    for path in order:
+                        evict(path)
+                    for path in order:
+                        read_all(path)
                 nat.append(fn(src))
                 via.append(fn(viewed))
                 ratio.append(nat[-1] / via[-1])
@@ -271,29 +294,33 @@ def ls_l(path: Path) -> float:
     return time.perf_counter() - t
 
 
-def bench_first_ls(work: Path, entries_n: int, runs: int, peer: Path | None) -> dict[str, float]:
+def bench_first_ls(
+    work: Path, entries_n: int, runs: int, peer: Path | None, alt: str | None = None
+) -> dict[str, float]:
     """The first ``ls -l`` of a fresh preview mount (every symlink target read once) and the next.
 
     Against the same folder as real symlinks (warm, measured right before) and the C peer,
     mounted afresh too: the peer's first listing is the cost of one FUSE round trip per
-    ``readlink`` with nothing else in the way.
+    ``readlink`` with nothing else in the way.  ``alt``: a folder holding another pyfuse3 build
+    (e.g. stock, or built with another patch), measured as a third contender in the same runs.
     """
     models, links, entries = lora_library(work, "first", entries_n)
     res: dict[str, list[float]] = {}
     counts: dict[str, int] = {}
+    who_all = ["view", *(["peer"] if peer else []), *(["alt"] if alt else [])]
     for r in range(runs):
-        order = ["view", "peer"] if r % 2 == 0 else ["peer", "view"]
+        order = who_all[r % len(who_all):] + who_all[:r % len(who_all)]
         for who in order:
-            if who == "peer" and peer is None:
-                continue
             ls_l(links)
             floor = ls_l(links)
             res.setdefault("links", []).append(floor)
-            if who == "view":
-                with Served(work, f"first-view-{r}", models, entries, content=False) as v:
+            if who in ("view", "alt"):
+                with Served(work, f"first-{who}-{r}", models, entries, content=False,
+                            pythonpath=alt if who == "alt" else None) as v:
                     before = requests(v.mp)
                     first, again = ls_l(v.mp / "loras"), ls_l(v.mp / "loras")
-                    counts = delta(requests(v.mp), before)
+                    if who == "view":
+                        counts = delta(requests(v.mp), before)
             else:
                 assert peer is not None
                 with Peer(peer, work / f"first-peer-{r}", links / next(iter(os.listdir(links))), models, entries_n) as pm:
@@ -304,18 +331,17 @@ def bench_first_ls(work: Path, entries_n: int, runs: int, peer: Path | None) -> 
     out = {"links": med(res["links"])}
     print(f"ls -l of {entries_n} preview entries, fresh mount; links tree {med(res['links']) * 1000:.0f} ms "
           f"({spread(res['links'])}); medians of {runs} interleaved runs")
-    for who in ("view", "peer"):
+    names = {"view": "pumas view", "peer": "C peer", "alt": f"view, {alt}"}
+    for who in who_all:
         for label in ("first", "again"):
             k = f"{who}_{label}"
-            if k not in res:
-                continue
             xs, rs = res[k], res[f"{k}_ratio"]
             out[k], out[f"{k}_ratio"] = med(xs), med(rs)
-            print(f"    {'pumas view' if who == 'view' else 'C peer':10} {label:5} {med(xs) * 1000:6.0f} ms "
+            print(f"    {names[who]:10} {label:5} {med(xs) * 1000:6.0f} ms "
                   f"({spread(xs)}) = {med(rs):.1f}x the links tree (runs {min(rs):.1f}-{max(rs):.1f})")
-    if "peer_first" in res:
-        vp = [v / p for v, p in zip(res["view_first"], res["peer_first"])]
-        print(f"    view/peer, first listing: {med(vp):.2f}x (runs {min(vp):.2f}-{max(vp):.2f})")
+    for who in who_all[1:]:
+        vp = [v / p for v, p in zip(res["view_first"], res[f"{who}_first"])]
+        print(f"    view / {names[who]}, first listing: {med(vp):.2f}x (runs {min(vp):.2f}-{max(vp):.2f})")
     print(f"    requests of the view's last first+again listing: {counts}")
     return out
 
@@ -461,7 +487,7 @@ PARTS = ("read", "find", "first")
 
 def run(
     size_mib: int = 2048, base: str = "/var/tmp", runs: int = 5, entries_n: int = 10_000, *,
-    parts: tuple[str, ...] = PARTS, first_n: int = 30_000,
+    parts: tuple[str, ...] = PARTS, first_n: int = 30_000, alt: str | None = None,
 ) -> dict[str, float]:
     if os.geteuid() != 0:
         raise SystemExit("run as root: the cold figures need `echo 3 > /proc/sys/vm/drop_caches`")
@@ -475,7 +501,7 @@ def run(
         if "find" in parts:
             res.update(bench_find(work, entries_n, runs))
         if "first" in parts:
-            res.update(bench_first_ls(work, first_n, runs, peer))
+            res.update(bench_first_ls(work, first_n, runs, peer, alt))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ratios = {}
@@ -508,6 +534,8 @@ if __name__ == "__main__":
                    help="run only this part (repeatable): read (2 GiB file), find (find -ls), first (first ls -l)")
     p.add_argument("--entries", type=int, default=10_000)
     p.add_argument("--first-entries", type=int, default=30_000, help="entries of the first-ls -l folder")
+    p.add_argument("--alt-pyfuse3", metavar="DIR",
+                   help="first part: also serve the view with the pyfuse3 found in DIR (pip install --target DIR)")
     p.add_argument("--scale", type=int, metavar="MODELS", help="only mount + ls -l of a library this big")
     p.add_argument("--loras", type=int, default=30_000)
     p.add_argument("--keep", type=Path, help="with --scale: build the library here once and reuse it")
@@ -522,4 +550,4 @@ if __name__ == "__main__":
                 shutil.rmtree(keep, ignore_errors=True)
         raise SystemExit(0)
     chosen = tuple(a.only) if a.only else tuple(x for x in PARTS if not (a.skip_read and x == "read"))
-    run(a.size_mib, a.dir, a.runs, a.entries, parts=chosen, first_n=a.first_entries)
+    run(a.size_mib, a.dir, a.runs, a.entries, parts=chosen, first_n=a.first_entries, alt=a.alt_pyfuse3)
