@@ -1,12 +1,19 @@
 """Benchmark: the FUSE view against the filesystem under it, in the same run.
 
 1. Sequential read of a 2 GiB library file through the content view, cold
-   (page cache dropped) and warm, against a direct read of the same file.
-   Goals: warm >= 0.9x native, cold >= 0.5x.
+   (page cache dropped) and warm, against a direct read of the same file and the
+   same file through a minimal C FUSE filesystem (fusepeer.c, built here with cc
+   and libfuse3-dev; skipped without them): what any FUSE filesystem gets on this
+   kernel.  Goals: warm >= 0.9x native, cold >= 0.5x.  Also prints how many of
+   each file's cached pages sit in large folios (the warm gap's cause).
 2. ``find -ls`` over a folder of 10,000 entries: the preview view and the
    content view against the same tree materialized as symlinks on the
    library's filesystem.  Goals: warm within 1.5x, cold within 3x.
-3. With ``--scale 100000``: ``pumas mount`` of a library that big (against a bare read of
+3. The first ``ls -l`` of 30,000 preview entries after mounting (every symlink target
+   asked once) and the next, against the links tree and the C peer, each mounted afresh
+   per run; ``--alt-pyfuse3 DIR`` adds the view served by another pyfuse3 build.
+   ``--only read|find|first`` runs one part.
+4. With ``--scale 100000``: ``pumas mount`` of a library that big (against a bare read of
    every index row) and ``ls -l`` of its 30,000-entry ``loras/`` (against the same folder as
    symlinks), in both modes, and the daemon's resident memory.  ``--keep DIR`` builds the
    library once (about 2.5 minutes) and reuses it.
