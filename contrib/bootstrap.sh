@@ -60,7 +60,8 @@ fi
 # Any failure leaves the stock pyfuse3 in place: views work, with a daemon round trip per readlink.
 patch_pyfuse3() {
     local py=.venv/bin/python ver tmp
-    "$py" -c 'import sys, pyfuse3; sys.exit(not hasattr(pyfuse3.Operations, "enable_cache_symlinks"))' 2>/dev/null && return 0
+    # eager_receive is the patch's newest part: a pyfuse3 built with an older patch is rebuilt.
+    "$py" -c 'import sys, pyfuse3; sys.exit(not hasattr(pyfuse3.Operations, "eager_receive"))' 2>/dev/null && return 0
     ver=$("$py" -c 'import importlib.metadata as m; print(m.version("pyfuse3"))') || return 1
     tmp=$(mktemp -d)
     if "$py" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$tmp" "pyfuse3==$ver" \

@@ -115,3 +115,19 @@ def test_ls_l_does_not_ask_for_labels_and_acls_per_entry(view, tmp_path, content
     with pytest.raises(OSError) as e:
         os.getxattr(v.mountpoint / "loras", "user.pumas.nothing")
     assert e.value.errno == errno.ENODATA
+
+
+def test_first_ls_l_after_mounting_asks_only_for_the_symlink_targets(view, tmp_path):
+    # The listing hands the kernel every entry with its attributes and long timeouts
+    # (readdirplus), so the first `ls -l` costs no lookup or getattr per entry: what is left
+    # is one readlink per symlink (FUSE has no way to give targets before they are asked for).
+    lib, plan = library(tmp_path, 200)
+    v = view(plan, lib)
+    before = requests(v)
+    out = subprocess.run(["ls", "-l", str(v.mountpoint / "loras")], check=True, capture_output=True, text=True)
+    after = requests(v)
+    assert out.stdout.count(" -> ") == 200
+    assert served(after, before, "readlink") == 200, after
+    assert served(after, before, "lookup") <= 2, after  # loras itself
+    assert served(after, before, "getattr") <= 2, after
+    assert served(after, before, "readdir") <= 3, after
