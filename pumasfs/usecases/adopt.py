@@ -938,7 +938,7 @@ def unmanaged(ws: Workspace, apps: list[str] | None = None) -> list[Unmanaged]:
             tmap = select_map(ws.layout, app).map
         except PumasError:
             continue
-        scan = scan_install(app, tmap, models_real)
+        scan = scan_install(app, tmap, models_real, sort_links=False)  # real files only: no readlink each
         files = size = dups = 0
         for c in scan.candidates:
             pickle = c.unit.primary.lower().endswith((".ckpt", ".pt", ".pth", ".bin", ".pkl"))
