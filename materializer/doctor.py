@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 
+from pumasfs.base.gcpause import gc_paused
 from pumasfs.base.paths import Layout
 from pumasfs.planning.installs import AppInstall
 from pumasfs.store.health import Finding
@@ -49,6 +50,11 @@ def _in_library(abs_link: str, models_real: str) -> bool:
 
 
 def check(reg: Registry, layout: Layout, apps: list[AppInstall], *, fix: bool = False) -> list[Finding]:
+    with gc_paused():  # every app's registry rows held at once (100,000 at scale): no cycles among them
+        return _check(reg, layout, apps, fix)
+
+
+def _check(reg: Registry, layout: Layout, apps: list[AppInstall], fix: bool) -> list[Finding]:
     findings: list[Finding] = []
     models_real = os.path.realpath(layout.models_dir)
     states = {s.app: s for s in reg.states()}
