@@ -19,13 +19,13 @@ Every fix sets the app's ``dirty`` flag so that the next sync checks it fully.
 from __future__ import annotations
 
 import os
-import stat
 
+from pumasfs.base.gcpause import gc_paused
 from pumasfs.base.paths import Layout
 from pumasfs.planning.installs import AppInstall
 from pumasfs.store.health import Finding
 
-from .links import HARDLINK, TMP_SUFFIX, LinkSpec, on_disk_matches
+from .links import HARDLINK, LINK_KINDS, TMP_SUFFIX, LinkSpec, on_disk_matches
 from .registry import Registry
 
 
@@ -50,6 +50,11 @@ def _in_library(abs_link: str, models_real: str) -> bool:
 
 
 def check(reg: Registry, layout: Layout, apps: list[AppInstall], *, fix: bool = False) -> list[Finding]:
+    with gc_paused():  # every app's registry rows held at once (100,000 at scale): no cycles among them
+        return _check(reg, layout, apps, fix)
+
+
+def _check(reg: Registry, layout: Layout, apps: list[AppInstall], fix: bool) -> list[Finding]:
     findings: list[Finding] = []
     models_real = os.path.realpath(layout.models_dir)
     states = {s.app: s for s in reg.states()}
@@ -69,10 +74,18 @@ def check(reg: Registry, layout: Layout, apps: list[AppInstall], *, fix: bool = 
         state = states.get(name)
         lib_real = state.models_real if state and state.models_real else models_real
         rows = reg.links_of_app(name)
+        links, others = _list_app(base)
         drop: list[str] = []
         for path, spec in sorted(rows.items()):
             abs_path = f"{base}/{path}"
-            if on_disk_matches(spec, abs_path):
+            if path in links and LINK_KINDS[spec.kind].symlink:
+                matches, present = _readlink(abs_path) == spec.target, True  # the walk saw a link here
+            elif path in others and LINK_KINDS[spec.kind].symlink:
+                matches, present = False, True  # a file or folder where our link was
+            else:  # a hardlink, or a path the walk did not see (gone, or under a linked folder)
+                matches = on_disk_matches(spec, abs_path)
+                present = matches or os.path.lexists(abs_path)
+            if matches:
                 if _source_alive(spec, abs_path, lib_real):
                     continue
                 kind = "stale-hardlink" if spec.kind == HARDLINK else "broken-link"
@@ -87,7 +100,7 @@ def check(reg: Registry, layout: Layout, apps: list[AppInstall], *, fix: bool = 
                     except OSError as e:
                         f.detail += f" (cannot remove: {e.strerror})"
                 findings.append(f)
-            elif not os.path.lexists(abs_path):
+            elif not present:
                 findings.append(Finding(kind="vanished-link", path=abs_path, fixable=True, fixed=fix,
                                         detail=f"{spec.model_id}: registered, but the link is gone"))
                 if fix:
@@ -98,7 +111,7 @@ def check(reg: Registry, layout: Layout, apps: list[AppInstall], *, fix: bool = 
                                         "--fix stops tracking it and leaves it alone"))
                 if fix:
                     drop.append(path)
-        findings += _walk_app(base, rows, models_real, fix)
+        findings += _unrecorded(links, rows, models_real, fix)
         if fix and drop:
             with reg.transaction():
                 reg.delete(name, drop)
@@ -106,33 +119,63 @@ def check(reg: Registry, layout: Layout, apps: list[AppInstall], *, fix: bool = 
     return findings
 
 
-def _walk_app(base: str, rows: dict[str, LinkSpec], models_real: str, fix: bool) -> list[Finding]:
-    """Orphaned links and temp leftovers: one walk of the app folder, links not followed."""
-    out: list[Finding] = []
-    for dirpath, dirnames, filenames in os.walk(base):
-        rel_dir = os.path.relpath(dirpath, base).replace(os.sep, "/")
-        rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            abs_path = os.path.join(dirpath, name)
-            rel = rel_dir + name
-            if rel in rows:
-                continue
+def _readlink(path: str) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+def _list_app(base: str) -> tuple[dict[str, str], set[str]]:
+    """One walk of an app folder, links not followed: (app-relative path -> absolute path of every
+    link, app-relative paths of everything else but folders).
+
+    One ``scandir`` per folder, each entry's type from the listing itself: no ``lstat`` per entry
+    and, unlike ``os.walk``, no ``stat`` through each link to learn whether it leads to a folder (a
+    materialized install holds one link per model).
+    """
+    links: dict[str, str] = {}
+    others: set[str] = set()
+    stack = [(base, "")]
+    while stack:
+        folder, rel_dir = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        subdirs: list[tuple[str, str]] = []
+        for e in entries:
+            rel = rel_dir + e.name
             try:
-                st = os.lstat(abs_path)
+                if e.is_symlink():
+                    links[rel] = e.path
+                elif e.is_dir(follow_symlinks=False):
+                    subdirs.append((e.path, rel + "/"))
+                else:
+                    others.add(rel)
             except OSError:
                 continue
-            if not stat.S_ISLNK(st.st_mode) or not _in_library(abs_path, models_real):
-                continue
-            if name.startswith(".") and name.endswith(TMP_SUFFIX):
-                f = Finding(kind="temp-leftover", path=abs_path, fixable=True,
-                            detail="a temporary link left by an interrupted materialize")
-                if fix:
-                    os.unlink(abs_path)
-                    f.fixed = True
-                out.append(f)
-                continue
-            out.append(Finding(kind="orphaned-link", path=abs_path,
-                               detail="a link into the library that pumas did not record; left alone "
-                               "(`pumas sync` adopts it if it is exactly what the plan wants)"))
-    return out
+        stack.extend(reversed(subdirs))  # os.walk's top-down order
+    return links, others
 
+
+def _unrecorded(links: dict[str, str], rows: dict[str, LinkSpec], models_real: str, fix: bool) -> list[Finding]:
+    """Orphaned links and temp leftovers: the links of the app folder the registry does not know."""
+    out: list[Finding] = []
+    for rel, abs_path in links.items():
+        if rel in rows or not _in_library(abs_path, models_real):
+            continue
+        name = rel.rpartition("/")[2]
+        if name.startswith(".") and name.endswith(TMP_SUFFIX):
+            f = Finding(kind="temp-leftover", path=abs_path, fixable=True,
+                        detail="a temporary link left by an interrupted materialize")
+            if fix:
+                os.unlink(abs_path)
+                f.fixed = True
+            out.append(f)
+            continue
+        out.append(Finding(kind="orphaned-link", path=abs_path,
+                           detail="a link into the library that pumas did not record; left alone "
+                           "(`pumas sync` adopts it if it is exactly what the plan wants)"))
+    return out

@@ -395,8 +395,8 @@ def _collection_units(d: Path, out: Grouping, top: Path | None = None, links: bo
     groups: dict[_ShardKey, None] = {}
     siblings = sibling_index(entries)
     for e in entries:
-        if e.name.startswith("."):
-            continue
+        if e.name.startswith(".") or (not links and e.is_symlink()):
+            continue  # (a link is no unit then: skipped before paying for its Path)
         p = Path(e.path)
         if e.is_dir(follow_symlinks=False):
             found += _folder_units(p, out, nested=True, top=top or d, links=links)

@@ -13,6 +13,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -21,7 +22,7 @@ from pumasfs.base.atomic import TMP_SUFFIX
 from pumasfs.base.errors import PumasError
 from pumasfs.base.gcpause import gc_paused
 from pumasfs.store import staging
-from pumasfs.store.index import Index, record_row, row_sum
+from pumasfs.store.index import Index, RecordRow, record_row, row_sum
 from pumasfs.store.library import WRITE_BITS, Library, folder_stamp, seal_files
 from pumasfs.store.metadata import (
     METADATA_FILE,
@@ -50,25 +51,93 @@ def check_staging(lib: Library, fix: bool) -> Iterator[Finding]:
         yield f
 
 
+@dataclass
+class IndexRead:
+    """models.db as both model checks read it, once: every stored row, the ``checked`` cache, and
+    the few fields the checks need (files, layout, primary file) extracted by SQLite, not decoded
+    from 100,000 JSON documents in Python.  ``stats``: what :func:`check_index` found ``lstat``-ing
+    each listed regular file, by (model id, file name), so :func:`check_identity` does not ``stat``
+    the same weight file again."""
+
+    stored: dict[str, RecordRow]
+    known: dict[str, tuple[str, str, str | None]]
+    fields: dict[str, tuple[str | None, str | None, str | None]]  # files JSON, layout, primary file
+    stats: dict[tuple[str, str], os.stat_result] = field(default_factory=dict)
+    sums: dict[str, str] = field(default_factory=dict)
+
+    def row_sum(self, model_id: str) -> str:
+        found = self.sums.get(model_id)
+        if found is None:
+            found = self.sums[model_id] = row_sum(self.stored[model_id])
+        return found
+
+
+_FIELDS = ("SELECT model_id, metadata, overrides, overrides_error, json_extract(metadata, '$.files'), "
+           "json_extract(metadata, '$.layout'), json_extract(metadata, '$.primary_file') FROM models")
+
+
+def read_index(index: Index) -> IndexRead:
+    """One read of models.db for :func:`check_index` and :func:`check_identity`."""
+    stored: dict[str, RecordRow] = {}
+    fields: dict[str, tuple[str | None, str | None, str | None]] = {}
+    try:
+        for r in index.conn.execute(_FIELDS):
+            stored[r[0]] = (r[1], r[2], r[3])
+            fields[r[0]] = (r[4], r[5], r[6])
+    except sqlite3.Error:  # a row that is not JSON (a damaged index): Python reads each one
+        stored, fields = index.stored_rows(), {}
+    return IndexRead(stored, index.checked(), fields)
+
+
+def _fields(read: IndexRead, model_id: str) -> tuple[str | None, str | None, str | None]:
+    """(files JSON, layout, primary file) of a stored row; decoded here when SQLite could not."""
+    found = read.fields.get(model_id)
+    if found is None:
+        try:
+            raw = json.loads(read.stored[model_id][0])
+        except ValueError:
+            raw = None
+        if not isinstance(raw, dict):
+            raw = {}
+        files, layout, primary = raw.get("files"), raw.get("layout"), raw.get("primary_file")
+        found = read.fields[model_id] = (
+            None if files is None else json.dumps(files),
+            layout if isinstance(layout, str) else None,
+            primary if isinstance(primary, str) else None,
+        )
+    return found
+
+
+def check_models(lib: Library, fix: bool) -> list[Finding]:
+    """:func:`check_index` then :func:`check_identity`, reading models.db once for both (doctor)."""
+    with gc_paused():  # 100,000 rows held and compared: no cycles among them
+        read = read_index(lib.index)
+        findings = _check_index(lib, fix, read)
+        if fix and any(f.fixed for f in findings):
+            read = read_index(lib.index)  # rebuilt: read what the identity check must see
+        findings += _check_identity(lib, fix, read)
+    return findings
+
+
 def check_index(lib: Library, fix: bool) -> Iterator[Finding]:
     with gc_paused():  # every folder's metadata and row compared: no cycles among them
-        findings = _check_index(lib, fix)
+        findings = _check_index(lib, fix, read_index(lib.index))
     yield from findings
 
 
-def _check_index(lib: Library, fix: bool) -> list[Finding]:
+def _check_index(lib: Library, fix: bool, read: IndexRead) -> list[Finding]:
     """Index rows vs model folders, and each metadata.json's validity.
 
     A folder whose metadata.json and overrides.json are as a previous check found them (valid,
     naming their folder, equal to their row: the index's ``checked`` cache, see
     :func:`pumasfs.store.library.folder_stamp`) is not parsed again; its files are still ``lstat``-ed
     against the sizes its row records.  The index rows are compared as stored text: no record
-    is decoded.
+    is decoded (SQLite extracts the list of files).
     """
     models = lib.layout.models_dir
     index = lib.index
-    stored = index.stored_rows()
-    known = index.checked()
+    stored = read.stored
+    known = read.known
     on_disk: set[str] = set()
     stale: set[str] = set()
     confirmed: list[tuple[str, str, str]] = []
@@ -89,11 +158,12 @@ def _check_index(lib: Library, fix: bool) -> list[Finding]:
                     f.fixed = True
                 findings.append(f)
         if stamp is not None and row is not None and seen is not None and seen[0] == stamp \
-                and seen[1] == row_sum(row):
+                and seen[1] == read.row_sum(model_id):
             on_disk.add(model_id)  # as checked before: valid, and equal to its row
-            raw = json.loads(row[0])
-            files = [(f["name"], int(f.get("size") or 0), f.get("role")) for f in raw.get("files") or []]
-            findings += _file_findings(dir_path, files, fix)
+            files_json = _fields(read, model_id)[0]
+            raw_files = json.loads(files_json) if files_json else []
+            files = [(f["name"], int(f.get("size") or 0), f.get("role")) for f in raw_files]
+            findings += _file_findings(dir_path, files, fix, read.stats, model_id)
             if row[2]:
                 findings.append(Finding(kind="invalid-overrides", path=dir_path,
                                         detail=f"{row[2]}; excluded from every app"))
@@ -120,7 +190,7 @@ def _check_index(lib: Library, fix: bool) -> list[Finding]:
         if row is not None and fresh[0] != row[0]:
             stale.add(model_id)
         elif row is not None and fresh == row and named_right and stamp is not None:
-            confirmed.append((model_id, stamp, row_sum(row)))
+            confirmed.append((model_id, stamp, read.row_sum(model_id)))
     for mid in sorted(on_disk - stored.keys()):
         findings.append(Finding(kind="not-indexed", path=str(models / mid),
                                 detail="model folder missing from models.db", fixable=True))
@@ -130,7 +200,10 @@ def _check_index(lib: Library, fix: bool) -> list[Finding]:
     for mid in sorted(stale):
         findings.append(Finding(kind="stale-index-row", path=mid,
                                 detail="models.db differs from metadata.json", fixable=True))
-    _remember(index, lambda: index.remember_checked(confirmed))
+    if _remember(index, lambda: index.remember_checked(confirmed)):
+        for mid, stamp, rsum in confirmed:  # as index.remember_checked left them, for check_identity
+            was = known.get(mid)
+            known[mid] = (stamp, rsum, was[2] if was is not None and was[1] == rsum else None)
     if fix and any(f.fixable for f in findings):
         for f in findings:
             if f.kind == "id-mismatch":
@@ -144,19 +217,22 @@ def _check_index(lib: Library, fix: bool) -> list[Finding]:
     return findings
 
 
-def _remember(index: Index, write: Callable[[], None]) -> None:
+def _remember(index: Index, write: Callable[[], None]) -> bool:
     """Write to the ``checked`` cache; a library we cannot write (a read-only drive) keeps none."""
     try:
         with index.transaction():
             write()
     except (PumasError, sqlite3.Error):
-        pass
+        return False
+    return True
 
 
-def _file_findings(d: str, files: list[tuple[str, int, str | None]], fix: bool) -> list[Finding]:
+def _file_findings(d: str, files: list[tuple[str, int, str | None]], fix: bool,
+                   stats: dict[tuple[str, str], os.stat_result] | None = None, model_id: str = "") -> list[Finding]:
     """Listed files that are gone, whose size is not what was imported (truncated through a link),
     or that are writable: one ``lstat`` per file, cheap enough for every doctor run.  Equal sizes
-    with different bytes need ``--verify`` (a full re-hash)."""
+    with different bytes need ``--verify`` (a full re-hash).  Each regular file's ``lstat`` goes
+    in ``stats`` (when given) for the identity check."""
     out: list[Finding] = []
     missing: list[str] = []
     sealed = False
@@ -171,6 +247,8 @@ def _file_findings(d: str, files: list[tuple[str, int, str | None]], fix: bool) 
             continue
         if not stat.S_ISREG(st.st_mode):
             continue
+        if stats is not None:
+            stats[(model_id, name)] = st
         if st.st_size != size:
             out.append(Finding(
                 kind="changed-file", path=path,
@@ -228,21 +306,36 @@ def check_identity(lib: Library, fix: bool) -> Iterator[Finding]:
     (the index's ``checked`` cache) is not read again: doctor re-reads the headers of what
     changed, not of a 100,000-model library every run.
     """
+    with gc_paused():
+        findings = _check_identity(lib, fix, read_index(lib.index))
+    yield from findings
+
+
+def _check_identity(lib: Library, fix: bool, read: IndexRead) -> list[Finding]:
     from pumasfs.identify import identify_path
 
     index = lib.index
-    known = index.checked()
+    known = read.known
     rules = _rules_fingerprint()
     models = str(lib.layout.models_dir)
     agreed: list[tuple[str, str]] = []
-    for model_id, row in sorted(index.stored_rows().items()):
-        meta = json.loads(row[0])
+    findings: list[Finding] = []
+    for model_id, row in sorted(read.stored.items()):
+        _files, layout, primary = _fields(read, model_id)
         target = os.path.join(models, model_id)
-        if meta.get("layout") == "file" and meta.get("primary_file"):
-            target = os.path.join(target, meta["primary_file"])
-        stamp = _identity_stamp(target, rules)
+        st = None
+        if layout == "file" and isinstance(primary, str) and primary:
+            target = os.path.join(target, primary)
+            st = read.stats.get((model_id, primary))  # a regular file: its lstat is its stat
+        stamp = _identity_stamp(target, rules, st)
         seen = known.get(model_id)
-        if stamp is not None and seen is not None and seen[2] == stamp and seen[1] == row_sum(row):
+        if stamp is not None and seen is not None and seen[2] == stamp and seen[1] == read.row_sum(model_id):
+            continue
+        try:
+            meta = json.loads(row[0])
+        except ValueError:
+            continue  # a damaged row: the index check reports it (stale-index-row)
+        if not isinstance(meta, dict):
             continue
         try:
             ident = identify_path(Path(target))
@@ -254,7 +347,7 @@ def check_identity(lib: Library, fix: bool) -> Iterator[Finding]:
             user_edited = meta.get("user_edited") or []
             wrong = {k: v for k, v in fresh.items() if v and k not in user_edited and meta.get(k) != v}
         if not wrong:
-            if stamp is not None and seen is not None and seen[1] == row_sum(row):
+            if stamp is not None and seen is not None and seen[1] == read.row_sum(model_id):
                 agreed.append((model_id, stamp))
             continue
         detail = ", ".join(f"{k} {meta.get(k)!r} -> {v!r}" for k, v in wrong.items())
@@ -263,17 +356,19 @@ def check_identity(lib: Library, fix: bool) -> Iterator[Finding]:
             moved = lib.reidentify(model_id, wrong)
             f.detail += f" (now {moved.model_id})"
             f.fixed = True
-        yield f
+        findings.append(f)
     _remember(index, lambda: index.remember_identity(agreed))
+    return findings
 
 
-def _identity_stamp(target: str, rules: str) -> str | None:
-    """A weight file as ``stat`` sees it, with the rules that identified it; None for a folder
-    (a Diffusers model: its many files are identified every time)."""
-    try:
-        st = os.stat(target)
-    except OSError:
-        return None
+def _identity_stamp(target: str, rules: str, st: os.stat_result | None = None) -> str | None:
+    """A weight file as ``stat`` sees it (``st``: already known), with the rules that identified it;
+    None for a folder (a Diffusers model: its many files are identified every time)."""
+    if st is None:
+        try:
+            st = os.stat(target)
+        except OSError:
+            return None
     if not stat.S_ISREG(st.st_mode):
         return None
     return f"{rules}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"

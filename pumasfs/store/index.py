@@ -461,6 +461,10 @@ class Index:
             if rec is not None:
                 yield rec
 
+    def pinned_model_ids(self) -> list[str]:
+        """Models with a pinned placement in some app (metadata.json's ``pins``), from the pins table."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT model_id FROM pins ORDER BY model_id")]
+
     def model_ids(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT model_id FROM models ORDER BY model_id")]
 

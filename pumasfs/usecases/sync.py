@@ -95,8 +95,7 @@ def doctor(ws: Workspace, *, fix: bool = False, verify: bool = False, reporter: 
     lib = ws.library
     report = DoctorReport()
     report.findings += health.check_staging(lib, fix)
-    report.findings += health.check_index(lib, fix)
-    report.findings += health.check_identity(lib, fix)
+    report.findings += health.check_models(lib, fix)  # index and identity: models.db read once
     if verify:
         reporter.start("verifying", None, unit="bytes")
         report.findings += health.check_hashes(lib, progress=reporter.advance)
