@@ -406,6 +406,14 @@ def renamed_stem(stem: str, model_id: str, items: Iterable[tuple[str, str, bool]
 # -- the plan ----------------------------------------------------------------
 
 
+def _by_order(g: _Group) -> tuple[str, str]:
+    return g.order
+
+
+def _first_by_order(t: tuple[_Group, str] | tuple[_Group, str, _Group]) -> tuple[str, str]:
+    return t[0].order
+
+
 def build_plan(
     records: Iterable[RecordView], tmap: TranslationMap, app: AppInstall, *, full: bool = True
 ) -> Plan:
@@ -444,8 +452,10 @@ def build_plan(
     placed: list[tuple[_Group, str]] = [(g, g.stem) for g in pinned]
     renamed: list[tuple[_Group, str, _Group]] = []  # (loser, new stem, winner)
     for key in sorted(claims):
-        contenders = sorted(claims[key], key=lambda g: g.order)
-        holder = pinned_stems.get(key)
+        contenders = claims[key]
+        if len(contenders) > 1:  # most stems have one claimant: no sort
+            contenders = sorted(contenders, key=_by_order)
+        holder = pinned_stems.get(key) if pinned_stems else None
         if holder is None:
             holder = contenders[0]
             placed.append((holder, holder.stem))
@@ -479,11 +489,11 @@ def build_plan(
             owner[f] = mid
         return None
 
-    for g, stem in sorted(placed, key=lambda t: t[0].order):
+    for g, stem in sorted(placed, key=_first_by_order):
         clash = put(g, stem)
         if clash is not None:
             excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash.casefold()]}"))
-    for g, stem, winner in sorted(renamed, key=lambda t: t[0].order):
+    for g, stem, winner in sorted(renamed, key=_first_by_order):
         clash = put(g, stem)
         if clash is not None:
             excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash.casefold()]}"))
@@ -494,7 +504,7 @@ def build_plan(
 
     return Plan(
         app=app.name,
-        entries={p: entries[p] for p in sorted(entries)},
+        entries=dict(sorted(entries.items())),  # paths are unique: the entries are never compared
         excluded=sorted(excluded, key=lambda e: (e.model_id, e.reason)),
         collisions=[
             Collision(path=p, winner=w, renamed=tuple(sorted(r))) for p, (w, r) in sorted(collisions.items())
