@@ -30,6 +30,7 @@ from .links import (
     describe,
     make,
     on_disk_matches,
+    open_dir,
     replace,
     sweep_temp,
 )
@@ -70,6 +71,20 @@ class _Folders:
         self.mkdirs: list[str] = []
         self.conflicts: list[ConflictInfo] = []
         self._names: dict[str, set[str]] = {}
+        self._fds: dict[str, int | None] = {}
+
+    def fd(self, folder: str) -> int | None:
+        """A handle on an existing folder (``links.open_dir``), kept until :meth:`close`."""
+        if folder in self._fds:
+            return self._fds[folder]
+        fd = self._fds[folder] = open_dir(f"{self.base}/{folder}" if folder else self.base)
+        return fd
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            if fd is not None:
+                os.close(fd)
+        self._fds.clear()
 
     def check(self, folder: str) -> str:
         s = self.state.get(folder)
@@ -159,21 +174,50 @@ def diff(
         if path not in rows:
             folder = path.rpartition("/")[0]
             new_in[folder] = new_in.get(folder, 0) + 1
+    try:
+        _diff_desired(acts, base, desired, rows, folders, new_in, verify, owners, as_found)
+    finally:
+        folders.close()
+
+    for path, have in rows.items():
+        if path in desired:
+            continue
+        abs_path = f"{base}/{path}"
+        if on_disk_matches(have, abs_path):
+            acts.remove.append(have)
+        elif not os.path.lexists(abs_path):
+            acts.forget.append(have)
+        elif (found := as_found(have, abs_path)) is not None:
+            acts.remove.append(found)
+        else:
+            acts.disown.append(have)
+    acts.mkdirs = folders.mkdirs
+    acts.conflicts[:0] = folders.conflicts
+    return acts
+
+
+def _diff_desired(acts: Actions, base: str, desired: dict[str, LinkSpec], rows: dict[str, LinkSpec],
+                  folders: _Folders, new_in: dict[str, int], verify: bool, owners: frozenset[str] | None,
+                  as_found: Callable[[LinkSpec, str], LinkSpec | None]) -> None:
+    """``diff`` for the wanted paths (its docstring)."""
     readlink = os.readlink
     for path, want in desired.items():
         folder, _, name = path.rpartition("/")
         if folder and folders.state[folder] == "blocked":
             continue
         have = rows.get(path)
-        if have is not None and have[1:] == want[1:]:
-            # Unchanged in the registry (nearly every row of a full sync): ``same_as`` and
-            # ``on_disk_matches`` inline, one readlink when the disk is to be checked.
+        if have == want:  # keyed by path: the same link (``same_as``)
+            # Unchanged in the registry (nearly every row of a full sync): ``on_disk_matches``
+            # inline when the disk is to be checked, one readlink from the folder's handle.
             if not verify:
                 acts.unchanged += 1
                 continue
+            assert have is not None
             if have.target is not None and _SYMLINK[have.kind]:
+                fd = folders.fd(folder)
                 try:
-                    same = readlink(f"{base}/{path}") == have.target
+                    same = (readlink(name, dir_fd=fd) if fd is not None
+                            else readlink(f"{base}/{path}")) == have.target
                 except OSError:
                     same = False
                 if same:
@@ -209,22 +253,6 @@ def diff(
             acts.retarget.append((want, found))
         else:
             acts.conflicts.append(ConflictInfo(abs_path, "changed", f"pumas made a link here, now {describe(abs_path)}"))
-
-    for path, have in rows.items():
-        if path in desired:
-            continue
-        abs_path = f"{base}/{path}"
-        if on_disk_matches(have, abs_path):
-            acts.remove.append(have)
-        elif not os.path.lexists(abs_path):
-            acts.forget.append(have)
-        elif (found := as_found(have, abs_path)) is not None:
-            acts.remove.append(found)
-        else:
-            acts.disown.append(have)
-    acts.mkdirs = folders.mkdirs
-    acts.conflicts[:0] = folders.conflicts
-    return acts
 
 
 def _our_tree_going_away(base: str, path: str, rows: dict[str, LinkSpec], desired: dict[str, LinkSpec]) -> bool:
@@ -301,10 +329,14 @@ def execute(reg: Registry, app: str, base: str, models_real: str, acts: Actions,
                 reg.delete_dirs(app, not_ours)
 
     done: list[LinkSpec] = []
+    symlink = os.symlink
     for s in acts.create:
         abs_path = f"{base}/{s.path}"
         try:
-            make(s, abs_path, models_real)
+            if s.target is not None and _SYMLINK[s.kind]:
+                symlink(s.target, abs_path)  # ``make`` for a symlink, without its two calls per link
+            else:
+                make(s, abs_path, models_real)
         except FileExistsError:
             if on_disk_matches(s, abs_path):
                 done.append(s)
@@ -382,14 +414,16 @@ def prune_dirs(reg: Registry, app: str, base: str, folders: set[str], *, everyth
     return removed
 
 
-def sweep_temps(base: str, specs: list[LinkSpec]) -> int:
+def sweep_temps(base: str, desired: dict[str, LinkSpec], rows: dict[str, LinkSpec]) -> int:
     """After a crash: remove ``.name.pumas-tmp`` leftovers next to links we manage (one listdir per folder).
 
-    Leftovers are rare: the folders are listed first, and the specs grouped by name only
-    for a folder that holds one.
+    Leftovers are rare: the folders are listed first, and the links (wanted and registered)
+    grouped by name only for a folder that holds one.
     """
+    folders = {p.rpartition("/")[0] for p in desired}
+    folders |= {p.rpartition("/")[0] for p in rows.keys() - desired.keys()}
     n = 0
-    for folder in {s.path.rpartition("/")[0] for s in specs}:
+    for folder in folders:
         d = f"{base}/{folder}" if folder else base
         try:
             temps = [e for e in os.listdir(d) if e.startswith(".") and e.endswith(TMP_SUFFIX)]
@@ -398,7 +432,7 @@ def sweep_temps(base: str, specs: list[LinkSpec]) -> int:
         if not temps:
             continue
         names: dict[str, tuple[LinkSpec, ...]] = {}
-        for s in specs:
+        for s in (*desired.values(), *rows.values()):
             f, _, name = s.path.rpartition("/")
             if f == folder:
                 names[name] = names.get(name, ()) + (s,)

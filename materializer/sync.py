@@ -111,7 +111,7 @@ def apply_plan(
     if dry_run or blocked:
         return report
     if verify:
-        sweep_temps(str(base), list(desired.values()) + list(rows.values()))
+        sweep_temps(str(base), desired, rows)
     keep = reg.state(name)
     pending = [memo] if memo is not None else []
 
