@@ -71,20 +71,20 @@ class _Folders:
         self.mkdirs: list[str] = []
         self.conflicts: list[ConflictInfo] = []
         self._names: dict[str, set[str]] = {}
-        self._fds: dict[str, int | None] = {}
+        self.fds: dict[str, int | None] = {}
 
     def fd(self, folder: str) -> int | None:
-        """A handle on an existing folder (``links.open_dir``), kept until :meth:`close`."""
-        if folder in self._fds:
-            return self._fds[folder]
-        fd = self._fds[folder] = open_dir(f"{self.base}/{folder}" if folder else self.base)
+        """A handle on an existing folder (``links.open_dir``), kept in ``fds`` until :meth:`close`."""
+        if folder in self.fds:
+            return self.fds[folder]
+        fd = self.fds[folder] = open_dir(f"{self.base}/{folder}" if folder else self.base)
         return fd
 
     def close(self) -> None:
-        for fd in self._fds.values():
+        for fd in self.fds.values():
             if fd is not None:
                 os.close(fd)
-        self._fds.clear()
+        self.fds.clear()
 
     def check(self, folder: str) -> str:
         s = self.state.get(folder)
@@ -201,27 +201,28 @@ def _diff_desired(acts: Actions, base: str, desired: dict[str, LinkSpec], rows: 
                   as_found: Callable[[LinkSpec, str], LinkSpec | None]) -> None:
     """``diff`` for the wanted paths (its docstring)."""
     readlink = os.readlink
+    state, fds = folders.state, folders.fds
+    unchanged = 0
     for path, want in desired.items():
         folder, _, name = path.rpartition("/")
-        if folder and folders.state[folder] == "blocked":
+        if folder and state[folder] == "blocked":
             continue
         have = rows.get(path)
         if have == want:  # keyed by path: the same link (``same_as``)
             # Unchanged in the registry (nearly every row of a full sync): ``on_disk_matches``
             # inline when the disk is to be checked, one readlink from the folder's handle.
             if not verify:
-                acts.unchanged += 1
+                unchanged += 1
                 continue
-            assert have is not None
-            if have.target is not None and _SYMLINK[have.kind]:
-                fd = folders.fd(folder)
+            target = want.target
+            if target is not None and _SYMLINK[want.kind]:
+                fd = fds[folder] if folder in fds else folders.fd(folder)
                 try:
-                    same = (readlink(name, dir_fd=fd) if fd is not None
-                            else readlink(f"{base}/{path}")) == have.target
+                    same = (readlink(name, dir_fd=fd) if fd is not None else readlink(f"{base}/{path}")) == target
                 except OSError:
                     same = False
                 if same:
-                    acts.unchanged += 1
+                    unchanged += 1
                     continue
         abs_path = f"{base}/{path}"
         if have is None:
@@ -253,6 +254,7 @@ def _diff_desired(acts: Actions, base: str, desired: dict[str, LinkSpec], rows: 
             acts.retarget.append((want, found))
         else:
             acts.conflicts.append(ConflictInfo(abs_path, "changed", f"pumas made a link here, now {describe(abs_path)}"))
+    acts.unchanged += unchanged
 
 
 def _our_tree_going_away(base: str, path: str, rows: dict[str, LinkSpec], desired: dict[str, LinkSpec]) -> bool:
