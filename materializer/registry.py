@@ -339,8 +339,14 @@ class Registry:
         return bytes(r[0]) if r else None
 
     def put_plan_memo(self, app: str, key: str, entries: bytes) -> None:
-        """Keep one full plan per app (call inside a transaction)."""
-        self.conn.execute("INSERT OR REPLACE INTO plan_memo (app, key, entries) VALUES (?, ?, ?)", (app, key, entries))
+        """Keep one full plan per app (call inside a transaction).
+
+        The same memo again (a check re-planned with the memo off, say) is not written again:
+        a megabyte of WAL per 10,000 entries, for nothing."""
+        self.conn.execute(
+            "INSERT INTO plan_memo (app, key, entries) VALUES (?, ?, ?) ON CONFLICT(app) DO UPDATE SET "
+            "key=excluded.key, entries=excluded.entries WHERE key != excluded.key OR entries != excluded.entries",
+            (app, key, entries))
 
     def count(self, app: str) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM links WHERE app=?", (app,)).fetchone()[0])
