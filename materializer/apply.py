@@ -24,17 +24,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .links import (
+    LINK_KINDS,
     TMP_SUFFIX,
     LinkSpec,
     describe,
     make,
     on_disk_matches,
+    open_dir,
     replace,
     sweep_temp,
 )
 from .registry import Registry
 from .report import ConflictInfo, SyncReport
 
+_SYMLINK = {name: kind.symlink for name, kind in LINK_KINDS.items()}
 _BATCH = 5000  # rows per registry transaction while creating links (a killed run's are adopted)
 _LSTAT_MAX = 64  # new links in one folder up to which we lstat each instead of listing the folder
 
@@ -68,6 +71,20 @@ class _Folders:
         self.mkdirs: list[str] = []
         self.conflicts: list[ConflictInfo] = []
         self._names: dict[str, set[str]] = {}
+        self.fds: dict[str, int | None] = {}
+
+    def fd(self, folder: str) -> int | None:
+        """A handle on an existing folder (``links.open_dir``), kept in ``fds`` until :meth:`close`."""
+        if folder in self.fds:
+            return self.fds[folder]
+        fd = self.fds[folder] = open_dir(f"{self.base}/{folder}" if folder else self.base)
+        return fd
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            if fd is not None:
+                os.close(fd)
+        self.fds.clear()
 
     def check(self, folder: str) -> str:
         s = self.state.get(folder)
@@ -157,12 +174,57 @@ def diff(
         if path not in rows:
             folder = path.rpartition("/")[0]
             new_in[folder] = new_in.get(folder, 0) + 1
-    for path, want in desired.items():
-        folder, _, name = path.rpartition("/")
-        if folder and folders.state[folder] == "blocked":
+    try:
+        _diff_desired(acts, base, desired, rows, folders, new_in, verify, owners, as_found)
+    finally:
+        folders.close()
+
+    for path, have in rows.items():
+        if path in desired:
             continue
         abs_path = f"{base}/{path}"
+        if on_disk_matches(have, abs_path):
+            acts.remove.append(have)
+        elif not os.path.lexists(abs_path):
+            acts.forget.append(have)
+        elif (found := as_found(have, abs_path)) is not None:
+            acts.remove.append(found)
+        else:
+            acts.disown.append(have)
+    acts.mkdirs = folders.mkdirs
+    acts.conflicts[:0] = folders.conflicts
+    return acts
+
+
+def _diff_desired(acts: Actions, base: str, desired: dict[str, LinkSpec], rows: dict[str, LinkSpec],
+                  folders: _Folders, new_in: dict[str, int], verify: bool, owners: frozenset[str] | None,
+                  as_found: Callable[[LinkSpec, str], LinkSpec | None]) -> None:
+    """``diff`` for the wanted paths (its docstring)."""
+    readlink = os.readlink
+    state, fds = folders.state, folders.fds
+    unchanged = 0
+    for path, want in desired.items():
+        folder, _, name = path.rpartition("/")
+        if folder and state[folder] == "blocked":
+            continue
         have = rows.get(path)
+        if have == want:  # keyed by path: the same link (``same_as``)
+            # Unchanged in the registry (nearly every row of a full sync): ``on_disk_matches``
+            # inline when the disk is to be checked, one readlink from the folder's handle.
+            if not verify:
+                unchanged += 1
+                continue
+            target = want.target
+            if target is not None and _SYMLINK[want.kind]:
+                fd = fds[folder] if folder in fds else folders.fd(folder)
+                try:
+                    same = (readlink(name, dir_fd=fd) if fd is not None else readlink(f"{base}/{path}")) == target
+                except OSError:
+                    same = False
+                if same:
+                    unchanged += 1
+                    continue
+        abs_path = f"{base}/{path}"
         if have is None:
             if not folders.has_name(folder, name, new_in[folder]):
                 acts.create.append(want)
@@ -192,22 +254,7 @@ def diff(
             acts.retarget.append((want, found))
         else:
             acts.conflicts.append(ConflictInfo(abs_path, "changed", f"pumas made a link here, now {describe(abs_path)}"))
-
-    for path, have in rows.items():
-        if path in desired:
-            continue
-        abs_path = f"{base}/{path}"
-        if on_disk_matches(have, abs_path):
-            acts.remove.append(have)
-        elif not os.path.lexists(abs_path):
-            acts.forget.append(have)
-        elif (found := as_found(have, abs_path)) is not None:
-            acts.remove.append(found)
-        else:
-            acts.disown.append(have)
-    acts.mkdirs = folders.mkdirs
-    acts.conflicts[:0] = folders.conflicts
-    return acts
+    acts.unchanged += unchanged
 
 
 def _our_tree_going_away(base: str, path: str, rows: dict[str, LinkSpec], desired: dict[str, LinkSpec]) -> bool:
@@ -284,10 +331,14 @@ def execute(reg: Registry, app: str, base: str, models_real: str, acts: Actions,
                 reg.delete_dirs(app, not_ours)
 
     done: list[LinkSpec] = []
+    symlink = os.symlink
     for s in acts.create:
         abs_path = f"{base}/{s.path}"
         try:
-            make(s, abs_path, models_real)
+            if s.target is not None and _SYMLINK[s.kind]:
+                symlink(s.target, abs_path)  # ``make`` for a symlink, without its two calls per link
+            else:
+                make(s, abs_path, models_real)
         except FileExistsError:
             if on_disk_matches(s, abs_path):
                 done.append(s)
@@ -365,23 +416,30 @@ def prune_dirs(reg: Registry, app: str, base: str, folders: set[str], *, everyth
     return removed
 
 
-def sweep_temps(base: str, specs: list[LinkSpec]) -> int:
-    """After a crash: remove ``.name.pumas-tmp`` leftovers next to links we manage (one listdir per folder)."""
-    by_folder: dict[str, dict[str, tuple[LinkSpec, ...]]] = {}
-    for s in specs:
-        folder, _, name = s.path.rpartition("/")
-        names = by_folder.setdefault(folder, {})
-        names[name] = names.get(name, ()) + (s,)
+def sweep_temps(base: str, desired: dict[str, LinkSpec], rows: dict[str, LinkSpec]) -> int:
+    """After a crash: remove ``.name.pumas-tmp`` leftovers next to links we manage (one listdir per folder).
+
+    Leftovers are rare: the folders are listed first, and the links (wanted and registered)
+    grouped by name only for a folder that holds one.
+    """
+    folders = {p.rpartition("/")[0] for p in desired}
+    folders |= {p.rpartition("/")[0] for p in rows.keys() - desired.keys()}
     n = 0
-    for folder, names in by_folder.items():
+    for folder in folders:
         d = f"{base}/{folder}" if folder else base
         try:
-            entries = os.listdir(d)
+            temps = [e for e in os.listdir(d) if e.startswith(".") and e.endswith(TMP_SUFFIX)]
         except OSError:
             continue
-        for e in entries:
-            if e.startswith(".") and e.endswith(TMP_SUFFIX):
-                owners = names.get(e[1 : -len(TMP_SUFFIX)])
-                if owners and sweep_temp(f"{d}/{e[1 : -len(TMP_SUFFIX)]}", owners):
-                    n += 1
+        if not temps:
+            continue
+        names: dict[str, tuple[LinkSpec, ...]] = {}
+        for s in (*desired.values(), *rows.values()):
+            f, _, name = s.path.rpartition("/")
+            if f == folder:
+                names[name] = names.get(name, ()) + (s,)
+        for e in temps:
+            owners = names.get(e[1 : -len(TMP_SUFFIX)])
+            if owners and sweep_temp(f"{d}/{e[1 : -len(TMP_SUFFIX)]}", owners):
+                n += 1
     return n

@@ -22,7 +22,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -33,6 +33,8 @@ from pumasfs.base.relpath import is_safe_relpath
 from pumasfs.planning.link_types import LINK_TYPES
 
 if TYPE_CHECKING:
+    from pumasfs.planning.plan import PlanEntry
+
     from .fsinfo import Mount
 
 # The names users choose (apps.LINK_TYPES, the one list): "auto", then the kinds.
@@ -89,6 +91,16 @@ def temp_path(abs_path: str) -> str:
 def on_disk_matches(spec: LinkSpec, abs_path: str) -> bool:
     """True when the disk still holds exactly what ``spec`` says we wrote."""
     return LINK_KINDS[spec.kind].matches(spec, abs_path)
+
+
+def open_dir(path: str) -> int | None:
+    """A handle on a folder for ``dir_fd`` calls (None if it cannot be opened; the caller then uses
+    whole paths).  Ten thousand lstats or readlinks in one folder tree cost 10-20% less from
+    its handle than each walking the whole path again."""
+    try:
+        return os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
 
 
 def describe(abs_path: str) -> str:
@@ -269,6 +281,43 @@ class Targets:
         if is_dir and not kind.links_folders:
             return self._hardlink_tree(path, model_id, source)
         return [kind.spec(self, f, path, model_id, source)]
+
+    def specs_for(self, entries: Mapping[str, PlanEntry]) -> tuple[dict[str, LinkSpec], list[tuple[str, PlanEntry, Exception]]]:
+        """Every entry's specs by app path (what :meth:`specs` gives, in plan order), and the
+        entries refused, each with its reason (``UnsafePath`` or ``OSError``).
+
+        The one-relative-symlink-per-entry case (nearly every entry) is done inline: a full plan
+        has one per link, and the calls of :meth:`specs` were a third of its cost here.
+        """
+        out: dict[str, LinkSpec] = {}
+        failed: list[tuple[str, PlanEntry, Exception]] = []
+        lstat, new = os.lstat, tuple.__new__
+        models = open_dir(self.models_real)  # each source's lstat walks from here, not from /
+        try:
+            for path, entry in entries.items():
+                model_id, source, is_dir = entry
+                # Both safe exactly when joined by "/" they are (an empty or absolute one gives "//").
+                if not is_dir and models is not None and is_safe_relpath(f"{path}/{source}"):
+                    f = self._folders.get(path.rpartition("/")[0])
+                    if f is not None and f.kind == RELATIVE:
+                        try:
+                            lstat(source, dir_fd=models)
+                        except OSError:
+                            pass  # said by specs() below, in its words
+                        else:
+                            # tuple.__new__: a NamedTuple's own __new__ is a Python function (5 ms here)
+                            out[path] = new(LinkSpec, (path, model_id, source, RELATIVE, f"{f.prefix}/{source}",
+                                                       None, None))
+                            continue
+                try:
+                    for s in self.specs(path, model_id, source, is_dir):
+                        out[s.path] = s
+                except (UnsafePath, OSError) as e:
+                    failed.append((path, entry, e))
+        finally:
+            if models is not None:
+                os.close(models)
+        return out, failed
 
     def _hardlink_tree(self, path: str, model_id: str, source: str) -> list[LinkSpec]:
         """A folder cannot be hardlinked: mirror it as real folders of hardlinked files.

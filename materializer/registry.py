@@ -65,6 +65,12 @@ CREATE TABLE IF NOT EXISTS vacated (
     link_name TEXT NOT NULL,
     PRIMARY KEY (app, link_name)
 );
+-- The app's last full plan (plan_memo.py), under the digest of the planner's inputs: a cache.
+CREATE TABLE IF NOT EXISTS plan_memo (
+    app TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    entries BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS app_state (
     app TEXT PRIMARY KEY,
     base_dir TEXT NOT NULL,
@@ -203,8 +209,9 @@ class Registry:
     # -- links -------------------------------------------------------------------
 
     def links_of_app(self, app: str) -> dict[str, LinkSpec]:
-        cur = self.conn.execute(f"SELECT {_COLS} FROM links WHERE app=?", (app,))
-        return {r[0]: _spec(r) for r in cur}
+        rows = self.conn.execute(f"SELECT {_COLS} FROM links WHERE app=?", (app,)).fetchall()
+        # The row is the spec, field for field (_COLS): one C call each.
+        return dict(zip([r[0] for r in rows], map(LinkSpec._make, rows), strict=True))
 
     def links_of_models(self, app: str, model_ids: Iterable[str]) -> dict[str, LinkSpec]:
         out: dict[str, LinkSpec] = {}
@@ -241,14 +248,14 @@ class Registry:
 
     def put(self, app: str, specs: Iterable[LinkSpec], models_real: str) -> None:
         """Insert or replace rows (call inside a transaction)."""
+        # The columns that follow from the kind are filled by SQLite: a 10,000-link materialize
+        # binds 9 values a row, from tuples built by one unpacking, instead of 11 worked out here.
         self.conn.executemany(
-            "INSERT OR REPLACE INTO links (app, model_id, target_app_path, source_model_path, is_external, "
-            "link_type, link_kind, source_rel, link_target, dev, ino) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                (app, mid, path, f"{models_real}/{src}" if kind == ABSOLUTE else src, kind == ABSOLUTE,
-                 "hardlink" if kind == HARDLINK else "symlink", kind, src, target, dev, ino)
-                for path, mid, src, kind, target, dev, ino in specs
-            ),
+            "INSERT OR REPLACE INTO links (app, target_app_path, model_id, source_rel, link_kind, link_target, "
+            "dev, ino, source_model_path, is_external, link_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+            f"CASE WHEN ?5 = '{ABSOLUTE}' THEN ?9 || '/' || ?4 ELSE ?4 END, ?5 = '{ABSOLUTE}', "
+            f"CASE WHEN ?5 = '{HARDLINK}' THEN 'hardlink' ELSE 'symlink' END)",
+            ((app, *s, models_real) for s in specs),
         )
 
     def delete(self, app: str, paths: Iterable[str]) -> None:
@@ -299,9 +306,12 @@ class Registry:
         """Flag (or clear) an app's apply as unfinished, nothing else (the caller holds the transaction)."""
         self.conn.execute("UPDATE app_state SET dirty=? WHERE app=?", (1 if dirty else 0, app))
 
-    def set_dirty(self, app: str, base_dir: str, models_real: str) -> None:
-        """Mark an apply under way; committed before the first change on disk."""
+    def set_dirty(self, app: str, base_dir: str, models_real: str, memo: tuple[str, bytes] | None = None) -> None:
+        """Mark an apply under way; committed before the first change on disk (with the plan's
+        memo, if given: a run killed in the middle is then checked without planning again)."""
         with self.transaction():
+            if memo is not None:
+                self.put_plan_memo(app, *memo)
             self.conn.execute(
                 "INSERT INTO app_state (app, base_dir, models_real, dirty) VALUES (?, ?, ?, 1) "
                 "ON CONFLICT(app) DO UPDATE SET dirty=1, fingerprint=NULL, base_dir=excluded.base_dir, "
@@ -320,6 +330,24 @@ class Registry:
             (app, base_dir, models_real, epoch, last_seq, fingerprint),
         )
 
+    def plan_memo(self, app: str, key: str) -> bytes | None:
+        """The app's stored full plan if it was planned from inputs ``key`` (``plan_memo.memo_key``)."""
+        try:
+            r = self.conn.execute("SELECT entries FROM plan_memo WHERE app=? AND key=?", (app, key)).fetchone()
+        except sqlite3.OperationalError:
+            return None  # a registry of an older pumas opened read-only: no such table, no memo
+        return bytes(r[0]) if r else None
+
+    def put_plan_memo(self, app: str, key: str, entries: bytes) -> None:
+        """Keep one full plan per app (call inside a transaction).
+
+        The same memo again (a check re-planned with the memo off, say) is not written again:
+        a megabyte of WAL per 10,000 entries, for nothing."""
+        self.conn.execute(
+            "INSERT INTO plan_memo (app, key, entries) VALUES (?, ?, ?) ON CONFLICT(app) DO UPDATE SET "
+            "key=excluded.key, entries=excluded.entries WHERE key != excluded.key OR entries != excluded.entries",
+            (app, key, entries))
+
     def count(self, app: str) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM links WHERE app=?", (app,)).fetchone()[0])
 
@@ -331,4 +359,5 @@ class Registry:
         self.conn.execute("DELETE FROM links WHERE app=?", (app,))
         self.conn.execute("DELETE FROM dirs WHERE app=?", (app,))
         self.conn.execute("DELETE FROM vacated WHERE app=?", (app,))
+        self.conn.execute("DELETE FROM plan_memo WHERE app=?", (app,))
         self.conn.execute("DELETE FROM app_state WHERE app=?", (app,))

@@ -37,22 +37,17 @@ from .report import ConflictInfo, SyncReport
 if TYPE_CHECKING:
     from pumasfs.planning.map_schema import TranslationMap
     from pumasfs.planning.replan import Cursor, PlanInputs
+    from pumasfs.store.index import Index
     from pumasfs.store.library import Library
 
 
 def desired_links(plan: Plan, targets: Targets, report: SyncReport) -> dict[str, LinkSpec]:
-    out: dict[str, LinkSpec] = {}
-    for path, entry in plan.entries.items():
-        try:
-            specs = targets.specs(path, entry.model_id, entry.source, entry.is_dir)
-        except UnsafePath as e:
+    out, failed = targets.specs_for(plan.entries)
+    for path, entry, e in failed:
+        if isinstance(e, UnsafePath):
             report.conflicts.append(ConflictInfo(f"{targets.base}/{path}", "unsafe-path", e.message))
-            continue
-        except OSError as e:
+        elif isinstance(e, OSError):
             report.errors.append(f"{entry.model_id}: cannot read {entry.source}: {e.strerror}; not linked")
-            continue
-        for s in specs:
-            out[s.path] = s
     return out
 
 
@@ -74,6 +69,7 @@ def apply_plan(
     mode: str | None = None,
     mark_dirty: bool = True,
     fingerprint: str | None = None,
+    memo: tuple[str, bytes] | None = None,
 ) -> SyncReport:
     """Make ``base`` show ``plan``: the core every sync goes through.
 
@@ -82,6 +78,8 @@ def apply_plan(
     plus whatever is registered at the paths it wants.  With a conflict,
     nothing is applied unless ``allow_conflicts``; the app's change-log
     position (``epoch``/``seq``) advances only after a clean apply.
+    ``memo`` (key, encoded plan: ``plan_memo``) is stored with the first
+    write of the apply.
     """
     name = app or plan.app
     base = Path(os.path.abspath(base))
@@ -113,10 +111,13 @@ def apply_plan(
     if dry_run or blocked:
         return report
     if verify:
-        sweep_temps(str(base), list(desired.values()) + list(rows.values()))
+        sweep_temps(str(base), desired, rows)
     keep = reg.state(name)
+    pending = [memo] if memo is not None else []
 
     def finish() -> None:
+        if pending:
+            reg.put_plan_memo(name, *pending.pop())
         if report.errors:
             return  # leave the app marked: the next sync checks everything
         if report.conflicts:
@@ -138,7 +139,7 @@ def apply_plan(
         # one needs no flag: its change-log position advances only at the
         # end, so the next sync re-plans the same models and adopts or
         # forgets whatever the killed run left.
-        reg.set_dirty(name, str(base), targets.models_real)
+        reg.set_dirty(name, str(base), targets.models_real, memo=pending.pop() if pending else None)
     execute(reg, name, str(base), targets.models_real, acts, report, finish=finish)
     report.applied = True
     return report
@@ -171,9 +172,14 @@ def _override(app: AppInstall, link_type: str | None) -> str | None:
 @gc_paused()
 def full_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, *, dry_run: bool = False,
               link_type: str | None = None, allow_conflicts: bool = False, verify: bool | None = None,
-              use_fingerprint: bool = True) -> SyncReport:
-    from pumasfs.planning.replan import full_replan
+              use_fingerprint: bool = True, use_memo: bool = True) -> SyncReport:
+    """Make the install show the whole library.
 
+    Nothing is looked at when the fingerprint says the last clean sync had
+    the same inputs and links (unless ``verify``: every link is then read
+    back).  Otherwise the plan comes from the app's plan memo when the
+    planner's inputs are unchanged (``plan_memo``), else from the planner.
+    """
     inputs = _inputs(layout, app)
     base = inputs.base
     index = library.index
@@ -187,13 +193,33 @@ def full_sync(reg: Registry, layout: Layout, library: Library, app: AppInstall, 
         report = SyncReport(app=app.name, mode="full", base_dir=str(base), dry_run=dry_run,
                             applied=not dry_run, unchanged=reg.count(app.name))
     else:
-        rp = full_replan(index, inputs)
-        at = rp.cursor
-        report = apply_plan(reg, layout.models_dir, rp.plan, base, app=app.name, link_type=override,
+        plan, at, memo = _full_plan(reg, index, inputs, app.name, use_memo=use_memo)
+        report = apply_plan(reg, layout.models_dir, plan, base, app=app.name, link_type=override,
                             dry_run=dry_run, allow_conflicts=allow_conflicts, verify=verify, epoch=at.epoch,
-                            seq=at.seq, fingerprint=sync_fingerprint(inputs, links, at.epoch, at.seq))
+                            seq=at.seq, fingerprint=sync_fingerprint(inputs, links, at.epoch, at.seq),
+                            memo=None if dry_run else memo)
     _sandbox_warnings(layout, app, report)
     return report
+
+
+def _full_plan(reg: Registry, index: Index, inputs: PlanInputs, app: str, *,
+               use_memo: bool) -> tuple[Plan, Cursor, tuple[str, bytes] | None]:
+    """The full plan and the index position it stands for, and the memo to store (None: it is stored)."""
+    from pumasfs.planning.replan import Cursor, full_replan
+
+    from . import plan_memo
+
+    if use_memo:
+        # Stored plans are keyed by the position full_replan read before the rows: a change
+        # racing with that read makes a stored plan newer than its key, a position the index
+        # has then passed (no later sync asks for it); never older.
+        at = Cursor(index.epoch, index.latest_seq(), inputs.key)
+        blob = reg.plan_memo(app, plan_memo.memo_key(at))
+        plan = plan_memo.decode(app, blob) if blob is not None else None
+        if plan is not None:
+            return plan, at, None
+    rp = full_replan(index, inputs)
+    return rp.plan, rp.cursor, (plan_memo.memo_key(rp.cursor), plan_memo.encode(rp.plan))
 
 
 def sync_fingerprint(inputs: PlanInputs, links: str, epoch: str, seq: int) -> str:

