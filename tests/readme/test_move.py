@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,11 +34,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _move_killed_when(root: Path, src: Path, env: dict[str, str], ready: Callable[[], bool]) -> bool:
-    """Run `pumas import --move SRC`; SIGKILL it as soon as ``ready()``. True if it was killed."""
+def _move_killed_when(root: Path, src: Path, env: dict[str, str], ready: Callable[[int], bool]) -> bool:
+    """Run `pumas import --move SRC`; SIGKILL it as soon as ``ready(pid)``. True if it was killed."""
     proc = subprocess.Popen(pumas_argv("import", "--move", "--no-lookup", src, root=root), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if kill_when(proc, ready, what="the moment to kill the move"):
+    if kill_when(proc, lambda: ready(proc.pid), what="the moment to kill the move"):
         return True
     assert proc.returncode == 0, "the move failed before it could be killed"
     return False
@@ -94,6 +93,20 @@ def _partial_copy(root: Path) -> bool:
         return False
 
 
+def _reading(pid: int, src: Path) -> bool:
+    """The process holds ``src`` open and has read part of it, not all (/proc/PID/fdinfo's pos)."""
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(src):
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    pos = int(next(line.split()[1] for line in f if line.startswith("pos:")))
+                if 0 < pos < SIZE:
+                    return True
+    except (OSError, StopIteration):  # the process or the descriptor went meanwhile
+        pass
+    return False
+
+
 def _committed(root: Path) -> bool:
     """A model folder with its metadata.json is in place (os.walk: folders vanishing meanwhile are fine)."""
     for dirpath, dirnames, filenames in os.walk(Layout(root).models_dir):
@@ -110,10 +123,10 @@ def test_move_across_filesystems_survives_sigkill_at_every_stage(root: Path, tmp
         sha = _sha256(src)
         ino = src.stat().st_ino
         # Mid-copy: the source is untouched (same inode, same bytes) and no model exists.
-        assert _move_killed_when(root, src, env, lambda: _partial_copy(root)), "never caught the copy"
+        assert _move_killed_when(root, src, env, lambda _pid: _partial_copy(root)), "never caught the copy"
         assert not _assert_never_lost(root, src, sha) and src.stat().st_ino == ino
         # The moment the source goes, or the model appears: whichever comes first, the other must hold.
-        _move_killed_when(root, src, env, lambda: not src.exists() or _committed(root))
+        _move_killed_when(root, src, env, lambda _pid: not src.exists() or _committed(root))
         assert _assert_never_lost(root, src, sha)
         # Repaired by the documented command: the library then lists exactly one copy.
         run_pumas("doctor", "--fix", root=root, env=env, check=False)
@@ -125,13 +138,13 @@ def test_move_on_one_filesystem_survives_sigkill_at_every_stage(root: Path, tmp_
     src = write_safetensors(tmp_path / "downloads" / "big.safetensors", LORA, total_size=SIZE)
     sha = _sha256(src)
     ino = src.stat().st_ino
-    started = time.monotonic()
-    # While it hashes the source (before linking it anywhere).
-    assert _move_killed_when(root, src, env, lambda: time.monotonic() - started > 0.3 and not _committed(root))
+    # While it hashes the source (before linking it anywhere): it has read some of it, not all.
+    assert _move_killed_when(root, src, env, lambda pid: _reading(pid, src) and not _committed(root)), \
+        "never caught the hashing"
     assert not _assert_never_lost(root, src, sha) and src.stat().st_ino == ino
     # Once the source is linked into staging (two names for one inode), or the moment it goes, or the
     # model appears: whichever comes first.
-    _move_killed_when(root, src, env, lambda: _links_to(src) != 1 or _committed(root))
+    _move_killed_when(root, src, env, lambda _pid: _links_to(src) != 1 or _committed(root))
     if _assert_never_lost(root, src, sha):
         [moved] = _committed_with(root, sha)
         assert moved.stat().st_ino == ino  # moved, not copied
