@@ -7,6 +7,7 @@ name the first bad field (``rules[3].target: ...``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TypeVar
 
@@ -32,12 +33,34 @@ def validation_error_line(e: ValidationError, *, unknown_field: str = "unknown f
 def read_bytes(path: Path | str) -> bytes | None:
     """The file's bytes, None when it does not exist; any other failure is a PumasError."""
     try:
-        with open(path, "rb") as f:  # a plain open: a deep scan reads 10,000 of these
-            return f.read()
+        return _read_whole(path)
     except FileNotFoundError:
         return None
     except OSError as e:
         raise PumasError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def _read_whole(path: Path | str) -> bytes:
+    """A small file's bytes through ``os.read``: open, read, read (the end), close.
+
+    ``open().read()`` adds an fstat, an ioctl, an lseek and two Python objects: 3 us of each
+    of a deep scan's 10,000 metadata.json reads, a fifth of the floor it is measured against.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        raw = os.read(fd, _CHUNK)
+        if raw:
+            parts = [raw]
+            while chunk := os.read(fd, _CHUNK):
+                parts.append(chunk)
+            if len(parts) > 1:
+                raw = b"".join(parts)
+        return raw
+    finally:
+        os.close(fd)
+
+
+_CHUNK = 1 << 16
 
 
 def parse_model(raw: bytes | str, model: type[M], name: str, *, invalid: str = "invalid",
