@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from importlib.metadata import entry_points
 
 from click.testing import CliRunner
@@ -47,9 +49,20 @@ def test_plain_table_and_errors(tmp_path):
 
 
 def test_the_pumas_console_script_is_the_cli():
-    """The `pumas` command pyproject installs points at the click group every test drives."""
-    from pumasfs.cli.main import main
+    """The `pumas` command pyproject installs runs the click group every test drives.
 
+    It enters through pumasfs.cli.program (the collector off while the CLI loads, as with
+    `python -m pumasfs`); that import turns the collector off, so it is loaded in a child.
+    """
     [ep] = [e for e in entry_points(group="console_scripts") if e.name == "pumas"]
-    assert ep.value == "pumasfs.cli.main:main"
-    assert ep.load() is main
+    assert ep.value == "pumasfs.cli.program:run"
+    code = (
+        "import gc\n"
+        "from importlib.metadata import entry_points\n"
+        "[ep] = [e for e in entry_points(group='console_scripts') if e.name == 'pumas']\n"
+        "run = ep.load()\n"
+        "import pumasfs.cli.main as m, pumasfs.cli.program as p\n"
+        "print(run is p.run, p.main is m.main, gc.isenabled())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "False"], out.stderr
