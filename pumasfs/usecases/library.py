@@ -7,10 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from pumasfs.base.errors import PumasError
 from pumasfs.base.progress import NULL_REPORTER, Reporter
-from pumasfs.usecases.listing import Listing as Listing
-from pumasfs.usecases.listing import ModelFilter as ModelFilter
-from pumasfs.usecases.listing import ModelRow as ModelRow
-from pumasfs.usecases.listing import list_rows as list_rows
 from pumasfs.usecases.workspace import Workspace
 
 if TYPE_CHECKING:  # `pumas list` must not pay for pydantic: heavy modules load inside the use cases
@@ -19,14 +15,6 @@ if TYPE_CHECKING:  # `pumas list` must not pay for pydantic: heavy modules load 
     from pumasfs.store.metadata import ModelMetadata
     from pumasfs.store.model_record import ModelRecord
     from pumasfs.usecases.after_change import CatchUp
-
-
-def list_models(ws: Workspace, where: ModelFilter | None = None) -> list[ModelRecord]:
-    """The models matching ``where``, ordered by id, as full records."""
-    where = where or ModelFilter()
-    ws.require_library()
-    return ws.library.index.query(model_type=where.model_type, subtype=where.subtype, family=where.family,
-                                  search=where.search)
 
 
 @dataclass

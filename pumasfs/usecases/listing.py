@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pumasfs.usecases.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pumasfs.store.model_record import ModelRecord
 
 
 @dataclass
@@ -25,6 +28,14 @@ class ModelFilter:
     @property
     def active(self) -> bool:
         return any((self.model_type, self.subtype, self.family, self.search))
+
+
+def list_models(ws: Workspace, where: ModelFilter | None = None) -> list[ModelRecord]:
+    """The models matching ``where``, ordered by id, as full records."""
+    where = where or ModelFilter()
+    ws.require_library()
+    return ws.library.index.query(model_type=where.model_type, subtype=where.subtype, family=where.family,
+                                  search=where.search)
 
 
 @dataclass

@@ -39,7 +39,7 @@ from pumasfs.base.paths import Layout
 from pumasfs.store.library import Library
 from pumasfs.store.metadata import FileEntry, ModelMetadata
 from pumasfs.store.model_record import ModelRecord
-from pumasfs.usecases.library import list_models
+from pumasfs.usecases.listing import list_models
 from pumasfs.usecases.workspace import Workspace
 
 FAMILIES = ["sd1", "sdxl", "flux", "sd3", "wan", "pony", "llama", "t5"]

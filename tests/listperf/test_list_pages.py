@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pumasfs.store.library import Library
 from pumasfs.usecases import apps as app_uc
-from pumasfs.usecases import library as uc
+from pumasfs.usecases import listing as uc
 from pumasfs.usecases import sync as sync_uc
 from pumasfs.usecases.workspace import Workspace
 from tests.support.comfyui import make_comfyui

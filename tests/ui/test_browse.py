@@ -9,7 +9,7 @@ from pumasfs.base.paths import Layout
 from pumasfs.hub.badge import trust_badge
 from pumasfs.store.library import Library
 from pumasfs.usecases.browse import BrowseQuery, browse_models
-from pumasfs.usecases.library import list_models
+from pumasfs.usecases.listing import list_models
 from pumasfs.usecases.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))

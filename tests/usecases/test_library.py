@@ -10,6 +10,7 @@ from pumasfs.base.errors import NotFound, PumasError
 from pumasfs.planning.installs import load_apps
 from pumasfs.usecases import apps as app_uc
 from pumasfs.usecases import library as uc
+from pumasfs.usecases import listing as listing_uc
 from pumasfs.usecases import sync as sync_uc
 from pumasfs.usecases.workspace import Workspace
 
@@ -27,12 +28,12 @@ def stocked(ws: Workspace) -> Workspace:
 
 
 def test_list_models_filters_and_orders(stocked: Workspace) -> None:
-    everything = uc.list_models(stocked)
+    everything = listing_uc.list_models(stocked)
     assert [r.model_id for r in everything] == sorted(r.model_id for r in everything)
     assert len(everything) == 3
-    loras = uc.list_models(stocked, uc.ModelFilter(subtype="loras"))
+    loras = listing_uc.list_models(stocked, listing_uc.ModelFilter(subtype="loras"))
     assert [r.meta.cleaned_name for r in loras] == ["detail-tweaker"]
-    assert uc.ModelFilter(family="sd1").active and not uc.ModelFilter().active
+    assert listing_uc.ModelFilter(family="sd1").active and not listing_uc.ModelFilter().active
 
 
 def test_show_model_lists_its_links_in_every_app(stocked: Workspace, tmp_path: Path) -> None:
@@ -107,6 +108,6 @@ def test_scan_reports_broken_metadata_through_the_reporter(stocked: Workspace, r
 
 
 def test_apps_file_untouched_by_reading_use_cases(stocked: Workspace) -> None:
-    uc.list_models(stocked)
+    listing_uc.list_models(stocked)
     uc.show_model(stocked, "dreamshaper-8")
     assert load_apps(stocked.layout).apps == []
