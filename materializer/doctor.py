@@ -22,6 +22,7 @@ import os
 
 from pumasfs.base.gcpause import gc_paused
 from pumasfs.base.paths import Layout
+from pumasfs.base.treewalk import walk_tree
 from pumasfs.planning.installs import AppInstall
 from pumasfs.store.health import Finding
 
@@ -127,36 +128,15 @@ def _readlink(path: str) -> str | None:
 
 
 def _list_app(base: str) -> tuple[dict[str, str], set[str]]:
-    """One walk of an app folder, links not followed: (app-relative path -> absolute path of every
-    link, app-relative paths of everything else but folders).
-
-    One ``scandir`` per folder, each entry's type from the listing itself: no ``lstat`` per entry
-    and, unlike ``os.walk``, no ``stat`` through each link to learn whether it leads to a folder (a
-    materialized install holds one link per model).
-    """
+    """One walk of an app folder, links not followed (``walk_tree``): (app-relative path ->
+    absolute path of every link, app-relative paths of everything else but folders)."""
     links: dict[str, str] = {}
     others: set[str] = set()
-    stack = [(base, "")]
-    while stack:
-        folder, rel_dir = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = list(it)
-        except OSError:
-            continue
-        subdirs: list[tuple[str, str]] = []
-        for e in entries:
-            rel = rel_dir + e.name
-            try:
-                if e.is_symlink():
-                    links[rel] = e.path
-                elif e.is_dir(follow_symlinks=False):
-                    subdirs.append((e.path, rel + "/"))
-                else:
-                    others.add(rel)
-            except OSError:
-                continue
-        stack.extend(reversed(subdirs))  # os.walk's top-down order
+    for e, rel, kind in walk_tree(base):
+        if kind == "link":
+            links[rel] = e.path
+        elif kind == "file":
+            others.add(rel)
     return links, others
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pumasfs.adopt.companions import extra_companions
+from pumasfs.base.treewalk import walk_tree
 from pumasfs.importing.grouping import ImportUnit, UnitFile, group_paths, is_weights
 from pumasfs.planning import extra_paths
 from pumasfs.planning.installs import AppInstall
@@ -135,47 +136,27 @@ def _walk_links(root: Path, app: str, models_real: str, out: ScanResult, regular
     else links are only left out, without a ``readlink`` each).
 
     Every entry that is not a link goes in ``regular``: whoever asks again
-    about one of those needs no second ``lstat``.  One ``scandir`` per folder, its entries' types
-    from the listing itself: no ``lstat`` per entry and, unlike ``os.walk``, no ``stat`` through
-    every link to learn whether it leads to a folder (a materialized install holds one per model).
+    about one of those needs no second ``lstat``.  One ``scandir`` per folder (``walk_tree``).
     """
-    stack = [str(root)]
-    while stack:
-        dirpath = stack.pop()
-        try:
-            with os.scandir(dirpath) as it:
-                entries = list(it)
-        except OSError:
+    real_dirs: dict[str, str] = {}  # a link's folder -> its real path, once per folder
+    for e, _rel, kind in walk_tree(str(root), skip_hidden=True):
+        name, p = e.name, e.path
+        if kind != "link":
+            regular.add(p)
+            if kind == "file" and is_weights(name) and not utf8(p):
+                out.left.append(LeftAlone(app, p, "not-utf8", "the file name is not valid UTF-8; left in place"))
             continue
-        real_dir: str | None = None
-        subdirs: list[str] = []
-        for e in entries:
-            name = e.name
-            if name.startswith("."):
-                continue
-            p = e.path
-            try:
-                link = e.is_symlink()
-                folder = not link and e.is_dir(follow_symlinks=False)
-            except OSError:
-                continue
-            if not link:
-                regular.add(p)
-                if folder:
-                    subdirs.append(p)
-                elif is_weights(name) and not utf8(p):
-                    out.left.append(LeftAlone(app, p, "not-utf8", "the file name is not valid UTF-8; left in place"))
-                continue
-            if not sort_links:
-                continue
-            if real_dir is None:
-                real_dir = os.path.realpath(dirpath)
-            if _lexists_link_into(p, real_dir, models_real):
-                if is_weights(name) or os.path.isdir(p):
-                    out.managed += 1
-            elif is_weights(name) or os.path.isdir(p):
-                out.left.append(LeftAlone(app, p, "foreign-link", f"a link to {os.readlink(p)!r} that pumas did not make"))
-        stack.extend(reversed(subdirs))  # os.walk's top-down order
+        if not sort_links:
+            continue
+        dirpath = os.path.dirname(p)
+        real_dir = real_dirs.get(dirpath)
+        if real_dir is None:
+            real_dir = real_dirs[dirpath] = os.path.realpath(dirpath)
+        if _lexists_link_into(p, real_dir, models_real):
+            if is_weights(name) or os.path.isdir(p):
+                out.managed += 1
+        elif is_weights(name) or os.path.isdir(p):
+            out.left.append(LeftAlone(app, p, "foreign-link", f"a link to {os.readlink(p)!r} that pumas did not make"))
 
 
 def scan_install(app: AppInstall, tmap: TranslationMap, models_real: str, *, root: Path | None = None,
