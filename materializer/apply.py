@@ -36,9 +36,10 @@ from .links import (
 )
 from .registry import Registry
 from .report import ConflictInfo, SyncReport
+from .row_writer import STEP as ROWS_STEP
+from .row_writer import RowWriter
 
 _SYMLINK = {name: kind.symlink for name, kind in LINK_KINDS.items()}
-_BATCH = 5000  # rows per registry transaction while creating links (a killed run's are adopted)
 _LSTAT_MAX = 64  # new links in one folder up to which we lstat each instead of listing the folder
 
 
@@ -332,26 +333,32 @@ def execute(reg: Registry, app: str, base: str, models_real: str, acts: Actions,
 
     done: list[LinkSpec] = []
     symlink = os.symlink
-    for s in acts.create:
-        abs_path = f"{base}/{s.path}"
-        try:
-            if s.target is not None and _SYMLINK[s.kind]:
-                symlink(s.target, abs_path)  # ``make`` for a symlink, without its two calls per link
-            else:
-                make(s, abs_path, models_real)
-        except FileExistsError:
-            if on_disk_matches(s, abs_path):
-                done.append(s)
-            else:
-                report.errors.append(f"{abs_path}: appeared while linking ({describe(abs_path)}); left alone")
-            continue
-        except OSError as e:
-            report.errors.append(_link_error(abs_path, e))
-            continue
-        done.append(s)
-        if len(done) >= _BATCH:
-            _put(reg, app, done, models_real)
-            done = []
+    # Many links: their rows are stored on a thread while the next ones are made (row_writer.py).
+    writer = RowWriter(reg, app, models_real) if len(acts.create) > ROWS_STEP else None
+    try:
+        for s in acts.create:
+            abs_path = f"{base}/{s.path}"
+            try:
+                if s.target is not None and _SYMLINK[s.kind]:
+                    symlink(s.target, abs_path)  # ``make`` for a symlink, without its two calls per link
+                else:
+                    make(s, abs_path, models_real)
+            except FileExistsError:
+                if on_disk_matches(s, abs_path):
+                    done.append(s)
+                else:
+                    report.errors.append(f"{abs_path}: appeared while linking ({describe(abs_path)}); left alone")
+                continue
+            except OSError as e:
+                report.errors.append(_link_error(abs_path, e))
+                continue
+            done.append(s)
+            if writer is not None and len(done) >= ROWS_STEP:
+                writer.put(done)
+                done = []
+    finally:
+        if writer is not None:
+            writer.close()  # the registry is the caller's again from here on
     for new, old in acts.retarget:
         abs_path = f"{base}/{new.path}"
         try:
@@ -367,11 +374,6 @@ def execute(reg: Registry, app: str, base: str, models_real: str, acts: Actions,
         reg.put(app, done, models_real)
         if finish is not None:
             finish()
-
-
-def _put(reg: Registry, app: str, specs: list[LinkSpec], models_real: str) -> None:
-    with reg.transaction():
-        reg.put(app, specs, models_real)
 
 
 def _link_error(abs_path: str, e: OSError) -> str:
