@@ -5,9 +5,11 @@ each other: the kernel making each symlink, and SQLite storing each link's
 row.  Both release Python's lock (``os.symlink`` for the system call,
 ``sqlite3`` for each statement's step), so one thread making links and one
 storing the rows of the links already made keep two cores busy instead of
-one.  Measured on 10,000 links (journaled ext4, idle 2 cores): apply went
-from 1.41-1.51x a bare ``os.symlink`` loop to 1.29-1.32x, for about 20 ms
-more CPU.
+one.  Measured on 10,000 links (journaled ext4, idle 2 cores, medians of
+three runs of five rounds): apply went from 1.46-1.47x a bare ``os.symlink``
+loop to 1.27-1.36x, for 10-20 ms more CPU.  Python work cannot be overlapped
+this way: a thread back from a system call waits for the lock until the
+thread holding it gives it up, which one running Python does only every 5 ms.
 
 Why this is as safe as writing the rows in the caller's thread:
 
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from .links import LinkSpec
     from .registry import Registry
 
-STEP = 1000  # links per batch: small enough to overlap, large enough that a commit is rare
+STEP = 500  # links per batch: 250-1000 measured alike; a few batches in flight, a commit per 500 rows
 
 
 class RowWriter:

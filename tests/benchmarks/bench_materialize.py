@@ -50,6 +50,7 @@ from pumasfs.planning.planner import build_plan
 from pumasfs.store.library import Library
 from pumasfs.store.metadata import FileEntry, ModelMetadata
 from pumasfs.store.model_record import ModelRecord
+from tests.benchmarks.benchdisk import warn_if_erratic
 from tests.materializer.conftest import make_comfyui
 
 
@@ -249,6 +250,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     if not shutil.which("stow"):
         raise SystemExit("GNU stow is not installed")
+    warn_if_erratic(Path(args.dir))
     work = Path(tempfile.mkdtemp(prefix="bench-materialize-", dir=args.dir))
     try:
         full = bench_full_and_rerun(work, args.models, args.repeat)

@@ -54,6 +54,7 @@ from pumasfs.store.index import record_row  # noqa: E402
 from pumasfs.store.library import Library  # noqa: E402
 from pumasfs.store.metadata import FileEntry, Hashes, ModelMetadata  # noqa: E402
 from pumasfs.store.model_record import ModelRecord  # noqa: E402
+from tests.benchmarks.benchdisk import warn_if_erratic  # noqa: E402
 from tests.materializer.conftest import make_comfyui  # noqa: E402
 
 PY = sys.executable
@@ -160,6 +161,7 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[Timing, Timing]]:
                     "they need are still built, untimed)")
     ap.add_argument("--dir", default=os.environ.get("BENCH_DIR", "/var/tmp"))
     args = ap.parse_args(argv)
+    warn_if_erratic(Path(args.dir))
     work = Path(tempfile.mkdtemp(prefix="bench-scale-", dir=args.dir))
     # A user's shell: modules compiled once and cached (PYTHONDONTWRITEBYTECODE would time the compiler).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
