@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pydantic loads only when records are built: `pumas list` re
     from pumasfs.store.metadata import ModelMetadata
     from pumasfs.store.model_record import ModelRecord
 
-INDEX_SCHEMA = 3  # 3: pins (an older index is rebuilt by a scan, which fills them)
+INDEX_SCHEMA = 4  # 3: pins; 4: facets and tags (an older index is rebuilt by a scan, which fills them)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,6 +62,24 @@ CREATE TABLE IF NOT EXISTS pins (
     name TEXT NOT NULL,
     PRIMARY KEY (model_id, app, path)
 );
+-- What the web UI filters and counts on besides the columns above, out of the JSON: counting
+-- the choices of every filter over 100,000 models parsed each row's JSON (0.6 s after every
+-- change); over these narrow rows it is a scan of a few pages.  The badges' raw inputs, not
+-- the badges: which badge they make is the hub's rule (pumasfs.hub.badge), not the index's.
+CREATE TABLE IF NOT EXISTS facets (
+    id INTEGER PRIMARY KEY REFERENCES models(id) ON DELETE CASCADE,
+    base_model TEXT,
+    match_method TEXT,
+    hub_badge TEXT,  -- metadata's hub_match.badge ("modified": same name, other bytes)
+    civitai_version INTEGER,  -- civitai.version_id: NULL when CivitAI does not know the model
+    civitai_trust TEXT
+);
+-- Each tag of a model once, ordered by tag: a tag filter and the tag counts read this in order.
+CREATE TABLE IF NOT EXISTS tags (
+    tag TEXT NOT NULL,
+    id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    PRIMARY KEY (tag, id)
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');
 -- What a deep scan or `doctor` found true of a model folder, so that the next one skips what
 -- did not change: with metadata.json (and overrides.json) as ``stamp`` says (inode, size, times),
@@ -93,6 +111,7 @@ _INDEXES = {
     "files_basename_nocase": "CREATE INDEX IF NOT EXISTS files_basename_nocase ON files(basename COLLATE NOCASE);",
     "files_size": "CREATE INDEX IF NOT EXISTS files_size ON files(size);",
     "pins_name_nocase": "CREATE INDEX IF NOT EXISTS pins_name_nocase ON pins(name COLLATE NOCASE);",
+    "tags_id": "CREATE INDEX IF NOT EXISTS tags_id ON tags(id);",  # a model's removal finds its tags
 }
 _SCHEMA += "\n".join(_INDEXES.values()) + "\n"
 
@@ -129,6 +148,14 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+def _facet_row(i: int, meta: ModelMetadata) -> tuple[Any, ...]:
+    """The ``facets`` row of a model (hub_match is an open field, kept among the unknown keys)."""
+    hub = getattr(meta, "hub_match", None)
+    civ = meta.civitai
+    return (i, meta.base_model, meta.match_method, hub.get("badge") if isinstance(hub, dict) else None,
+            civ.version_id if civ is not None else None, civ.trust if civ is not None else None)
 
 
 def _search_body(meta: ModelMetadata) -> str:
@@ -377,7 +404,7 @@ class Index:
         """
         for name in _INDEXES:
             self.conn.execute(f"DROP INDEX IF EXISTS {name}")
-        for table in ("files", "pins", "models_fts"):  # empty with an empty models table; made sure
+        for table in ("files", "pins", "facets", "tags", "models_fts"):  # empty with an empty models table; made sure
             self.conn.execute(f"DELETE FROM {table}")
         self._insert(rows, 1)
         for ddl in _INDEXES.values():
@@ -390,6 +417,8 @@ class Index:
         files: list[tuple[Any, ...]] = []
         fts: list[tuple[int, str]] = []
         pins: list[tuple[str, str, str, str]] = []
+        facets: list[tuple[Any, ...]] = []
+        tags: list[tuple[str, int]] = []
         for i, (record, (meta_json, ov_json, ov_err)) in enumerate(rows, start=first):
             meta = record.meta
             mid = meta.model_id
@@ -399,6 +428,9 @@ class Index:
             ))
             files.extend((mid, f.name, f.name.rsplit("/", 1)[-1], f.sha256, f.size) for f in meta.files)
             fts.append((i, _search_body(meta)))
+            facets.append(_facet_row(i, meta))
+            if meta.tags:
+                tags.extend((t, i) for t in meta.tags)
             if meta.pins:
                 pins.extend((mid, app, path, path.rsplit("/", 1)[-1]) for app, path in pinned_paths(meta))
         self.conn.executemany(
@@ -408,6 +440,9 @@ class Index:
         )
         self.conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)", files)
         self.conn.executemany("INSERT INTO models_fts (rowid, body) VALUES (?, ?)", fts)
+        self.conn.executemany("INSERT INTO facets VALUES (?,?,?,?,?,?)", facets)
+        if tags:
+            self.conn.executemany("INSERT OR IGNORE INTO tags VALUES (?,?)", tags)  # a tag listed twice: once
         if pins:
             self.conn.executemany("INSERT OR REPLACE INTO pins VALUES (?,?,?,?)", pins)
 
@@ -423,6 +458,8 @@ class Index:
         self.conn.execute("DELETE FROM files WHERE model_id=?", (model_id,))
         self.conn.execute("DELETE FROM pins WHERE model_id=?", (model_id,))
         self.conn.execute("DELETE FROM models_fts WHERE rowid=?", row)
+        self.conn.execute("DELETE FROM facets WHERE id=?", row)
+        self.conn.execute("DELETE FROM tags WHERE id=?", row)
         self.conn.execute("DELETE FROM models WHERE id=?", row)
 
     # -- reads ---------------------------------------------------------------
