@@ -152,7 +152,8 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def _facet_row(i: int, meta: ModelMetadata) -> tuple[Any, ...]:
     """The ``facets`` row of a model (hub_match is an open field, kept among the unknown keys)."""
-    hub = getattr(meta, "hub_match", None)
+    extra = meta.__pydantic_extra__  # not getattr: a missing open field raises inside pydantic (2 us a model)
+    hub = extra.get("hub_match") if extra else None
     civ = meta.civitai
     return (i, meta.base_model, meta.match_method, hub.get("badge") if isinstance(hub, dict) else None,
             civ.version_id if civ is not None else None, civ.trust if civ is not None else None)

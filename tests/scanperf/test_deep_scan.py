@@ -54,6 +54,9 @@ def snapshot(index: Index) -> dict[str, list[tuple[object, ...]]]:
         "pins": q("SELECT * FROM pins ORDER BY model_id, app, path").fetchall(),
         "fts": q("SELECT m.model_id, f.body FROM models m JOIN models_fts f ON f.rowid = m.id"
                  " ORDER BY m.model_id").fetchall(),
+        "facets": q("SELECT m.model_id, x.base_model, x.match_method, x.hub_badge, x.civitai_version, x.civitai_trust"
+                    " FROM models m JOIN facets x ON x.id = m.id ORDER BY 1").fetchall(),
+        "tags": q("SELECT m.model_id, t.tag FROM tags t JOIN models m ON m.id = t.id ORDER BY 1, 2").fetchall(),
         "indexes": q("SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL"
                      " ORDER BY name").fetchall(),
     }
@@ -70,7 +73,8 @@ def test_a_rebuild_gives_the_rows_the_one_by_one_writes_gave(library: Library, r
     ids = populate(library)
     library.scan()  # the overrides.json written by hand reaches its row through a logged upsert
     before = snapshot(library.index)
-    assert [r[0] for r in before["models"]] == ids and before["pins"] and len(before["indexes"]) == 7
+    assert [r[0] for r in before["models"]] == ids and before["pins"] and len(before["indexes"]) == 8
+    assert len(before["facets"]) == len(ids) and before["tags"]
     library.close()
     delete_index(library.layout)
 

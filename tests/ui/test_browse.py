@@ -109,7 +109,7 @@ def test_tag_base_model_and_trust_choices_follow_edits_and_removals(tmp_path: Pa
     edited[1].meta.match_method = "filename_fuzzy"
     edited[1].meta.civitai = CivitaiInfo(model_id=7, version_id=70, trust="user")
     edited[2].meta.civitai = CivitaiInfo(model_id=8, version_id=80)
-    setattr(edited[2].meta, "hub_match", {"badge": "modified"})  # an open field
+    edited[2].meta.hub_match = {"badge": "modified"}  # an open field
     with lib.index.transaction():
         for r in edited:
             lib.index.upsert(r)
