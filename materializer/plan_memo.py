@@ -15,8 +15,9 @@ Only the entries are kept: a full apply reads nothing else of a plan
 (exclusions and collisions are the planner's words for ``pumas show``).
 The memo is as trustworthy as the sync fingerprint: both rely on every
 change to a model row advancing the change log (another epoch after a
-rebuild), and on ``pumasfs.__version__`` (part of the inputs key) changing
-with the planner.
+rebuild), and on the inputs key naming the planner too: ``pumasfs.__version__``
+and a digest of the planner's source (``replan.planner_code``), so that a
+changed planner never reuses an old plan, released or not.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ knows nothing of links or FUSE.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterable
@@ -64,8 +65,31 @@ def inputs_key(layout: Layout, install: AppInstall, tmap: TranslationMap, base: 
 
     # What pumas wrote into the app's yaml (extra_paths) does not change the plan.
     app_json = install.model_dump_json(exclude={"added_date", "extra_paths"})
-    parts = [__version__, tmap.model_dump_json(), app_json, str(base), os.path.realpath(layout.models_dir)]
+    parts = [__version__, planner_code(), tmap.model_dump_json(), app_json, str(base),
+             os.path.realpath(layout.models_dir)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+# The modules whose code decides a plan from its inputs (the planner is pure: nothing else does).
+_PLANNER_MODULES = ("pumasfs.planning.planner", "pumasfs.planning.plan_input", "pumasfs.planning.plan",
+                    "pumasfs.planning.map_schema", "pumasfs.store.naming", "pumasfs.base.relpath")
+
+
+@functools.cache
+def planner_code() -> str:
+    """A digest of the planner's source: a plan kept from another planner (the plan memo, the
+    fingerprint of a no-op sync) is not this one's, even when ``__version__`` did not change
+    (a development checkout, a patched install).  Read once per process: about 0.3 ms."""
+    import importlib
+
+    digest = hashlib.sha256()
+    for name in _PLANNER_MODULES:
+        path = getattr(importlib.import_module(name), "__file__", None)
+        try:
+            digest.update(Path(path).read_bytes() if path else name.encode())
+        except OSError:
+            digest.update(name.encode())  # no source beside the code (a frozen build): the version decides
+    return digest.hexdigest()
 
 
 def plan_inputs(layout: Layout, install: AppInstall) -> PlanInputs:

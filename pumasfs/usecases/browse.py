@@ -3,8 +3,10 @@
 ``pumas list`` reads every matching record; a browser showing a library of
 10,000 models must never receive (or make the server decode) all of them.
 This use case answers one page: the filters run in SQLite over the index's
-columns and the JSON of ``metadata.json`` it keeps, the total comes from a
-``COUNT``, and only the page's rows are decoded into records.  How many apps
+narrow columns and tables (``models``, ``facets``, ``tags``, the full-text
+table; never the JSON of ``metadata.json`` it keeps, which costs a parse per
+row), the total comes from a ``COUNT``, and only the page's rows are decoded
+into records.  How many apps
 link each model comes from the link registry (``registry.db``), attached to
 the same read-only connection.
 

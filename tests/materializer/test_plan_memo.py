@@ -154,3 +154,33 @@ def test_a_run_killed_mid_apply_leaves_the_memo_for_the_repair(library: Library,
     assert stored is not None and stored.entries == plan.entries
     _sync(root)
     assert_consistent(library, app)
+
+
+def test_a_changed_planner_gets_another_inputs_key_even_with_the_same_version(tmp_path: Path):
+    """The plan memo and the no-op fingerprint hang on the inputs key: a planner whose source
+    changed (a development checkout, a patched install: same ``__version__``) must not reuse a
+    plan made by the old one.  Same source elsewhere: same digest (content, not place)."""
+    import shutil
+    import subprocess
+    import sys
+
+    import pumasfs
+    from pumasfs.planning.replan import planner_code
+
+    src = Path(pumasfs.__file__).parent
+    digests = {}
+    for variant in ("same", "changed"):
+        copy = tmp_path / variant
+        shutil.copytree(src, copy / "pumasfs", ignore=shutil.ignore_patterns("__pycache__"))
+        if variant == "changed":
+            with open(copy / "pumasfs/planning/planner.py", "a") as f:
+                f.write("\n# a planner edited without a version bump\n")
+        out = subprocess.run([sys.executable, "-c", "from pumasfs.planning.replan import planner_code as p; "
+                              "import pumasfs; print(p(), pumasfs.__version__, pumasfs.__file__)"],
+                             env={**os.environ, "PYTHONPATH": str(copy)}, cwd=tmp_path, capture_output=True, text=True,
+                             check=True)
+        digest, version, where = out.stdout.split()
+        assert where.startswith(str(copy)) and version == pumasfs.__version__
+        digests[variant] = digest
+    assert digests["same"] == planner_code()
+    assert digests["changed"] != planner_code()
