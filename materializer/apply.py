@@ -356,9 +356,12 @@ def execute(reg: Registry, app: str, base: str, models_real: str, acts: Actions,
             if writer is not None and len(done) >= ROWS_STEP:
                 writer.put(done)
                 done = []
-    finally:
+    except BaseException:
         if writer is not None:
-            writer.close()  # the registry is the caller's again from here on
+            writer.stop()  # what was queued is recorded; this error, not the writer's, is the one to tell
+        raise
+    if writer is not None:
+        writer.close()  # the registry is the caller's again from here on
     for new, old in acts.retarget:
         abs_path = f"{base}/{new.path}"
         try:

@@ -54,10 +54,17 @@ class RowWriter:
 
     def close(self) -> None:
         """Wait until every queued batch is stored (or the writer failed); raise its error."""
+        if (error := self.stop()) is not None:
+            raise error
+
+    def stop(self) -> BaseException | None:
+        """Wait until every queued batch is stored (or the writer failed); return its error.
+
+        For a caller already on its way out with an error of its own (Ctrl-C, say): the
+        links it made are recorded all the same, and its error is the one to report."""
         self._batches.put(None)
         self._thread.join()
-        if self._error is not None:
-            raise self._error
+        return self._error
 
     def _run(self) -> None:
         while (batch := self._batches.get()) is not None:

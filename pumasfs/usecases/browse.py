@@ -6,9 +6,8 @@ This use case answers one page: the filters run in SQLite over the index's
 narrow columns and tables (``models``, ``facets``, ``tags``, the full-text
 table; never the JSON of ``metadata.json`` it keeps, which costs a parse per
 row), the total comes from a ``COUNT``, and only the page's rows are decoded
-into records.  How many apps
-link each model comes from the link registry (``registry.db``), attached to
-the same read-only connection.
+into records.  How many apps link each model comes from the link registry
+(``registry.db``), attached to the same read-only connection.
 
 Read-only and stateless: a fresh connection per call, so a page never waits
 on a writer (WAL) and never holds a write lock.
