@@ -7,7 +7,7 @@ row.  Both release Python's lock (``os.symlink`` for the system call,
 storing the rows of the links already made keep two cores busy instead of
 one.  Measured on 10,000 links (journaled ext4, idle 2 cores, medians of
 three runs of five rounds): apply went from 1.46-1.47x a bare ``os.symlink``
-loop to 1.27-1.36x, for 10-20 ms more CPU.  Python work cannot be overlapped
+loop to 1.27-1.37x, for 10-30 ms more CPU.  Python work cannot be overlapped
 this way: a thread back from a system call waits for the lock until the
 thread holding it gives it up, which one running Python does only every 5 ms.
 
