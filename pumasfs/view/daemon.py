@@ -10,8 +10,6 @@ clean unmount.
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import logging
 import os
 import select
@@ -23,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pumasfs.base.errors import Conflict, NotFound, PumasError
+from pumasfs.base.memory import release_free_memory
 from pumasfs.base.paths import Layout
 from pumasfs.view import mounts
 from pumasfs.view.backing import resolve_plan
@@ -64,21 +63,10 @@ def build_tree(source: PlanSource, *, content: bool) -> Tree:
     models_root = models_root_of(source.models_dir)
     tree = Tree(content=content, now_ns=time.time_ns())
     tree.apply(resolve_plan(source.full(), models_root), None)
+    # Give back the memory of the first plan (index records, plan, resolved entries): the
+    # daemon keeps only the tree (at 100,000 models, 711 MiB resident before this, 447 after).
     release_free_memory()
     return tree
-
-
-def release_free_memory() -> None:
-    """Give the memory of the first plan (index records, plan, resolved entries) back to the OS.
-
-    The daemon keeps only the tree, but the allocator keeps the pages those temporary objects
-    used: at 100,000 models, 711 MiB resident after the first plan, 447 MiB after this.
-    """
-    gc.collect()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to ask
 
 
 def serve(

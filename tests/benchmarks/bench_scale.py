@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[Timing, Timing]]:
     ap.add_argument("--loras", type=int, default=30_000)
     ap.add_argument("--runs", type=int, default=5, help="runs of each quick command (long ones run once)")
     ap.add_argument("--no-mount", action="store_true", help="skip the FUSE rows")
-    ap.add_argument("--only", choices=["doctor", "materialize"], help="time only these rows (the library and the install "
+    ap.add_argument("--only", choices=["doctor", "materialize", "mount"], help="time only these rows (the library and the install "
                     "they need are still built, untimed)")
     ap.add_argument("--dir", default=os.environ.get("BENCH_DIR", "/var/tmp"))
     args = ap.parse_args(argv)
@@ -219,6 +219,11 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[Timing, Timing]]:
             for src, dst in targets:
                 os.symlink(src, dst)
 
+        if args.only == "mount":
+            symlink_loop()  # the floor's links tree
+            mount_rows(out, work, pumas, env, loras_links, args.models)
+            report(out, args.models, args.loras)
+            return out
         if args.only == "materialize":
             materialize_rows(out, args.runs, work, targets, pumas, env)
             report(out, args.models, args.loras)

@@ -189,3 +189,24 @@ def test_the_views_source_reads_inputs_again_only_when_their_files_change(
         assert source.poll() is None  # the same inputs as before the broken file
     finally:
         source.close()
+
+
+def test_the_views_full_plan_is_the_planners_own_after_compaction(library: Library, app: AppInstall) -> None:
+    """The view copies a full plan into fresh memory (source._made_compact): every field survives,
+    and the cursor with it, so that the next change is a partial plan again."""
+    from pumasfs.planning.replan import full_replan
+
+    for name in ("alpha", "Alpha", "beta"):  # a case clash: a collision and a renamed entry
+        add_model(library, name, subtype="loras", data=name.encode() * 4)
+    add_model(library, "llm", subtype="llm", model_type="llm", family="llama")  # excluded from ComfyUI
+    source = AppPlanSource(Layout(library.layout.root), app.name)
+    try:
+        shown = source.full()
+        direct = full_replan(library.index, plan_inputs(library.layout, app)).plan
+        assert shown == direct and shown is not direct
+        assert shown.collisions and shown.excluded and shown.full
+        add_model(library, "gamma", subtype="loras")
+        step = source.poll()
+        assert step is not None and not step.full and list(step.entries) == ["loras/gamma.safetensors"]
+    finally:
+        source.close()
