@@ -89,7 +89,30 @@ def find_ls(path: Path) -> float:
     return time.perf_counter() - t
 
 
-class Served:
+class _Mounted:
+    """A filesystem served by a child process that prints "ready" once mounted at ``mp``;
+    unmounted and stopped by :meth:`close` (subclasses: how), also on leaving a ``with``."""
+
+    mp: Path
+    proc: subprocess.Popen[str]
+
+    def _start(self, args: list[str], what: str, *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=cwd, env=env)
+        if self.proc.stdout is None or self.proc.stdout.readline().strip() != "ready":
+            self.close()
+            raise SystemExit(f"{what} did not start")
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Served(_Mounted):
     """A view of a hand-built plan, in its own process (the same ``serve`` as `pumas mount`)."""
 
     def __init__(
@@ -105,10 +128,7 @@ class Served:
         env = dict(os.environ)
         if pythonpath:  # another build of pyfuse3 (--alt-pyfuse3), ahead of everything else
             env["PYTHONPATH"] = os.pathsep.join(x for x in (pythonpath, env.get("PYTHONPATH")) if x)
-        self.proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, text=True, env=env)
-        if self.proc.stdout.readline().strip() != "ready":
-            self.close()
-            raise SystemExit(f"view {name} did not start")
+        self._start(args, f"view {name}", cwd=REPO, env=env)
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -118,12 +138,6 @@ class Served:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         subprocess.run(["fusermount3", "-uz", str(self.mp)], check=False, capture_output=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 PEER_SRC = Path(__file__).with_name("fusepeer.c")
@@ -142,17 +156,13 @@ def build_peer(work: Path) -> Path | None:
     return exe
 
 
-class Peer:
+class Peer(_Mounted):
     """The C peer mounted: /big is ``big``, /loras holds ``count`` symlinks into ``target_dir``."""
 
     def __init__(self, exe: Path, mp: Path, big: Path, target_dir: Path, count: int) -> None:
         self.mp = mp
         mp.mkdir(exist_ok=True)
-        self.proc = subprocess.Popen([str(exe), str(mp), str(big), str(target_dir), str(count)],
-                                     stdout=subprocess.PIPE, text=True)
-        if self.proc.stdout is None or self.proc.stdout.readline().strip() != "ready":
-            self.close()
-            raise SystemExit("the C peer did not start")
+        self._start([str(exe), str(mp), str(big), str(target_dir), str(count)], "the C peer")
 
     def close(self) -> None:
         subprocess.run(["fusermount3", "-u", str(self.mp)], check=False, capture_output=True)
@@ -161,12 +171,6 @@ class Peer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             subprocess.run(["fusermount3", "-uz", str(self.mp)], check=False, capture_output=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def folio_pages(path: Path, step: int = 64) -> dict[str, int]:
